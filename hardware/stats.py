@@ -1,0 +1,85 @@
+"""Activity statistics of one simulated run: what the energy model reads.
+
+Counts are **summed over the batch** and kept **per time step** so that per-inference figures are
+``total / batch`` and plots over time are possible. An "event" is one message a neuron sends: a binary spike,
+or a graded spike (sigma-delta change) carrying ``message_bits`` of payload.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ActivityStats:
+    """Activity of a network run over ``steps`` time steps for ``batch`` independent inputs.
+
+    Attributes:
+        steps: number of simulated time steps (after delay alignment; one per input step).
+        batch: number of inputs (inferences) the counts are summed over.
+        events: population name -> (steps,) int array, output events sent per step (all batch items).
+        synaptic_ops: synapse block name -> (steps,) int array, synaptic operations per step: each event
+            arriving at the block counts once per nonzero weight in its column (events x fan-out).
+        neuron_updates: population name -> total neuron state updates (neurons x steps x batch).
+        message_bits: population name -> payload bits per event (1 for binary spikes, e.g. 24 for graded).
+        core_hops: optional, filled from a placement: synapse block name -> (steps,) int array of
+            events x hops-between-cores travelled (0 when source and target share a core).
+    """
+
+    steps: int
+    batch: int
+    events: dict[str, np.ndarray] = field(default_factory=dict)
+    synaptic_ops: dict[str, np.ndarray] = field(default_factory=dict)
+    neuron_updates: dict[str, int] = field(default_factory=dict)
+    message_bits: dict[str, int] = field(default_factory=dict)
+    core_hops: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def total_events(self) -> int:
+        """All events of all populations over the run (all batch items)."""
+        return int(sum(int(v.sum()) for v in self.events.values()))
+
+    def total_synaptic_ops(self) -> int:
+        """All synaptic operations over the run (all batch items)."""
+        return int(sum(int(v.sum()) for v in self.synaptic_ops.values()))
+
+    def total_neuron_updates(self) -> int:
+        """All neuron updates over the run (all batch items)."""
+        return int(sum(self.neuron_updates.values()))
+
+    def per_inference(self) -> dict[str, float]:
+        """Totals divided by the batch size: events, synaptic_ops, neuron_updates, core_hops."""
+        b = max(self.batch, 1)
+        hops = sum(int(v.sum()) for v in self.core_hops.values())
+        return {
+            "events": self.total_events() / b,
+            "synaptic_ops": self.total_synaptic_ops() / b,
+            "neuron_updates": self.total_neuron_updates() / b,
+            "core_hops": hops / b,
+        }
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form (lists instead of arrays)."""
+        return {
+            "steps": self.steps,
+            "batch": self.batch,
+            "events": {k: np.asarray(v).tolist() for k, v in self.events.items()},
+            "synaptic_ops": {k: np.asarray(v).tolist() for k, v in self.synaptic_ops.items()},
+            "neuron_updates": dict(self.neuron_updates),
+            "message_bits": dict(self.message_bits),
+            "core_hops": {k: np.asarray(v).tolist() for k, v in self.core_hops.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ActivityStats":
+        """Inverse of :meth:`to_dict`."""
+        arr = lambda m: {k: np.asarray(v, dtype=np.int64) for k, v in m.items()}  # noqa: E731
+        return cls(
+            steps=int(d["steps"]),
+            batch=int(d["batch"]),
+            events=arr(d.get("events", {})),
+            synaptic_ops=arr(d.get("synaptic_ops", {})),
+            neuron_updates={k: int(v) for k, v in d.get("neuron_updates", {}).items()},
+            message_bits={k: int(v) for k, v in d.get("message_bits", {}).items()},
+            core_hops=arr(d.get("core_hops", {})),
+        )
