@@ -1,0 +1,230 @@
+"""``EnergyReport``: one row per platform (cpu, gpu, loihi), ratios, analytic cross-checks, an optional
+sigma-delta threshold sweep and the activity behind the Loihi row; saved as JSON, Markdown or HTML.
+
+JSON schema "spikernn.energy-report/1": ``{"schema", "title", "created", "rows": [PlatformRow...],
+"ratios", "analytic", "threshold_sweep": [SweepPoint...], "activity", "loihi_breakdown", "notes",
+"metadata": {"machine", "versions", "sources"}}``; every row and figure carries ``kind``, ``method`` and
+``caveat``. Units: joules per inference, seconds per inference.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata as _md
+from pathlib import Path
+from typing import Any, Iterable
+
+from spikernn.energy.figures import sources as _sources
+from spikernn.energy.result import EnergyFigure
+
+SCHEMA = "spikernn.energy-report/1"
+PLATFORM_ORDER = ("cpu", "gpu", "loihi")
+
+
+@dataclass
+class PlatformRow:
+    """One platform's figure for the same work.
+
+    Attributes:
+        platform: "cpu", "gpu" or "loihi" (or another label).
+        energy_per_inference_j: joules per inference (None when unavailable).
+        seconds_per_inference: seconds per inference (None when unavailable or not modelled).
+        kind: "measured", "estimated", or "unavailable" when there is no figure.
+        method: how the figure was obtained (e.g. "codecarbon-tdp-load").
+        caveat: what the figure includes and how far to trust it.
+        accuracy: fraction correct on the given targets (None without targets).
+        dynamic_energy_per_inference_j: total minus idle, when an idle power was measured.
+        figure: the full :class:`EnergyFigure` (samples, spread, components), when there is one.
+        device: the device measured or modelled.
+        notes: anything else worth saying (e.g. which model ran: dense torch vs converted network).
+    """
+
+    platform: str
+    energy_per_inference_j: float | None
+    seconds_per_inference: float | None
+    kind: str
+    method: str
+    caveat: str
+    accuracy: float | None = None
+    dynamic_energy_per_inference_j: float | None = None
+    figure: EnergyFigure | None = None
+    device: str = ""
+    notes: str = ""
+
+    @classmethod
+    def from_figure(cls, platform: str, fig: EnergyFigure, *, accuracy: float | None = None,
+                    notes: str = "") -> "PlatformRow":
+        """A row from a figure; an unavailable figure gives kind "unavailable" and its reason as caveat."""
+        if not fig.available:
+            return cls(platform, None, None, "unavailable", fig.method,
+                       f"unavailable: {fig.unavailable_reason}", accuracy, None, fig, fig.device, notes)
+        return cls(platform, fig.joules_per_inference, fig.seconds_per_inference, fig.kind, fig.method,
+                   fig.caveat, accuracy, fig.dynamic_joules_per_inference, fig, fig.device, notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["figure"] = self.figure.to_dict() if self.figure is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PlatformRow":
+        d = dict(d)
+        d["figure"] = EnergyFigure.from_dict(d["figure"]) if d.get("figure") else None
+        return cls(**d)
+
+
+@dataclass
+class SweepPoint:
+    """One sigma-delta threshold of a sweep: accuracy vs activity and estimated Loihi energy (J/inference)."""
+
+    threshold: float
+    accuracy: float | None
+    events_per_inference: float
+    synaptic_ops_per_inference: float
+    energy_per_inference_j: float
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return _md.version(dist)
+    except Exception:
+        return None
+
+
+def machine_metadata() -> dict[str, Any]:
+    """Machine, versions and date of this run (never imports torch/lava just to ask)."""
+    return {
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpu_count": os.cpu_count(), "python": platform.python_version()},
+        "versions": {d: _version(d) for d in ("spikernn", "torch", "numpy", "codecarbon", "nvidia-ml-py",
+                                               "lava-nc", "matplotlib")},
+    }
+
+
+@dataclass
+class EnergyReport:
+    """Energy per inference on several platforms for the same model and inputs, with provenance."""
+
+    rows: list[PlatformRow] = field(default_factory=list)
+    title: str = "spikernn energy report"
+    model: str = ""
+    inferences: int = 0
+    steps: int | None = None
+    analytic: dict[str, Any] = field(default_factory=dict)
+    threshold_sweep: list[SweepPoint] = field(default_factory=list)
+    activity: dict[str, Any] | None = None
+    loihi_breakdown: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    metadata: dict[str, Any] = field(default_factory=machine_metadata)
+
+    # -- rows ---------------------------------------------------------------------------------------
+    def add_row(self, row: PlatformRow) -> None:
+        """Add (or replace) the row of ``row.platform``."""
+        self.rows = [r for r in self.rows if r.platform != row.platform] + [row]
+        order = {p: i for i, p in enumerate(PLATFORM_ORDER)}
+        self.rows.sort(key=lambda r: order.get(r.platform, len(order)))
+
+    def row(self, platform: str) -> PlatformRow:
+        """The row of ``platform``; KeyError naming the platforms present otherwise."""
+        for r in self.rows:
+            if r.platform == platform:
+                return r
+        raise KeyError(f"no row for platform {platform!r}; rows: {[r.platform for r in self.rows]}")
+
+    def ratios(self) -> dict[str, float]:
+        """Energy ratios "a/b" for every ordered pair of platforms that both have a figure."""
+        out = {}
+        for a in self.rows:
+            for b in self.rows:
+                ea, eb = a.energy_per_inference_j, b.energy_per_inference_j
+                if a is not b and ea is not None and eb:
+                    out[f"{a.platform}/{b.platform}"] = ea / eb
+        return out
+
+    # -- sweep and activity -------------------------------------------------------------------------
+    def add_threshold_sweep(self, points: Iterable[SweepPoint | dict[str, Any]]) -> None:
+        """Attach sigma-delta threshold sweep points (SweepPoint or dicts with its fields), sorted by threshold."""
+        for p in points:
+            self.threshold_sweep.append(p if isinstance(p, SweepPoint) else SweepPoint(**p))
+        self.threshold_sweep.sort(key=lambda p: p.threshold)
+
+    def set_activity(self, stats: Any) -> None:
+        """Keep the activity (an ActivityStats or its dict) behind the Loihi row, for tables and plots."""
+        self.activity = stats.to_dict() if hasattr(stats, "to_dict") else dict(stats)
+
+    # -- (de)serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        used = sorted({s for r in self.rows if r.figure for s in r.figure.sources} | {"davies2018", "horowitz2014",
+                                                                                          "blouw2019", "intel2021"})
+        src = _sources()
+        return {
+            "schema": SCHEMA, "title": self.title, "created": self.created, "model": self.model,
+            "inferences": self.inferences, "steps": self.steps,
+            "rows": [r.to_dict() for r in self.rows], "ratios": self.ratios(), "analytic": self.analytic,
+            "threshold_sweep": [asdict(p) for p in self.threshold_sweep], "activity": self.activity,
+            "loihi_breakdown": self.loihi_breakdown, "notes": list(self.notes),
+            "metadata": {**self.metadata, "sources": {k: src[k] for k in used if k in src}},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EnergyReport":
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"not an energy report: schema {d.get('schema')!r}, expected {SCHEMA!r}")
+        meta = dict(d.get("metadata") or {})
+        meta.pop("sources", None)
+        return cls(rows=[PlatformRow.from_dict(r) for r in d.get("rows", [])], title=d.get("title", ""),
+                   model=d.get("model", ""), inferences=int(d.get("inferences", 0)), steps=d.get("steps"),
+                   analytic=d.get("analytic") or {},
+                   threshold_sweep=[SweepPoint(**p) for p in d.get("threshold_sweep", [])],
+                   activity=d.get("activity"), loihi_breakdown=d.get("loihi_breakdown"),
+                   notes=list(d.get("notes", [])), created=d.get("created", ""), metadata=meta)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
+
+    def to_markdown(self) -> str:
+        from spikernn.energy.render import to_markdown
+
+        return to_markdown(self)
+
+    def to_html(self) -> str:
+        from spikernn.energy.render import to_html
+
+        return to_html(self)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report; the format follows the extension: ``.json``, ``.md`` or ``.html``/``.htm``.
+
+        Parent directories are created. Raises ValueError for any other extension.
+        """
+        p = Path(path)
+        ext = p.suffix.lower()
+        writers = {".json": self.to_json, ".md": self.to_markdown, ".html": self.to_html, ".htm": self.to_html}
+        if ext not in writers:
+            raise ValueError(f"cannot save an energy report as {p.name!r}: use .json, .md or .html")
+        text = writers[ext]()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "EnergyReport":
+        """Read a report saved as ``.json``."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _json_default(o: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except Exception:
+        pass
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -1,0 +1,135 @@
+"""energy.compare: CPU (and GPU) measured with torch, Loihi estimated from the converted network's simulated
+activity, accuracy per platform, empty batches and missing platforms as clear errors / unavailable rows."""
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from spikernn.energy import compare
+from spikernn.energy.loihi import loihi_estimate
+from spikernn.energy.meters import MeterReading
+from spikernn.hardware.stats import ActivityStats
+
+
+class Clf(torch.nn.Module):
+    """DenseSequenceClassifier shape: .rnn + .head, logits from the last step."""
+
+    def __init__(self, mode=torch.nn.LSTM):
+        super().__init__()
+        self.batch_first = True
+        self.rnn = mode(3, 6, batch_first=True)
+        self.head = torch.nn.Linear(6, 4)
+
+    def forward(self, x, lengths=None):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+class WattMeter:
+    method, kind, caveat, device, supports_idle = "fake-counter", "measured", "fake counter", "fake", False
+
+    def open(self):
+        pass
+
+    def start(self):
+        self.t0 = time.perf_counter()
+
+    def stop(self):
+        dt = time.perf_counter() - self.t0
+        return MeterReading(5.0 * dt, dt)
+
+    def close(self):
+        pass
+
+
+class HandNetwork:
+    """A converted network stand-in whose activity is counted by hand (see test_energy_loihi)."""
+
+    meta = {"batch_first": True}
+
+    def __init__(self, model):
+        self.model = model
+
+    def simulate(self, x, backend="fast"):
+        b = x.shape[0]
+        st = ActivityStats(steps=3, batch=b, events={"l0": np.array([b, 2 * b, b])},
+                           synaptic_ops={"l0->l0": np.array([6 * b, 12 * b, 6 * b])}, neuron_updates={"l0": 18 * b})
+        with torch.no_grad():
+            return self.model(x), st
+
+
+@pytest.fixture
+def data():
+    torch.manual_seed(0)
+    m = Clf().eval()
+    x = torch.randn(5, 7, 3)
+    with torch.no_grad():
+        y = m(x).argmax(-1)
+    return m, x, y
+
+
+def test_compare_with_hand_network(data):
+    m, x, y = data
+    net = HandNetwork(m)
+    rep = compare(m, x, y, platforms=("cpu", "loihi"), network=net, repeats=2, min_window_s=0.02,
+                  cpu_meters=[WattMeter()])
+    assert [r.platform for r in rep.rows] == ["cpu", "loihi"]
+    cpu, lo = rep.row("cpu"), rep.row("loihi")
+    assert cpu.kind == "measured" and cpu.method == "fake-counter" and cpu.accuracy == 1.0
+    assert cpu.energy_per_inference_j == pytest.approx(5.0 * cpu.seconds_per_inference, rel=0.05)
+    assert lo.kind == "estimated" and lo.method == "loihi-davies2018-proxy" and lo.accuracy == 1.0
+    # per inference: 4 events (4 active, 14 inactive updates), 24 synaptic ops
+    expected = 24 * 23.6e-12 + 4 * 81e-12 + 14 * 52e-12 + 4 * 1.7e-12
+    assert lo.energy_per_inference_j == pytest.approx(expected)
+    assert rep.ratios()["cpu/loihi"] == pytest.approx(cpu.energy_per_inference_j / expected)
+    assert rep.activity["batch"] == 5 and rep.inferences == 5 and rep.steps == 7
+    assert rep.analytic["counts"]["macs"] == 7 * 4 * 6 * (3 + 6) + 6 * 4
+
+
+def test_compare_converts_with_the_real_converter(data):
+    converters = pytest.importorskip("spikernn.converters")
+    if not hasattr(converters, "to_lava"):
+        pytest.skip("spikernn.converters.to_lava not written yet")
+    m, x, y = data
+    rep = compare(m, x, y, platforms=("loihi",), threshold=0.0, sweep_thresholds=[0.0, 0.5])
+    lo = rep.row("loihi")
+    assert lo.kind == "estimated" and lo.accuracy == 1.0  # threshold 0 reproduces the dense model
+    net = converters.to_lava(m, precision="float", threshold=0.0)
+    _, st = net.simulate(x, backend="fast")
+    assert lo.energy_per_inference_j == pytest.approx(loihi_estimate(st).joules_per_inference)
+    assert st.total_synaptic_ops() > 0
+    s0, s1 = rep.threshold_sweep
+    assert s0.threshold == 0.0 and s0.accuracy == 1.0
+    assert s1.events_per_inference <= s0.events_per_inference  # a larger threshold sends fewer events
+
+
+def test_default_cpu_path_here_is_honest(data, monkeypatch):
+    m, x, _ = data
+    monkeypatch.setattr("spikernn.energy.rapl.POWERCAP_ROOT", "/nonexistent/powercap")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    rep = compare(m, x, platforms=("cpu", "gpu"), repeats=1, min_window_s=0.1)
+    cpu, gpu = rep.row("cpu"), rep.row("gpu")
+    assert cpu.kind == "estimated" and cpu.method.startswith("codecarbon") and "ESTIMATED" in cpu.caveat
+    assert cpu.energy_per_inference_j > 0 and cpu.accuracy is None
+    assert gpu.kind == "unavailable" and gpu.energy_per_inference_j is None and "CUDA" in gpu.caveat
+
+
+def test_bare_rnn_sequence_output(data):
+    torch.manual_seed(1)
+    rnn = torch.nn.GRU(3, 4)  # (T, B, I), output (T, B, 4): predictions from the last step
+    x = torch.randn(6, 2, 3)
+    y = rnn(x)[0][-1].argmax(-1)
+    rep = compare(rnn, x, y, platforms=("cpu",), repeats=1, min_window_s=0.01, cpu_meters=[WattMeter()])
+    assert rep.row("cpu").accuracy == 1.0 and rep.inferences == 2 and rep.steps == 6
+
+
+def test_errors(data):
+    m, x, y = data
+    with pytest.raises(ValueError, match="empty batch"):
+        compare(m, x[:0], platforms=("cpu",), cpu_meters=[WattMeter()])
+    with pytest.raises(ValueError, match="unknown platform"):
+        compare(m, x, platforms=("tpu",))
+    with pytest.raises(ValueError, match="targets"):
+        compare(m, x, y[:2], platforms=("cpu",), cpu_meters=[WattMeter()])
+    with pytest.raises(ValueError, match="shaped"):
+        compare(m, torch.randn(3), platforms=("cpu",))

@@ -1,0 +1,98 @@
+"""EnergyReport: rows, ratios, and the three saved forms (versioned JSON, Markdown, self-contained HTML)."""
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+
+from spikernn.energy.loihi import loihi_estimate
+from spikernn.energy.report import SCHEMA, EnergyReport, PlatformRow, SweepPoint
+from spikernn.energy.result import EnergyFigure
+from spikernn.hardware.stats import ActivityStats
+
+
+def cpu_figure():
+    return EnergyFigure(kind="estimated", method="codecarbon-tdp-load", caveat="TDP x load | not measured",
+                        joules_per_inference=2e-4, seconds_per_inference=1e-5, iterations=1000, repeats=3,
+                        spread_j=1e-6, samples_j=(1.9e-4, 2e-4, 2.1e-4), components_j={"cpu": 1e-4, "ram": 1e-4},
+                        device="cpu")
+
+
+def stats():
+    return ActivityStats(steps=4, batch=2, events={"input": np.array([2, 1, 0, 1]), "l0": np.array([3, 2, 2, 1])},
+                         synaptic_ops={"input->l0": np.array([8, 4, 0, 4]), "l0->l0": np.array([12, 8, 8, 4])},
+                         neuron_updates={"l0": 32}, message_bits={"input": 24, "l0": 24})
+
+
+def make_report():
+    rep = EnergyReport(title="test report", model="LSTM 2->4", inferences=2, steps=4)
+    rep.add_row(PlatformRow.from_figure("loihi", loihi_estimate(stats()).figure, accuracy=0.5))
+    rep.add_row(PlatformRow.from_figure("cpu", cpu_figure(), accuracy=0.5))
+    rep.add_row(PlatformRow.from_figure("gpu", EnergyFigure.unavailable("none", "no CUDA device visible to torch")))
+    rep.set_activity(stats())
+    rep.loihi_breakdown = loihi_estimate(stats()).to_dict()
+    rep.add_threshold_sweep([{"threshold": 0.1, "accuracy": 0.4, "events_per_inference": 5.0,
+                              "synaptic_ops_per_inference": 20.0, "energy_per_inference_j": 1e-9},
+                             SweepPoint(0.0, 0.5, 6.0, 24.0, 1.2e-9)])
+    return rep
+
+
+def test_rows_order_ratios_and_unavailable():
+    rep = make_report()
+    assert [r.platform for r in rep.rows] == ["cpu", "gpu", "loihi"]
+    gpu = rep.row("gpu")
+    assert gpu.kind == "unavailable" and gpu.energy_per_inference_j is None and "no CUDA" in gpu.caveat
+    loihi = rep.row("loihi").energy_per_inference_j
+    assert rep.ratios()["cpu/loihi"] == pytest.approx(2e-4 / loihi)
+    assert "gpu/cpu" not in rep.ratios()
+    assert [p.threshold for p in rep.threshold_sweep] == [0.0, 0.1]
+    with pytest.raises(KeyError, match="rows"):
+        rep.row("tpu")
+
+
+def test_json_versioned_and_roundtrips(tmp_path):
+    rep = make_report()
+    p = rep.save(tmp_path / "r.json")
+    d = json.loads(p.read_text())
+    assert d["schema"] == SCHEMA == "spikernn.energy-report/1"
+    assert {r["platform"] for r in d["rows"]} == {"cpu", "gpu", "loihi"}
+    for r in d["rows"]:
+        assert {"platform", "energy_per_inference_j", "seconds_per_inference", "kind", "method", "caveat",
+                "accuracy"} <= set(r)
+    assert d["rows"][0]["kind"] == "estimated" and d["rows"][0]["method"] == "codecarbon-tdp-load"
+    assert "davies2018" in d["metadata"]["sources"] and d["metadata"]["versions"]["spikernn"]
+    assert d["metadata"]["machine"]["cpu_count"] >= 1 and d["created"]
+    back = EnergyReport.load(p)
+    assert back.to_dict()["rows"] == d["rows"] and back.threshold_sweep == rep.threshold_sweep
+    with pytest.raises(ValueError, match="schema"):
+        EnergyReport.from_dict({"schema": "other/1"})
+
+
+def test_markdown_spells_out_kinds_methods_caveats(tmp_path):
+    md = make_report().save(tmp_path / "r.md").read_text()
+    assert "| cpu | 200 µJ |" in md
+    assert "codecarbon-tdp-load" in md and "loihi-davies2018-proxy" in md
+    assert "**cpu** (estimated, codecarbon-tdp-load): TDP x load | not measured" in md
+    assert "unavailable: no CUDA device visible to torch" in md
+    assert "IEEE Micro" in md and "Blouw" in md
+    assert "| cpu / loihi |" in md and "loihi / cpu" not in md  # each pair once, in row order
+
+
+def test_html_self_contained_with_plots(tmp_path):
+    html = make_report().save(tmp_path / "r.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html
+    assert not re.search(r'(src|href)="(http|//)', html)  # nothing loaded from anywhere
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(imgs) == 4  # energy per platform, Loihi breakdown, activity over time, threshold sweep
+    for b in imgs:
+        assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'class="kind-estimated"' in html and 'class="kind-unavailable"' in html
+
+
+def test_empty_report_and_bad_extension(tmp_path):
+    rep = EnergyReport()
+    for ext in ("json", "md", "html"):
+        assert rep.save(tmp_path / "sub" / f"e.{ext}").stat().st_size > 0
+    with pytest.raises(ValueError, match=r"\.json, \.md or \.html"):
+        rep.save(tmp_path / "e.pdf")
