@@ -1,0 +1,428 @@
+"""NIR (Neuromorphic Intermediate Representation, ``nir`` >= 1.0) export and import of spiking recurrent
+networks, so that models move between spikernn, snntorch, Norse and Lava.
+
+What maps
+---------
+A spikernn ``lif`` population (SpikingRNN layers, the spiking part of a converted network) is a NIR
+``LIF`` node; its synapse blocks are ``Affine`` (carrying the neuron bias) / ``Linear`` nodes; a recurrent
+block is an edge ``lif -> w_rec -> lif`` (snntorch's ``RLeaky`` export has exactly this form). A
+``readout`` population is an ``Affine -> LI`` pair. ``Input``/``Output`` nodes are the network's ends.
+Spiking LSTM/GRU neurons, sigma-delta neurons, adaptive thresholds and bidirectional (time-reversed)
+populations have no NIR primitive: :func:`to_nir` raises ``ValueError`` naming them.
+
+Time: NIR's neurons are continuous-time; discrete simulators (snntorch, Norse, Lava-via-NIR) use forward
+Euler with a step ``dt``. For ``LIF`` (``tau dv/dt = (v_leak - v) + r I``) one step is
+
+    v_t = (1 - dt/tau) v_{t-1} + (dt/tau) v_leak + (r dt/tau) I_t
+
+so spikernn's ``v_t = β v_{t-1} + d_t`` (docs/equations.md) is ``β = 1 - dt/tau`` with input gain
+``r dt/tau`` and a constant drive ``(dt/tau) v_leak``. :func:`to_nir` writes ``tau = dt/(1-β)``,
+``r = tau/dt`` (gain 1), ``v_leak = 0`` and puts the bias into the incoming ``Affine`` - the convention of
+snntorch's exporter, whose ``dt`` is fixed at ``1e-4``; that is also the default ``dt`` here (Norse's is
+``1e-3``: pass ``dt=1e-3`` for Norse graphs). :func:`from_nir` folds any gain into the incoming weights and
+biases and ``v_leak`` into the bias, so every such graph maps exactly. ``LI`` maps the same way to a
+``readout`` (``y_t = β y_{t-1} + in + bias``). ``CubaLIF`` is accepted when its synaptic current has no
+memory (``tau_syn == dt``, snntorch ``Synaptic(alpha=0)``); a decaying synaptic current needs a neuron kind
+that ``spikernn.hardware`` does not have, and is refused with a ``ValueError``. ``IF`` maps to ``β = 1`` with
+gain ``r`` (snntorch's reading).
+
+Reset and spikes: NIR's ``LIF`` spikes when ``v > v_threshold`` and then sets ``v = v_reset``; spikernn's
+``reset="zero"`` with ``v_reset = 0`` is exactly that (a nonzero ``v_reset`` is refused). NIR has no
+subtractive reset: :func:`to_nir` exports ``reset="subtract"`` / ``"none"`` layers with
+``metadata["spikernn_reset"]`` (which :func:`from_nir` honours) and warns that other tools will read them as
+reset-to-zero.
+
+snntorch equivalence: an snntorch ``RLeaky``/``Leaky`` equals the imported network spike for spike when it
+was built with ``reset_mechanism="zero"`` and ``reset_delay=False`` (the neuron snntorch's own
+``import_from_nir`` builds): then its membrane after a spike is 0 and the next step is
+``β·0 + W x + V s + b``, as here. snntorch's default ``reset_delay=True`` applies a step's reset one step
+later (``reset="zero"`` then also zeroes the next input; ``"subtract"`` subtracts the threshold after the
+decay instead of before), and its ``reset_mechanism`` is not written into NIR at all, so other settings
+cannot be reproduced from the graph. Recurrent edges (``lif -> w_rec -> lif``) deliver the previous step's
+spikes; feed-forward edges deliver the same step's (snntorch's and spikernn's convention).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from spikernn.hardware.network import Network, Population, SynapseBlock
+
+DEFAULT_DT = 1e-4  # snntorch's export/import constant
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as e:  # pragma: no cover - nir is a dependency
+        raise ImportError("NIR support needs the 'nir' package (pip install nir)") from e
+    return nir
+
+
+# ---------------------------------------------------------------------------------------------- export
+def to_nir(model: Any, dt: float = DEFAULT_DT):
+    """Export a spiking recurrent network to a ``nir.NIRGraph``.
+
+    ``model``: a spikernn ``SpikingRNN`` / ``SpikingSequenceClassifier`` over a ``SpikingRNN`` (converted
+    with :func:`spikernn.converters.to_lava` first) or a float :class:`Network` of ``input``, ``lif`` and
+    ``readout`` populations. Unidirectional only; no adaptive thresholds. Node names are the population
+    names; synapse blocks are named after the blocks (``"l0->l0"`` ...).
+    """
+    nir = _nir()
+    if isinstance(model, Network):
+        net = model
+    else:
+        from spikernn.converters.api import to_lava
+
+        net = to_lava(model, "float")
+    if net.precision != "float":
+        raise ValueError("to_nir exports float networks; convert with precision='float'")
+    if dt <= 0:
+        raise ValueError(f"dt must be > 0, got {dt}")
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    bias_done: set[str] = set()
+    for p in net.populations:
+        if p.reverse:
+            raise ValueError(f"population {p.name!r} runs time-reversed (bidirectional layer): NIR has no such node")
+        if p.kind == "input":
+            nodes[p.name] = nir.Input(input_type={"input": np.array([p.size])})
+        elif p.kind == "lif":
+            decay = np.asarray(p.params["decay"], np.float64)
+            if np.any(np.asarray(p.params.get("adapt_scale", 0.0)) != 0):
+                raise ValueError(f"population {p.name!r} has an adaptive threshold (adapt_scale != 0): NIR's LIF has none")
+            reset = p.attrs.get("reset", "subtract")
+            vth = np.asarray(p.params["threshold"], np.float64).copy()
+            if np.all(decay == 1.0):
+                node = nir.IF(r=np.ones(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
+            elif np.any(decay >= 1.0):
+                raise ValueError(f"population {p.name!r}: decay 1 mixed with decay < 1 cannot be one NIR node")
+            else:
+                tau = dt / (1.0 - decay)
+                node = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
+            if reset != "zero":
+                node.metadata["spikernn_reset"] = reset
+                warnings.warn(f"population {p.name!r} uses reset={reset!r}; NIR's LIF resets to v_reset, so tools "
+                              "other than spikernn will run it with a reset to zero", stacklevel=2)
+            nodes[p.name] = node
+        elif p.kind == "readout":
+            decay = np.asarray(p.params["decay"], np.float64)
+            if np.any(decay >= 1.0):
+                raise ValueError(f"readout {p.name!r} with decay 1 has no finite NIR time constant")
+            tau = dt / (1.0 - decay)
+            nodes[p.name] = nir.LI(tau=tau, r=tau / dt, v_leak=np.zeros(p.size))
+        else:
+            raise ValueError(f"population {p.name!r} is a {p.kind!r} neuron: NIR has LIF/IF/CubaLIF/LI but no "
+                             "spiking LSTM/GRU or sigma-delta neurons; only SpikingRNN (lif) networks export")
+    for s in net.synapses:
+        if s.port != "in":
+            raise ValueError(f"synapse block {s.name!r} targets port {s.port!r}: only 'in' exports to NIR")
+        tgt = net.population(s.target)
+        W = np.asarray(s.weights, np.float64) * (2.0 ** s.weight_exp)
+        bias = None
+        # the neuron bias rides on the first non-recurrent incoming block (snntorch puts it on its Linear)
+        if s.target not in bias_done and s.source != s.target and "bias" in tgt.params:
+            bias = np.asarray(tgt.params["bias"], np.float64)
+            bias_done.add(s.target)
+        nodes[s.name] = nir.Affine(weight=W, bias=bias) if bias is not None else nir.Linear(weight=W)
+        edges += [(s.source, s.name), (s.name, s.target)]
+    for p in net.populations:  # a bias with no feed-forward block: put it on the recurrent one
+        if p.kind in ("lif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
+            blk = next((s for s in net.synapses if s.target == p.name), None)
+            if blk is None:
+                raise ValueError(f"population {p.name!r} has a bias but no incoming synapses")
+            nodes[blk.name] = nir.Affine(weight=nodes[blk.name].weight, bias=np.asarray(p.params["bias"], np.float64))
+    nodes["output"] = nir.Output(output_type={"output": np.array([net.output_size])})
+    if len(net.outputs) != 1:
+        raise ValueError(f"NIR export needs exactly one output population, got {net.outputs}")
+    edges.append((net.outputs[0], "output"))
+    meta = {k: v for k, v in net.meta.items() if isinstance(v, (str, int, float, bool))}
+    meta["model_source"] = meta.pop("source", "")
+    meta.update({"dt": dt, "source": "spikernn"})
+    g = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+    return g
+
+
+# ---------------------------------------------------------------------------------------------- import
+def _flatten(graph, prefix: str = "") -> tuple[dict, list]:
+    """Inline nested NIRGraphs: returns (nodes, edges) with sub-nodes named '<sub>.<node>' and the
+    sub-graphs' own Input/Output nodes kept as pass-through nodes."""
+    nir = _nir()
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    subs: dict[str, tuple[list[str], list[str]]] = {}
+    for name, node in graph.nodes.items():
+        full = prefix + name
+        if isinstance(node, nir.NIRGraph):
+            sn, se = _flatten(node, full + ".")
+            nodes.update(sn)
+            edges += se
+            ins = [full + "." + k for k, v in node.nodes.items() if isinstance(v, nir.Input)]
+            outs = [full + "." + k for k, v in node.nodes.items() if isinstance(v, nir.Output)]
+            subs[full] = (ins, outs)
+        else:
+            nodes[full] = node
+    for a, b in graph.edges:
+        a, b = prefix + a, prefix + b
+        srcs = subs[a][1] if a in subs else [a]
+        dsts = subs[b][0] if b in subs else [b]
+        edges += [(s, d) for s in srcs for d in dsts]
+    return nodes, edges
+
+
+def _as_vec(v: Any, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v, np.float64), (n,)).astype(np.float64).copy()
+
+
+def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network"):
+    """Build a float :class:`Network` from a ``nir.NIRGraph`` (or a path to a NIR HDF5 file).
+
+    Supported nodes: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Scale``, ``Identity``, ``LIF``, ``IF``,
+    ``CubaLIF`` (memoryless synapse only), ``LI`` (as a readout), and nested ``NIRGraph`` (e.g. snntorch's
+    ``RLeaky`` subgraphs); recurrence as ``neuron -> Affine/Linear -> neuron`` cycles. ``dt`` defaults to
+    ``graph.metadata["dt"]`` or 1e-4 (see the module docstring for the mapping). The result runs with
+    ``net.run(x, backend=...)`` on ``(T, B, I)`` input (``(B, T, I)`` with ``batch_first=True``; default: the
+    layout recorded by spikernn's :func:`to_nir`, else time-first) and returns the output node's sequence:
+    spikes for a neuron output, readout values for an ``LI``/``Affine`` output (a spikernn classifier exported
+    by :func:`to_nir` keeps its ``"last_step"`` output).
+    Unsupported nodes raise ``ValueError`` naming them.
+
+    ``to="spikernn"`` returns a trainable spikernn model instead (:func:`network_to_spikernn`: a chain of
+    equal-size LIF layers -> ``SpikingRNN``, plus a readout -> ``SpikingSequenceClassifier``).
+    """
+    if to not in ("network", "spikernn"):
+        raise ValueError(f"to must be 'network' or 'spikernn', got {to!r}")
+    nir = _nir()
+    if not isinstance(graph, nir.NIRNode):
+        graph = nir.read(str(graph))
+    if not isinstance(graph, nir.NIRGraph):
+        graph = nir.NIRGraph(nodes={"input": nir.Input(graph.input_type), "n": graph,
+                                    "output": nir.Output(graph.output_type)},
+                             edges=[("input", "n"), ("n", "output")])
+    gmeta = dict(getattr(graph, "metadata", None) or {})
+    if dt is None:
+        dt = float(gmeta.get("dt", DEFAULT_DT) or DEFAULT_DT)
+    if batch_first is None:  # spikernn's own exports record the layout; other tools' graphs are time-first
+        batch_first = bool(gmeta.get("batch_first", False)) if gmeta.get("source") == "spikernn" else False
+    nodes, edges = _flatten(graph)
+    top_in = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
+    top_out = [k for k, v in graph.nodes.items() if isinstance(v, nir.Output)]
+    if len(top_in) != 1 or len(top_out) != 1:
+        raise ValueError(f"from_nir needs exactly one Input and one Output node, got inputs {top_in}, outputs {top_out}")
+    inp, outp = top_in[0], top_out[0]
+
+    from nir.ir.graph import Identity
+
+    NEURON = (nir.LIF, nir.IF, nir.CubaLIF, nir.LI)
+    WEIGHT = (nir.Affine, nir.Linear, nir.Scale)
+    for k, v in nodes.items():
+        if not isinstance(v, NEURON + WEIGHT + (nir.Input, nir.Output, Identity)):
+            raise ValueError(f"NIR node {k!r} of type {type(v).__name__} is not supported by from_nir "
+                             "(supported: Input, Output, Affine, Linear, Scale, Identity, LIF, IF, CubaLIF, LI)")
+    preds: dict[str, list[str]] = {k: [] for k in nodes}
+    for a, b in edges:
+        if a not in nodes or b not in nodes:
+            raise ValueError(f"NIR edge {(a, b)} names an unknown node")
+        preds[b].append(a)
+    is_src = lambda k: k == inp or isinstance(nodes[k], NEURON)  # noqa: E731
+
+    def size_of(k: str) -> int:
+        n = nodes[k]
+        if isinstance(n, nir.Input):
+            return int(np.prod(list(n.input_type.values())[0]))
+        if isinstance(n, nir.LIF) or isinstance(n, nir.LI):
+            return int(np.asarray(n.tau).size)
+        if isinstance(n, nir.IF):
+            return int(np.asarray(n.r).size)
+        if isinstance(n, nir.CubaLIF):
+            return int(np.asarray(n.tau_mem).size)
+        raise AssertionError(k)
+
+    def contributions(k: str, seen: tuple = ()) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """What arrives at the input of node k: a list of (source neuron/input, W, b) with summed affine maps."""
+        out: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for p in preds[k]:
+            if p in seen:
+                raise ValueError(f"NIR graph has a cycle without a neuron through {p!r}")
+            node = nodes[p]
+            if is_src(p):
+                n = size_of(p)
+                out.append((p, np.eye(n), np.zeros(n)))
+            elif isinstance(node, (nir.Affine, nir.Linear)):
+                W = np.asarray(node.weight, np.float64)
+                if W.ndim != 2:
+                    raise ValueError(f"NIR node {p!r}: weight must be 2-D, got shape {W.shape}")
+                b = np.asarray(node.bias, np.float64) if isinstance(node, nir.Affine) and node.bias is not None else 0.0
+                for src, W0, b0 in contributions(p, seen + (p,)):
+                    out.append((src, W @ W0, W @ b0 + b))
+                if not preds[p] and np.any(b):
+                    raise ValueError(f"NIR node {p!r} has no input")
+            elif isinstance(node, nir.Scale):
+                sc = np.asarray(node.scale, np.float64)
+                for src, W0, b0 in contributions(p, seen + (p,)):
+                    out.append((src, sc[:, None] * W0, sc * b0))
+            else:  # Identity / nested Input / Output pass-through
+                out += contributions(p, seen + (p,))
+        return out
+
+    pops: list[Population] = [Population(name=inp, kind="input", size=size_of(inp), attrs={"encoding": "value"})]
+    syns: list[SynapseBlock] = []
+    order = [k for k in nodes if isinstance(nodes[k], NEURON)]
+    # the output: a neuron reached through pass-through nodes, or an affine map -> a decay-0 readout
+    out_contrib_nodes = [p for p in preds[outp]]
+    readout_from_affine = None
+    out_names: list[str] = []
+    for p in out_contrib_nodes:
+        q = p
+        while isinstance(nodes[q], (Identity, nir.Input, nir.Output)) and q != inp and len(preds[q]) == 1:
+            q = preds[q][0]
+        if isinstance(nodes[q], NEURON) or q == inp:
+            out_names.append(q)
+        else:
+            readout_from_affine = p
+    if readout_from_affine is not None:
+        if out_names:
+            raise ValueError("NIR Output fed by both a neuron and an affine map is not supported")
+        out_names = ["readout"]
+    neuron_names = set(order)
+    for k in order:
+        n = nodes[k]
+        size = size_of(k)
+        attrs: dict[str, Any] = {}
+        if isinstance(n, nir.LIF):
+            tau = _as_vec(n.tau, size)
+            kk = dt / tau
+            decay, gain, leak = 1.0 - kk, _as_vec(n.r, size) * kk, kk * _as_vec(n.v_leak, size)
+        elif isinstance(n, nir.IF):
+            decay, gain, leak = np.ones(size), _as_vec(n.r, size), np.zeros(size)
+        elif isinstance(n, nir.CubaLIF):
+            ks = dt / _as_vec(n.tau_syn, size)
+            if not np.allclose(ks, 1.0, rtol=0, atol=1e-9):
+                raise ValueError(f"NIR CubaLIF {k!r} has a decaying synaptic current (tau_syn={np.asarray(n.tau_syn).ravel()[:3]}"
+                                 f"..., dt={dt}): spikernn.hardware has no current-based neuron kind; only "
+                                 "tau_syn == dt (snntorch Synaptic(alpha=0)) maps to LIF")
+            km = dt / _as_vec(n.tau_mem, size)
+            decay = 1.0 - km
+            gain = _as_vec(n.w_in, size) * ks * _as_vec(n.r, size) * km
+            leak = km * _as_vec(n.v_leak, size)
+        else:  # LI
+            tau = _as_vec(n.tau, size)
+            kk = dt / tau
+            decay, gain, leak = 1.0 - kk, _as_vec(n.r, size) * kk, kk * _as_vec(n.v_leak, size)
+        decay = np.where(np.abs(decay) < 1e-12, 0.0, decay)
+        gain = np.where(np.abs(gain - 1.0) < 1e-9, 1.0, gain)
+        bias = leak.copy()
+        grouped: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for src, W, b in contributions(k):
+            if src != inp and src not in neuron_names:
+                raise ValueError(f"NIR node {k!r} is fed by {src!r}, which is neither the input nor a neuron")
+            W0, b0 = grouped.get(src, (0.0, 0.0))
+            grouped[src] = (W0 + W, b0 + b)
+        for src, (W, b) in grouped.items():
+            if np.shape(W) != (size, size_of(src)):
+                raise ValueError(f"NIR: map from {src!r} to {k!r} has shape {np.shape(W)}, expected {(size, size_of(src))}")
+            bias = bias + gain * b
+            syns.append(SynapseBlock(name=f"{src}->{k}", source=src, target=k, port="in", weights=gain[:, None] * W))
+        if isinstance(n, nir.LI):
+            if any(not isinstance(nodes[b2], nir.Output) for a, b2 in edges if a == k):
+                raise ValueError(f"NIR LI node {k!r} feeds other nodes; a spikernn readout sends no events")
+            pops.append(Population(name=k, kind="readout", size=size, params={"bias": bias, "decay": decay}))
+        else:
+            v_reset = _as_vec(getattr(n, "v_reset", 0.0) if getattr(n, "v_reset", None) is not None else 0.0, size)
+            if np.any(v_reset != 0):
+                raise ValueError(f"NIR node {k!r} resets to v_reset != 0: spikernn neurons reset to 0 or by subtraction")
+            attrs["reset"] = n.metadata.get("spikernn_reset", "zero") if getattr(n, "metadata", None) else "zero"
+            pops.append(Population(name=k, kind="lif", size=size, params={
+                "bias": bias, "decay": decay, "threshold": _as_vec(n.v_threshold, size),
+                "adapt_decay": np.zeros(size), "adapt_scale": np.zeros(size)}, attrs=attrs))
+    if readout_from_affine is not None:
+        contrib: dict[str, tuple[Any, Any]] = {}
+        for src, W, b in contributions(outp):
+            W0, b0 = contrib.get(src, (0.0, 0.0))
+            contrib[src] = (W0 + W, b0 + b)
+        C = next(iter(contrib.values()))[0].shape[0]
+        bias = np.zeros(C)
+        for src, (W, b) in contrib.items():
+            bias = bias + b
+            syns.append(SynapseBlock(name=f"{src}->readout", source=src, target="readout", port="in", weights=W))
+        pops.append(Population(name="readout", kind="readout", size=C, params={"bias": bias, "decay": np.zeros(C)}))
+    # order populations: input first, then by dependency (feed-forward)
+    output = "sequence"
+    if gmeta.get("source") == "spikernn" and gmeta.get("output") in ("sequence", "last_step"):
+        output = gmeta["output"]  # a spikernn classifier exported with to_nir reads its last valid step
+    meta = {"source": "nir", "family": "spiking", "batch_first": bool(batch_first), "output": output,
+            "dt": dt, "kind": "rnn"}
+    net = Network(populations=pops, synapses=syns, input=inp, outputs=out_names, precision="float", meta=meta)
+    return network_to_spikernn(net) if to == "spikernn" else net
+
+
+# ---------------------------------------------------------------------------------------------- to spikernn
+def network_to_spikernn(net: Network):
+    """A trainable spikernn model with the same dynamics as a float ``net`` of ``lif`` layers in a chain
+    (``input -> l0 -> l1 -> ...``, each optionally recurrent, equal sizes) with an optional ``readout`` at the
+    end: ``SpikingRNN`` (no readout) or ``SpikingSequenceClassifier("rnn", ...)``. Raises ValueError for
+    other shapes (keep using the Network then). Weights: ``weight_ih`` = feed-forward block, ``weight_hh`` =
+    recurrent block (zeros if none), ``bias_ih`` = neuron bias, ``bias_hh`` = 0; decay/threshold per neuron."""
+    import torch
+
+    from spikernn.layers import SpikingRNN
+    from spikernn.models import SpikingSequenceClassifier
+
+    if net.precision != "float":
+        raise ValueError("only float networks map to spikernn models")
+    pops = {p.name: p for p in net.populations}
+    chain, cur = [], net.input
+    readout = None
+    while True:
+        nxt = [s for s in net.synapses if s.source == cur and s.target != cur]
+        if not nxt:
+            break
+        if len(nxt) != 1:
+            raise ValueError(f"population {cur!r} feeds {len(nxt)} populations: not a layer chain")
+        tgt = pops[nxt[0].target]
+        if len([s for s in net.incoming(tgt.name) if s.source != tgt.name]) != 1:
+            raise ValueError(f"population {tgt.name!r} has several feed-forward inputs: not a layer chain")
+        if tgt.kind == "readout":
+            readout = (tgt, nxt[0])
+            break
+        if tgt.kind != "lif":
+            raise ValueError(f"population {tgt.name!r} is {tgt.kind!r}: only lif layers map to SpikingRNN")
+        chain.append((tgt, nxt[0]))
+        cur = tgt.name
+    if not chain:
+        raise ValueError("no lif layer reachable from the input")
+    if len(chain) + (readout is not None) + 1 != len(net.populations):
+        raise ValueError("the network has populations outside the input -> layers -> readout chain")
+    H = chain[0][0].size
+    if any(p.size != H for p, _ in chain):
+        raise ValueError(f"layer sizes {[p.size for p, _ in chain]} differ: SpikingRNN layers share one hidden_size")
+    resets = {p.attrs.get("reset", "subtract") for p, _ in chain}
+    if len(resets) != 1:
+        raise ValueError(f"layers use different resets {sorted(resets)}")
+    if any(np.any(np.asarray(p.params.get("adapt_scale", 0)) != 0) for p, _ in chain):
+        raise ValueError("adaptive thresholds are not mapped back (spikernn's adaptation is one value per model)")
+    kw = dict(num_layers=len(chain), reset=resets.pop(), learn_threshold=True)
+    I = pops[net.input].size
+    if readout is not None:
+        model = SpikingSequenceClassifier("rnn", I, H, readout[0].size, **kw)
+        rnn = model.rnn
+    else:
+        model = rnn = SpikingRNN(I, H, batch_first=bool(net.meta.get("batch_first", False)), **kw)
+    with torch.no_grad():
+        for k, (p, blk) in enumerate(chain):
+            sfx = f"_l{k}"
+            getattr(rnn, "weight_ih" + sfx).copy_(torch.as_tensor(blk.weights))
+            rec = [s for s in net.incoming(p.name) if s.source == p.name]
+            getattr(rnn, "weight_hh" + sfx).copy_(torch.as_tensor(rec[0].weights) if rec else torch.zeros(H, H))
+            getattr(rnn, "bias_ih" + sfx).copy_(torch.as_tensor(p.params["bias"]))
+            getattr(rnn, "bias_hh" + sfx).zero_()
+            getattr(rnn, "decay" + sfx).copy_(torch.as_tensor(p.params["decay"]))
+            getattr(rnn, "threshold" + sfx).copy_(torch.as_tensor(p.params["threshold"]))
+        if readout is not None:
+            ro, blk = readout
+            model.readout.weight.copy_(torch.as_tensor(blk.weights))
+            model.readout.bias.copy_(torch.as_tensor(ro.params["bias"]))
+            model.readout.decay.copy_(torch.as_tensor(ro.params["decay"]))
+    return model.eval()

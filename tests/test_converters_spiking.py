@@ -1,0 +1,114 @@
+"""spikernn spiking layers/classifiers -> lif / spiking_lstm / spiking_gru networks: identical spikes."""
+import numpy as np
+import pytest
+import torch
+
+from spikernn.converters import to_lava, verify
+from spikernn.layers import SpikingGRU, SpikingLSTM, SpikingRNN
+
+KINDS = {SpikingRNN: "lif", SpikingLSTM: "spiking_lstm", SpikingGRU: "spiking_gru"}
+
+
+@pytest.mark.parametrize("cls", [SpikingRNN, SpikingLSTM, SpikingGRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("layers,bidir", [(1, False), (2, False), (1, True), (2, True)])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_spiking_identical_spikes_fast(cls, layers, bidir, reset):
+    torch.manual_seed(layers + 2 * bidir)
+    m = cls(3, 6, num_layers=layers, bidirectional=bidir, reset=reset, threshold=0.5,
+            adapt_scale=0.2, adapt_decay=0.8).double().eval()
+    x = torch.randn(9, 4, 3, dtype=torch.float64) * 2
+    net = to_lava(m)
+    assert {p.kind for p in net.populations} == {"input", KINDS[cls]}
+    r = verify(m, net, x, backend="fast")
+    assert r.agreement == 1.0, r.summary()
+    assert r.model_output.mean() > 0.02  # the test means something: neurons do spike
+    assert verify(m, net, x, backend="reference").agreement == 1.0
+
+
+def test_spiking_params_copied_one_to_one():
+    m = SpikingGRU(3, 4, num_layers=2, decay=0.7, threshold=0.8, reset="zero")
+    net = to_lava(m)
+    p = net.population("l1")
+    np.testing.assert_allclose(p.params["decay"], 0.7, rtol=1e-6)
+    np.testing.assert_allclose(p.params["threshold"], 0.8, rtol=1e-6)
+    assert p.attrs["reset"] == "zero"
+    np.testing.assert_array_equal(p.params["bias_in"], m.bias_ih_l1.detach().double().numpy())
+    np.testing.assert_array_equal(p.params["bias_rec"], m.bias_hh_l1.detach().double().numpy())
+    w = {s.name: s for s in net.synapses}
+    np.testing.assert_array_equal(w["l0->l1"].weights, m.weight_ih_l1.detach().double().numpy())
+    assert w["l1->l1"].port == "rec"
+    r = to_lava(SpikingRNN(3, 4))
+    assert r.population("l0").params["bias"].shape == (4,)
+    assert r.population("input").attrs["encoding"] == "value"
+
+
+def test_batch_first_float32_layout():
+    torch.manual_seed(0)
+    m = SpikingLSTM(3, 5, batch_first=True, threshold=0.3).eval()
+    x = torch.randn(2, 7, 3) * 2
+    net = to_lava(m)
+    out = net.run(x, backend="fast")
+    ref = m(x)[0]
+    assert out.shape == ref.shape == (2, 7, 5)
+    assert (out != ref).sum() == 0
+
+
+class _Readout(torch.nn.Module):
+    """A LeakyReadout-shaped module (weight, bias, decay): y_t = decay y_{t-1} + W s_t + b."""
+
+    def __init__(self, h, c, decay=0.5):
+        super().__init__()
+        self.linear = torch.nn.Linear(h, c)
+        self.decay = torch.full((c,), decay)
+
+    def forward(self, s):  # s: (B, T, H)
+        y, ys = torch.zeros(s.shape[0], self.linear.out_features, dtype=s.dtype), []
+        for t in range(s.shape[1]):
+            y = self.decay * y + self.linear(s[:, t])
+            ys.append(y)
+        return torch.stack(ys, 1)
+
+
+class _Classifier(torch.nn.Module):
+    """SpikingSequenceClassifier shape: .encoder (None = direct current), .rnn, .readout; logits at last valid step."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = None
+        self.rnn = SpikingLSTM(3, 8, batch_first=True, threshold=0.3)
+        self.readout = _Readout(8, 4)
+
+    def forward(self, x, lengths):
+        s, _ = self.rnn(x)
+        y = self.readout(s)
+        return y[torch.arange(x.shape[0]), lengths - 1]
+
+
+def test_spiking_classifier_readout():
+    torch.manual_seed(2)
+    m = _Classifier().eval()
+    x = torch.randn(5, 9, 3) * 2
+    lengths = torch.tensor([9, 4, 6, 9, 2])
+    net = to_lava(m)
+    ro = net.population("readout")
+    assert ro.kind == "readout" and np.allclose(ro.params["decay"], 0.5)
+    r = verify(m, net, x, lengths, backend="fast")
+    assert r.output == "last_step" and r.agreement == 1.0 and r.max_abs_error < 1e-5, r.summary()
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidir,decay", [(False, 0.0), (False, 0.6), (True, 0.6)])
+def test_spikernn_sequence_classifier(kind, bidir, decay):
+    from spikernn.models import SpikingSequenceClassifier
+
+    torch.manual_seed(0)
+    m = SpikingSequenceClassifier(kind, 3, 8, 4, num_layers=2, bidirectional=bidir, readout_decay=decay,
+                                  threshold=0.3).eval()
+    x = torch.randn(5, 9, 3) * 2
+    lengths = torch.tensor([9, 4, 6, 9, 2])
+    net = to_lava(m)
+    assert net.meta["batch_first"] is True and net.meta["output"] == "last_step"
+    np.testing.assert_allclose(net.population("readout").params["decay"], decay, rtol=1e-6)
+    r = verify(m, net, x, lengths, backend="fast")
+    assert r.agreement == 1.0 and r.max_abs_error < 1e-4, r.summary()
+    assert verify(m, net, x, lengths, backend="reference").max_abs_error < 1e-4
