@@ -1,0 +1,459 @@
+"""Fixed-point rules of the simulated Loihi 2 and ``quantize(net)``: float network -> fixed-precision network.
+
+Every helper returns the quantised values AND the error they introduced (quantised minus exact, in the
+float units of the input), so that reports can say how much precision was lost.
+
+Formats (see :mod:`spikernn.hardware.neurons` for the arithmetic):
+
+* weights: signed 8-bit mantissa m in [-128, 127] and one exponent per synapse block e in [-8, 7]
+  (the Loihi weight-exponent range); effective weight m * 2**e in the target's input units. Lava: pass
+  ``weights=2*m, weight_exp=e-1, sign_mode=MIXED`` (:func:`spikernn.hardware.synapses.lava_dense_args`).
+* input units: each non-input population has ``attrs["in_frac_bits"]`` = F: its synaptic input and biases
+  are integers in units of 2**-F. Graded senders have output units 2**-out_frac_bits
+  (:func:`spikernn.hardware.neurons.out_frac_bits`; binary spikes are 1). A block from S to D therefore
+  stores ``W * 2**(F_D - out_frac_bits(S))`` as m * 2**e.
+* ``lif``: Lava LIF registers: du = 4095 (u = a_in), dv = round(4096*(1-decay)) in [0, 4095] (12-bit),
+  vth = round(threshold * 2**F) (17-bit unsigned, <= 131071), bias = bias_mant * 2**(bias_exp-6) input
+  units with bias_mant 13-bit signed and bias_exp in [0, 7] chosen for the finest resolution, adaptation
+  da = round(4096*(1-adapt_decay)) and adapt_scale = round(adapt_scale * 2**(F+6)) (v units). F is chosen
+  so that |a_in| < 2**15 (16-bit synaptic input) for the worst-case input, vth fits 17 bits and the bias 13.
+* ``spiking_lstm``/``spiking_gru``: biases in F units, soma in Q12: dv in [0, 4096], vth = round(thr*4096),
+  adapt_scale = round(b_a*4096), da as above.
+* ``sd_*``: biases in F units; ``delta_threshold`` (attrs) becomes an integer in output units.
+* ``readout``: bias in F units, dv in [0, 4096]; the output is y * 2**-F.
+* ``input``: ``attrs["out_frac_bits"]`` = F_x; the host sends round(x * 2**F_x) saturated to 24 bits.
+
+Scales are chosen from worst-case bounds (sum of |weights| times the largest message + |bias|) so that
+activations cannot saturate, capped so that weights fit the 8-bit mantissa with e <= 7. The input range
+comes from ``calibration_x`` (max |x|), ``input_range``, ``net.meta["input_range"]``, or is assumed to be 1.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spikernn.hardware import neurons as N
+from spikernn.hardware.network import Network, Population, SynapseBlock
+
+WEIGHT_EXP_RANGE = (-8, 7)
+MANT_MIN, MANT_MAX = -128, 127
+LIF_VTH_MAX = (1 << 17) - 1
+LIF_BIAS_MANT_MAX = (1 << 12) - 1  # 13-bit signed: -4096..4095
+LIF_AIN_MAX = 1 << 15  # 16-bit synaptic input
+MAX24 = (1 << 23) - 1
+F_MAX = 16
+
+
+# ----------------------------------------------------------------------------------------------------------
+# elementary quantisers: (quantised, error)
+# ----------------------------------------------------------------------------------------------------------
+
+def quantize_weights(w: np.ndarray, scale: float = 1.0, exp_range: tuple[int, int] = WEIGHT_EXP_RANGE
+                     ) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """Quantise ``w * scale`` to 8-bit mantissas with one exponent.
+
+    Returns ``(mantissa int64, exp, error, n_saturated)`` where ``error = m*2**exp/scale - w`` (float units
+    of ``w``) and ``n_saturated`` counts weights clipped to the mantissa range (only when exp would have to
+    exceed ``exp_range[1]``).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    ws = w * scale
+    amax = float(np.abs(ws).max(initial=0.0))
+    lo, hi = exp_range
+    if amax == 0.0:
+        e = lo
+    else:
+        e = max(lo, int(math.ceil(math.log2(amax / MANT_MAX))) - 1)
+        while e < hi and (np.round(ws / 2.0 ** e).max(initial=0) > MANT_MAX
+                          or np.round(ws / 2.0 ** e).min(initial=0) < MANT_MIN):
+            e += 1
+        e = min(e, hi)
+    raw = np.round(ws / 2.0 ** e)
+    n_sat = int(np.count_nonzero((raw > MANT_MAX) | (raw < MANT_MIN)))
+    m = np.clip(raw, MANT_MIN, MANT_MAX).astype(np.int64)
+    err = m * 2.0 ** e / scale - w
+    return m, e, err, n_sat
+
+
+def quantize_decay(decay: np.ndarray, max_d: int = 4095) -> tuple[np.ndarray, np.ndarray]:
+    """Decay factor -> 12-bit decrement d (effective decay (4096-d)/4096), error in decay units."""
+    decay = np.asarray(decay, dtype=np.float64)
+    d = np.clip(np.round(4096.0 * (1.0 - decay)), 0, max_d).astype(np.int64)
+    return d, (4096 - d) / 4096.0 - decay
+
+
+def quantize_value(x: np.ndarray, frac_bits: int, max_abs: int = MAX24) -> tuple[np.ndarray, np.ndarray]:
+    """Round ``x * 2**frac_bits`` to integers saturated to +-max_abs; error in the units of x."""
+    x = np.asarray(x, dtype=np.float64)
+    q = np.clip(np.round(x * 2.0 ** frac_bits), -max_abs, max_abs).astype(np.int64)
+    return q, q / 2.0 ** frac_bits - x
+
+
+def quantize_lif_bias(b: np.ndarray, frac_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LIF bias -> (bias_mant 13-bit, bias_exp in [0,7], error): value = bias_mant * 2**(bias_exp-6-F)."""
+    b = np.asarray(b, dtype=np.float64)
+    v = b * 2.0 ** (frac_bits + 6)  # in v units
+    ex = np.zeros(b.shape, np.int64)
+    for k in range(8):
+        need = np.abs(np.round(v / 2.0 ** ex)) > LIF_BIAS_MANT_MAX
+        ex = np.where(need & (ex == k) & (k < 7), k + 1, ex)
+    mant = np.clip(np.round(v / 2.0 ** ex), -LIF_BIAS_MANT_MAX - 1, LIF_BIAS_MANT_MAX).astype(np.int64)
+    return mant, ex, mant * 2.0 ** ex / 2.0 ** (frac_bits + 6) - b
+
+
+# ----------------------------------------------------------------------------------------------------------
+# input / output scaling used by both backends
+# ----------------------------------------------------------------------------------------------------------
+
+def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
+    """Host side of a fixed-point network: float x (T, B, I) -> int64 payloads round(x * 2**F_x), 24-bit."""
+    F = int(net.population(net.input).attrs.get("out_frac_bits", 0))
+    return np.clip(np.round(np.asarray(x, dtype=np.float64) * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
+
+
+def output_scale(pop: Population) -> float:
+    """Factor turning a fixed-point population's read value (:func:`neurons.read_value`) into float."""
+    return 2.0 ** -N.out_frac_bits(pop.kind, pop.attrs)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# report
+# ----------------------------------------------------------------------------------------------------------
+
+@dataclass
+class QuantizationReport:
+    """What :func:`quantize` did and what it cost.
+
+    Attributes:
+        weights: block name -> {"weight_exp", "scale", "max_abs_error", "rel_error", "saturated"} (errors
+            in the float weight units; rel_error = max_abs_error / max|W|).
+        populations: population name -> {"in_frac_bits", "out_frac_bits", "bound", <param>_max_abs_error...}.
+        input_frac_bits: F_x of the input.
+        notes: assumptions and warnings in words.
+    """
+
+    weights: dict[str, dict[str, Any]] = field(default_factory=dict)
+    populations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    input_frac_bits: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_weight_error(self) -> float:
+        return max((w["max_abs_error"] for w in self.weights.values()), default=0.0)
+
+    @property
+    def saturated_weights(self) -> int:
+        return int(sum(w["saturated"] for w in self.weights.values()))
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights, "populations": self.populations,
+                "input_frac_bits": self.input_frac_bits, "notes": list(self.notes)}
+
+    def summary(self) -> str:
+        lines = [f"input: {self.input_frac_bits} fractional bits"]
+        for n, p in self.populations.items():
+            lines.append(f"population {n}: in_frac_bits={p.get('in_frac_bits')} out_frac_bits={p.get('out_frac_bits')}")
+        for n, w in self.weights.items():
+            lines.append(f"block {n}: weight_exp={w['weight_exp']} max_abs_error={w['max_abs_error']:.3g} "
+                         f"rel_error={w['rel_error']:.3g} saturated={w['saturated']}")
+        lines += [f"note: {s}" for s in self.notes]
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# quantize
+# ----------------------------------------------------------------------------------------------------------
+
+def _floor_log2(x: float) -> int:
+    return int(math.floor(math.log2(x))) if x > 0 else F_MAX
+
+
+def _topo(net: Network) -> list[Population]:
+    """Populations ordered by stage then depth (feed-forward order)."""
+    from spikernn.hardware.fast import depths
+
+    d = depths(net)
+    return sorted(net.populations, key=lambda p: (0 if p.kind == "input" else 1, p.stage, d[p.name]))
+
+
+def quantize(net: Network, *, calibration_x: Any = None, input_range: float | None = None,
+             max_frac_bits: int = F_MAX) -> tuple[Network, "QuantizationReport"]:
+    """Turn a float network into a fixed-precision one; returns ``(fixed_net, report)``.
+
+    Args:
+        net: a ``precision="float"`` network.
+        calibration_x: optional float input (T, B, I) or (T, I); its max |x| sets the input range.
+        input_range: the largest |x| expected (used when no calibration data is given).
+        max_frac_bits: upper limit of every population's fractional bits.
+    The fixed network records its scales in population attrs (``in_frac_bits``, ``out_frac_bits``) and in
+    ``net.meta["fixed_point"]``; the backends quantise x and dequantise the output themselves.
+    Warns (``warnings.warn``) when weights saturate, with the error introduced.
+    """
+    if net.precision != "float":
+        raise ValueError(f"quantize() needs a float network, this one has precision {net.precision!r}")
+    rep = QuantizationReport()
+    # ---- input range -------------------------------------------------------------------------------------
+    if calibration_x is not None:
+        cx = calibration_x.detach().cpu().numpy() if hasattr(calibration_x, "detach") else np.asarray(calibration_x)
+        xr = float(np.abs(cx).max(initial=0.0))
+        rep.notes.append(f"input range {xr:.4g} from calibration data")
+    elif input_range is not None:
+        xr = float(input_range)
+    elif "input_range" in net.meta:
+        xr = float(net.meta["input_range"])
+    else:
+        xr = 1.0
+        rep.notes.append("input range assumed |x| <= 1 (pass input_range= or calibration_x= to quantize)")
+    xr = max(xr, 1e-12)
+    observed: dict[str, float] = {}
+    if calibration_x is not None:
+        # the float run on the calibration data bounds relu sigma-delta values (no bound exists a priori)
+        if any(p.kind == "sd_rnn" and p.attrs.get("activation", "tanh") == "relu" for p in net.populations):
+            from spikernn.hardware.fast import record_values
+
+            cxx = np.asarray(cx, dtype=np.float64)
+            if cxx.ndim == 2:
+                cxx = cxx[:, None, :]
+            elif net.meta.get("batch_first", False):
+                cxx = np.transpose(cxx, (1, 0, 2))
+            for name, v in record_values(net, cxx).items():
+                observed[name] = float(np.abs(v).max(initial=0.0))
+    Fx = int(min(max_frac_bits, max(0, _floor_log2(MAX24 / (8.0 * xr)))))
+    rep.input_frac_bits = Fx
+
+    bound: dict[str, float] = {}  # largest |value| a population sends/holds (float units)
+    fout: dict[str, int] = {}  # out frac bits
+    new_pops: dict[str, Population] = {}
+    new_blocks: dict[str, SynapseBlock] = {}
+    order = _topo(net)
+    for p in order:
+        attrs = copy.deepcopy(p.attrs)
+        prm = {k: np.asarray(v, dtype=np.float64) for k, v in p.params.items()}
+        info: dict[str, Any] = {}
+        if p.kind == "input":
+            attrs["out_frac_bits"] = Fx
+            thr = float(attrs.get("delta_threshold", 0.0))
+            attrs["delta_threshold"] = int(round(thr * 2.0 ** Fx))
+            bound[p.name], fout[p.name] = xr, Fx
+            new_pops[p.name] = Population(p.name, p.kind, p.size, {}, attrs, p.stage, p.reverse)
+            rep.populations[p.name] = {"in_frac_bits": None, "out_frac_bits": Fx, "bound": xr}
+            continue
+        inc = net.incoming(p.name)
+        # worst-case drive per port row, with unknown (later/self) sources bounded by 1 for binary and
+        # by a heuristic for graded (relu) sources not yet seen
+        def src_bound(name: str) -> float:
+            sp = net.population(name)
+            if not sp.graded:
+                return 1.0
+            if name in bound:
+                return bound[name]
+            if name in observed:
+                return 2.0 * max(observed[name], 1e-3)  # calibrated, with 2x headroom
+            if sp.kind in ("sd_lstm", "sd_gru") or (sp.kind == "sd_rnn" and sp.attrs.get("activation", "tanh") == "tanh"):
+                return 1.0
+            return float("nan")  # unknown relu source (recurrent): filled below
+
+        rows: dict[str, np.ndarray] = {}
+        unknown_rows: dict[str, np.ndarray] = {}
+        for b in inc:
+            sb = src_bound(b.source)
+            contrib = np.abs(np.asarray(b.weights, dtype=np.float64)).sum(axis=1)
+            if math.isnan(sb):
+                unknown_rows[b.port] = unknown_rows.get(b.port, 0) + contrib
+            else:
+                rows[b.port] = rows.get(b.port, 0) + contrib * sb
+        def bias_rows(port: str) -> np.ndarray:
+            if p.kind in ("spiking_gru", "sd_gru"):
+                return np.abs(prm.get("bias_in" if port == "in" else "bias_rec", np.zeros(1)))
+            return np.abs(prm.get("bias", np.zeros(1)))
+        D = 0.0
+        for port in N.NEURON_KINDS[p.kind]:
+            r = rows.get(port, 0.0) + bias_rows(port)
+            D = max(D, float(np.max(r, initial=0.0)))
+        if unknown_rows:
+            # a relu sigma-delta population feeding itself: bound its value by 4x the known drive
+            U = max(float(np.max(u)) for u in unknown_rows.values())
+            guess = max(4.0 * D, 1.0)
+            D = D + U * guess
+            rep.notes.append(f"{p.name}: relu recurrence bounded heuristically by |h| <= {guess:.3g}; pass "
+                             "calibration_x= to quantize for a measured bound")
+        D = max(D, 1e-9)
+        info["drive_bound"] = D
+        # ---- choose F ----------------------------------------------------------------------------------
+        limits = [max_frac_bits]
+        if p.kind == "lif":
+            th = float(np.max(prm.get("threshold", np.ones(1))))
+            limits.append(_floor_log2((LIF_AIN_MAX - 1) / D))
+            limits.append(_floor_log2(LIF_VTH_MAX / max(th, 1e-12)))
+            bmax = float(np.max(np.abs(prm.get("bias", np.zeros(1))), initial=0.0))
+            if bmax > 0:
+                limits.append(_floor_log2(LIF_BIAS_MANT_MAX * 2.0 / bmax))
+        elif p.kind == "readout":
+            dec = float(np.max(prm.get("decay", np.zeros(1)), initial=0.0))
+            ybound = D / max(1.0 - dec, 1.0 / 4096)
+            limits.append(_floor_log2(MAX24 / (2.0 * ybound)))
+        else:
+            limits.append(_floor_log2(MAX24 / (2.0 * D)))
+        for b in inc:
+            wmax = float(np.abs(b.weights).max(initial=0.0))
+            if wmax > 0 and b.source in fout:
+                limits.append(_floor_log2(MANT_MAX * 2.0 ** WEIGHT_EXP_RANGE[1] * 2.0 ** fout[b.source] / wmax))
+            elif wmax > 0 and not net.population(b.source).graded:
+                limits.append(_floor_log2(MANT_MAX * 2.0 ** WEIGHT_EXP_RANGE[1] / wmax))
+        F = int(max(0, min(limits)))
+        attrs["in_frac_bits"] = F
+        info["in_frac_bits"] = F
+        newp: dict[str, np.ndarray] = {}
+        # ---- params ------------------------------------------------------------------------------------
+        if p.kind == "lif":
+            n = p.size
+            dec = prm.get("decay", np.ones(n))
+            newp["du"] = np.full(n, 4095, np.int64)
+            newp["dv"], e = quantize_decay(np.broadcast_to(dec, (n,)), 4095)
+            info["decay_max_abs_error"] = float(np.abs(e).max())
+            vth, e = quantize_value(np.broadcast_to(prm.get("threshold", np.ones(n)), (n,)), F, LIF_VTH_MAX)
+            newp["vth"] = np.maximum(vth, 0)
+            info["threshold_max_abs_error"] = float(np.abs(e).max())
+            mant, ex, e = quantize_lif_bias(np.broadcast_to(prm.get("bias", np.zeros(n)), (n,)), F)
+            newp["bias_mant"], newp["bias_exp"] = mant, ex
+            info["bias_max_abs_error"] = float(np.abs(e).max())
+            _quant_adapt(prm, newp, info, n, F + 6)
+        elif p.kind in ("spiking_lstm", "spiking_gru"):
+            n = p.size
+            _quant_biases(p.kind, prm, newp, info, F)
+            newp["dv"], e = quantize_decay(np.broadcast_to(prm.get("decay", np.ones(n)), (n,)), 4096)
+            info["decay_max_abs_error"] = float(np.abs(e).max())
+            vth, e = quantize_value(np.broadcast_to(prm.get("threshold", np.ones(n)), (n,)), N.Q)
+            newp["vth"] = vth
+            info["threshold_max_abs_error"] = float(np.abs(e).max())
+            _quant_adapt(prm, newp, info, n, N.Q)
+        elif p.kind in ("sd_rnn", "sd_lstm", "sd_gru"):
+            _quant_biases(p.kind, prm, newp, info, F)
+        elif p.kind == "readout":
+            n = p.size
+            _quant_biases(p.kind, prm, newp, info, F)
+            newp["dv"], e = quantize_decay(np.broadcast_to(prm.get("decay", np.zeros(n)), (n,)), 4096)
+            info["decay_max_abs_error"] = float(np.abs(e).max())
+        fo = N.out_frac_bits(p.kind, attrs)
+        if p.kind.startswith("sd_"):
+            thr = float(attrs.get("delta_threshold", 0.0))
+            attrs["delta_threshold"] = int(round(thr * 2.0 ** fo))
+        fout[p.name] = fo
+        info["out_frac_bits"] = fo
+        if p.graded:
+            if p.kind == "sd_rnn" and attrs.get("activation", "tanh") == "relu":
+                bound[p.name] = 2.0 * max(observed[p.name], 1e-3) if p.name in observed else max(D, 1.0)
+            else:
+                bound[p.name] = 1.0
+        new_pops[p.name] = Population(p.name, p.kind, p.size, newp, attrs, p.stage, p.reverse)
+        rep.populations[p.name] = info
+    # ---- input frac bits: not finer than the blocks it feeds can resolve with e >= -8 -------------------
+    for b in net.synapses:
+        if b.source == net.input:
+            wmax = float(np.abs(b.weights).max(initial=0.0))
+            if wmax > 0:
+                Ft = new_pops[b.target].attrs["in_frac_bits"]
+                lim = Ft + _floor_log2(wmax * 2.0 ** -WEIGHT_EXP_RANGE[0] / MANT_MAX)
+                Fx = max(0, min(Fx, lim))
+    if Fx != rep.input_frac_bits:
+        rep.input_frac_bits = Fx
+        fout[net.input] = Fx
+        inp = new_pops[net.input]
+        thr = float(net.population(net.input).attrs.get("delta_threshold", 0.0))
+        inp.attrs["out_frac_bits"] = Fx
+        inp.attrs["delta_threshold"] = int(round(thr * 2.0 ** Fx))
+        rep.populations[net.input]["out_frac_bits"] = Fx
+    # ---- weights -----------------------------------------------------------------------------------------
+    for b in net.synapses:
+        Ft = new_pops[b.target].attrs["in_frac_bits"]
+        scale = 2.0 ** (Ft - fout[b.source])
+        m, e, err, nsat = quantize_weights(b.weights, scale)
+        wmax = float(np.abs(b.weights).max(initial=0.0))
+        maxerr = float(np.abs(err).max(initial=0.0))
+        rep.weights[b.name] = {"weight_exp": e, "scale": scale, "max_abs_error": maxerr,
+                               "rel_error": maxerr / wmax if wmax > 0 else 0.0, "saturated": nsat}
+        if wmax > 0 and e == WEIGHT_EXP_RANGE[0] and float(np.abs(m).max()) < 64:
+            rep.notes.append(f"block {b.name}: weights use only {int(np.abs(m).max())} of 127 mantissa steps "
+                             f"(exponent at its minimum {e}); the target's scale is coarse for these weights"
+                             + ("; calibration_x= may help" if calibration_x is None else ""))
+        if nsat:
+            warnings.warn(f"quantize: {nsat} weights of block {b.name!r} saturated the 8-bit mantissa "
+                          f"(max abs error {maxerr:.4g}, max |w| {wmax:.4g})", RuntimeWarning, stacklevel=2)
+        new_blocks[b.name] = SynapseBlock(b.name, b.source, b.target, b.port, m, e)
+    meta = copy.deepcopy(net.meta)
+    meta["fixed_point"] = {
+        "format": "spikernn-fixed-1", "q_frac_bits": N.Q, "input_frac_bits": Fx, "input_range": xr,
+        "in_frac_bits": {n: p.attrs.get("in_frac_bits") for n, p in new_pops.items()},
+        "out_frac_bits": dict(fout),
+        "lut": "sigmoid/tanh: 257 entries over [-8,8) step 1/16, Q12, linear interpolation",
+    }
+    fixed = Network(populations=[new_pops[p.name] for p in net.populations],
+                    synapses=[new_blocks[b.name] for b in net.synapses],
+                    input=net.input, outputs=list(net.outputs), precision="fixed", meta=meta)
+    return fixed, rep
+
+
+def _quant_biases(kind: str, prm: dict, newp: dict, info: dict, F: int) -> None:
+    keys = ("bias_in", "bias_rec") if kind in ("spiking_gru", "sd_gru") else ("bias",)
+    for k in keys:
+        if k in prm:
+            q, e = quantize_value(prm[k], F)
+            newp[k] = q
+            info[f"{k}_max_abs_error"] = float(np.abs(e).max(initial=0.0))
+
+
+def _quant_adapt(prm: dict, newp: dict, info: dict, n: int, frac: int) -> None:
+    ba = np.broadcast_to(prm.get("adapt_scale", np.zeros(n)), (n,))
+    if np.any(ba != 0):
+        newp["da"], e = quantize_decay(np.broadcast_to(prm.get("adapt_decay", np.zeros(n)), (n,)), 4096)
+        info["adapt_decay_max_abs_error"] = float(np.abs(e).max())
+        q, e = quantize_value(ba, frac)
+        newp["adapt_scale"] = q
+        info["adapt_scale_max_abs_error"] = float(np.abs(e).max())
+
+
+def dequantize(net: Network) -> Network:
+    """The float network with exactly the effective values of a fixed network (weights m*2**e / scale,
+    decays (4096-d)/4096, thresholds, biases): float vs dequantised isolates the arithmetic (rounding)
+    error from the parameter quantisation error."""
+    if net.precision != "fixed":
+        raise ValueError("dequantize() needs a fixed-point network")
+    fo = {p.name: N.out_frac_bits(p.kind, p.attrs) for p in net.populations}
+    pops = []
+    for p in net.populations:
+        attrs = {k: v for k, v in p.attrs.items() if k not in ("in_frac_bits", "out_frac_bits")}
+        F = int(p.attrs.get("in_frac_bits", 0))
+        prm = {k: np.asarray(v) for k, v in p.params.items()}
+        newp: dict[str, np.ndarray] = {}
+        if "delta_threshold" in attrs:
+            attrs["delta_threshold"] = float(attrs["delta_threshold"]) * 2.0 ** -fo[p.name]
+        for k in ("bias", "bias_in", "bias_rec"):
+            if k in prm:
+                newp[k] = prm[k] * 2.0 ** -F
+        if "dv" in prm:
+            newp["decay"] = (4096 - prm["dv"]) / 4096.0
+        if "da" in prm:
+            newp["adapt_decay"] = (4096 - prm["da"]) / 4096.0
+        if p.kind == "lif":
+            newp["bias"] = prm["bias_mant"] * 2.0 ** (prm["bias_exp"] - 6 - F)
+            newp["threshold"] = prm["vth"] * 2.0 ** -F
+            if "adapt_scale" in prm:
+                newp["adapt_scale"] = prm["adapt_scale"] * 2.0 ** -(F + 6)
+        elif p.kind in ("spiking_lstm", "spiking_gru"):
+            newp["threshold"] = prm["vth"] / float(N.ONE)
+            if "adapt_scale" in prm:
+                newp["adapt_scale"] = prm["adapt_scale"] / float(N.ONE)
+        pops.append(Population(p.name, p.kind, p.size, newp, attrs, p.stage, p.reverse))
+    blocks = []
+    for b in net.synapses:
+        tgt = net.population(b.target)
+        scale = 2.0 ** (int(tgt.attrs.get("in_frac_bits", 0)) - fo[b.source])
+        blocks.append(SynapseBlock(b.name, b.source, b.target, b.port,
+                                   np.asarray(b.weights, np.float64) * 2.0 ** b.weight_exp / scale, 0))
+    meta = {k: v for k, v in net.meta.items() if k != "fixed_point"}
+    return Network(pops, blocks, net.input, list(net.outputs), "float", meta)

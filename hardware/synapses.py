@@ -1,0 +1,111 @@
+"""Dense synapse arithmetic, float and fixed point, as Lava's Dense process models compute it.
+
+Float (``PyDenseModelFloat``): ``a = W @ s`` (graded, ``num_message_bits > 0``) or the sum of the columns of W
+whose source spiked (binary, ``num_message_bits = 0``: any nonzero input counts as 1).
+
+Fixed (``PyDenseModelBitAcc``): the network stores signed 8-bit mantissas ``m`` in [-128, 127] and a
+per-block exponent ``e`` (effective weight ``m * 2**e``). The synaptic input is
+
+    a = floor((m @ s) * 2**e)        (exact for e >= 0; arithmetic right shift for e < 0)
+
+which is bit for bit what Lava's bit-accurate Dense produces when given ``weights = 2*m``,
+``weight_exp = e - 1`` and ``sign_mode = SignMode.MIXED`` (MIXED clips to [-256, 255] and truncates the LSB,
+so 2*m passes unchanged; its shift by e-1 then yields floor(m@s * 2**e)). :func:`lava_dense_args` returns
+those arguments. Leaving the sign mode to Lava's automatic choice is NOT safe: an all-negative block becomes
+INHIBITORY and clips 2*(-128) = -256 to -255.
+
+Integer matrix products are done in float64 BLAS when every partial sum is an integer below 2**53 (then the
+result is exact), otherwise in int64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+EXACT_FLOAT_LIMIT = float(2 ** 52)
+
+
+def shift_floor(acc: np.ndarray, exp: int) -> np.ndarray:
+    """``floor(acc * 2**exp)`` for integer ``acc``: left shift for exp >= 0, arithmetic right shift otherwise."""
+    exp = int(exp)
+    if exp >= 0:
+        return acc << exp if exp else acc
+    return acc >> (-exp)
+
+
+def dense_float(weights: np.ndarray, msg: np.ndarray, graded: bool = True) -> np.ndarray:
+    """Float synaptic input ``(B, n_tgt)`` for messages ``msg`` ``(B, n_src)`` and weights ``(n_tgt, n_src)``."""
+    if not graded:
+        msg = (msg != 0).astype(np.float64)
+    return msg @ weights.T
+
+
+def int_matmul_exact_in_float(weights: np.ndarray, max_abs_msg: float) -> bool:
+    """Whether ``msg @ weights.T`` with integer operands is exact in float64 BLAS."""
+    bound = float(np.abs(weights).sum(axis=1).max(initial=0)) * float(max_abs_msg)
+    return bound < EXACT_FLOAT_LIMIT
+
+
+def dense_fixed(weights: np.ndarray, weight_exp: int, msg: np.ndarray, graded: bool = True) -> np.ndarray:
+    """Fixed-point synaptic input: ``floor((msg @ m.T) * 2**weight_exp)`` as int64 ``(B, n_tgt)``.
+
+    ``weights`` are the integer mantissas (any int or integral float dtype), ``msg`` integer payloads
+    (binary spikes are 0/1; with ``graded=False`` any nonzero payload counts as 1, as Lava's Dense with
+    num_message_bits=0).
+    """
+    m = np.asarray(weights)
+    msg = np.asarray(msg)
+    if not graded:
+        msg = (msg != 0).astype(np.int64)
+    max_msg = float(np.abs(msg).max(initial=0))
+    if int_matmul_exact_in_float(m, max_msg):
+        acc = (msg.astype(np.float64) @ m.astype(np.float64).T).astype(np.int64)
+    else:
+        acc = msg.astype(np.int64) @ m.astype(np.int64).T
+    return shift_floor(acc, weight_exp)
+
+
+def lava_dense_args(mantissa: np.ndarray, weight_exp: int) -> dict:
+    """Keyword arguments for ``lava.proc.dense.process.Dense`` (bit-accurate) equal to our fixed block.
+
+    Returns ``{"weights": 2*m (int), "weight_exp": e-1, "num_weight_bits": 8, "sign_mode": "MIXED"}``; pass
+    ``sign_mode=lava.utils.weightutils.SignMode[...]`` (the name is returned as a string so that this module
+    does not import Lava).
+    """
+    m = np.asarray(mantissa)
+    if m.size and (m.min() < -128 or m.max() > 127 or not np.all(m == np.round(m))):
+        raise ValueError("fixed-point weight mantissas must be integers in [-128, 127]")
+    return {"weights": (2 * m).astype(np.int64), "weight_exp": int(weight_exp) - 1, "num_weight_bits": 8,
+            "sign_mode": "MIXED"}
+
+
+def lava_effective_weights(weights: np.ndarray, sign_mode: str | None = None, num_weight_bits: int = 8) -> np.ndarray:
+    """The integer weights Lava's bit-accurate Dense actually multiplies with, for weights given to Lava.
+
+    Reproduces ``lava.utils.weightutils`` (without importing Lava): weights cast to int32 (truncation toward
+    zero), sign mode chosen as Lava does when ``sign_mode`` is None ("EXCITATORY" if all >= 0, "INHIBITORY"
+    if all <= 0, else "MIXED"), clipped to 8 bits ([-256, 255] MIXED, [0, 255] EXCITATORY, [-255, 0]
+    INHIBITORY) and truncated to ``num_weight_bits`` (MIXED drops one more LSB: even values only).
+    """
+    w = np.asarray(weights)
+    if sign_mode is None:
+        sign_mode = "EXCITATORY" if w.min(initial=0) >= 0 else ("INHIBITORY" if w.max(initial=0) <= 0 else "MIXED")
+    sign_mode = str(sign_mode).rsplit(".", 1)[-1].upper()
+    w = w.astype(np.int32).astype(np.int64)
+    mixed = int(sign_mode == "MIXED")
+    inhib = sign_mode == "INHIBITORY"
+    if inhib:
+        w = -w
+    w = np.clip(w, -(2 ** 8) * mixed, 2 ** 8 - 1)
+    shift = 8 - num_weight_bits + mixed
+    w = (w >> shift) << shift
+    return -w if inhib else w
+
+
+def lava_dense_fixed(weights: np.ndarray, weight_exp: int, msg: np.ndarray, graded: bool = True,
+                     sign_mode: str | None = None, num_weight_bits: int = 8) -> np.ndarray:
+    """What Lava's bit-accurate Dense computes for raw Lava arguments (weights, weight_exp, sign_mode)."""
+    w = lava_effective_weights(weights, sign_mode, num_weight_bits)
+    msg = np.asarray(msg)
+    if not graded:
+        msg = (msg != 0).astype(np.int64)
+    return shift_floor(msg.astype(np.int64) @ w.T, weight_exp)

@@ -1,0 +1,261 @@
+"""Fast simulator: multi-layer / bidirectional networks against torch and against direct loops."""
+import numpy as np
+import pytest
+import torch
+
+from spikernn.hardware import fixed_point as fp
+from spikernn.hardware.fast import block_lags, compile_network, depths, simulate_fast
+from spikernn.hardware.network import Network, Population, SynapseBlock
+
+RNG = np.random.default_rng(3)
+
+
+def _np(t):
+    return t.detach().double().numpy()
+
+
+def dense_net(mod: torch.nn.RNNBase, kind: str, thr: float = 0.0) -> Network:
+    """Sigma-delta network equal to a torch RNN/LSTM/GRU (tanh/relu), bidirectional included."""
+    L, H, I = mod.num_layers, mod.hidden_size, mod.input_size
+    dirs = 2 if mod.bidirectional else 1
+    pops = [Population("x", "input", I, attrs={"encoding": "delta", "delta_threshold": 0.0})]
+    syn = []
+    prev: list[str] = ["x"]
+    for layer in range(L):
+        names = []
+        for d in range(dirs):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            name = f"h{layer}{'b' if d else 'f'}"
+            names.append(name)
+            wih, whh = getattr(mod, "weight_ih" + sfx), getattr(mod, "weight_hh" + sfx)
+            bih, bhh = getattr(mod, "bias_ih" + sfx), getattr(mod, "bias_hh" + sfx)
+            attrs = {"delta_threshold": thr}
+            if kind == "sd_gru":
+                params = {"bias_in": _np(bih), "bias_rec": _np(bhh)}
+                rec_port = "rec"
+            else:
+                params = {"bias": _np(bih + bhh)}
+                rec_port = "in"
+                if kind == "sd_rnn":
+                    attrs["activation"] = mod.nonlinearity
+            pops.append(Population(name, kind, H, params, attrs, stage=layer if dirs == 2 else 0, reverse=bool(d)))
+            w = _np(wih)
+            col = 0
+            for src in prev:
+                n = I if src == "x" else H
+                syn.append(SynapseBlock(f"{src}->{name}", src, name, "in", w[:, col:col + n]))
+                col += n
+            syn.append(SynapseBlock(f"{name}->{name}", name, name, rec_port, _np(whh)))
+        prev = names
+    return Network(pops, syn, "x", prev)
+
+
+@pytest.mark.parametrize("cls,kind,extra", [(torch.nn.LSTM, "sd_lstm", {}), (torch.nn.GRU, "sd_gru", {}),
+                                            (torch.nn.RNN, "sd_rnn", {"nonlinearity": "tanh"}),
+                                            (torch.nn.RNN, "sd_rnn", {"nonlinearity": "relu"})])
+@pytest.mark.parametrize("bidir", [False, True])
+def test_sigma_delta_networks_equal_torch(cls, kind, extra, bidir):
+    torch.manual_seed(0)
+    mod = cls(5, 7, num_layers=2, bidirectional=bidir, **extra).double()
+    x = torch.randn(25, 4, 5, dtype=torch.float64)
+    ref = _np(mod(x)[0])
+    net = dense_net(mod, kind)
+    y, stats = simulate_fast(net, x.numpy())
+    np.testing.assert_allclose(y, ref, atol=1e-10)
+    assert stats.steps == 25 and stats.batch == 4 and stats.total_events() > 0
+    assert stats.message_bits["h0f"] == 24
+
+
+def test_delta_threshold_reduces_events_and_bounds_error():
+    torch.manual_seed(1)
+    mod = torch.nn.GRU(5, 8, num_layers=1).double()
+    x = torch.cumsum(torch.randn(40, 2, 5, dtype=torch.float64) * 0.05, 0)
+    y0, s0 = simulate_fast(dense_net(mod, "sd_gru", 0.0), x.numpy())
+    y1, s1 = simulate_fast(dense_net(mod, "sd_gru", 0.02), x.numpy())
+    assert s1.total_events() < s0.total_events()
+    assert np.abs(y1 - y0).max() < 0.3
+
+
+# ---------------------------------------------------------------------------------------------- spiking nets
+
+def _soma(v, a, d, p, reset):
+    v = p["decay"] * v + d
+    th = p["threshold"] + p["adapt_scale"] * a
+    s = (v > th).astype(float)
+    v = v - th * s if reset == "subtract" else (v * (1 - s) if reset == "zero" else v)
+    return v, p["adapt_decay"] * a + s, s
+
+
+def _sp(n, adapt=True):
+    return {"decay": RNG.uniform(0.5, 0.95, n), "threshold": RNG.uniform(0.3, 0.8, n),
+            "adapt_decay": np.full(n, 0.9), "adapt_scale": np.full(n, 0.2 if adapt else 0.0)}
+
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def reference_spiking(kind, layers, x, reset):
+    """Direct loop over docs/equations.md for a stack of spiking layers + a leaky readout."""
+    T, B, _ = x.shape
+    inp = x
+    for lay in layers[:-1]:
+        H = lay["H"]
+        v = a = c = h = np.zeros((B, H))
+        s = np.zeros((B, H))
+        out = np.zeros((T, B, H))
+        for t in range(T):
+            if kind == "lif":
+                d = inp[t] @ lay["wi"].T + s @ lay["wh"].T + lay["p"]["bias"]
+            elif kind == "spiking_lstm":
+                pre = inp[t] @ lay["wi"].T + s @ lay["wh"].T + lay["p"]["bias"]
+                i, f, g, o = _sig(pre[:, :H]), _sig(pre[:, H:2 * H]), np.tanh(pre[:, 2 * H:3 * H]), _sig(pre[:, 3 * H:])
+                c = f * c + i * g
+                d = o * np.tanh(c)
+            else:
+                gi = inp[t] @ lay["wi"].T + lay["p"]["bias_in"]
+                gh = s @ lay["wh"].T + lay["p"]["bias_rec"]
+                r, z = _sig(gi[:, :H] + gh[:, :H]), _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+                n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+                h = (1 - z) * n + z * h
+                d = h
+            v, a, s = _soma(v, a, d, lay["p"], reset)
+            out[t] = s
+        inp = out
+    ro = layers[-1]
+    y = np.zeros((B, ro["O"]))
+    ys = np.zeros((T, B, ro["O"]))
+    for t in range(T):
+        y = ro["decay"] * y + inp[t] @ ro["w"].T + ro["bias"]
+        ys[t] = y
+    return ys
+
+
+@pytest.mark.parametrize("kind", ["lif", "spiking_lstm", "spiking_gru"])
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_spiking_stack_matches_equations(kind, reset):
+    I, H, O, T, B = 4, 10, 3, 30, 3
+    g = {"lif": 1, "spiking_lstm": 4, "spiking_gru": 3}[kind]
+    layers = []
+    pops = [Population("x", "input", I)]
+    syn = []
+    src, n_src = "x", I
+    for k in range(2):
+        p = _sp(H, adapt=(k == 0))
+        if kind == "spiking_gru":
+            p.update(bias_in=RNG.normal(0, .3, 3 * H), bias_rec=RNG.normal(0, .3, 3 * H))
+        else:
+            p["bias"] = RNG.normal(0.1, .3, g * H)
+        wi = RNG.normal(0, 1.0, (g * H, n_src))
+        wh = RNG.normal(0, 0.5, (g * H, H))
+        layers.append({"H": H, "wi": wi, "wh": wh, "p": p})
+        name = f"l{k}"
+        pops.append(Population(name, kind, H, p, {"reset": reset}))
+        syn.append(SynapseBlock(f"{src}>{name}", src, name, "in", wi))
+        syn.append(SynapseBlock(f"{name}>{name}", name, name, "rec" if kind == "spiking_gru" else "in", wh))
+        src, n_src = name, H
+    ro = {"O": O, "w": RNG.normal(0, .5, (O, H)), "bias": RNG.normal(0, .1, O), "decay": np.full(O, 0.8)}
+    layers.append(ro)
+    pops.append(Population("ro", "readout", O, {"bias": ro["bias"], "decay": ro["decay"]}))
+    syn.append(SynapseBlock("l1>ro", "l1", "ro", "in", ro["w"]))
+    net = Network(pops, syn, "x", ["ro"])
+    x = RNG.normal(0.5, 1.0, (T, B, I))
+    y, stats = simulate_fast(net, x)
+    np.testing.assert_allclose(y, reference_spiking(kind, layers, x, reset), atol=1e-9)
+    assert depths(net) == {"x": 0, "l0": 1, "l1": 2, "ro": 3}
+    assert block_lags(net)["l0>l0"] == 1 and block_lags(net)["x>l0"] == 0
+    assert stats.total_events() > 0 and stats.message_bits["l0"] == 1
+    # synaptic ops = events x fan-out, per step
+    ev = stats.events["l0"]
+    assert stats.synaptic_ops["l0>l1"].sum() <= ev.sum() * g * H and stats.synaptic_ops["l0>l1"].sum() > 0
+    assert stats.neuron_updates["l0"] == H * T * B
+
+
+def test_batch_independence_and_fixed_determinism(tmp_path):
+    """Each batch item runs alone the same; fixed point is deterministic; save/load gives the same output."""
+    torch.manual_seed(2)
+    mod = torch.nn.LSTM(5, 6, num_layers=2, bidirectional=True).double()
+    net = dense_net(mod, "sd_lstm")
+    x = RNG.normal(0, 1, (12, 3, 5))
+    y, _ = simulate_fast(net, x)
+    y1, _ = simulate_fast(net, x[:, 1:2])
+    np.testing.assert_allclose(y[:, 1:2], y1, atol=1e-13)
+    q, rep = fp.quantize(net, calibration_x=x)
+    yq, sq = simulate_fast(q, x)
+    assert np.abs(yq - y).max() < 0.05, np.abs(yq - y).max()
+    q.save(tmp_path / "q.safetensors")
+    q2 = Network.load(tmp_path / "q.safetensors")
+    yq2, sq2 = simulate_fast(q2, x)
+    np.testing.assert_array_equal(yq, yq2)
+    assert sq.to_dict() == sq2.to_dict()
+    yq3, _ = simulate_fast(q, x[:, 2:3])
+    np.testing.assert_array_equal(yq[:, 2:3], yq3)
+
+
+def test_random_recurrent_graph_with_cross_links_runs_and_matches_float_steps():
+    """A 3-population cycle (A->B->C->A plus self loops) at batch 5 equals a run of each item at batch 1,
+    and the fixed-point version equals its dequantised float network on grid inputs."""
+    I, H = 3, 6
+    pops = [Population("x", "input", I)] + [
+        Population(n, "lif", H, {"bias": RNG.normal(0, .1, H), "decay": np.full(H, 0.5), "threshold": np.ones(H)},
+                   {"reset": "zero"}) for n in "ABC"]
+    syn = [SynapseBlock("xA", "x", "A", "in", RNG.normal(0, 1, (H, I)))]
+    for s, t in ["AB", "BC", "CA", "AA", "BB", "CC", "AC"]:
+        syn.append(SynapseBlock(s + t, s, t, "in", RNG.normal(0, .7, (H, H))))
+    net = Network(pops, syn, "x", ["C", "A"])
+    assert depths(net) == {"x": 0, "A": 1, "B": 2, "C": 2}
+    lags = block_lags(net)
+    assert lags["CA"] == 2 and lags["AC"] == 0 and lags["BC"] == 1
+    plan = compile_network(net)
+    assert plan["groups"] == [["A", "B", "C"]] or sorted(plan["groups"][0]) == ["A", "B", "C"]
+    x = RNG.normal(0.5, 1, (30, 5, I))
+    y, st = simulate_fast(net, x)
+    for b in range(5):
+        yb, _ = simulate_fast(net, x[:, b:b + 1])
+        np.testing.assert_array_equal(y[:, b:b + 1], yb)
+    q, rep = fp.quantize(net, input_range=4)
+    F = rep.input_frac_bits
+    xg = np.round(x * 2 ** F) / 2 ** F
+    np.testing.assert_array_equal(simulate_fast(q, xg)[0], simulate_fast(fp.dequantize(q), xg)[0])
+
+
+def test_errors():
+    pops = [Population("x", "input", 2), Population("a", "lif", 2, reverse=True), Population("b", "lif", 2)]
+    syn = [SynapseBlock("xa", "x", "a", "in", np.ones((2, 2))), SynapseBlock("ab", "a", "b", "in", np.ones((2, 2)))]
+    net = Network(pops, syn, "x", ["b"])
+    with pytest.raises(ValueError, match="opposite time direction"):
+        simulate_fast(net, np.zeros((3, 1, 2)))
+    pops = [Population("x", "input", 2), Population("a", "lif", 2)]
+    net = Network(pops, [], "x", ["a"])
+    with pytest.raises(ValueError, match="unreachable"):
+        simulate_fast(net, np.zeros((3, 1, 2)))
+    with pytest.raises(TypeError, match="unknown options"):
+        simulate_fast(Network(pops[:1], [], "x", ["x"]), np.zeros((3, 1, 2)), bogus=1)
+
+
+@pytest.mark.parametrize("encoding", ["value", "delta"])
+def test_reverse_population_fed_by_input(encoding):
+    """A reverse LIF population fed directly by the input (value or delta coded) sees the flipped input."""
+    I, H, T, B = 3, 6, 12, 2
+    p = {"bias": RNG.normal(0, .3, H), "decay": np.full(H, .9), "threshold": np.full(H, .5),
+         "adapt_decay": np.full(H, .8), "adapt_scale": np.full(H, .2)}
+    kind = "lif" if encoding == "value" else "sd_rnn"
+    params = p if kind == "lif" else {"bias": p["bias"]}
+    pops = [Population("x", "input", I, attrs={"encoding": encoding}),
+            Population("r", kind, H, params, {"reset": "subtract", "activation": "tanh"}, reverse=True)]
+    wi, wh = RNG.normal(0, 1, (H, I)), RNG.normal(0, .5, (H, H))
+    syn = [SynapseBlock("xr", "x", "r", "in", wi), SynapseBlock("rr", "r", "r", "in", wh)]
+    net = Network(pops, syn, "x", ["r"])
+    x = RNG.normal(0, 2, (T, B, I))
+    y, _ = simulate_fast(net, x)
+    xr = x[::-1]
+    v = a = s = np.zeros((B, H))
+    out = []
+    for t in range(T):
+        d = xr[t] @ wi.T + s @ wh.T + p["bias"]
+        if kind == "lif":
+            v, a, s = _soma(v, a, d, p, "subtract")
+        else:
+            s = np.tanh(d)
+        out.append(s)
+    np.testing.assert_allclose(y, np.array(out)[::-1], atol=1e-10)

@@ -1,0 +1,324 @@
+"""Neuron step functions (float) against direct float64 implementations of docs/equations.md, and the
+fixed-point LIF against Lava's own bit-accurate LIF model code (driven without a Lava runtime)."""
+import numpy as np
+import pytest
+import torch
+
+from spikernn.hardware import neurons as N
+
+RNG = np.random.default_rng(1)
+T, B, H = 30, 3, 5
+
+
+def sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def soma_ref(v, a, d, decay, th, ba, rho, reset):
+    v = decay * v + d
+    theta = th + ba * a
+    s = (v > theta).astype(float)
+    if reset == "subtract":
+        v = v - theta * s
+    elif reset == "zero":
+        v = v * (1 - s)
+    a = rho * a + s
+    return v, a, s
+
+
+def soma_params(n):
+    return {"decay": RNG.uniform(0.3, 1.0, n), "threshold": RNG.uniform(0.5, 1.5, n),
+            "adapt_decay": RNG.uniform(0.5, 0.99, n), "adapt_scale": RNG.uniform(0.0, 0.5, n)}
+
+
+def run(kind, inputs_seq, params, attrs, precision="float", size=H):
+    st = N.init_state(kind, size, B, params, attrs, precision)
+    outs, masks, states = [], [], []
+    for ins in inputs_seq:
+        st, o, m = N.step(kind, st, ins, params, attrs, precision)
+        outs.append(o)
+        masks.append(m)
+        states.append(st)
+    return np.array(outs), np.array(masks), states
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract", "none"])
+def test_lif_float_matches_equations(reset):
+    p = soma_params(H)
+    p["bias"] = RNG.normal(0, 0.2, H)
+    a_in = RNG.normal(0.3, 1.0, (T, B, H))
+    out, mask, _ = run("lif", [{"in": a} for a in a_in], p, {"reset": reset})
+    v = a = np.zeros((B, H))
+    for t in range(T):
+        v, a, s = soma_ref(v, a, a_in[t] + p["bias"], p["decay"], p["threshold"], p["adapt_scale"],
+                           p["adapt_decay"], reset)
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_array_equal(mask[t], s > 0)
+    assert out.sum() > 0
+
+
+def test_spiking_lstm_float_matches_torch_cell():
+    p = soma_params(H)
+    p["bias"] = RNG.normal(0, 0.3, 4 * H)
+    a_in = RNG.normal(0, 1.5, (T, B, 4 * H))
+    out, _, states = run("spiking_lstm", [{"in": a} for a in a_in], p, {"reset": "subtract"})
+    v = a = c = np.zeros((B, H))
+    for t in range(T):
+        pre = a_in[t] + p["bias"]
+        i, f, g, o = sig(pre[:, :H]), sig(pre[:, H:2 * H]), np.tanh(pre[:, 2 * H:3 * H]), sig(pre[:, 3 * H:])
+        c = f * c + i * g
+        d = o * np.tanh(c)
+        v, a, s = soma_ref(v, a, d, p["decay"], p["threshold"], p["adapt_scale"], p["adapt_decay"], "subtract")
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_allclose(states[t]["c"], c, rtol=0, atol=1e-14)
+
+
+def test_spiking_gru_float_matches_equations():
+    p = soma_params(H)
+    p["bias_in"] = RNG.normal(0, 0.3, 3 * H)
+    p["bias_rec"] = RNG.normal(0, 0.3, 3 * H)
+    ai = RNG.normal(0, 1.5, (T, B, 3 * H))
+    ar = RNG.normal(0, 1.5, (T, B, 3 * H))
+    out, _, states = run("spiking_gru", [{"in": x, "rec": y} for x, y in zip(ai, ar)], p, {"reset": "zero"})
+    v = a = h = np.zeros((B, H))
+    for t in range(T):
+        gi, gh = ai[t] + p["bias_in"], ar[t] + p["bias_rec"]
+        r = sig(gi[:, :H] + gh[:, :H])
+        z = sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = (1 - z) * n + z * h
+        v, a, s = soma_ref(v, a, h, p["decay"], p["threshold"], p["adapt_scale"], p["adapt_decay"], "zero")
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_allclose(states[t]["h"], h, atol=1e-14)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+@pytest.mark.parametrize("thr", [0.0, 0.05])
+def test_sd_rnn_float(act, thr):
+    bias = RNG.normal(0, 0.3, H)
+    deltas = RNG.normal(0, 0.3, (T, B, H))
+    out, mask, states = run("sd_rnn", [{"in": d} for d in deltas], {"bias": bias},
+                            {"activation": act, "delta_threshold": thr})
+    sigma = np.cumsum(deltas, axis=0)
+    f = np.tanh if act == "tanh" else (lambda z: np.maximum(z, 0))
+    sent = np.zeros((B, H))
+    for t in range(T):
+        h = f(sigma[t] + bias)
+        dlt = h - sent
+        m = np.abs(dlt) > thr
+        np.testing.assert_array_equal(mask[t], m)
+        np.testing.assert_allclose(out[t], np.where(m, dlt, 0), atol=1e-12)
+        sent = sent + np.where(m, dlt, 0)
+        if thr == 0:
+            np.testing.assert_allclose(states[t]["sent"], h, atol=1e-12)
+        assert np.all(np.abs(states[t]["sent"] - h) <= thr + 1e-12)
+
+
+def test_sd_lstm_and_gru_float_match_torch_cells():
+    torch.manual_seed(0)
+    I = 4
+    lstm = torch.nn.LSTMCell(I, H).double()
+    gru = torch.nn.GRUCell(I, H).double()
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    # drive the sigma-delta neurons with the deltas of W_ih x + W_hh h_prev (what the synapses deliver)
+    st_l = N.init_state("sd_lstm", H, B)
+    st_g = N.init_state("sd_gru", H, B)
+    pl = {"bias": (lstm.bias_ih + lstm.bias_hh).detach().numpy()}
+    pg = {"bias_in": gru.bias_ih.detach().numpy(), "bias_rec": gru.bias_hh.detach().numpy()}
+    h_l = c_l = torch.zeros(B, H, dtype=torch.float64)
+    h_g = torch.zeros(B, H, dtype=torch.float64)
+    prev_l = np.zeros((B, 4 * H))
+    prev_gi = np.zeros((B, 3 * H))
+    prev_gh = np.zeros((B, 3 * H))
+    sent_l = np.zeros((B, H))
+    sent_g = np.zeros((B, H))
+    with torch.no_grad():
+        for t in range(T):
+            drive = (x[t] @ lstm.weight_ih.T).numpy() + sent_l @ lstm.weight_hh.numpy().T
+            st_l, o, _ = N.step("sd_lstm", st_l, {"in": drive - prev_l}, pl, {}, "float")
+            prev_l = drive
+            sent_l = st_l["sent"]
+            h_l, c_l = lstm(x[t], (h_l, c_l))
+            np.testing.assert_allclose(st_l["sent"], h_l.numpy(), atol=1e-12)
+            gi = (x[t] @ gru.weight_ih.T).numpy()
+            gh = sent_g @ gru.weight_hh.numpy().T
+            st_g, o, _ = N.step("sd_gru", st_g, {"in": gi - prev_gi, "rec": gh - prev_gh}, pg, {}, "float")
+            prev_gi, prev_gh, sent_g = gi, gh, st_g["sent"]
+            h_g = gru(x[t], h_g)
+            np.testing.assert_allclose(st_g["sent"], h_g.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("coding", ["value", "delta"])
+def test_readout_and_input_float(coding):
+    decay = RNG.uniform(0, 0.9, H)
+    bias = RNG.normal(0, 0.1, H)
+    a_in = RNG.normal(0, 1, (T, B, H))
+    out, mask, _ = run("readout", [{"in": a} for a in a_in], {"bias": bias, "decay": decay},
+                       {"input_coding": coding})
+    drive = np.cumsum(a_in, axis=0) if coding == "delta" else a_in
+    y = np.zeros((B, H))
+    for t in range(T):
+        y = decay * y + drive[t] + bias
+        np.testing.assert_allclose(out[t], y, atol=1e-12)
+    assert not mask.any()
+    x = RNG.normal(0, 1, (T, B, H))
+    out, mask, states = run("input", [{"x": v} for v in x], {}, {"encoding": "delta", "delta_threshold": 0.5})
+    sent = np.zeros((B, H))
+    for t in range(T):
+        d = x[t] - sent
+        m = np.abs(d) > 0.5
+        np.testing.assert_array_equal(mask[t], m)
+        sent = sent + np.where(m, d, 0)
+        np.testing.assert_allclose(states[t]["sent"], sent)
+    out, mask, _ = run("input", [{"x": v} for v in x], {}, {"encoding": "value"})
+    np.testing.assert_array_equal(out, x)
+
+
+def test_unknown_kind_and_bad_attrs():
+    with pytest.raises(ValueError, match="unknown neuron kind"):
+        N.step("lstm", {}, {}, {}, {})
+    with pytest.raises(ValueError, match="reset"):
+        N.step("lif", N.init_state("lif", 2, 1), {"in": np.zeros((1, 2))}, {}, {"reset": "bogus"})
+
+
+# ---------------------------------------------------------------------------------------------- fixed point
+
+def test_lut_functions_accuracy():
+    x = np.arange(-10 * 4096, 10 * 4096, 7, dtype=np.int64)
+    xf = x / 4096.0
+    assert np.abs(N.sigmoid_q(x) / 4096 - sig(xf)).max() < 2.7e-4
+    assert np.abs(N.tanh_q(x) / 4096 - np.tanh(xf)).max() < 5.5e-4
+    assert N.sigmoid_q(np.array([0]))[0] == 2048 and N.tanh_q(np.array([0]))[0] == 0
+    assert N.tanh_q(np.array([10 ** 7]))[0] == N.TANH_LUT[-1]
+
+
+class _In:
+    def __init__(self, data):
+        self.data = data
+
+    def recv(self):
+        return self.data
+
+
+class _Out:
+    def send(self, data):
+        self.data = np.array(data)
+
+
+def _lava_lif_bitacc(p, n):
+    import spikernn.hardware.lava_compat  # noqa: F401
+    from lava.proc.lif.models import PyLifModelBitAcc
+
+    m = PyLifModelBitAcc({})
+    m.u = np.zeros(n, np.int32)
+    m.v = np.zeros(n, np.int32)
+    m.du, m.dv = int(p["du"]), int(p["dv"])
+    m.bias_mant = np.asarray(p["bias_mant"], np.int16)
+    m.bias_exp = np.asarray(p["bias_exp"], np.int16)
+    m.vth = int(p["vth"])
+    m.s_out = _Out()
+    return m
+
+
+@pytest.mark.parametrize("du,dv", [(4095, 0), (4095, 1000), (300, 4095), (0, 17)])
+def test_lif_fixed_bit_matches_lava_bitacc_model(du, dv):
+    """Our fixed LIF step == lava.proc.lif.models.PyLifModelBitAcc.run_spk, bit for bit (B=1)."""
+    n = 16
+    p = {"du": du, "dv": dv, "bias_mant": RNG.integers(-4096, 4096, n), "bias_exp": RNG.integers(0, 8, n),
+         "vth": 900}
+    lava = _lava_lif_bitacc(p, n)
+    st = N.init_state("lif", n, 1, p, {}, "fixed")
+    for t in range(60):
+        a = RNG.integers(-3000, 3000, n).astype(np.int32)
+        if t % 17 == 0:
+            a = RNG.integers(-2 ** 17, 2 ** 17, n).astype(np.int32)  # drive u to wrap, v to saturate
+        lava.a_in = _In(a)
+        lava.run_spk()
+        st, out, mask = N.step("lif", st, {"in": a[None].astype(np.int64)}, p, {"reset": "zero"}, "fixed")
+        np.testing.assert_array_equal(st["u"][0], lava.u)
+        np.testing.assert_array_equal(st["v"][0], lava.v)
+        np.testing.assert_array_equal(out[0], lava.s_out.data.astype(np.int64))
+
+
+def test_lif_float_bit_matches_lava_float_model():
+    import spikernn.hardware.lava_compat  # noqa: F401
+    from lava.proc.lif.models import PyLifModelFloat
+
+    n = 12
+    decay = RNG.uniform(0.1, 0.99, n)
+    bias = RNG.normal(0, 0.3, n)
+    m = PyLifModelFloat({})
+    m.u, m.v = np.zeros(n), np.zeros(n)
+    m.du, m.dv = 1.0, 1.0 - decay
+    m.bias_mant, m.bias_exp, m.vth = bias, np.zeros(n), 0.8
+    m.s_out = _Out()
+    p = {"bias": bias, "decay": decay, "threshold": np.full(n, 0.8)}
+    st = N.init_state("lif", n, 1)
+    for _ in range(50):
+        a = RNG.normal(0.2, 1, n)
+        m.a_in = _In(a)
+        m.run_spk()
+        st, out, _ = N.step("lif", st, {"in": a[None]}, p, {"reset": "zero"})
+        np.testing.assert_array_equal(st["v"][0], m.v)
+        np.testing.assert_array_equal(out[0], m.s_out.data.astype(float))
+
+
+def test_sd_rnn_relu_fixed_matches_lava_sigma_delta():
+    import spikernn.hardware.lava_compat  # noqa: F401
+    from lava.proc.sdn.models import PySigmaDeltaModelFixed
+    from lava.proc.sdn.process import ActivationMode
+
+    n = 10
+    bias = RNG.integers(-500, 500, n)
+    thr = 40
+    m = PySigmaDeltaModelFixed({"act_mode": ActivationMode.RELU})
+    for k in ("sigma", "act", "residue", "error"):
+        setattr(m, k, np.zeros(n, np.int32))
+    m.bias = bias.astype(np.int32)
+    m.vth = np.full(n, thr + 1, np.int32)  # Lava sends on >=, we on >
+    m.spike_exp = np.zeros(n, np.int32)
+    m.state_exp = np.zeros(n, np.int32)
+    m.cum_error = False
+    m.s_out = _Out()
+    st = N.init_state("sd_rnn", n, 1, {}, {}, "fixed")
+    attrs = {"activation": "relu", "delta_threshold": thr, "in_frac_bits": 10}
+    for _ in range(40):
+        a = RNG.integers(-300, 300, n).astype(np.int32)
+        m.a_in = _In(a)
+        m.run_spk()
+        st, out, _ = N.step("sd_rnn", st, {"in": a[None].astype(np.int64)}, {"bias": bias}, attrs, "fixed")
+        np.testing.assert_array_equal(out[0], m.s_out.data)
+
+
+@pytest.mark.parametrize("kind", ["spiking_lstm", "spiking_gru", "sd_lstm", "sd_gru", "sd_rnn", "readout"])
+def test_fixed_kinds_track_float(kind):
+    """Fixed-point gated/sigma-delta kinds follow the float equations to within their stated resolution."""
+    F = 12
+    g = {"spiking_lstm": 4, "sd_lstm": 4, "spiking_gru": 3, "sd_gru": 3}.get(kind, 1)
+    pf, pq = {}, {}
+    if kind in ("spiking_gru", "sd_gru"):
+        for k in ("bias_in", "bias_rec"):
+            pf[k] = RNG.normal(0, 0.3, g * H)
+            pq[k] = np.round(pf[k] * 2 ** F).astype(np.int64)
+            pf[k] = pq[k] / 2 ** F
+    else:
+        pf["bias"] = RNG.normal(0, 0.3, g * H)
+        pq["bias"] = np.round(pf["bias"] * 2 ** F).astype(np.int64)
+        pf["bias"] = pq["bias"] / 2 ** F
+    if kind.startswith("spiking"):
+        pf.update(decay=np.full(H, 0.75), threshold=np.full(H, 100.0))  # never spikes: compare v
+        pq.update(dv=np.full(H, 1024), vth=np.full(H, 100 * 4096))
+    if kind == "readout":
+        pf["decay"] = np.full(H, 0.5)
+        pq["dv"] = np.full(H, 2048)
+    ports = ["in", "rec"] if kind in ("spiking_gru", "sd_gru") else ["in"]
+    ins = [{pt: RNG.normal(0, 0.2, (B, g * H)) for pt in ports} for _ in range(T)]
+    insq = [{k: np.round(v * 2 ** F).astype(np.int64) for k, v in d.items()} for d in ins]
+    insf = [{k: v / 2 ** F for k, v in d.items()} for d in insq]
+    attrs = {"in_frac_bits": F, "activation": "tanh"}
+    _, _, sf = run(kind, insf, pf, attrs, "float")
+    _, _, sq = run(kind, insq, pq, attrs, "fixed")
+    key = {"spiking_lstm": "v", "spiking_gru": "v", "readout": "y"}.get(kind, "sent")
+    scale = 2 ** F if kind == "readout" else 4096
+    err = max(np.abs(a[key] / scale - b[key]).max() for a, b in zip(sq, sf))
+    assert err < 0.01, err
