@@ -1,0 +1,27 @@
+"""Input validation with clear error messages (shape, rank, dtype, NaN/inf)."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def check_tensor(x: object, name: str = "input") -> Tensor:
+    """Raise TypeError unless ``x`` is a floating-point tensor; ValueError if it holds NaN or inf."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype} (convert with .float())")
+    # fast path: one reduction; a non-finite sum means NaN/inf somewhere, or (rarely) overflow: check exactly
+    if x.numel() and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x
+
+
+def check_features(x: Tensor, ranks: tuple[int, ...], features: int, name: str = "input", layout: str = "") -> Tensor:
+    """Check rank is in ``ranks`` and the last dimension equals ``features``; dtype and finiteness too."""
+    check_tensor(x, name)
+    if x.dim() not in ranks:
+        raise ValueError(f"{name} must have rank {' or '.join(map(str, ranks))} {layout}, got shape {tuple(x.shape)}")
+    if x.shape[-1] != features:
+        raise ValueError(f"{name} has feature size {x.shape[-1]} (last dim), expected {features}")
+    return x

@@ -1,0 +1,128 @@
+"""Spiking RNN/LSTM/GRU cells: one time step with explicit state in and out (like ``torch.nn.LSTMCell``).
+
+Weights follow ``torch.nn.RNNCell/LSTMCell/GRUCell`` (names ``weight_ih``, ``weight_hh``, ``bias_ih``,
+``bias_hh``; gate order LSTM i,f,g,o and GRU r,z,n). Neuron tensors are ``decay``, ``threshold``,
+``adapt_decay``, ``adapt_scale`` (each (H,)); options in :mod:`spikernn.neurons`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+from spikernn import functional as SF
+from spikernn._checks import check_features, check_tensor
+from spikernn.neurons import NeuronOptions, effective_neuron_tensors, register_neuron_tensors
+
+
+class _SpikingCellBase(nn.Module):
+    kind = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, **neuron_options: Any) -> None:
+        super().__init__()
+        if int(input_size) <= 0 or int(hidden_size) <= 0:
+            raise ValueError(f"input_size and hidden_size must be positive, got {input_size}, {hidden_size}")
+        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        self.neuron_options = NeuronOptions.from_kwargs(neuron_options)
+        self._surrogate = self.neuron_options.surrogate_fn()
+        G = SF.GATES[self.kind]
+        self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(G * hidden_size))
+            self.bias_hh = nn.Parameter(torch.empty(G * hidden_size))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        register_neuron_tensors(self, "", hidden_size, self.neuron_options)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases, as torch."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for w in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
+            if w is not None:
+                nn.init.uniform_(w, -k, k)
+
+    def forward(self, x: Tensor, state: Optional[tuple] = None) -> tuple[Tensor, tuple]:
+        """One step. ``x``: (B, input_size) or unbatched (input_size,). ``state``: the cell's state NamedTuple
+        (fields (B, H) or (H,)) or None for zeros. Returns ``(spikes, new_state)``."""
+        check_features(x, (1, 2), self.input_size, "input", "((B, input_size) or (input_size,))")
+        unbatched = x.dim() == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        cls = SF.STATE_TYPES[self.kind]
+        if state is None:
+            state = SF.zero_state(self.kind, (x.shape[0],), self.hidden_size, x.dtype, x.device)
+        else:
+            if len(state) != len(cls._fields):
+                raise ValueError(f"state must have fields {cls._fields}, got {len(state)} tensors")
+            exp = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
+            for name, t in zip(cls._fields, state):
+                check_tensor(t, f"state.{name}")
+                if tuple(t.shape) != exp:
+                    raise ValueError(f"state.{name} must have shape {exp}, got {tuple(t.shape)}")
+            state = cls(*(t.unsqueeze(0) if unbatched else t for t in state))
+        x_proj = x @ self.weight_ih.t()
+        if self.bias_ih is not None:
+            x_proj = x_proj + self.bias_ih
+        decay, threshold, rho, ba = effective_neuron_tensors(self, "")
+        adaptive = self.neuron_options.adaptive
+        s, new = SF.cell_step(
+            self.kind, x_proj, state, self.weight_hh, self.bias_hh, decay, threshold, self.neuron_options.reset,
+            rho if adaptive else None, ba if adaptive else None, self._surrogate,
+        )
+        if unbatched:
+            s, new = s.squeeze(0), cls(*(t.squeeze(0) for t in new))
+        return s, new
+
+    def neuron_parameters(self) -> dict[str, Any]:
+        """Effective neuron values: ``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale`` ((H,) float
+        tensors, detached) and ``reset`` (str)."""
+        d, th, rho, ba = (t.detach().clone().float() for t in effective_neuron_tensors(self, ""))
+        return {"decay": d, "threshold": th, "adapt_decay": rho, "adapt_scale": ba, "reset": self.neuron_options.reset}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-able constructor description used by :func:`spikernn.save`."""
+        return {"class": type(self).__name__, "args": {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                "bias": self.bias, **self.neuron_options.to_config()}}
+
+    def extra_repr(self) -> str:
+        o = self.neuron_options
+        return f"{self.input_size}, {self.hidden_size}, reset={o.reset!r}, adaptive={o.adaptive}"
+
+
+class SpikingRNNCell(_SpikingCellBase):
+    """Recurrent LIF neuron, one time step (docs/equations.md):
+
+    ``d_t = W_ih x_t + b_ih + W_hh s_{t-1} + b_hh``; ``v_t = β v_{t-1} + d_t``; ``θ_t = θ0 + b_a a_{t-1}``;
+    ``s_t = H(v_t − θ_t)``; ``v_t ← reset(v_t, s_t)``; ``a_t = ρ a_{t-1} + s_t``.
+    State :class:`~spikernn.functional.RNNState` ``(s, v, a)``.
+    """
+
+    kind = "rnn"
+
+
+class SpikingLSTMCell(_SpikingCellBase):
+    """Spiking LSTM neuron, one time step (docs/equations.md); only spikes ``s`` leave the neuron:
+
+    ``[i,f,g,o] = W_ih x_t + b_ih + W_hh s_{t-1} + b_hh``; ``c_t = σ(f) c_{t-1} + σ(i) tanh(g)``;
+    ``d_t = σ(o) tanh(c_t)``; then the soma ``v_t = β v_{t-1} + d_t``, ``s_t = H(v_t − θ_t)``, reset, adaptation.
+    State :class:`~spikernn.functional.LSTMState` ``(s, v, a, c)``.
+    """
+
+    kind = "lstm"
+
+
+class SpikingGRUCell(_SpikingCellBase):
+    """Spiking GRU neuron, one time step (docs/equations.md); only spikes ``s`` leave the neuron:
+
+    ``[r_i,z_i,n_i] = W_ih x_t + b_ih``; ``[r_h,z_h,n_h] = W_hh s_{t-1} + b_hh``; ``r = σ(r_i + r_h)``;
+    ``z = σ(z_i + z_h)``; ``n = tanh(n_i + r n_h)``; ``h_t = (1 − z) n + z h_{t-1}``; ``d_t = h_t``; then the soma.
+    State :class:`~spikernn.functional.GRUState` ``(s, v, a, h)``.
+    """
+
+    kind = "gru"

@@ -1,0 +1,188 @@
+"""Pure step functions of the spiking neurons, with explicit state NamedTuples (Norse style).
+
+Everything here implements ``docs/equations.md`` exactly; one call advances **one time step**. The modules in
+:mod:`spikernn.cells` and :mod:`spikernn.layers` are thin wrappers over these functions, and the fused
+whole-sequence path (:mod:`spikernn.fused`) is tested against them.
+
+Conventions: tensors are ``(B, H)`` (batch, hidden); per-neuron parameters are ``(H,)``; ``x_proj`` is the
+input projection ``W_ih x_t + b_ih`` (``(B, G*H)`` with ``G`` = 1, 4, 3 gates for RNN, LSTM, GRU).
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import torch
+from torch import Tensor
+
+Surrogate = Callable[[Tensor], Tensor]
+RESETS = ("subtract", "zero", "none")
+
+
+class SomaState(NamedTuple):
+    """State of the spiking soma: membrane ``v`` (after reset) and adaptation trace ``a``, each (B, H)."""
+
+    v: Tensor
+    a: Tensor
+
+
+class RNNState(NamedTuple):
+    """State of a spiking RNN neuron: last spikes ``s``, membrane ``v``, adaptation ``a``; each (..., B, H)."""
+
+    s: Tensor
+    v: Tensor
+    a: Tensor
+
+
+class LSTMState(NamedTuple):
+    """State of a spiking LSTM neuron: ``s``, ``v``, ``a`` as :class:`RNNState` plus analog cell state ``c``."""
+
+    s: Tensor
+    v: Tensor
+    a: Tensor
+    c: Tensor
+
+
+class GRUState(NamedTuple):
+    """State of a spiking GRU neuron: ``s``, ``v``, ``a`` as :class:`RNNState` plus analog GRU state ``h``."""
+
+    s: Tensor
+    v: Tensor
+    a: Tensor
+    h: Tensor
+
+
+STATE_TYPES = {"rnn": RNNState, "lstm": LSTMState, "gru": GRUState}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def default_surrogate() -> Surrogate:
+    """snntorch's arctan surrogate (``alpha=2``): forward ``H(x) = x > 0``, backward ``1/(1+(pi x)^2)``."""
+    from snntorch import surrogate
+
+    return surrogate.atan()
+
+
+def spike(x: Tensor, surrogate: Optional[Surrogate] = None) -> Tensor:
+    """Heaviside ``H(x)`` with ``H(0) = 0`` in forward and the surrogate derivative in backward."""
+    fn = surrogate if surrogate is not None else default_surrogate()
+    out = fn(x)
+    return out if out.dtype == x.dtype else out.to(x.dtype)
+
+
+def soma_step(
+    d: Tensor,
+    state: SomaState,
+    decay: Tensor,
+    threshold: Tensor,
+    reset: str = "subtract",
+    adapt_decay: Optional[Tensor] = None,
+    adapt_scale: Optional[Tensor] = None,
+    surrogate: Optional[Surrogate] = None,
+) -> tuple[Tensor, SomaState]:
+    """One step of the spiking soma (docs/equations.md, "The spiking soma").
+
+    ``u = β v + d``; ``θ = θ0 + b_a a``; ``s = H(u − θ)``; ``v ← reset(u, s)`` with the spike detached in the
+    reset; ``a ← ρ a + s``. ``adapt_scale=None`` (or zero) disables adaptation (``a`` then still integrates
+    spikes when ``adapt_decay`` is given, but never changes ``θ``).
+
+    Returns ``(s, SomaState(v, a))``.
+    """
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+    u = torch.addcmul(d, decay, state.v)
+    theta = threshold if adapt_scale is None else torch.addcmul(threshold, adapt_scale, state.a)
+    s = spike(u - theta, surrogate)
+    sd = s.detach()
+    if reset == "subtract":
+        v = torch.addcmul(u, sd, theta, value=-1.0)
+    elif reset == "zero":
+        v = torch.addcmul(u, u, sd, value=-1.0)
+    else:
+        v = u
+    a = state.a if adapt_decay is None else torch.addcmul(s, adapt_decay, state.a)
+    return s, SomaState(v, a)
+
+
+def rnn_drive(x_proj: Tensor, s_prev: Tensor, weight_hh: Tensor, bias_hh: Optional[Tensor]) -> Tensor:
+    """Drive of the spiking RNN cell: ``d = W_ih x + b_ih + W_hh s_{t-1} + b_hh`` (``x_proj`` holds the first two)."""
+    d = torch.addmm(x_proj, s_prev, weight_hh.t())
+    return d if bias_hh is None else d + bias_hh
+
+
+def lstm_drive(
+    x_proj: Tensor, s_prev: Tensor, c_prev: Tensor, weight_hh: Tensor, bias_hh: Optional[Tensor]
+) -> tuple[Tensor, Tensor]:
+    """Drive of the spiking LSTM cell; returns ``(d, c)``.
+
+    ``[i,f,g,o] = x_proj + W_hh s_{t-1} + b_hh``; ``c = σ(f) c_{t-1} + σ(i) tanh(g)``; ``d = σ(o) tanh(c)``.
+    """
+    z = torch.addmm(x_proj, s_prev, weight_hh.t())
+    if bias_hh is not None:
+        z = z + bias_hh
+    act = torch.sigmoid(z)
+    i, f, _, o = act.chunk(4, dim=-1)
+    g = torch.tanh(z.chunk(4, dim=-1)[2])
+    c = torch.addcmul(f * c_prev, i, g)
+    d = o * torch.tanh(c)
+    return d, c
+
+
+def gru_drive(
+    x_proj: Tensor, s_prev: Tensor, h_prev: Tensor, weight_hh: Tensor, bias_hh: Optional[Tensor]
+) -> tuple[Tensor, Tensor]:
+    """Drive of the spiking GRU cell; returns ``(d, h)`` with ``d = h``.
+
+    ``[r_h,z_h,n_h] = W_hh s_{t-1} + b_hh``; ``r = σ(r_i + r_h)``; ``z = σ(z_i + z_h)``;
+    ``n = tanh(n_i + r n_h)``; ``h = (1 − z) n + z h_{t-1}``.
+    """
+    hp = s_prev @ weight_hh.t() if bias_hh is None else torch.addmm(bias_hh, s_prev, weight_hh.t())
+    H = h_prev.shape[-1]
+    rz = torch.sigmoid(x_proj[..., : 2 * H] + hp[..., : 2 * H])
+    r, z = rz[..., :H], rz[..., H:]
+    n = torch.tanh(torch.addcmul(x_proj[..., 2 * H :], r, hp[..., 2 * H :]))
+    h = torch.addcmul(n, z, h_prev - n)
+    return h, h
+
+
+def cell_step(
+    kind: str,
+    x_proj: Tensor,
+    state: tuple,
+    weight_hh: Tensor,
+    bias_hh: Optional[Tensor],
+    decay: Tensor,
+    threshold: Tensor,
+    reset: str = "subtract",
+    adapt_decay: Optional[Tensor] = None,
+    adapt_scale: Optional[Tensor] = None,
+    surrogate: Optional[Surrogate] = None,
+) -> tuple[Tensor, tuple]:
+    """One step of a spiking ``kind`` in {"rnn","lstm","gru"} cell: drive then soma. Returns ``(s, new_state)``."""
+    if kind == "rnn":
+        d = rnn_drive(x_proj, state.s, weight_hh, bias_hh)
+        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
+        return s, RNNState(s, soma.v, soma.a)
+    if kind == "lstm":
+        d, c = lstm_drive(x_proj, state.s, state.c, weight_hh, bias_hh)
+        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
+        return s, LSTMState(s, soma.v, soma.a, c)
+    if kind == "gru":
+        d, h = gru_drive(x_proj, state.s, state.h, weight_hh, bias_hh)
+        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
+        return s, GRUState(s, soma.v, soma.a, h)
+    raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
+
+
+def zero_state(kind: str, batch_shape: tuple, hidden_size: int, dtype=None, device=None) -> tuple:
+    """All-zero initial state (``v = a = 0, s = 0``, ``c = h = 0``) of shape ``batch_shape + (hidden_size,)``."""
+    cls = STATE_TYPES[kind]
+    z = torch.zeros(*batch_shape, hidden_size, dtype=dtype, device=device)
+    return cls(*([z] * len(cls._fields)))
+
+
+def readout_step(s: Tensor, y_prev: Tensor, weight: Tensor, bias: Optional[Tensor], decay: Tensor) -> Tensor:
+    """Leaky readout: ``y_t = β_out y_{t-1} + W_out s_t + b_out`` (``β_out = 0`` gives a linear readout)."""
+    y = s @ weight.t()
+    if bias is not None:
+        y = y + bias
+    return torch.addcmul(y, decay, y_prev)

@@ -1,0 +1,25 @@
+"""Data sets: JapaneseVowels from sktime (packaged) and the synthetic helper."""
+import torch
+
+import spikernn as snr
+
+
+def test_japanese_vowels():
+    tr, te = snr.datasets.japanese_vowels()
+    assert tr.x.shape[0] == 270 and te.x.shape[0] == 370 and tr.x.shape[2] == 12
+    assert tr.x.dtype == torch.float32 and tr.lengths.dtype == torch.int64
+    assert int(torch.cat([tr.lengths, te.lengths]).min()) == 7 and int(torch.cat([tr.lengths, te.lengths]).max()) == 29
+    assert tr.x.shape[1] == int(tr.lengths.max()) and te.x.shape[1] == int(te.lengths.max())
+    assert sorted(tr.y.unique().tolist()) == list(range(9)) and tr.num_classes == 9
+    valid = torch.arange(tr.x.shape[1]).unsqueeze(0) < tr.lengths.unsqueeze(1)
+    frames = tr.x[valid]
+    assert frames.mean(0).abs().max() < 1e-4 and (frames.std(0) - 1).abs().max() < 1e-2
+    assert tr.x[~valid].abs().sum() == 0
+    assert torch.isfinite(te.x).all()
+
+
+def test_synthetic():
+    d = snr.datasets.synthetic(n=20, num_classes=3, features=4, min_len=3, max_len=6)
+    assert d.x.shape == (20, 6, 4) and d.lengths.min() >= 3 and d.y.max() < 3
+    x, L, y = d[0]
+    assert x.shape == (6, 4) and x[int(L):].abs().sum() == 0

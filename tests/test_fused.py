@@ -1,0 +1,97 @@
+"""The fused whole-sequence autograd path equals the step-function autograd path (values and gradients)."""
+import pytest
+import torch
+
+import spikernn as snr
+
+
+class ExactAtan(torch.autograd.Function):
+    """Arctan surrogate that keeps the input dtype (snntorch's casts to float32), for float64 checks."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + (torch.pi * x) ** 2)
+
+
+def _run(m, x, fused):
+    m.fused = fused
+    m.zero_grad()
+    xx = x.clone().requires_grad_(True)
+    out, state = m(xx)
+    w = torch.linspace(0.5, 1.5, out.numel(), dtype=x.dtype).view_as(out)
+    loss = (out * w).sum() + sum((f ** 2).sum() for f in state[1:])
+    loss.backward()
+    return out.detach(), [f.detach() for f in state], {n: p.grad.clone() for n, p in m.named_parameters()}, xx.grad
+
+
+CASES = [(c, r, 0.0) for c in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU) for r in ("subtract", "zero", "none")]
+CASES += [(c, r, 0.4) for c, r in ((snr.SpikingRNN, "subtract"), (snr.SpikingLSTM, "zero"), (snr.SpikingGRU, "none"))]
+
+
+@pytest.mark.parametrize("cls,reset,adapt", CASES)
+def test_fused_equals_step_float64(cls, reset, adapt):
+    torch.manual_seed(0)
+    m = cls(5, 7, num_layers=2, bidirectional=True, reset=reset, adapt_scale=adapt, adapt_decay=0.8,
+            threshold=0.3, learn_threshold=True, decay=0.7, surrogate=ExactAtan.apply).double()
+    x = torch.randn(8, 3, 5, dtype=torch.float64) * 2
+    o1, s1, g1, x1 = _run(m, x, True)
+    o2, s2, g2, x2 = _run(m, x, False)
+    assert o1.sum() > 0, "no spikes: the test would be vacuous"
+    assert torch.equal(o1, o2)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert set(g1) == set(g2)
+    for n in g1:
+        torch.testing.assert_close(g1[n], g2[n], rtol=1e-9, atol=1e-11, msg=n)
+    torch.testing.assert_close(x1, x2, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+def test_fused_equals_step_float32_snntorch_surrogate(cls):
+    torch.manual_seed(1)
+    m = cls(6, 16, threshold=0.2, learn_threshold=True)
+    x = torch.randn(20, 4, 6)
+    o1, _, g1, x1 = _run(m, x, True)
+    o2, _, g2, x2 = _run(m, x, False)
+    assert torch.equal(o1, o2)
+    for n in g1:
+        scale = g2[n].abs().max().clamp(min=1e-6)
+        assert (g1[n] - g2[n]).abs().max() / scale < 1e-5, n
+    assert (x1 - x2).abs().max() / x2.abs().max() < 1e-5
+
+
+def test_initial_state_gradient_fused():
+    torch.manual_seed(2)
+    m = snr.SpikingLSTM(3, 4, threshold=0.2, surrogate=ExactAtan.apply).double()
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    grads = []
+    for fused in (True, False):
+        m.fused = fused
+        st = snr.LSTMState(*(torch.rand(1, 2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(i)).requires_grad_(True)
+                             for i in range(4)))
+        out, _ = m(x, st)
+        out.sum().backward()
+        grads.append([t.grad for t in st])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,opts", [("atan", {}), ("atan", {"alpha": 3.0}), ("fast_sigmoid", {"slope": 10.0}),
+                                       ("sigmoid", {})])
+def test_closed_form_surrogate_derivatives_match_snntorch(name, opts):
+    from snntorch import surrogate
+
+    from spikernn.fused import surrogate_derivative
+    from spikernn.surrogates import surrogate_derivative_for
+
+    x = torch.linspace(-2, 2, 101)
+    ref = surrogate_derivative(getattr(surrogate, name)(**opts), x)
+    torch.testing.assert_close(surrogate_derivative_for(name, opts)(x), ref, rtol=1e-5, atol=1e-5)
+    m = snr.SpikingGRU(2, 3, surrogate=name, surrogate_options=opts)
+    assert m._surrogate_grad is not None
