@@ -15,15 +15,13 @@ Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``): the
 the recurrent weight packed once per sequence (~1.5x faster than the default BLAS on this machine), the
 big weight-gradient GEMMs use oneDNN too, ``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows
 doubled so one sigmoid covers all four gates), the surrogate derivative has a closed form for snntorch's named
-surrogates, and large buffers come from a small workspace (fresh multi-MB allocations page-fault on every
+surrogates.
 call). Every one of these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
-import math
-import threading
 
 import torch
 from torch import Tensor
@@ -32,49 +30,6 @@ from torch.autograd.function import once_differentiable
 from spikernn.functional import Surrogate
 
 
-class _Workspace:
-    """Reusable CPU buffers for the fused passes (fresh multi-MB allocations cost page faults on every call).
-
-    A cached buffer is handed out again only when nothing else references it or any view of it (its tensor
-    and storage use counts say so): a buffer saved in a live autograd graph, or one whose view the caller
-    kept (e.g. an output), is never reused. At most ``per_key`` buffers per shape; ``clear()`` drops them all.
-    """
-
-    def __init__(self, per_key: int = 4, max_bytes: int = 64 << 20) -> None:
-        self.per_key, self.max_bytes = per_key, max_bytes
-        self.cache: dict[tuple, list[Tensor]] = {}
-        self.lock = threading.Lock()
-        self.enabled = hasattr(torch._C, "_storage_Use_Count") and hasattr(torch.Tensor, "_use_count")
-
-    @staticmethod
-    def _free(t: Tensor) -> bool:
-        return t._use_count() == 1 and torch._C._storage_Use_Count(t.untyped_storage()._cdata) == 2
-
-    def empty(self, *shape: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-        """Like ``torch.empty``: uninitialised contents."""
-        dev = torch.device(device)
-        nbytes = math.prod(shape) * (torch.finfo(dtype).bits // 8 if dtype.is_floating_point else 8)
-        if not self.enabled or dev.type != "cpu" or nbytes > self.max_bytes:
-            return torch.empty(*shape, dtype=dtype, device=dev)
-        key = (shape, dtype)
-        with self.lock:
-            bufs = self.cache.setdefault(key, [])
-            for t in bufs:
-                if self._free(t):
-                    return t.view(shape)  # hand out views only: they count as uses of the cached tensor
-            t = torch.empty(*shape, dtype=dtype, device=dev)
-            if len(bufs) < self.per_key:
-                bufs.append(t)
-                return t.view(shape)
-            return t
-
-    def clear(self) -> None:
-        """Release all cached buffers."""
-        with self.lock:
-            self.cache.clear()
-
-
-WORKSPACE = _Workspace()
 
 
 def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:
@@ -188,11 +143,11 @@ class FusedSpikingSequence(torch.autograd.Function):
         T, B, _ = x_proj.shape
         H = w_hh.shape[1]
         opts = dict(dtype=x_proj.dtype, device=x_proj.device)
-        S = WORKSPACE.empty(T + 1, B, H, **opts)
-        V = WORKSPACE.empty(T + 1, B, H, **opts)
-        C = WORKSPACE.empty(T + 1, B, H, **opts)
-        U = WORKSPACE.empty(T, B, H, **opts)
-        A = WORKSPACE.empty(T + 1, B, H, **opts) if adaptive else None
+        S = torch.empty(T + 1, B, H, **opts)
+        V = torch.empty(T + 1, B, H, **opts)
+        C = torch.empty(T + 1, B, H, **opts)
+        U = torch.empty(T, B, H, **opts)
+        A = torch.empty(T + 1, B, H, **opts) if adaptive else None
         S[0], V[0], C[0] = s0, v0, c0
         if adaptive:
             A[0] = a0
@@ -206,8 +161,8 @@ class FusedSpikingSequence(torch.autograd.Function):
             # x_proj and w_hh come with their g rows doubled (lstm_gate_scale): tanh(g) = 2 sigmoid(2 g) - 1
             mm = _Matmul(w_hh, B)
             xp = x_proj
-            ACT = WORKSPACE.empty(T, B, 4 * H, **opts)  # sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-            TC = WORKSPACE.empty(T, B, H, **opts)  # tanh(c)
+            ACT = torch.empty(T, B, 4 * H, **opts)  # sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+            TC = torch.empty(T, B, H, **opts)  # tanh(c)
             # per-step views, made in bulk (cheaper than indexing inside the loop)
             xs, acts, Is, Fs, Gs, Os = (q.unbind(0) for q in (xp, ACT, ACT[..., :H], ACT[..., H:H2], ACT[..., H2:H3], ACT[..., H3:]))
             Ss, Vs, Cs, Us, TCs = S.unbind(0), V.unbind(0), C.unbind(0), U.unbind(0), TC.unbind(0)
@@ -235,8 +190,8 @@ class FusedSpikingSequence(torch.autograd.Function):
         elif kind == "gru":
             w_t = w_hh.t()
             H2 = 2 * H
-            ACT = WORKSPACE.empty(T, B, 3 * H, **opts)  # r, z, n
-            HP = WORKSPACE.empty(T, B, 3 * H, **opts)  # W_hh s + b_hh
+            ACT = torch.empty(T, B, 3 * H, **opts)  # r, z, n
+            HP = torch.empty(T, B, 3 * H, **opts)  # W_hh s + b_hh
             h = c0
             for t in range(T):
                 xt = x_proj[t]
@@ -304,13 +259,13 @@ class FusedSpikingSequence(torch.autograd.Function):
             PHI = surrogate_derivative(ctx.surrogate, U - TH)
         if gS is None:
             gS = torch.zeros(T, B, H, **opts)
-        GU = WORKSPACE.empty(T, B, H, **opts)
-        GTH = WORKSPACE.empty(T, B, H, **opts) if adaptive else None
+        GU = torch.empty(T, B, H, **opts)
+        GTH = torch.empty(T, B, H, **opts) if adaptive else None
         one = torch.tensor(1.0, **opts)
         if kind == "lstm":
             ACT, TC = saved
             # M: d(pre-activation) coefficients; gz = [gc, gc, gc, gd] * M
-            M = torch.addcmul(ACT, ACT, ACT, value=-1.0, out=WORKSPACE.empty(T, B, 4 * H, **opts))  # s - s^2
+            M = torch.addcmul(ACT, ACT, ACT, value=-1.0, out=torch.empty(T, B, 4 * H, **opts))  # s - s^2
             Ig, Fg, Gg, Og = (ACT[..., k * H:(k + 1) * H] for k in range(4))
             # g = 2 sigmoid(z) - 1 of the doubled pre-activation z: dg/dz = (1 - g^2) / 2
             torch.addcmul(one * 0.5, Gg, Gg, value=-0.5, out=M[..., H2:H3])
@@ -330,8 +285,8 @@ class FusedSpikingSequence(torch.autograd.Function):
             Kr = Kn * HN * R * (one - R)
             MX = torch.stack([Kr, Kz, Kn], 2)  # (T,B,3,H)
             MH = torch.stack([Kr, Kz, Kn * R], 2)
-            GX = WORKSPACE.empty(T, B, 3 * H, **opts)
-            GHP = WORKSPACE.empty(T, B, 3 * H, **opts)
+            GX = torch.empty(T, B, 3 * H, **opts)
+            GHP = torch.empty(T, B, 3 * H, **opts)
             G_rec = GHP
         else:
             G_rec = GU
@@ -396,7 +351,7 @@ class FusedSpikingSequence(torch.autograd.Function):
         if kind == "lstm" and _use_onednn(GZ):
             # one transpose of d loss / d pre-activations serves both weight gradients (W_hh here, W_ih in
             # _Linear.backward, which gets it as the transposed view g_x)
-            GZT = WORKSPACE.empty(4 * H, T * B, **opts)
+            GZT = torch.empty(4 * H, T * B, **opts)
             GZT.copy_(GZ.flatten(0, 1).t())
             if needs[5]:
                 g_w = torch.ops.mkldnn._linear_pointwise(GZT, Sprev.flatten(0, 1).t().contiguous(), None, "none", [], "")
