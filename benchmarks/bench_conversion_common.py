@@ -30,12 +30,12 @@ def build(kind: str, dense: bool, ds, hidden: int, seed: int = 0, readout_decay:
 
 def train(model, ds, epochs: int, lr: float = 5e-3, seed: int = 0) -> tuple[float, float]:
     """Train on the train split; returns (seconds, test accuracy of the torch model)."""
-    from spikernn.distributed import evaluate_classifier, train_classifier
+    import spikernn as snr
 
     t0 = time.perf_counter()
-    train_classifier(model, ds.train.x, ds.train.lengths, ds.train.y, epochs=epochs, lr=lr, seed=seed)
+    snr.train(model, ds.train, epochs=epochs, lr=lr, seed=seed, progress=False)
     model.eval()
-    acc = evaluate_classifier(model, ds.test.x, ds.test.lengths, ds.test.y)
+    acc = snr.evaluate(model, ds.test)["accuracy"]
     return time.perf_counter() - t0, acc
 
 
@@ -44,7 +44,7 @@ def net_input(net, x_btf: torch.Tensor) -> torch.Tensor:
 
 
 def model_logits(model, x_btf: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    from spikernn.distributed import model_forward
+    from spikernn.training import model_forward
 
     with torch.no_grad():
         return model_forward(model, x_btf, lengths).double()

@@ -2,7 +2,7 @@
 from the converted network's simulated activity, as one :class:`EnergyReport`.
 
 Contract used (spikernn.converters / spikernn.hardware):
-    net = converters.to_lava(model, precision="float"|"fixed", threshold=...)
+    net = converters.to_lava(model, precision="float"|"fixed", threshold=..., **convert_options)
     out, stats = net.simulate(x, backend="fast")      # x shaped like the model input; stats: ActivityStats
 """
 from __future__ import annotations
@@ -146,13 +146,13 @@ def _unbatched(x: Any) -> bool:
     return len(tuple(getattr(x, "shape", ()))) == 2
 
 
-def _convert(model: Any, *, precision: str, threshold: float) -> Any:
+def _convert(model: Any, *, precision: str, threshold: float, convert_options: dict[str, Any] | None = None) -> Any:
     from spikernn import converters
 
     to_lava = getattr(converters, "to_lava", None)
     if to_lava is None:
         raise ImportError("spikernn.converters.to_lava is not available")
-    return to_lava(model, precision=precision, threshold=threshold)
+    return to_lava(model, precision=precision, threshold=threshold, **(convert_options or {}))
 
 
 def _simulate(net: Any, x: Any, lengths: Any, backend: str) -> tuple[Any, Any]:
@@ -163,12 +163,14 @@ def _simulate(net: Any, x: Any, lengths: Any, backend: str) -> tuple[Any, Any]:
 
 def threshold_sweep(model: Any, inputs: Any, thresholds: Sequence[float], targets: Any = None, *,
                     lengths: Any = None, precision: str = "float", backend: str = "fast",
-                    predict: Callable[[Any], Any] | None = None) -> list[SweepPoint]:
+                    predict: Callable[[Any], Any] | None = None,
+                    convert_options: dict[str, Any] | None = None) -> list[SweepPoint]:
     """Convert ``model`` at each sigma-delta threshold, simulate, and return accuracy (when ``targets``),
-    events and synaptic ops per inference and the Loihi-class energy estimate per inference (J)."""
+    events and synaptic ops per inference and the Loihi-class energy estimate per inference (J).
+    ``convert_options``: further keyword arguments of ``converters.to_lava`` (see :func:`compare`)."""
     points = []
     for thr in thresholds:
-        net = _convert(model, precision=precision, threshold=float(thr))
+        net = _convert(model, precision=precision, threshold=float(thr), convert_options=convert_options)
         out, stats = _simulate(net, inputs.detach().cpu() if hasattr(inputs, "detach") else inputs, lengths, backend)
         est = loihi_estimate(stats)
         acc = None
@@ -189,7 +191,8 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
             precision: str = "float", backend: str = "fast", repeats: int = 3, min_window_s: float = 1.5,
             sweep_thresholds: Sequence[float] | None = None, predict: Callable[[Any], Any] | None = None,
             cpu_meters: Sequence[Meter] | None = None, gpu_meters: Sequence[Meter] | None = None,
-            active: str = "events", title: str = "spikernn energy report") -> EnergyReport:
+            active: str = "events", title: str = "spikernn energy report",
+            convert_options: dict[str, Any] | None = None) -> EnergyReport:
     """Energy per inference of ``model`` on each platform, as an :class:`EnergyReport`.
 
     Args:
@@ -208,6 +211,9 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
         predict: optional ``output -> (B,) predictions`` (default: argmax of logits / last valid step).
         cpu_meters, gpu_meters: meters to use instead of the defaults (e.g. in tests).
         active: Loihi active-update approximation, "events" or "all" (see :mod:`spikernn.energy.loihi`).
+        convert_options: further keyword arguments of every ``converters.to_lava`` call here (the Loihi row
+            without ``network`` and the sweep), e.g. the fixed-point calibration ``{"calibration_x": x_train}``
+            or ``{"input_range": r}``; without one a fixed-point conversion assumes |x| <= 1 and warns.
 
     Returns:
         An EnergyReport with one row per requested platform (an unavailable row says why), ratios, the
@@ -238,10 +244,12 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
                                 min_window_s=min_window_s, meters=gpu_meters))
     if "loihi" in platforms:
         report.add_row(_loihi_row(report, model, x_cpu, targets, lengths, network=network, threshold=threshold,
-                                  precision=precision, backend=backend, predict=predict, active=active))
+                                  precision=precision, backend=backend, predict=predict, active=active,
+                                  convert_options=convert_options))
     if sweep_thresholds:
         report.add_threshold_sweep(threshold_sweep(model, x_cpu, sweep_thresholds, targets, lengths=lengths,
-                                                   precision=precision, backend=backend, predict=predict))
+                                                   precision=precision, backend=backend, predict=predict,
+                                                   convert_options=convert_options))
     return report
 
 
@@ -260,14 +268,15 @@ def _gpu_row(model: Any, x: Any, targets: Any, lengths: Any, batch: int, **kw: A
 
 def _loihi_row(report: EnergyReport, model: Any, x: Any, targets: Any, lengths: Any, *, network: Any,
                threshold: float, precision: str, backend: str, predict: Callable[[Any], Any] | None,
-               active: str) -> PlatformRow:
+               active: str, convert_options: dict[str, Any] | None = None) -> PlatformRow:
     if network is None:
         try:
-            network = _convert(model, precision=precision, threshold=threshold)
+            network = _convert(model, precision=precision, threshold=threshold, convert_options=convert_options)
         except ImportError as exc:
             return PlatformRow.from_figure("loihi", EnergyFigure.unavailable(
                 "loihi-davies2018-proxy", f"cannot convert the model: {exc}", device="Loihi (proxy for Loihi 2)"))
-        how = f"converted with converters.to_lava(precision={precision!r}, threshold={threshold:g})"
+        extra = "".join(f", {k}=..." for k in (convert_options or {}))
+        how = f"converted with converters.to_lava(precision={precision!r}, threshold={threshold:g}{extra})"
     else:
         how = "a given converted network"
     out, stats = _simulate(network, x, lengths, backend)

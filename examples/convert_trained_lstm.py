@@ -15,9 +15,9 @@ import time
 import torch
 from torch import nn
 
+import spikernn as snr
 from spikernn import converters
 from spikernn.demo import load_dataset, net_input, simulate_dataset
-from spikernn.distributed import evaluate_classifier, train_classifier
 
 
 class LSTMClassifier(nn.Module):
@@ -49,10 +49,10 @@ def main() -> None:
         model.load_state_dict(torch.load(args.state_dict, weights_only=True))
     else:
         t0 = time.perf_counter()
-        train_classifier(model, ds.train.x, ds.train.lengths, ds.train.y, epochs=args.epochs, lr=1e-2)
+        snr.train(model, ds.train, epochs=args.epochs, lr=1e-2, progress=False)
         print(f"trained {args.epochs} epochs in {time.perf_counter() - t0:.1f} s")
     model.eval()
-    acc = evaluate_classifier(model, ds.test.x, ds.test.lengths, ds.test.y)
+    acc = snr.evaluate(model, ds.test)["accuracy"]
     print(f"PyTorch test accuracy: {acc:.3f}")
 
     for precision in ("float", "fixed"):

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from spikernn import converters, energy
+import spikernn as snr
+from spikernn import energy
 from spikernn.demo import load_dataset
-from spikernn.distributed import train_classifier
 
 
 class GRUClassifier(nn.Module):
@@ -44,19 +44,18 @@ def main() -> None:
 
     ds = load_dataset("japanese_vowels")
     model = GRUClassifier(ds.input_size, args.hidden_size, ds.num_classes)
-    train_classifier(model, ds.train.x, ds.train.lengths, ds.train.y, epochs=args.epochs, lr=1e-2)
+    snr.train(model, ds.train, epochs=args.epochs, lr=1e-2, progress=False)
     model.eval()
 
     test = ds.test.subset(args.inferences)
-    # The Loihi row comes from this converted network's simulated activity: fixed point, with the training
+    # The Loihi row comes from the simulated activity of the model converted to fixed point, with the training
     # inputs setting the input range, and the sigma-delta threshold trading accuracy for fewer events.
-    net = converters.to_lava(model, precision="fixed", threshold=args.threshold, calibration_x=ds.train.x)
     report = energy.compare(
         model, test.x, test.y, lengths=test.lengths,
         platforms=("cpu", "gpu", "loihi"),     # gpu gives an "unavailable" row (with the reason) without CUDA
-        network=net, threshold=args.threshold,
-        # accuracy vs estimated Loihi energy over thresholds (these conversions run in float precision)
-        sweep_thresholds=[0.0, 0.02, 0.05, 0.1, 0.2], precision="float",
+        threshold=args.threshold, precision="fixed", convert_options={"calibration_x": ds.train.x},
+        # accuracy vs estimated Loihi energy over thresholds (converted the same way)
+        sweep_thresholds=[0.0, 0.02, 0.05, 0.1, 0.2],
         title="energy report: GRU classifier on JapaneseVowels",
         **({"repeats": 2, "min_window_s": 0.2} if args.quick else {}),
     )

@@ -222,9 +222,8 @@ def _load_model(path: Path):
     path = _existing_file(path, "model checkpoint")
     try:
         from spikernn.converters.files import load_model
-        from spikernn.demo import mark_batch_first
 
-        return mark_batch_first(load_model(path))
+        return load_model(path)
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -307,6 +306,7 @@ def train(
     """
     from spikernn import distributed as D
     from spikernn.demo import MODEL_KINDS, build_model, load_dataset
+    from spikernn.training import evaluate, history_record
 
     model = _choice(model, MODEL_KINDS, "--model")
     data = _choice(data, ("japanese_vowels", "synthetic"), "--data")
@@ -324,11 +324,11 @@ def train(
                           f"({len(ds.train)} train / {len(ds.test)} test) for {epochs} epochs on {where}")
         with _progress() as progress:
             task = progress.add_task("train", total=epochs, info="", visible=not quiet)
-            res = D.train_classifier(
-                net, ds.train.x, ds.train.lengths, ds.train.y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                device=dev, info=info,
+            res = D.train(
+                net, ds.train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=dev, info=info,
+                progress=False,
                 on_epoch=lambda e, loss, acc: progress.update(task, advance=1, info=f"loss {loss:.3f} acc {acc:.3f}"))
-        test_acc = D.evaluate_classifier(net, ds.test.x, ds.test.lengths, ds.test.y, device=dev, info=info)
+        test_acc = evaluate(net, ds.test, device=dev)["accuracy"]  # summed over the ranks under torchrun
         if info.is_main:
             import spikernn as snr
 
@@ -338,10 +338,10 @@ def train(
             record = {"data": data, "model": model, "dense": dense, "hidden_size": hidden_size, "num_layers": num_layers,
                       "bidirectional": bidirectional, "readout_decay": None if dense else readout_decay, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                       "device": str(dev), "world_size": info.world_size, "backend": info.backend,
-                      "checkpoint": ckpt.name, "test_accuracy": test_acc, "training": res.to_dict()}
+                      "checkpoint": ckpt.name, "test_accuracy": test_acc, "training": history_record(res)}
             snr.save(net_cpu, ckpt, extra={"train": {k: v for k, v in record.items() if k != "training"}})
             (out / "train.json").write_text(json.dumps(record, indent=2))
-            console.print(f"test accuracy {test_acc:.3f} (train {res.train_accuracy[-1]:.3f}) after {res.seconds:.1f} s")
+            console.print(f"test accuracy {test_acc:.3f} (train {res['train_accuracy'][-1]:.3f}) after {res['seconds']:.1f} s")
             console.print(f"saved {ckpt}")
         D.barrier(info)
     finally:

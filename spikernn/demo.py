@@ -166,17 +166,7 @@ def build_model(kind: str = "lstm", dense: bool = False, *, input_size: int, hid
                   bidirectional=bidirectional)
     if not dense:
         kwargs.update(neuron_options)
-    return mark_batch_first(cls(kind, **kwargs))
-
-
-def mark_batch_first(model: torch.nn.Module) -> torch.nn.Module:
-    """spikernn's sequence classifiers take (B, T, I) input, but do not (yet) say so with a ``batch_first``
-    attribute; their inner torch RNN is time-first, so the converters and ``energy.compare`` would infer
-    (T, B, I). Setting ``batch_first = True`` on the instance makes every part agree. Returns the model."""
-    if type(model).__name__ in ("SpikingSequenceClassifier", "DenseSequenceClassifier") and \
-            getattr(model, "batch_first", None) is None:
-        model.batch_first = True
-    return model
+    return cls(kind, **kwargs)
 
 
 def describe_model(model: torch.nn.Module) -> str:
@@ -281,20 +271,17 @@ def energy_report(model: torch.nn.Module, data: SequenceData, *, out: Optional[P
                   threshold: float = 0.0, calibration_x: Optional[torch.Tensor] = None, quick: bool = False, title: Optional[str] = None, notes: Optional[list[str]] = None,
                   **options: Any) -> tuple[Any, list[Path]]:
     """``energy.compare`` on ``model`` and the sequences of ``data`` (one batch); saves report.html/.md/.json
-    in ``out`` when given. ``network``: the converted network for the Loihi row; without one the model is
-    converted here (``threshold``: sigma-delta threshold of dense models; fixed point calibrated on
-    ``calibration_x``, default the measured inputs).
+    in ``out`` when given. ``network``: the converted network for the Loihi row; without one compare converts
+    the model (``threshold``: sigma-delta threshold of dense models). The conversions compare makes (the Loihi
+    row without ``network``, the threshold sweep) use ``precision``, fixed point calibrated on
+    ``calibration_x`` (default: the measured inputs).
     ``quick`` asks for short measurement windows. Returns the report and the written paths."""
     from spikernn import energy
 
     opts: dict[str, Any] = {"targets": data.y, "lengths": data.lengths, "platforms": tuple(platforms),
-                            "precision": precision}
-    if network is None and "loihi" in platforms:
-        from spikernn import converters
-
-        qopts = {"calibration_x": calibration_x if calibration_x is not None else data.x} if precision == "fixed" else {}
-        network = converters.to_lava(model, precision=precision, threshold=threshold, **qopts)
-        opts["threshold"] = threshold
+                            "precision": precision, "threshold": threshold}
+    if precision == "fixed":
+        opts["convert_options"] = {"calibration_x": calibration_x if calibration_x is not None else data.x}
     if network is not None:
         opts["network"] = network
     if title:
@@ -302,17 +289,10 @@ def energy_report(model: torch.nn.Module, data: SequenceData, *, out: Optional[P
     if quick:
         opts.update({"min_window_s": 0.25, "repeats": 2})
     opts.update(options)
-    sweep_note = None
-    if opts.get("sweep_thresholds") and opts.get("network") is not None and opts["precision"] == "fixed":
-        # the Loihi row uses the calibrated `network`; `precision` then only applies to the sweep's own
-        # conversions, which cannot be given calibration data: run them in float
-        opts["precision"] = "float"
-        sweep_note = "The threshold sweep's networks are converted in float precision."
     T = int(data.lengths.max())
     x = data.x[:, :T] if _batch_first(model) else data.x[:, :T].transpose(0, 1).contiguous()
     report = energy.compare(model, x, **_accepted(energy.compare, opts))
-    for note in (notes or []) + ([sweep_note] if sweep_note and report.threshold_sweep else []):
-        report.notes.append(note)
+    report.notes.extend(notes or [])
     paths: list[Path] = []
     if out is not None:
         out = Path(out)
@@ -556,6 +536,7 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
         console: a ``rich.console.Console`` for progress output; None runs silently.
     """
     from spikernn import distributed as D
+    from spikernn.training import evaluate, model_forward, train as train_model
 
     cfg = config or DemoConfig()
     for k, v in overrides.items():
@@ -602,12 +583,12 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
                                     num_classes=ds.num_classes, seed=cfg.seed,
                                     **({} if dense else {"readout_decay": cfg.readout_decay}))
                 mres.parameters = sum(p.numel() for p in model.parameters())
-                tr = D.train_classifier(model, train.x, train.lengths, train.y, epochs=epochs,
-                                        batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, device=dev,
-                                        on_epoch=lambda e, loss, acc: adv(1, info=f"loss {loss:.3f}, train acc {acc:.3f}"))
-                mres.train_seconds = tr.seconds
+                tr = train_model(model, train, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                                 device=dev, progress=False,
+                                 on_epoch=lambda e, loss, acc: adv(1, info=f"loss {loss:.3f}, train acc {acc:.3f}"))
+                mres.train_seconds = tr["seconds"]
                 model = model.to("cpu").eval()
-                mres.torch_accuracy = D.evaluate_classifier(model, test.x, test.lengths, test.y)
+                mres.torch_accuracy = evaluate(model, test)["accuracy"]
                 adv(0, info=f"test accuracy {_pct(mres.torch_accuracy)}")
                 models[which] = model
                 _save_checkpoint(model, out / f"{which}-{cfg.kind}", mres, cfg, ds, epochs, tr)
@@ -668,7 +649,7 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
                 mres.hardware_accuracy = sim["accuracy"]
                 mres.activity_per_inference = {k: float(v) for k, v in sim["per_inference"].items()}
                 with torch.no_grad():
-                    logits = D.model_forward(models[which], test.x, test.lengths)
+                    logits = model_forward(models[which], test.x, test.lengths)
                 mres.hardware_torch_agreement = float((sim["predictions"] == logits.argmax(-1)).double().mean())
                 adv(0, info=f"accuracy {_pct(sim['accuracy'])}, {sim['seconds']:.1f} s")
 
@@ -719,9 +700,8 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
                     report.rows.extend(rep.rows)
                     if rep.threshold_sweep:
                         report.threshold_sweep = rep.threshold_sweep
-                        report.notes.append(f"The threshold sweep is the {labels[which]}'s sigma-delta threshold: "
-                                            "accuracy vs estimated Loihi energy.")
-                        report.notes.extend(n for n in rep.notes if "sweep" in n and n not in report.notes)
+                        report.notes.append(f"The threshold sweep is the {labels[which]}'s sigma-delta threshold "
+                                            f"({cfg.precision} point): accuracy vs estimated Loihi energy.")
                 adv(1, info=labels[which])
             if report is not None:
                 for n in [_accuracy_note(m, cfg) for m in result.models] + result.notes:
@@ -751,6 +731,7 @@ def _save_checkpoint(model: torch.nn.Module, folder: Path, mres: ModelResult, cf
                      epochs: int, tr: Any) -> None:
     """snr.save the model plus a train.json record (as `spikernn train` writes), so the CLI can reuse it."""
     import spikernn as snr
+    from spikernn.training import history_record
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.safetensors"
@@ -758,5 +739,5 @@ def _save_checkpoint(model: torch.nn.Module, folder: Path, mres: ModelResult, cf
     mres.checkpoint = str(path)
     record = {"data": cfg.data, "model": cfg.kind, "dense": mres.dense, "hidden_size": cfg.hidden_size,
               "num_layers": 1, "epochs": epochs, "seed": cfg.seed, "checkpoint": path.name,
-              "test_accuracy": mres.torch_accuracy, "training": tr.to_dict()}
+              "test_accuracy": mres.torch_accuracy, "training": history_record(tr)}
     (folder / "train.json").write_text(json.dumps(record, indent=2))

@@ -1,13 +1,13 @@
-"""Training driver for sequence classifiers, single process or DistributedDataParallel.
+"""Process-group setup and teardown around :func:`spikernn.training.train`, for `spikernn train` also
+under ``torchrun``:
 
-One loop serves `spikernn train`, `spikernn demo` and `torchrun ... -m spikernn train`:
-
-* single process: plain mini-batch training;
+* single process: :func:`train` is :func:`spikernn.training.train`;
 * under ``torchrun`` (detected from the ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK`` environment variables):
   ``torch.distributed`` is initialised (``gloo`` on CPU, ``nccl`` on GPU), the model is wrapped in
   :class:`torch.nn.parallel.DistributedDataParallel`, each rank sees its share of the samples through a
-  :class:`torch.utils.data.distributed.DistributedSampler`, evaluation counts are summed over ranks, and only
-  rank 0 writes the checkpoint; :func:`finish` calls ``destroy_process_group``.
+  :class:`torch.utils.data.distributed.DistributedSampler`, training metrics and evaluation counts are summed
+  over ranks (by :mod:`spikernn.training`), and only rank 0 writes the checkpoint (the caller checks
+  ``info.is_main``); :func:`finish` calls ``destroy_process_group``.
 
 Example (2 processes on CPU)::
 
@@ -18,17 +18,14 @@ This module imports nothing from hardware/converters/energy.
 """
 from __future__ import annotations
 
-import math
 import os
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import torch
 from torch import nn
 
-__all__ = ["DistInfo", "dist_info", "setup", "finish", "resolve_device", "train_classifier", "evaluate_classifier",
-           "TrainResult"]
+__all__ = ["DistInfo", "dist_info", "setup", "finish", "barrier", "resolve_device", "train"]
 
 
 @dataclass
@@ -121,176 +118,44 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-@dataclass
-class TrainResult:
-    """What training produced: per-epoch loss and accuracy (train set, summed over ranks), seconds."""
+def train(model: nn.Module, data: Any, *, info: Optional[DistInfo] = None, device: torch.device | str = "cpu",
+          seed: int = 0, **options: Any) -> dict[str, Any]:
+    """:func:`spikernn.training.train` of ``model`` on ``data`` (see :func:`spikernn.training.evaluate` for the
+    forms it takes), single process or, when ``info.world_size > 1``, DistributedDataParallel: each rank
+    trains on its :class:`~torch.utils.data.distributed.DistributedSampler` shard of the model wrapped in DDP
+    (the model passed in is trained in place) and the history's metrics are summed over the ranks.
 
-    epochs: int
-    loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    world_size: int = 1
-    samples_per_rank: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"epochs": self.epochs, "loss": self.loss, "train_accuracy": self.train_accuracy,
-                "seconds": self.seconds, "world_size": self.world_size, "samples_per_rank": self.samples_per_rank}
-
-
-def _batch_first(model: nn.Module) -> bool:
-    """Classifiers take (B, T, I) unless they say ``batch_first = False`` (spikernn's do take (B, T, I))."""
-    inner = getattr(model, "module", model)  # DDP wraps the model in .module
-    return bool(getattr(inner, "batch_first", True))
-
-
-def model_forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Logits of a sequence classifier for padded data ``x`` (B, T, I): ``model(x, lengths)`` on the batch
-    trimmed to its longest sequence, transposed to (T, B, I) for models that are not batch-first."""
-    T = int(lengths.max())
-    x = x[:, :T]
-    if not _batch_first(model):
-        x = x.transpose(0, 1)
-    return model(x, lengths)
-
-
-_forward = model_forward
-
-
-def train_classifier(
-    model: nn.Module,
-    x: torch.Tensor,
-    lengths: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    epochs: int = 10,
-    batch_size: int = 32,
-    lr: float = 5e-3,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-    info: Optional[DistInfo] = None,
-    on_epoch: Optional[Callable[[int, float, float], None]] = None,
-    grad_clip: float = 1.0,
-) -> TrainResult:
-    """Train ``model`` (``forward(x (B,T,I), lengths (B,)) -> logits (B,C)``) with Adam and cross entropy.
-
-    Under DDP (``info.world_size > 1``) the model is wrapped in DistributedDataParallel and each rank trains
-    on its DistributedSampler shard; the returned losses/accuracies are averaged over all ranks. The model
-    passed in is trained in place (its parameters are the DDP module's parameters).
-
-    ``on_epoch(epoch, loss, accuracy)`` is called after every epoch (on every rank).
+    ``options``: the other keyword arguments of :func:`spikernn.training.train` (``epochs``, ``batch_size``,
+    ``lr``, ``on_epoch``, ...); the progress bar is only shown on rank 0. Returns the history.
     """
-    from torch.utils.data import DataLoader, TensorDataset
     from torch.utils.data.distributed import DistributedSampler
+
+    from spikernn import training
 
     info = info or DistInfo()
     device = torch.device(device)
-    torch.manual_seed(seed)
     model.to(device)
-    ds = TensorDataset(x, lengths, y)
-    if info.world_size > 1:
-        import torch.distributed as dist
-        from torch.nn.parallel import DistributedDataParallel as DDP
+    if info.world_size <= 1:
+        return training.train(model, data, seed=seed, device=device, **options)
+    from torch.nn.parallel import DistributedDataParallel as DDP
 
-        sampler = DistributedSampler(ds, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=seed)
-        loader = DataLoader(ds, batch_size=batch_size, sampler=sampler)
-        net: nn.Module = DDP(model, device_ids=[device.index] if device.type == "cuda" else None,
-                             find_unused_parameters=_has_unused_parameters(model, x, lengths, y, device))
-    else:
-        sampler = None
-        gen = torch.Generator().manual_seed(seed)
-        loader = DataLoader(ds, batch_size=batch_size, shuffle=True, generator=gen)
-        net = model
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(loader)))
-    loss_fn = nn.CrossEntropyLoss()
-    result = TrainResult(epochs=epochs, world_size=info.world_size,
-                         samples_per_rank=len(sampler) if sampler is not None else len(ds))
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        net.train()
-        tot = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
-        for xb, lb, yb in loader:
-            xb, lb, yb = xb.to(device), lb.to(device), yb.to(device)
-            logits = _forward(net, xb, lb.cpu() if _lengths_on_cpu(model) else lb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, grad_clip)
-            opt.step()
-            sched.step()
-            n = yb.shape[0]
-            tot += torch.tensor([float(loss.detach()) * n, float((logits.argmax(1) == yb).sum()), n], dtype=torch.float64)
-        if info.world_size > 1:
-            import torch.distributed as dist
-
-            t = tot.to(device)
-            dist.all_reduce(t)
-            tot = t.cpu()
-        ep_loss, ep_acc = float(tot[0] / max(tot[2], 1)), float(tot[1] / max(tot[2], 1))
-        result.loss.append(ep_loss)
-        result.train_accuracy.append(ep_acc)
-        if on_epoch is not None:
-            on_epoch(epoch, ep_loss, ep_acc)
-    result.seconds = time.perf_counter() - t0
-    model.eval()
-    return result
+    ds = training._dataset(data)
+    sampler = DistributedSampler(ds, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=seed)
+    net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None,
+              find_unused_parameters=_has_unused_parameters(model, ds, device))
+    options["progress"] = options.get("progress", True) and info.is_main
+    return training.train(net, ds, sampler=sampler, seed=seed, device=device, **options)
 
 
-def _lengths_on_cpu(model: nn.Module) -> bool:
-    # pack_padded_sequence wants CPU lengths; classifiers that use it say so with this attribute
-    return bool(getattr(model, "lengths_on_cpu", False))
-
-
-def _has_unused_parameters(model: nn.Module, x, lengths, y, device) -> bool:
+def _has_unused_parameters(model: nn.Module, ds: Any, device: torch.device) -> bool:
     """One probe forward/backward on a small batch: do some trainable parameters get no gradient?"""
+    from spikernn.training import _to, model_forward
+
+    x, lengths, y = (torch.stack(t) for t in zip(*(ds[i] for i in range(min(4, len(ds))))))
     model.zero_grad(set_to_none=True)
-    n = min(4, x.shape[0])
-    logits = _forward(model, x[:n].to(device), lengths[:n].to(device))
-    nn.functional.cross_entropy(logits, y[:n].to(device)).backward()
+    xb, lb, yb = _to(model, device, x, lengths, y)
+    nn.functional.cross_entropy(model_forward(model, xb, lb), yb).backward()
     unused = any(p.requires_grad and p.grad is None for p in model.parameters())
     model.zero_grad(set_to_none=True)
     return unused
 
-
-@torch.no_grad()
-def evaluate_classifier(
-    model: nn.Module,
-    x: torch.Tensor,
-    lengths: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    batch_size: int = 128,
-    device: torch.device | str = "cpu",
-    info: Optional[DistInfo] = None,
-) -> float:
-    """Accuracy of ``model`` on (x, lengths, y). Under DDP each rank scores ``rank::world_size`` and the
-    counts are summed, so every rank returns the accuracy on the whole set."""
-    info = info or DistInfo()
-    device = torch.device(device)
-    was_training = model.training
-    model.eval()
-    idx = torch.arange(info.rank, x.shape[0], info.world_size)
-    correct = torch.zeros(2, dtype=torch.float64)
-    for i in range(0, idx.numel(), batch_size):
-        j = idx[i:i + batch_size]
-        xb, lb, yb = x[j].to(device), lengths[j], y[j].to(device)
-        logits = _forward(model, xb, lb if _lengths_on_cpu(model) else lb.to(device))
-        correct += torch.tensor([float((logits.argmax(1) == yb).sum()), float(j.numel())], dtype=torch.float64)
-    if info.world_size > 1:
-        import torch.distributed as dist
-
-        t = correct.to(device)
-        dist.all_reduce(t)
-        correct = t.cpu()
-    model.train(was_training)
-    return float(correct[0] / max(correct[1], 1))
-
-
-def epochs_to_steps(n: int, batch_size: int, world_size: int = 1) -> int:
-    """Optimizer steps per epoch for ``n`` samples (per rank)."""
-    return math.ceil(math.ceil(n / world_size) / batch_size)

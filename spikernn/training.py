@@ -1,60 +1,149 @@
-"""Training and evaluation helpers for sequence classifiers taking ``(x, lengths)`` and returning logits.
+"""Training and evaluation of sequence classifiers taking ``(x, lengths)`` and returning logits: the one loop
+behind :func:`spikernn.train`, ``spikernn train`` (also under torchrun) and ``spikernn demo``.
 
-Written so a ``DistributedSampler``/DDP wrapper can be used: pass ``sampler=`` (its ``set_epoch`` is called
-each epoch) and a DDP-wrapped model (the spiking layers are found through ``.module``).
+* ``device``: the model is moved there and every batch with it (lengths stay on the CPU for models that say
+  ``lengths_on_cpu = True``, e.g. ones using ``pack_padded_sequence``).
+* DistributedDataParallel: pass a DDP-wrapped model and ``sampler=`` a ``DistributedSampler`` (its
+  ``set_epoch`` is called each epoch; :func:`spikernn.distributed.train` does both). When a
+  ``torch.distributed`` process group with more than one rank is initialised, the per-epoch training metrics
+  are summed over the ranks and :func:`evaluate` scores each rank's share of the data and sums the counts, so
+  every rank returns the figures of the whole set. The spiking layers are found through ``.module``.
+* ``on_epoch(epoch, loss, accuracy)`` is called after every epoch (e.g. to drive a progress display).
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
-
-from spikernn.datasets import SequenceData
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 
 def _spiking_layers(model: nn.Module) -> list[nn.Module]:
     from spikernn.layers import _SpikingRNNBase
 
-    core = getattr(model, "module", model)
-    return [m for m in core.modules() if isinstance(m, _SpikingRNNBase)]
+    return [m for m in _unwrap(model).modules() if isinstance(m, _SpikingRNNBase)]
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel (or DataParallel) wrapper, else ``model``."""
+    return getattr(model, "module", model)
+
+
+def _dataset(data: Any) -> Dataset:
+    """A dataset of ``(x, lengths, y)`` items from a dataset, an object with ``x``/``lengths``/``y`` tensors
+    (spikernn.datasets.SequenceData, spikernn.demo.SequenceData) or an ``(x, lengths, y)`` tuple."""
+    if isinstance(data, tuple) and len(data) == 3:
+        return TensorDataset(*data)
+    if all(hasattr(data, k) for k in ("x", "lengths", "y")):
+        return TensorDataset(data.x, data.lengths, data.y)
+    return data
 
 
 def _loader(data: Any, batch_size: int, shuffle: bool, sampler=None, seed: Optional[int] = None) -> DataLoader:
     if isinstance(data, DataLoader):
         return data
-    ds = data.dataset() if isinstance(data, SequenceData) else data
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler, generator=g)
+    return DataLoader(_dataset(data), batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      generator=g)
 
 
-def _trim(x: Tensor, lengths: Tensor) -> Tensor:
-    """Drop padding steps beyond the longest sequence of the batch (saves time)."""
-    return x[:, : int(lengths.max())]
+def _distributed() -> bool:
+    """Whether a torch.distributed process group with more than one rank is initialised."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _sum_over_ranks(values: list[float], device: torch.device) -> list[float]:
+    """``values`` summed over the ranks of the process group (unchanged in a single process)."""
+    if not _distributed():
+        return values
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)  # nccl needs the rank's GPU
+    dist.all_reduce(t)
+    return t.cpu().tolist()
+
+
+def _device_of(model: nn.Module, device: Optional[torch.device | str]) -> torch.device:
+    """``device`` (the model is moved there), or where the model's parameters are (CPU without any)."""
+    if device is not None:
+        device = torch.device(device)
+        model.to(device)
+        return device
+    p = next(iter(model.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _batch_first(model: nn.Module) -> bool:
+    """Classifiers take (B, T, I) unless they say ``batch_first = False`` (spikernn's do take (B, T, I))."""
+    return bool(getattr(_unwrap(model), "batch_first", True))
+
+
+def _lengths_on_cpu(model: nn.Module) -> bool:
+    # pack_padded_sequence wants CPU lengths; classifiers that use it say so with this attribute
+    return bool(getattr(_unwrap(model), "lengths_on_cpu", False))
+
+
+def model_forward(model: nn.Module, x: Tensor, lengths: Tensor) -> Tensor:
+    """Logits of a sequence classifier for padded data ``x`` (B, T, I): ``model(x, lengths)`` on the batch
+    trimmed to its longest sequence (saves time), transposed to (T, B, I) for models that are not batch-first."""
+    x = x[:, : int(lengths.max())]
+    if not _batch_first(model):
+        x = x.transpose(0, 1)
+    return model(x, lengths)
+
+
+def _to(model: nn.Module, device: torch.device, x: Tensor, lengths: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    return x.to(device), (lengths.cpu() if _lengths_on_cpu(model) else lengths.to(device)), y.to(device)
+
+
+def _activity(layers: list[nn.Module]) -> tuple[float, float]:
+    """Spikes and neuron steps of the spiking layers' last forward pass."""
+    acts = [a for layer in layers for a in layer.last_activity]
+    return float(sum(a.total_spikes for a in acts)), float(sum(a.neuron_steps for a in acts))
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Any, batch_size: int = 256) -> dict[str, float]:
-    """Accuracy, mean cross-entropy and (spiking models) mean firing rate over ``data``.
+def evaluate(model: nn.Module, data: Any, batch_size: int = 256, *, device: Optional[torch.device | str] = None,
+             distributed: Optional[bool] = None) -> dict[str, float]:
+    """Accuracy, mean cross-entropy, number of sequences ``n`` and (spiking models) mean firing rate over ``data``.
 
-    ``data``: a :class:`SequenceData`, a dataset of ``(x, lengths, y)`` or a DataLoader of them.
+    ``data``: a :class:`~spikernn.datasets.SequenceData` (or anything with ``x``, ``lengths``, ``y``), an
+    ``(x, lengths, y)`` tuple, a dataset of ``(x, lengths, y)`` or a DataLoader of them. ``device``: where to
+    run (the model is moved there; default: where the model is). ``distributed`` (default: when a process group of more than one rank
+    is initialised; every rank must then call this): each rank scores items ``rank::world_size`` (a
+    DataLoader is taken as already sharded) and the counts are summed over the ranks.
     """
-    was = model.training
-    model.eval()
-    n, correct, loss_sum, spikes, neuron_steps = 0, 0, 0.0, 0.0, 0
-    for x, lengths, y in _loader(data, batch_size, False):
-        logits = model(_trim(x, lengths), lengths)
-        loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
-        correct += int((logits.argmax(-1) == y).sum())
-        n += int(y.shape[0])
-        for layer in _spiking_layers(model):
-            for a in layer.last_activity:
-                spikes += a.total_spikes
-                neuron_steps += a.neuron_steps
-    model.train(was)
+    net = _unwrap(model)  # no DDP collectives here: ranks may see different numbers of batches
+    dev = _device_of(net, device)
+    distributed = _distributed() if distributed is None else distributed
+    if distributed and not isinstance(data, DataLoader):
+        import torch.distributed as dist
+
+        ds = _dataset(data)
+        data = Subset(ds, range(dist.get_rank(), len(ds), dist.get_world_size()))
+    was = net.training
+    net.eval()
+    n, correct, loss_sum, spikes, neuron_steps = 0, 0, 0.0, 0.0, 0.0
+    layers = _spiking_layers(net)
+    try:
+        for x, lengths, y in _loader(data, batch_size, False):
+            x, lengths, y = _to(net, dev, x, lengths, y)
+            logits = model_forward(net, x, lengths)
+            loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(-1) == y).sum())
+            n += int(y.shape[0])
+            s, ns = _activity(layers)
+            spikes, neuron_steps = spikes + s, neuron_steps + ns
+    finally:
+        net.train(was)
+    if distributed:
+        n, correct, loss_sum, spikes, neuron_steps = _sum_over_ranks([n, correct, loss_sum, spikes, neuron_steps], dev)
+        n, correct = int(n), int(correct)
     out = {"accuracy": correct / max(n, 1), "loss": loss_sum / max(n, 1), "n": n}
     if neuron_steps:
         out["firing_rate"] = spikes / neuron_steps
@@ -79,12 +168,16 @@ def train(
     input_noise: float = 0.0,
     sampler=None,
     seed: Optional[int] = 0,
+    device: Optional[torch.device | str] = None,
+    on_epoch: Optional[Callable[[int, float, float], None]] = None,
     progress: bool = True,
-) -> dict[str, list]:
-    """Train a classifier with Adam (or ``optimizer``) on cross-entropy; returns the history.
+) -> dict[str, Any]:
+    """Train a classifier (``model(x, lengths) -> logits``) with Adam (or ``optimizer``) on cross-entropy.
 
     Args:
-        epochs, batch_size, lr, weight_decay: the usual. scheduler: "cosine" (to 0 over all steps) or "none".
+        train_data: as ``data`` of :func:`evaluate`.
+        epochs, batch_size, lr, weight_decay: the usual (Adam over the parameters that require grad).
+        scheduler: "cosine" (to 0 over all steps) or "none".
         clip_grad: max gradient norm (None: no clipping).
         rate_reg: weight of the firing-rate regulariser: ``rate_reg * mean(r_l)`` over spiking layers, or
             ``rate_reg * mean((r_l - target_rate)^2)`` when ``target_rate`` is given (r = spikes per neuron
@@ -92,15 +185,26 @@ def train(
         tbptt: truncate backpropagation through time every ``tbptt`` time steps (None: full BPTT).
         input_noise: std of Gaussian noise added to the inputs in training (data augmentation).
         val_data: evaluated after each epoch. sampler: e.g. a DistributedSampler (``set_epoch`` is called).
+        seed: seeds torch and the shuffling (None: neither).
+        device: move the model and the batches there (default: where the model is).
+        on_epoch: ``on_epoch(epoch, loss, accuracy)`` after every epoch (on every rank under DDP).
         progress: show a rich progress bar.
-    Returns ``{"loss", "train_accuracy", "firing_rate", "val_accuracy", "epoch_time_s"}`` lists, one per epoch.
+    Under an initialised process group of several ranks the metrics are summed over the ranks (see the
+    module docstring). The model is trained in place and left in the train/eval mode it came in.
+
+    Returns the history: ``"loss"``, ``"train_accuracy"``, ``"firing_rate"`` (NaN for dense models),
+    ``"val_accuracy"`` (NaN without ``val_data``), ``"epoch_time_s"`` lists, one entry per epoch, and
+    ``"epochs"``, ``"seconds"`` (whole run), ``"world_size"``, ``"samples_per_rank"`` (training samples one
+    rank sees per epoch). :func:`history_record` makes it JSON-safe.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
     if seed is not None:
         torch.manual_seed(seed)
+    dev = _device_of(model, device)
     loader = _loader(train_data, batch_size, True, sampler, seed)
-    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = optimizer or torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     total = epochs * len(loader)
     sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, total) / total)))
              if scheduler == "cosine" and optimizer is None else None)
@@ -108,7 +212,10 @@ def train(
     old = [(l.tbptt, l.keep_rates) for l in layers]
     for l in layers:
         l.tbptt, l.keep_rates = tbptt, rate_reg > 0
-    hist: dict[str, list] = {"loss": [], "train_accuracy": [], "firing_rate": [], "val_accuracy": [], "epoch_time_s": []}
+    world = torch.distributed.get_world_size() if _distributed() else 1
+    hist: dict[str, Any] = {"loss": [], "train_accuracy": [], "firing_rate": [], "val_accuracy": [], "epoch_time_s": [],
+                            "epochs": epochs, "seconds": 0.0, "world_size": world,
+                            "samples_per_rank": len(loader.sampler)}
     bar = None
     if progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -117,18 +224,20 @@ def train(
                        TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=True)
         task = bar.add_task("train", total=total, info="")
         bar.start()
+    was = model.training
+    t_start = time.perf_counter()
     try:
         model.train()
         for epoch in range(epochs):
             if sampler is not None and hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(epoch)
             t0 = time.perf_counter()
-            n, correct, loss_sum, spikes, nsteps = 0, 0, 0.0, 0.0, 0
+            n, correct, loss_sum, spikes, nsteps = 0, 0, 0.0, 0.0, 0.0
             for x, lengths, y in loader:
-                x = _trim(x, lengths)
+                x, lengths, y = _to(model, dev, x, lengths, y)
                 if input_noise > 0:
                     x = x + input_noise * torch.randn_like(x)
-                logits = model(x, lengths)
+                logits = model_forward(model, x, lengths)
                 loss = nn.functional.cross_entropy(logits, y)
                 if rate_reg > 0:
                     rates = torch.stack([r for l in layers for r in l.last_rates])
@@ -137,7 +246,7 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip_grad is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+                    nn.utils.clip_grad_norm_(params, clip_grad)
                 opt.step()
                 if sched is not None:
                     sched.step()
@@ -145,19 +254,34 @@ def train(
                 n += b
                 loss_sum += float(loss.detach()) * b
                 correct += int((logits.detach().argmax(-1) == y).sum())
-                for l in layers:
-                    spikes += sum(a.total_spikes for a in l.last_activity)
-                    nsteps += sum(a.neuron_steps for a in l.last_activity)
+                s, ns = _activity(layers)
+                spikes, nsteps = spikes + s, nsteps + ns
                 if bar is not None:
                     bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss_sum / n:.3f}")
-            hist["loss"].append(loss_sum / n)
-            hist["train_accuracy"].append(correct / n)
+            n, correct, loss_sum, spikes, nsteps = _sum_over_ranks([n, correct, loss_sum, spikes, nsteps], dev)
+            hist["loss"].append(loss_sum / max(n, 1))
+            hist["train_accuracy"].append(correct / max(n, 1))
             hist["firing_rate"].append(spikes / nsteps if nsteps else float("nan"))
-            hist["val_accuracy"].append(evaluate(model, val_data)["accuracy"] if val_data is not None else float("nan"))
+            hist["val_accuracy"].append(evaluate(model, val_data, device=dev)["accuracy"] if val_data is not None
+                                        else float("nan"))
             hist["epoch_time_s"].append(time.perf_counter() - t0)
+            if on_epoch is not None:
+                on_epoch(epoch, hist["loss"][-1], hist["train_accuracy"][-1])
     finally:
+        hist["seconds"] = time.perf_counter() - t_start
+        model.train(was)
         if bar is not None:
             bar.stop()
         for l, (tb, kr) in zip(layers, old):
             l.tbptt, l.keep_rates = tb, kr
     return hist
+
+
+def history_record(hist: dict[str, Any]) -> dict[str, Any]:
+    """A training history as strict JSON: NaN (no firing rate / no validation data) becomes None."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, list):
+            return [clean(u) for u in v]
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    return {k: clean(v) for k, v in hist.items()}

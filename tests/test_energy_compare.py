@@ -133,3 +133,27 @@ def test_errors(data):
         compare(m, x, y[:2], platforms=("cpu",), cpu_meters=[WattMeter()])
     with pytest.raises(ValueError, match="shaped"):
         compare(m, torch.randn(3), platforms=("cpu",))
+
+
+def test_fixed_point_compare_with_calibration(data):
+    """convert_options reach every to_lava call: the fixed-point Loihi row and sweep are calibrated on inputs
+    beyond |x| <= 1 (no warning) and reproduce the model's accuracy."""
+    import warnings
+
+    converters = pytest.importorskip("spikernn.converters")
+    m, _, _ = data
+    torch.manual_seed(2)
+    x = 3.0 * torch.randn(8, 7, 3)  # well beyond the |x| <= 1 an uncalibrated fixed-point conversion assumes
+    with torch.no_grad():
+        y = m(x).argmax(-1)
+    with pytest.warns(UserWarning, match=r"\|x\| <= 1"):  # without calibration: the warning this test is about
+        converters.to_lava(m, precision="fixed")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rep = compare(m, x, y, platforms=("cpu", "loihi"), precision="fixed", sweep_thresholds=[0.0],
+                      convert_options={"calibration_x": x}, repeats=1, min_window_s=0.01, cpu_meters=[WattMeter()])
+    assert not [str(w.message) for w in caught if "|x| <= 1" in str(w.message)]
+    assert rep.row("cpu").accuracy == 1.0
+    assert rep.row("loihi").accuracy == rep.row("cpu").accuracy  # the calibrated fixed-point network agrees
+    assert rep.threshold_sweep[0].accuracy == rep.row("cpu").accuracy
+    assert "calibration_x" in rep.row("loihi").notes

@@ -19,3 +19,36 @@ def test_train_improves_and_rate_regulariser_lowers_rate():
     h2 = snr.train(m2, data, epochs=15, batch_size=16, lr=1e-2, progress=False, rate_reg=5.0, tbptt=4)
     assert h2["firing_rate"][-1] < h["firing_rate"][-1]
     assert m2.rnn.tbptt is None  # restored after training
+
+
+def test_train_devices_callbacks_history_and_time_first_models():
+    import json
+
+    from torch import nn
+
+    from spikernn.training import history_record
+
+    class TimeFirst(nn.Module):  # takes (T, B, F): the loop transposes the (B, T, F) batches
+        batch_first = False
+
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.GRU(4, 8), nn.Linear(8, 3)
+
+        def forward(self, x, lengths):
+            assert x.shape[1] == lengths.shape[0]
+            return self.head(self.rnn(x)[0][lengths - 1, torch.arange(x.shape[1])])
+
+    torch.set_num_threads(1)
+    data = snr.datasets.synthetic(n=96, num_classes=3, features=4, seed=0)
+    torch.manual_seed(0)
+    m = TimeFirst()
+    seen = []
+    h = snr.train(m, (data.x, data.lengths, data.y), epochs=4, batch_size=16, lr=1e-2, device="cpu", progress=False,
+                  on_epoch=lambda e, loss, acc: seen.append((e, loss, acc)))
+    assert seen == list(zip(range(4), h["loss"], h["train_accuracy"]))
+    assert h["epochs"] == 4 and h["world_size"] == 1 and h["samples_per_rank"] == len(data) and h["seconds"] > 0
+    assert m.training  # left in the mode it came in
+    json.dumps(history_record(h), allow_nan=False)  # dense model: no firing rate, stored as null
+    ev = snr.evaluate(m, data, device="cpu")
+    assert ev["n"] == len(data) and "firing_rate" not in ev and ev["accuracy"] > 0.8
