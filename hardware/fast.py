@@ -29,6 +29,12 @@ connect populations of the same direction.
 Execution: populations are grouped into strongly connected components (recurrence); each group runs over
 the whole sequence before the next, its inputs from earlier groups being computed for many steps in one
 matrix product, so only the recurrent part loops over time.
+
+Large batches: ``lif`` populations step through :class:`spikernn.hardware.neurons.LifKernel` (in place, the
+same numbers as ``step_lif``; fixed point as exact integers in float64), spikes are fed back as bool masks,
+binary-spike products in fixed point use float32 BLAS where every partial sum is an integer below 2**24
+(checked per block at compile time; float64 otherwise, exact below 2**53; float precision always float64), and
+``workers`` splits the batch over threads. ``use_kernels=False`` runs the plain step functions (reference).
 """
 from __future__ import annotations
 
@@ -276,17 +282,61 @@ def compile_network(net: Network) -> dict:
 # simulation
 # ----------------------------------------------------------------------------------------------------------
 
-def _syn(blk: _Blk, msg: np.ndarray, fixed: bool) -> np.ndarray:
-    """Synaptic input of one block for messages ``msg`` (..., n_src) (binary spikes as 0/1 or bool)."""
+def _syn(blk: _Blk, msg: np.ndarray, fixed: bool, as_float: bool = False) -> np.ndarray:
+    """Synaptic input of one block for messages ``msg`` (..., n_src) (binary spikes as 0/1 or bool).
+
+    Fixed point: int64, or with ``as_float`` the same integers as exact float64 (for a kernel target)."""
     if fixed:
         if msg.dtype == np.bool_ and blk.wt32 is not None:
             acc = msg.astype(np.float32) @ blk.wt32  # exact: every partial sum is an integer < 2**24
         else:
             acc = msg.astype(np.float64) @ blk.wt  # exact: every partial sum is an integer < 2**53
+        if as_float:  # scaling by a power of two is exact in float32 and float64 alike; floor == shift
+            out = acc if acc.dtype == np.float32 else np.asarray(acc, np.float64)
+            if blk.exp:
+                out *= 2.0 ** blk.exp
+            return np.floor(out, out=out) if blk.exp < 0 else out
         return shift_floor(acc.astype(np.int64), blk.exp)
     if msg.dtype == np.bool_:
         msg = msg.astype(np.float64)
     return msg @ blk.wt
+
+
+class _StepSyn:
+    """Per-step synaptic input of one block into preallocated buffers (the recurrent part of a group).
+
+    Binary spikes (bool) go through float32 BLAS where the block allows it in fixed point (every partial sum
+    an integer below 2**24, checked at compile time), float64 otherwise; ``as_float`` returns fixed-point
+    integers as exact float64 (for :class:`spikernn.hardware.neurons.LifKernel`) instead of int64.
+    The returned array is overwritten by the next call.
+    """
+
+    def __init__(self, blk: _Blk, batch: int, fixed: bool, as_float: bool) -> None:
+        self.blk, self.fixed, self.as_float = blk, fixed, as_float
+        n_src, n_out = blk.wt.shape
+        self.f32 = fixed and blk.wt32 is not None
+        self.msg = np.empty((batch, n_src), np.float32 if self.f32 else np.float64)
+        self.acc = np.empty((batch, n_out), np.float32 if self.f32 else np.float64)
+        self.out = np.empty((batch, n_out), np.float64) if (fixed and as_float) else None
+        self.scale = float(2.0 ** blk.exp)
+
+    def __call__(self, msg: np.ndarray) -> np.ndarray:
+        blk = self.blk
+        if msg.dtype == np.bool_ and msg.shape == self.msg.shape:
+            np.copyto(self.msg, msg)
+            np.matmul(self.msg, blk.wt32 if self.f32 else blk.wt, out=self.acc)
+            acc = self.acc
+        else:
+            return _syn(blk, msg, self.fixed)
+        if not self.fixed:
+            return acc
+        if not self.as_float:
+            return shift_floor(acc.astype(np.int64), blk.exp)
+        out = self.out
+        np.multiply(acc, self.scale, out=out)  # exact: integer times a power of two, below 2**53
+        if blk.exp < 0:
+            np.floor(out, out=out)  # == arithmetic right shift
+        return out
 
 
 _SPIKING = ("lif", "spiking_lstm", "spiking_gru")
@@ -317,16 +367,55 @@ def _blas_limit(threads: int | None):
         return contextlib.nullcontext()
 
 
-def simulate_fast(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
-                  plan: dict | None = None, blas_threads: int | None = 1,
+MIN_SHARD = 16  # smallest batch shard worth a thread of its own
+
+
+def simulate_fast(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
+                  plan: dict | None = None, blas_threads: int | None = 1, workers: int = 1,
                   **options: Any) -> tuple[np.ndarray, ActivityStats]:
     """Run ``net`` on float64 input ``x_tbi`` (T, B, I); return the aligned output (T, B, O) and stats.
 
     ``blas_threads`` (default 1; None leaves the BLAS setting alone) limits BLAS threads during the run: the
     per-step matrix products are small, and threads waiting on each other cost more than they give.
+    ``workers`` (default 1; 0 or None: every core) splits the batch into that many shards run in parallel
+    threads (numpy and BLAS release the GIL), each shard at most ``blas_threads`` BLAS threads; a shard has
+    at least :data:`MIN_SHARD` samples. Every sample is computed on its own, so the result does not depend on
+    the split (bit for bit in fixed point; in float up to BLAS summation order, ~1e-16).
     """
+    import os
+
+    if not workers:
+        workers = os.cpu_count() or 1
+    B = int(np.shape(x_tbi)[1]) if np.ndim(x_tbi) == 3 else 0
+    shards = max(1, min(int(workers), B // MIN_SHARD))
     with _blas_limit(blas_threads):
-        return _simulate(net, x_tbi, chunk_elems=chunk_elems, plan=plan, **options)
+        if shards <= 1:
+            return _simulate(net, x_tbi, chunk_elems=chunk_elems, plan=plan, **options)
+        from concurrent.futures import ThreadPoolExecutor
+
+        x = np.asarray(x_tbi, dtype=np.float64)
+        plan = plan if plan is not None else compile_network(net)
+        bounds = np.linspace(0, B, shards + 1).round().astype(int)
+        with ThreadPoolExecutor(shards) as ex:
+            parts = list(ex.map(lambda i: _simulate(net, x[:, bounds[i]:bounds[i + 1]], chunk_elems=chunk_elems,
+                                                    plan=plan, **options), range(shards)))
+        return np.concatenate([p[0] for p in parts], axis=1), _merge_stats([p[1] for p in parts])
+
+
+def _merge_stats(parts: list[ActivityStats]) -> ActivityStats:
+    """Statistics of batch shards added up (the same as one run over the whole batch)."""
+    st = ActivityStats(steps=parts[0].steps, batch=sum(p.batch for p in parts))
+    first = parts[0]
+    for k in first.events:
+        st.events[k] = sum(p.events[k] for p in parts)
+    for k in first.synaptic_ops:
+        st.synaptic_ops[k] = sum(p.synaptic_ops[k] for p in parts)
+    for k in first.neuron_updates:
+        st.neuron_updates[k] = sum(p.neuron_updates[k] for p in parts)
+    st.message_bits = dict(first.message_bits)
+    for k in first.core_hops:
+        st.core_hops[k] = sum(p.core_hops[k] for p in parts)
+    return st
 
 
 def record_values(net: Network, x_tbi: np.ndarray) -> dict[str, np.ndarray]:
@@ -338,8 +427,8 @@ def record_values(net: Network, x_tbi: np.ndarray) -> dict[str, np.ndarray]:
     return capture
 
 
-def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
-              plan: dict | None = None, _capture: dict | None = None,
+def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
+              plan: dict | None = None, _capture: dict | None = None, use_kernels: bool = True,
               **options: Any) -> tuple[np.ndarray, ActivityStats]:
     """Run ``net`` on float64 input ``x_tbi`` (T, B, I); return the aligned output (T, B, O) and stats.
 
@@ -418,6 +507,7 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
         states = {P.name: N.init_state(P.kind, P.size, B, P.params, P.attrs, prec) for P in G}
         hist: dict[str, list] = {}
         specs = []
+        kernel_pops: set[str] = set()
         for P in G:
             name = P.name
             masks[name] = mk = np.empty((T, B, P.size), bool)
@@ -433,7 +523,18 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
                 internals = [(b, b.source, b.lag) for b in P.internal[port]]
                 ports.append((port, internals, np.zeros((B, n), dt)))
             keep = max([b.lag for b in blks.values() if b.source == name and not b.external] + [0])
-            specs.append((name, N.STEP[P.kind], P, ports, mk, sq, vq, keep))
+            kern = None
+            if (use_kernels and P.kind == "lif" and list(P.ports) == ["in"]
+                    and N.LifKernel.supported(P.params, P.attrs, prec, P.size)):
+                kern = N.LifKernel(P.params, P.attrs, prec, B, P.size)
+                kernel_pops.add(name)
+            elif (use_kernels and P.kind == "readout" and len(G) == 1 and not any(P.internal.values())
+                    and N.ReadoutKernel.supported(P.params, P.attrs, prec, P.size)):
+                kern = N.ReadoutKernel(P.params, P.attrs, prec, B, P.size)
+                mk[:] = False  # a readout sends no events
+            ports = [(port, [(b, src, lag, _StepSyn(b, B, fixed, kern is not None)) for b, src, lag in internals],
+                      zero) for port, internals, zero in ports]
+            specs.append((name, N.STEP[P.kind], P, ports, mk, sq, vq, keep, kern))
         if len(G) == 1 and _memoryless_readout(G[0], fixed):
             # y_t = in_t + bias (decay 0): the whole sequence at once, the same numbers as step by step
             P = G[0]
@@ -466,28 +567,49 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
                         a = max(lo, 0)
                         if hi <= a:
                             continue
-                        part = _syn(b, msgs[a:hi], fixed)
+                        part = _syn(b, msgs[a:hi], fixed, as_float=P.name in kernel_pops)
                         if a > lo:  # the first steps of a lagged block carry nothing
                             part = np.concatenate([np.zeros((a - lo,) + part.shape[1:], part.dtype), part])
-                        acc = part if acc is None else acc + part
+                        # float32 parts (exact integers) are added in float64: their sum may pass 2**24
+                        acc = part if acc is None else np.add(acc, part, dtype=np.result_type(acc, part, np.float64)
+                                                              if acc.dtype == np.float32 else None)
                     ext_chunk[P.name][port] = acc
             chunk_ins = [[ext_chunk[name][port] for port, _, _ in ports] for name, _, _, ports, *_ in specs]
             for t in range(t0, t1):
                 k = t - t0
-                for (name, fn, P, ports, mk, sq, vq, keep), ecs in zip(specs, chunk_ins):
+                for (name, fn, P, ports, mk, sq, vq, keep, kern), ecs in zip(specs, chunk_ins):
                     ins = {}
                     for (port, internals, zero), e in zip(ports, ecs):
                         cur = None if e is None else e[k]
-                        for b, src, lag in internals:
+                        owned = False  # whether cur is a fresh array this loop may add into
+                        for b, src, lag, ss in internals:
                             if t >= lag:
-                                c = _syn(b, hist[src][t - lag], fixed)
-                                cur = c if cur is None else cur + c
+                                c = ss(hist[src][t - lag])
+                                if cur is None:
+                                    cur = c
+                                elif not owned:
+                                    cur = cur + c  # (e + c1) + c2 ...: the order of the reference loop
+                                    owned = True
+                                else:
+                                    cur += c
                         ins[port] = zero if cur is None else cur
-                    st, o, m = fn(states[name], ins, P.params, P.attrs, prec)
-                    states[name] = st
-                    mk[t] = m
                     h = hist[name]
-                    h[t] = o if (P.kind not in _SPIKING or not fixed) else m
+                    if kern is not None and P.kind == "lif":
+                        m = mk[t]
+                        kern.step(ins["in"], m)
+                        h[t] = m
+                    elif kern is not None:  # readout: alone in its group, read by the host
+                        y = kern.step(ins["in"])
+                        if sq is not None:
+                            sq[t] = y
+                        if vq is not None:
+                            vq[t] = y
+                        continue
+                    else:
+                        st, o, m = fn(states[name], ins, P.params, P.attrs, prec)
+                        states[name] = st
+                        mk[t] = m
+                        h[t] = m if P.kind in _SPIKING else o
                     if keep < t:
                         h[t - keep - 1] = None
                     if sq is not None:
@@ -519,7 +641,9 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 21,
     per_neuron: dict[str, np.ndarray] = {}
     for P in pops.values():
         m = masks[P.name]
-        pn = m.sum(axis=1, dtype=np.int64)  # (T, n) events per neuron and step
+        # (T, n) events per neuron and step (bool summed as uint8 into int32: fewer bytes than int64)
+        pn = m.view(np.uint8).sum(axis=1, dtype=np.int32).astype(np.int64) if B < 2 ** 31 else \
+            m.sum(axis=1, dtype=np.int64)
         if P.reverse:
             pn = pn[::-1]
         per_neuron[P.name] = pn

@@ -84,7 +84,8 @@ SIGMOID_LUT = _make_lut(lambda x: 1.0 / (1.0 + np.exp(-x)))
 TANH_LUT = _make_lut(np.tanh)
 
 
-def _lut(table: np.ndarray, x12: np.ndarray) -> np.ndarray:
+def _lut_interp(table: np.ndarray, x12: np.ndarray) -> np.ndarray:
+    """The table lookup with linear interpolation as specified (reference for the precomputed tables)."""
     xc = _clip(x12, -(8 << Q), (8 << Q) - 1) + (8 << Q)  # 0 .. 65535
     idx = xc >> LUT_STEP_BITS
     frac = xc & ((1 << LUT_STEP_BITS) - 1)
@@ -96,6 +97,23 @@ def _lut(table: np.ndarray, x12: np.ndarray) -> np.ndarray:
     hi >>= LUT_STEP_BITS
     hi += lo
     return hi
+
+
+def _full_table(table: np.ndarray) -> np.ndarray:
+    """:func:`_lut`'s value for every clipped input 0 .. 65535 (one gather instead of two and arithmetic)."""
+    xc = np.arange(1 << 16, dtype=np.int64)
+    idx = xc >> LUT_STEP_BITS
+    frac = xc & ((1 << LUT_STEP_BITS) - 1)
+    lo = table.take(idx)
+    hi = table.take(np.minimum(idx + 1, len(table) - 1))  # idx + 1 <= 256 always; min only guards the shape
+    return lo + (((hi - lo) * frac + (1 << (LUT_STEP_BITS - 1))) >> LUT_STEP_BITS)
+
+
+def _lut(table: np.ndarray, x12: np.ndarray) -> np.ndarray:
+    full = _FULL_SIGMOID if table is SIGMOID_LUT else (_FULL_TANH if table is TANH_LUT else _full_table(table))
+    xc = _clip(x12, -(8 << Q), (8 << Q) - 1)
+    xc += 8 << Q  # 0 .. 65535
+    return full.take(xc)
 
 
 def sigmoid_q(x12: np.ndarray) -> np.ndarray:
@@ -378,6 +396,10 @@ def _lstm_gates_float(pre, c, H):
 
 _GATE_OFFSETS: dict[int, np.ndarray] = {}
 _LUT_BOTH = np.concatenate([SIGMOID_LUT, TANH_LUT])
+_FULL_SIGMOID = _full_table(SIGMOID_LUT)
+_FULL_TANH = _full_table(TANH_LUT)
+_FULL_BOTH = np.concatenate([_FULL_SIGMOID, _FULL_TANH])
+_FULL_OFFSETS: dict[int, np.ndarray] = {}
 
 
 def _lstm_offsets(H: int) -> np.ndarray:
@@ -391,6 +413,17 @@ def _lstm_offsets(H: int) -> np.ndarray:
 
 def _lut_offset(x12: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """:func:`_lut` with a per-column table choice (bit-identical to separate sigmoid_q/tanh_q calls)."""
+    H4 = offset.shape[-1]
+    full_off = _FULL_OFFSETS.get(H4)
+    if full_off is None:  # 32768 (sigmoid columns) or 65536 + 32768 (tanh columns)
+        full_off = _FULL_OFFSETS[H4] = (offset != 0) * (1 << 16) + (8 << Q)
+    xc = _clip(x12, -(8 << Q), (8 << Q) - 1)
+    xc += full_off
+    return _FULL_BOTH.take(xc)
+
+
+def _lut_offset_interp(x12: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Reference of :func:`_lut_offset` (interpolating the 257-entry tables)."""
     xc = _clip(x12, -(8 << Q), (8 << Q) - 1)
     xc += 8 << Q
     idx = xc >> LUT_STEP_BITS
@@ -581,3 +614,165 @@ def read_value(kind: str, state: dict, out: np.ndarray) -> np.ndarray:
     if kind == "readout":
         return state["y"]
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# in-place batched LIF kernel (fast simulator, large batches)
+# ----------------------------------------------------------------------------------------------------------
+
+_EXACT = float(2 ** 53)
+
+
+_rmax, _rmin = np.maximum.reduce, np.minimum.reduce  # without ndarray.max's Python wrapper (batch 1)
+
+
+def _sat24_inplace(x: np.ndarray) -> None:
+    """:func:`sat24` in place on a float64 array."""
+    if x.size <= 4096:  # small: one clip call costs less than two reductions
+        _clip(x, -float(MAX24), float(MAX24), out=x)
+    elif _rmax(x, axis=None) > MAX24 or _rmin(x, axis=None) < -MAX24:  # large: saturation is rare, check first
+        _clip(x, -float(MAX24), float(MAX24), out=x)
+
+
+class LifKernel:
+    """In-place batched ``lif`` step for the fast simulator: the same numbers as :func:`step_lif`.
+
+    It owns its state (preallocated, updated in place) and writes the spikes into a given bool array, so a
+    step allocates nothing. Fixed point runs on float64 arrays holding the integers of :func:`step_lif`
+    exactly (every intermediate is an integer below 2**53): the 12-bit decay ``sign(x)*((|x|*(4096-d)) >> 12)``
+    is ``trunc(x * ((4096-d)/4096))`` (the product is exact: its true value has at most 36 significant bits),
+    ``floor`` replaces arithmetic shifts; comparisons and saturation are unchanged. Float runs the float
+    step's operations in the same order. :meth:`supported` says when the kernel applies (else use the step).
+    """
+
+    def __init__(self, params: dict, attrs: dict, precision: str, batch: int, size: int) -> None:
+        p = prepare_params("lif", params, attrs, precision, size=size)
+        self.p, self.fixed = p, precision == "fixed"
+        shape = (batch, size)
+        f64 = np.float64
+        self.v = np.zeros(shape, f64)
+        self.a = np.zeros(shape, f64)
+        self.u = np.zeros(shape, f64)
+        self.tmp = np.empty(shape, f64)
+        self.sf = np.empty(shape, f64)
+        self.adapt = bool(p["_adapt"])
+        self.reset = p["_reset"]
+        if self.fixed:
+            self.mv = (ONE - p["_dv"].astype(f64)) / ONE
+            self.mu = (ONE - (p["_du"].astype(f64) + 1)) / ONE
+            self.ma = (ONE - p["_da"].astype(f64)) / ONE
+            self.u_pass = bool(p["_u_pass"])
+            self.bias = p["_bias"].astype(f64)
+            self.th = p["_th"].astype(f64)
+            self.ba = p["_ba"].astype(f64)
+            self.th_neg = bool(np.any(self.th < 0))
+        else:
+            self.m, self.bias, self.th = p["_m"], p["_bias"], p["_th"]
+            self.ba, self.rho = p["_ba"], p["_rho"]
+
+    @staticmethod
+    def supported(params: dict, attrs: dict, precision: str, size: int) -> bool:
+        p = prepare_params("lif", params, attrs, precision, size=size)
+        if precision != "fixed":
+            return bool(np.all(np.isfinite(p["_th"])) and np.all(np.isfinite(p["_ba"])))
+        ok = all(np.all((p[k] >= 0) & (p[k] <= ONE)) for k in ("_dv", "_da"))
+        ok = ok and bool(np.all((p["_du"] >= 0) & (p["_du"] < ONE)))
+        big = max(float(np.abs(p[k]).max(initial=0)) for k in ("_bias", "_th", "_ba"))
+        return bool(ok and big * 2.0 ** 26 < _EXACT)
+
+    def step(self, a_in: np.ndarray, spikes: np.ndarray) -> None:
+        """One step for synaptic input ``a_in`` (B, n) (integers as int64 or float64 in fixed point);
+        writes the spikes into the bool array ``spikes`` (B, n)."""
+        v, a, u, tmp = self.v, self.a, self.u, self.tmp
+        if self.fixed:
+            M = float(1 << 23)
+            if self.u_pass:
+                np.multiply(a_in, 64.0, out=u)
+            else:
+                np.multiply(u, self.mu, out=u)
+                np.trunc(u, out=u)
+                np.multiply(a_in, 64.0, out=tmp)
+                u += tmp
+            if u.size and (_rmax(u, axis=None) >= M or _rmin(u, axis=None) <= -M):
+                w = np.where(u > M, u - 2 * M, u)
+                u[...] = np.where(w <= -M, u + 2 * M, w)  # 24-bit wrap, exactly as step_lif
+            np.multiply(v, self.mv, out=v)
+            np.trunc(v, out=v)
+            v += u
+            v += self.bias
+            _sat24_inplace(v)
+            if self.adapt:
+                theta = np.multiply(self.ba, a)
+                theta *= 1.0 / ONE
+                np.floor(theta, out=theta)
+                theta += self.th
+            else:
+                theta = self.th
+            np.greater(v, theta, out=spikes)
+            if self.reset == "zero":
+                np.copyto(v, 0.0, where=spikes)
+            elif self.reset == "subtract":
+                np.multiply(spikes, theta, out=tmp)
+                v -= tmp
+                if self.adapt or self.th_neg:  # v > theta >= 0 gives 0 < v - theta < v: nothing to saturate
+                    _sat24_inplace(v)
+            if self.adapt:
+                np.multiply(a, self.ma, out=a)
+                np.trunc(a, out=a)
+                np.multiply(spikes, float(ONE), out=tmp)
+                a += tmp
+                _sat24_inplace(a)
+            return
+        # float, the order of step_lif: v = v*m + a_in + bias
+        v *= self.m
+        v += a_in
+        v += self.bias
+        if self.adapt:
+            theta = np.multiply(self.ba, a)
+            theta += self.th
+        else:
+            theta = self.th
+        np.greater(v, theta, out=spikes)
+        if self.reset == "zero":
+            np.copyto(v, 0.0, where=spikes)
+        elif self.reset == "subtract":  # v - 1*theta or v - 0 (theta finite): the same values as where=
+            np.multiply(spikes, theta, out=tmp)
+            v -= tmp
+        if self.adapt:
+            a *= self.rho
+            a += spikes
+
+
+class ReadoutKernel:
+    """In-place batched ``readout`` step (``input_coding`` "value") for the fast simulator: the numbers of
+    :func:`step_readout`. Fixed point holds the integers in float64: ``trunc(y * ((4096-dv)/4096))`` is the
+    12-bit decay exactly (see :class:`LifKernel`); a sum beyond 2**53 would be rounded, but it saturates to
+    the same 24-bit bound as the exact sum. ``y`` is the state (B, n), overwritten each step."""
+
+    def __init__(self, params: dict, attrs: dict, precision: str, batch: int, size: int) -> None:
+        p = prepare_params("readout", params, attrs, precision, size=size)
+        self.fixed = precision == "fixed"
+        self.y = np.zeros((batch, size), np.float64)
+        self.bias = p["_bias"].astype(np.float64)
+        self.m = ((ONE - p["_dv"].astype(np.float64)) / ONE) if self.fixed else p["_decay"]
+
+    @staticmethod
+    def supported(params: dict, attrs: dict, precision: str, size: int) -> bool:
+        p = prepare_params("readout", params, attrs, precision, size=size)
+        if p["_sigma"]:
+            return False
+        if precision != "fixed":
+            return True
+        return bool(np.all((p["_dv"] >= 0) & (p["_dv"] <= ONE)) and float(np.abs(p["_bias"]).max(initial=0)) < 2 ** 52)
+
+    def step(self, a_in: np.ndarray) -> np.ndarray:
+        """One step; returns ``y`` (the kernel's own array)."""
+        y = self.y
+        y *= self.m  # float: decay*y (the same product)
+        if self.fixed:
+            np.trunc(y, out=y)
+        y += a_in
+        y += self.bias
+        if self.fixed:
+            _sat24_inplace(y)
+        return y

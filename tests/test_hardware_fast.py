@@ -259,3 +259,124 @@ def test_reverse_population_fed_by_input(encoding):
             s = np.tanh(d)
         out.append(s)
     np.testing.assert_allclose(y, np.array(out)[::-1], atol=1e-10)
+
+
+# ---- performance paths: in-place LIF kernel, precomputed LUTs, batch shards in threads --------------------
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+@pytest.mark.parametrize("reset", ["zero", "subtract", "none"])
+@pytest.mark.parametrize("adapt", [False, True])
+@pytest.mark.parametrize("u_pass", [True, False])
+@pytest.mark.parametrize("B", [9, 400])  # small arrays saturate with one clip, large ones check first
+def test_lif_kernel_equals_step_lif(precision, reset, adapt, u_pass, B):
+    from spikernn.hardware import neurons as N
+
+    rng = np.random.default_rng(7)
+    n = 13
+    attrs = {"reset": reset}
+    if precision == "fixed":
+        params = {"dv": rng.integers(0, 4096, n), "vth": rng.integers(0, 1 << 17, n),
+                  "bias_mant": rng.integers(-4096, 4096, n), "bias_exp": rng.integers(0, 8, n)}
+        if not u_pass:
+            params["du"] = rng.integers(0, 4096, n)
+        if adapt:
+            params["adapt_scale"] = rng.integers(-(1 << 20), 1 << 20, n)
+            params["da"] = rng.integers(0, 4097, n)
+    else:
+        params = {"decay": rng.uniform(0, 1, n), "threshold": rng.uniform(0.1, 2, n), "bias": rng.normal(0, 0.3, n)}
+        if adapt:
+            params["adapt_scale"] = rng.uniform(0, 1, n)
+            params["adapt_decay"] = rng.uniform(0, 1, n)
+    assert N.LifKernel.supported(params, attrs, precision, n)
+    p = N.prepare_params("lif", params, attrs, precision, size=n)
+    k = N.LifKernel(params, attrs, precision, B, n)
+    st = N.init_state("lif", n, B, p, attrs, precision)
+    spikes = np.empty((B, n), bool)
+    total = 0
+    for t in range(300):
+        scale = [1 << 12, 1 << 16, 1 << 18][t % 3]  # includes inputs that wrap u and saturate v
+        if precision == "fixed":
+            a_in = rng.integers(-scale, scale, (B, n))
+            k_in = a_in if t % 2 else a_in.astype(np.float64)  # the kernel takes int64 or exact float64
+        else:
+            a_in = k_in = rng.normal(0.3, 1.5, (B, n))
+        st, out, m = N.step_lif(st, {"in": a_in}, p, attrs, precision)
+        k.step(k_in, spikes)
+        np.testing.assert_array_equal(spikes, m)
+        np.testing.assert_array_equal(k.v, st["v"])
+        np.testing.assert_array_equal(k.a, st["a"])
+        if precision == "fixed" and not u_pass:
+            np.testing.assert_array_equal(k.u, st["u"])
+        total += int(m.sum())
+    assert total > 0
+
+
+def test_precomputed_lookup_tables_equal_interpolation():
+    from spikernn.hardware import neurons as N
+
+    x = np.arange(-(1 << 18), 1 << 18, dtype=np.int64)  # every Q12 input and clamped ones
+    np.testing.assert_array_equal(N.sigmoid_q(x), N._lut_interp(N.SIGMOID_LUT, x))
+    np.testing.assert_array_equal(N.tanh_q(x), N._lut_interp(N.TANH_LUT, x))
+    off = N._lstm_offsets(7)
+    z = np.random.default_rng(0).integers(-(1 << 17), 1 << 17, (50, 28))
+    np.testing.assert_array_equal(N._lut_offset(z, off), N._lut_offset_interp(z, off))
+
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_kernels_and_worker_threads_give_the_same_results(precision):
+    from spikernn.hardware.fast import _simulate
+
+    rng = np.random.default_rng(5)
+    I, H = 6, 20
+    pops = [Population("x", "input", I)]
+    syn = []
+    src, n = "x", I
+    for k, kind in enumerate(["lif", "spiking_lstm"]):
+        g = 4 if kind == "spiking_lstm" else 1
+        prm = {"decay": np.full(H, 0.9), "threshold": np.full(H, 0.5), "bias": rng.normal(0, 0.05, g * H)}
+        pops.append(Population(f"h{k}", kind, H, prm, {"reset": "subtract"}))
+        syn.append(SynapseBlock(f"{src}>h{k}", src, f"h{k}", "in", rng.normal(0, 1.5 / np.sqrt(n), (g * H, n))))
+        syn.append(SynapseBlock(f"h{k}>h{k}", f"h{k}", f"h{k}", "in", rng.normal(0, 1.0 / np.sqrt(H), (g * H, H))))
+        src, n = f"h{k}", H
+    pops.append(Population("ro", "readout", 3, {"bias": np.zeros(3), "decay": np.full(3, 0.9)}))
+    syn.append(SynapseBlock("h1>ro", "h1", "ro", "in", rng.normal(0, 0.3, (3, H))))
+    net = Network(pops, syn, "x", ["ro", "h0"])
+    x = rng.normal(0.2, 1.0, (40, 50, I))
+    if precision == "fixed":
+        net = fp.quantize(net, calibration_x=x)[0]
+    y0, s0 = _simulate(net, x, use_kernels=False)  # the step functions only
+    y1, s1 = simulate_fast(net, x)
+    y3, s3 = simulate_fast(net, x, workers=3)
+    assert s0.total_events() > 0
+    np.testing.assert_array_equal(y1, y0)
+    if precision == "fixed":
+        np.testing.assert_array_equal(y3, y0)
+    else:
+        np.testing.assert_allclose(y3, y0, rtol=0, atol=1e-12)
+    assert s1.to_dict() == s0.to_dict() == s3.to_dict()
+
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+@pytest.mark.parametrize("B", [9, 400])
+def test_readout_kernel_equals_step_readout(precision, B):
+    from spikernn.hardware import neurons as N
+
+    rng = np.random.default_rng(8)
+    n = 11
+    if precision == "fixed":
+        params = {"dv": rng.integers(0, 4097, n), "bias": rng.integers(-(1 << 20), 1 << 20, n)}
+    else:
+        params = {"decay": rng.uniform(0, 1, n), "bias": rng.normal(0, 1, n)}
+    assert N.ReadoutKernel.supported(params, {}, precision, n)
+    assert not N.ReadoutKernel.supported(params, {"input_coding": "delta"}, precision, n)
+    p = N.prepare_params("readout", params, {}, precision, size=n)
+    k = N.ReadoutKernel(params, {}, precision, B, n)
+    st = N.init_state("readout", n, B, p, {}, precision)
+    for t in range(200):
+        if precision == "fixed":
+            a_in = rng.integers(-(1 << [10, 22, 24][t % 3]), 1 << [10, 22, 24][t % 3], (B, n))  # saturates too
+        else:
+            a_in = rng.normal(0, 2, (B, n))
+        st, y, m = N.step_readout(st, {"in": a_in}, p, {}, precision)
+        np.testing.assert_array_equal(k.step(a_in), y)
+        assert not m.any()
