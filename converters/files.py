@@ -64,23 +64,13 @@ def load_model(model_path: str | Path) -> torch.nn.Module:
     if path.suffix in (".pt", ".pth", ".pkl", ".pickle", ".ckpt"):
         raise ValueError(f"{path}: pickled checkpoints are not loaded (unsafe). Save the model with "
                          "spikernn.save(model, path) (safetensors + JSON) and convert that file")
+    from spikernn.io import load
+
     errors = []
     try:
-        import spikernn as snr
-
-        load = getattr(snr, "load", None)
-        if load is None:
-            try:
-                from spikernn.io import load
-            except ImportError:
-                load = None
-        if load is not None:
-            try:
-                return load(path).eval()
-            except (ValueError, KeyError, TypeError) as e:  # not a spikernn file: try the dense form
-                errors.append(f"spikernn.load: {e}")
-    except ImportError:  # pragma: no cover
-        pass
+        return load(path).eval()
+    except (ValueError, KeyError, TypeError) as e:  # not a spikernn file: try the dense form
+        errors.append(f"spikernn.load: {e}")
     try:
         return _load_dense_safetensors(path)
     except ValueError as e:

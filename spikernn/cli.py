@@ -248,15 +248,6 @@ def _progress(transient: bool = False):
                     TimeElapsedColumn(), TextColumn("{task.fields[info]}"), console=console, transient=transient)
 
 
-def _fmt_energy(j: Optional[float]) -> str:
-    if j is None:
-        return "n/a"
-    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if abs(j) >= scale:
-            return f"{j / scale:.3g} {unit}"
-    return f"{j:.3g} J"
-
-
 # option types shared by the commands
 DataOpt = Annotated[str, typer.Option("--data", help="Data set: japanese_vowels (packaged in sktime) or synthetic (tiny, generated).")]
 DataAutoOpt = Annotated[str, typer.Option("--data", help="Data set: japanese_vowels, synthetic, or auto (the one recorded in train.json next to the file).")]
@@ -582,6 +573,8 @@ def energy(
 
 
 def _print_energy_rows(report) -> None:
+    from spikernn.energy.render import fmt_j
+
     from spikernn.demo import energy_rows
 
     table = Table(title="energy per inference")
@@ -590,7 +583,7 @@ def _print_energy_rows(report) -> None:
     for row in energy_rows(report):
         method = row["method"] if row["kind"] != "unavailable" else (row.get("caveat") or row["method"])
         acc = "" if row.get("accuracy") is None else f"{100 * row['accuracy']:.1f}%"
-        table.add_row(row["platform"], _fmt_energy(row["joules"]), row["kind"], method, acc)
+        table.add_row(row["platform"], fmt_j(row["joules"]), row["kind"], method, acc)
     console.print(table)
 
 

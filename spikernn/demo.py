@@ -432,13 +432,15 @@ class DemoResult:
             ev = m.activity_per_inference.get("events")
             acc.add_row(m.label, _pct(m.torch_accuracy), _pct(m.hardware_accuracy), lava,
                         "n/a" if ev is None else f"{ev:,.0f}", "n/a" if m.cores is None else str(m.cores))
+        from spikernn.energy.render import fmt_j
+
         en = Table(title="energy per inference", title_justify="left")
         for col, just in (("platform", "left"), ("model", "left"), ("energy", "right"), ("kind", "left"),
                           ("method", "left")):
             en.add_column(col, justify=just, overflow="fold")
         for r in self.energy:
             method = r["method"] if r["kind"] != "unavailable" else (r.get("caveat") or r["method"])
-            en.add_row(r["platform"], r["model"], _joules(r.get("joules")), r["kind"], method)
+            en.add_row(r["platform"], r["model"], fmt_j(r.get("joules")), r["kind"], method)
         parts: list[Any] = [acc, en]
         if self.report_paths:
             folder = Path(self.report_paths[0]).parent
@@ -456,15 +458,6 @@ class DemoResult:
 
 def _pct(v: Optional[float]) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
-
-
-def _joules(j: Optional[float]) -> str:
-    if j is None:
-        return "n/a"
-    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if abs(j) >= scale:
-            return f"{j / scale:.3g} {unit}"
-    return f"{j:.3g} J"
 
 
 class _Steps:
