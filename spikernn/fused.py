@@ -13,9 +13,10 @@ Outputs: the sequences S, V, A, C (T,B,H): spikes, membrane after reset, adaptat
 
 Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``): the per-step GEMMs use oneDNN with
 the recurrent weight packed once per sequence (~1.5x faster than the default BLAS on this machine), the
-big weight-gradient GEMMs use oneDNN too, ``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows
-doubled so one sigmoid covers all four gates), the surrogate derivative has a closed form for snntorch's named
-surrogates.
+big weight-gradient GEMMs use oneDNN too (the gate gradient is read as a transposed weight, no transposed copy),
+``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows doubled so one sigmoid covers all four gates,
+and runs its loop on ``n = −c`` so that cell update and drive take 5 ops per step), the surrogate derivative has
+a closed form for snntorch's named surrogates.
 call). Every one of these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
 """
 from __future__ import annotations
@@ -82,9 +83,10 @@ def _use_onednn(t: Tensor) -> bool:
 
 def _mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for tall a (N,M), b (N,K) (weight gradients summed over steps and batch): oneDNN on CPU
-    float32 when available (with the transposes, ~1.3x faster than the default BLAS here), else torch.mm."""
-    if _use_onednn(a):
-        return torch.ops.mkldnn._linear_pointwise(a.t().contiguous(), b.t().contiguous(), None, "none", [], "")
+    float32 when available (~2x faster than the default BLAS here), else torch.mm. oneDNN takes ``a`` as a
+    transposed (strided) weight, so only the narrower ``b`` is copied."""
+    if _use_onednn(a) and a.stride(-1) == 1:
+        return torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "").t().contiguous()
     return a.t() @ b
 
 
@@ -105,11 +107,7 @@ class _Linear(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             gx = torch.ops.mkldnn._linear_pointwise(g.contiguous(), w.t().contiguous(), None, "none", [], "")
         if ctx.needs_input_grad[1]:
-            gt = g.t()
-            if gt.is_contiguous():  # the fused LSTM hands over its transposed gradient: no copy needed
-                gw = torch.ops.mkldnn._linear_pointwise(gt, x.t().contiguous(), None, "none", [], "")
-            else:
-                gw = _mm_tn(g, x)
+            gw = _mm_tn(g, x)
         gb = g.sum(0) if ctx.has_b and ctx.needs_input_grad[2] else None
         return gx, gw, gb
 
@@ -157,24 +155,28 @@ class FusedSpikingSequence(torch.autograd.Function):
         th = theta
         saved: tuple = ()
         if kind == "lstm":
-            H2, H3 = 2 * H, 3 * H
-            # x_proj and w_hh come with their g rows doubled (lstm_gate_scale): tanh(g) = 2 sigmoid(2 g) - 1
+            # x_proj and w_hh come with their g rows doubled (lstm_gate_scale), so one sigmoid gives
+            # i, f, sg = sigmoid(2 g), o, and tanh(g) = 2 sg - 1. The loop keeps n = -c (in the C buffer, negated
+            # after the loop): n_t = i + f n_{t-1} - 2 i sg (two ops), q = sigmoid(2 n) = sigmoid(-2 c),
+            # tanh(c) = 1 - 2 q, so d = o - 2 o q (one op).
             mm = _Matmul(w_hh, B)
-            xp = x_proj
-            ACT = torch.empty(T, B, 4 * H, **opts)  # sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-            TC = torch.empty(T, B, H, **opts)  # tanh(c)
+            ACT = torch.empty(T, B, 4 * H, **opts)  # sigmoid(i), sigmoid(f), sigmoid(2 g), sigmoid(o)
+            Q = torch.empty(T, B, H, **opts)  # sigmoid(2 n_t) = sigmoid(-2 c_t)
+            torch.neg(c0, out=C[0])
             # per-step views, made in bulk (cheaper than indexing inside the loop)
-            xs, acts, Is, Fs, Gs, Os = (q.unbind(0) for q in (xp, ACT, ACT[..., :H], ACT[..., H:H2], ACT[..., H2:H3], ACT[..., H3:]))
-            Ss, Vs, Cs, Us, TCs = S.unbind(0), V.unbind(0), C.unbind(0), U.unbind(0), TC.unbind(0)
+            xs, acts, Is, Fs, SGs, Os = (q.unbind(0) for q in (x_proj, ACT, ACT[..., :H], ACT[..., H:2 * H],
+                                                                ACT[..., 2 * H:3 * H], ACT[..., 3 * H:]))
+            Ss, Vs, Ns, Us, Qs = S.unbind(0), V.unbind(0), C.unbind(0), U.unbind(0), Q.unbind(0)
             As = A.unbind(0) if adaptive else None
+            n = Ns[0]
             for t in range(T):
                 torch.sigmoid(mm(s, xs[t]), out=acts[t])
-                g = torch.add(m1, Gs[t], alpha=2, out=Gs[t])
-                c = torch.mul(Fs[t], c, out=Cs[t + 1])
-                c.addcmul_(Is[t], g)
-                tc = torch.sigmoid(torch.mul(c, two), out=TCs[t])
-                tc = torch.add(m1, tc, alpha=2, out=tc)
-                u = torch.addcmul(Os[t] * tc, beta, v, out=Us[t])
+                i = Is[t]
+                n = torch.addcmul(i, Fs[t], n, out=Ns[t + 1])
+                n.addcmul_(i, SGs[t], value=-2.0)
+                q = torch.mul(n, two, out=Qs[t]).sigmoid_()
+                o = Os[t]
+                u = torch.addcmul(o, o, q, value=-2.0, out=Us[t]).addcmul_(beta, v)
                 if adaptive:
                     th = torch.addcmul(theta, ba, a)
                 s = torch.gt(u, th, out=Ss[t + 1])
@@ -186,7 +188,8 @@ class FusedSpikingSequence(torch.autograd.Function):
                     v = Vs[t + 1].copy_(u)
                 if adaptive:
                     a = torch.addcmul(s, rho, a, out=As[t + 1])
-            saved = (ACT, TC)
+            C.neg_()
+            saved = (ACT, Q)
         elif kind == "gru":
             w_t = w_hh.t()
             H2 = 2 * H
@@ -263,18 +266,20 @@ class FusedSpikingSequence(torch.autograd.Function):
         GTH = torch.empty(T, B, H, **opts) if adaptive else None
         one = torch.tensor(1.0, **opts)
         if kind == "lstm":
-            ACT, TC = saved
-            # M: d(pre-activation) coefficients; gz = [gc, gc, gc, gd] * M
-            M = torch.addcmul(ACT, ACT, ACT, value=-1.0, out=torch.empty(T, B, 4 * H, **opts))  # s - s^2
-            Ig, Fg, Gg, Og = (ACT[..., k * H:(k + 1) * H] for k in range(4))
-            # g = 2 sigmoid(z) - 1 of the doubled pre-activation z: dg/dz = (1 - g^2) / 2
-            torch.addcmul(one * 0.5, Gg, Gg, value=-0.5, out=M[..., H2:H3])
-            M[..., :H] *= Gg
-            M[..., H:H2] *= C[:-1]
-            M[..., H2:H3] *= Ig
-            M[..., H3:] *= TC
-            K1 = torch.addcmul(one, TC, TC, value=-1.0).mul_(Og)  # dd/dc = o (1 - tanh(c)^2)
-            GZ = M  # d loss / d (doubled-g) pre-activations, written over M step by step (M[t] used once)
+            # BPTT through n = -c (see forward): g_n = dL/dn. M: d(pre-activation)/d(n or d) coefficients, so that
+            # the gate gradients are gz = [g_n, g_n, g_n, g_u] * M; written over M step by step (M[t] used once).
+            ACT, Q = saved
+            zero = torch.zeros((), **opts)
+            M = torch.addcmul(ACT, ACT, ACT, value=-1.0)  # a (1 - a)
+            Ig, Fg, SGg, Og = (ACT[..., k * H:(k + 1) * H] for k in range(4))
+            Mi, Mf, Mg, Mo = (M[..., k * H:(k + 1) * H] for k in range(4))
+            torch.addcmul(Mi, Mi, SGg, value=-2.0, out=Mi)  # dn/dz_i = i (1 - i) (1 - 2 sg)
+            torch.addcmul(zero, Mf, C[:-1], value=-1.0, out=Mf)  # dn/dz_f = f (1 - f) n_{t-1}
+            torch.addcmul(zero, Mg, Ig, value=-2.0, out=Mg)  # dn/dz_g' = -2 i sg (1 - sg)   (z_g' = 2 z_g)
+            torch.addcmul(Mo, Mo, Q, value=-2.0, out=Mo)  # dd/dz_o = o (1 - o) (1 - 2 q) = o (1 - o) tanh(c)
+            K1 = torch.addcmul(Q, Q, Q, value=-1.0)
+            torch.addcmul(zero, K1, Og, value=-4.0, out=K1)  # dd/dn = -4 o q (1 - q)
+            GZ = M
             G_rec = GZ
         elif kind == "gru":
             ACT, HP = saved
@@ -293,9 +298,9 @@ class FusedSpikingSequence(torch.autograd.Function):
         mm_b = _Matmul(w_hh.t(), B)
         gSs, PHIs, GUs, Grecs = gS.unbind(0), PHI.unbind(0), GU.unbind(0), G_rec.unbind(0)
         if kind == "lstm":
-            K1s, Ms, Fgs = K1.unbind(0), M.unbind(0), Fg.unbind(0)
+            K1s, Fgs = K1.unbind(0), Fg.unbind(0)
         gu = None  # g_u_{t+1}
-        carry = None  # LSTM: f_{t+1} g_c_{t+1};  GRU: z_{t+1} g_h_{t+1}
+        carry = None  # LSTM: f_{t+1} g_n_{t+1} (n = -c);  GRU: z_{t+1} g_h_{t+1}
         ga_carry = None  # rho g_a_{t+1} + b_a g_theta_{t+1}
         for t in range(T - 1, -1, -1):
             if t == T - 1:
@@ -308,18 +313,22 @@ class FusedSpikingSequence(torch.autograd.Function):
                     ga = gA[t] if ga is None else ga + gA[t]
                 if ga is not None:
                     gs = gs + ga
-            if gu is None:
-                gv = gV[t] if gV is not None else None
-            else:
-                gv = beta * gu
-                if gV is not None:
-                    gv = gv + gV[t]
             phi = PHIs[t]
-            if gv is None:
-                gu = torch.mul(phi, gs, out=GUs[t])
+            if gu is not None and gV is None and not adaptive and reset != "zero":
+                # the common case, in one buffer: g_u = beta g_u' + phi g_s
+                gu = torch.mul(beta, gu, out=GUs[t]).addcmul_(phi, gs)
             else:
-                gvu = gv * (one - Snow[t]) if reset == "zero" else gv
-                gu = torch.addcmul(gvu, phi, gs, out=GUs[t])
+                if gu is None:
+                    gv = gV[t] if gV is not None else None
+                else:
+                    gv = beta * gu
+                    if gV is not None:
+                        gv = gv + gV[t]
+                if gv is None:
+                    gu = torch.mul(phi, gs, out=GUs[t])
+                else:
+                    gvu = gv * (one - Snow[t]) if reset == "zero" else gv
+                    gu = torch.addcmul(gvu, phi, gs, out=GUs[t])
             if adaptive:
                 gth = torch.mul(phi, gs, out=GTH[t]).neg_()
                 if gv is not None and reset == "subtract":
@@ -329,11 +338,11 @@ class FusedSpikingSequence(torch.autograd.Function):
                     ga_new.addcmul_(rho, ga)
                 ga_carry = ga_new
             if kind == "lstm":
-                gc = gu * K1s[t] if carry is None else torch.addcmul(carry, gu, K1s[t])
+                gn = gu * K1s[t] if carry is None else torch.addcmul(carry, gu, K1s[t])
                 if gC is not None:
-                    gc = gc + gC[t]
-                torch.mul(torch.cat((gc, gc, gc, gu), 1), Ms[t], out=Grecs[t])
-                carry = gc * Fgs[t]
+                    gn = gn - gC[t]  # c = -n
+                torch.mul(torch.cat((gn, gn, gn, gu), 1), Grecs[t], out=Grecs[t])
+                carry = gn * Fgs[t]
             elif kind == "gru":
                 gh = gu if carry is None else gu + carry
                 if gC is not None:
@@ -346,22 +355,12 @@ class FusedSpikingSequence(torch.autograd.Function):
         g_s0 = G_rec[0] @ w_hh if needs[11] else None
         g_v0 = beta * GU[0] if needs[12] else None
         g_a0 = ga_carry if adaptive else (gA.sum(0) if gA is not None else None)
-        g_c0 = carry if kind != "rnn" else None
+        g_c0 = None if kind == "rnn" else (carry.neg() if kind == "lstm" else carry)
         g_x = g_w = None
-        if kind == "lstm" and _use_onednn(GZ):
-            # one transpose of d loss / d pre-activations serves both weight gradients (W_hh here, W_ih in
-            # _Linear.backward, which gets it as the transposed view g_x)
-            GZT = torch.empty(4 * H, T * B, **opts)
-            GZT.copy_(GZ.flatten(0, 1).t())
-            if needs[5]:
-                g_w = torch.ops.mkldnn._linear_pointwise(GZT, Sprev.flatten(0, 1).t().contiguous(), None, "none", [], "")
-            if needs[4]:
-                g_x = GZT.t().unflatten(0, (T, B))
-        else:
-            if needs[4]:
-                g_x = GZ if kind == "lstm" else (GX if kind == "gru" else GU)
-            if needs[5]:
-                g_w = _mm_tn(G_rec.flatten(0, 1), Sprev.flatten(0, 1))
+        if needs[4]:
+            g_x = GZ if kind == "lstm" else (GX if kind == "gru" else GU)
+        if needs[5]:
+            g_w = _mm_tn(G_rec.flatten(0, 1), Sprev.flatten(0, 1))
         g_b = GHP.sum((0, 1)) if (kind == "gru" and ctx.has_b_hh and needs[6]) else None
         g_beta = (GU * V[:-1]).sum((0, 1)) if needs[7] else None
         g_theta = None

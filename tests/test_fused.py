@@ -95,3 +95,33 @@ def test_closed_form_surrogate_derivatives_match_snntorch(name, opts):
     torch.testing.assert_close(surrogate_derivative_for(name, opts)(x), ref, rtol=1e-5, atol=1e-5)
     m = snr.SpikingGRU(2, 3, surrogate=name, surrogate_options=opts)
     assert m._surrogate_grad is not None
+
+
+@pytest.mark.parametrize("reset,adapt", [("subtract", 0.0), ("zero", 0.0), ("none", 0.3), ("subtract", 0.3)])
+def test_fused_lstm_float32_state_gradients(reset, adapt):
+    """float32 (oneDNN GEMMs, closed-form surrogate): the fused LSTM, which runs on n = -c internally, matches the
+    step path in outputs, final states and the gradients of a loss on outputs and final states, initial state
+    included."""
+    torch.manual_seed(3)
+    m = snr.SpikingLSTM(6, 16, threshold=0.2, reset=reset, adapt_scale=adapt, adapt_decay=0.8, learn_threshold=True)
+    x = torch.randn(15, 4, 6)
+    res = []
+    for fused in (True, False):
+        m.fused = fused
+        m.zero_grad()
+        st0 = snr.LSTMState(*(torch.rand(1, 4, 16, generator=torch.Generator().manual_seed(i)).requires_grad_(True)
+                               for i in range(4)))
+        out, st = m(x, st0)
+        w = torch.linspace(0.5, 1.5, out.numel()).view_as(out)
+        ((out * w).sum() + sum((f ** 2).sum() for f in st[1:])).backward()
+        res.append((out.detach(), [f.detach() for f in st], {n: p.grad.clone() for n, p in m.named_parameters()},
+                    [t.grad for t in st0]))
+    (o1, s1, g1, i1), (o2, s2, g2, i2) = res
+    assert o1.sum() > 0
+    assert torch.equal(o1, o2)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for n in g1:
+        assert (g1[n] - g2[n]).abs().max() / g2[n].abs().max().clamp(min=1e-6) < 1e-5, n
+    for a, b in zip(i1, i2):
+        assert (a - b).abs().max() / b.abs().max().clamp(min=1e-6) < 1e-5
