@@ -34,7 +34,14 @@ Large batches: ``lif`` populations step through :class:`spikernn.hardware.neuron
 same numbers as ``step_lif``; fixed point as exact integers in float64), spikes are fed back as bool masks,
 binary-spike products in fixed point use float32 BLAS where every partial sum is an integer below 2**24
 (checked per block at compile time; float64 otherwise, exact below 2**53; float precision always float64), and
-``workers`` splits the batch over threads. ``use_kernels=False`` runs the plain step functions (reference).
+``workers`` splits the batch over threads. ``spiking_lstm`` populations step through
+:class:`spikernn.hardware.neurons.LstmKernel` (in place, the same numbers as ``step_spiking_lstm``). A group
+of one ``lif`` / ``spiking_lstm`` population whose internal blocks are its own self-recurrent ones, and a
+group of one ``readout``, run a dedicated time loop (:class:`_FusedLif`, :class:`_FusedReadout`) with few
+numpy calls per step (batch 1 is bound by the per-call overhead): spikes go straight into the bool masks
+and a float buffer feeding the next step's product, fixed-point recurrent weights are pre-scaled by their
+power of two (and LIF's ``<< 6``), constant parameters become scalars. ``use_kernels=False`` runs the plain step
+functions (reference).
 """
 from __future__ import annotations
 
@@ -342,6 +349,223 @@ class _StepSyn:
 _SPIKING = ("lif", "spiking_lstm", "spiking_gru")
 
 
+class _FusedLif:
+    """A group of one ``lif`` or ``spiking_lstm`` population (kernel supported) whose only internal blocks are
+    its own self-recurrent ones (lag 1): the whole time loop with as few numpy calls per step as possible.
+
+    Spikes are written straight into the population's bool masks and copied into a (B, n) float buffer
+    (float32 where the recurrent product is exact in float32) for the next step's recurrent product.
+    ``lif`` in fixed point (``du`` = 4095, no adaptation): the recurrent weights are pre-scaled by
+    ``64 * 2**exp`` (exact integers, exp >= 0) and, per chunk, the external input becomes ``64*in + bias``
+    when a bound shows that u cannot wrap (else that chunk steps through :meth:`LifKernel.step`); then
+    ``v = sat24(trunc(v*mv) + E_t + S_{t-1} @ W)``: the integers of ``step_lif`` in another (exact) order.
+    Float: ``v = v*m + (e_t + S_{t-1} @ W) + bias``, the order of the reference loop.
+    ``spiking_lstm`` (:class:`spikernn.hardware.neurons.LstmKernel`): the kernel's step on ``e_t`` and
+    ``S_{t-1} @ W`` (fixed point: W pre-scaled by ``2**exp``, exp >= 0).
+    """
+
+    @classmethod
+    def build(cls, P: _Pop, kern, fixed: bool, B: int):
+        internals = P.internal.get("in", [])
+        if any(b.source != P.name or b.lag != 1 or b.graded for b in internals):
+            return None
+        if isinstance(kern, N.LstmKernel):  # the kernel's own step, without the generic loop around it
+            if fixed:
+                if any(b.exp < 0 for b in internals):
+                    return None
+                W = None
+                for b in internals:
+                    w = b.wt * float(2.0 ** b.exp)
+                    W = w if W is None else W + w
+                R = float(np.abs(W).sum(axis=0).max(initial=0)) if W is not None else 0.0
+                if R >= 2 ** 52:
+                    return None
+                if W is not None and R < 2 ** 24:
+                    W = W.astype(np.float32)
+            else:
+                if len(internals) > 1:
+                    return None
+                W = internals[0].wt if internals else None
+            return cls(P, kern, fixed, B, W, 0.0)
+        if P.kind != "lif" or kern is None or not isinstance(kern, N.LifKernel) or kern.adapt:
+            return None
+        if fixed:
+            if not kern.u_pass or (kern.reset == "subtract" and kern.th_neg):
+                return None
+            if any(b.exp < 0 for b in internals):
+                return None
+            W = None
+            for b in internals:
+                w = b.wt * float(2.0 ** b.exp * 64)
+                W = w if W is None else W + w
+            R = float(np.abs(W).sum(axis=0).max(initial=0)) if W is not None else 0.0
+            if R >= 2 ** 52:
+                return None
+            # float32 spikes/products where exact (the reset's spikes * theta too: theta below 2**24)
+            if W is not None and R < 2 ** 24 and float(np.abs(kern.th).max(initial=0)) < 2 ** 24:
+                W = W.astype(np.float32)
+        else:
+            if len(internals) > 1:
+                return None
+            W, R = (internals[0].wt if internals else None), 0.0
+        return cls(P, kern, fixed, B, W, R)
+
+    def __init__(self, P, kern, fixed, B, W, R):
+        self.k, self.fixed, self.W, self.R = kern, fixed, W, R
+        self.n = P.size
+        dt = W.dtype if W is not None else np.float64
+        width = W.shape[1] if W is not None else P.size * (4 if P.kind == "spiking_lstm" else 1)
+        self.acc = np.empty((B, width), dt)
+        self.msg = np.zeros((B, P.size), dt)  # the previous step's spikes as 0/1 for the recurrent product
+        self.mk = None
+
+    def start(self, mk: np.ndarray) -> None:
+        """``mk``: the population's (T, B, n) bool spike array, written step by step."""
+        self.mk = mk
+
+    def run(self, E, t0: int, t1: int) -> None:
+        k, W, mk, msg, acc = self.k, self.W, self.mk, self.msg, self.acc
+        B = acc.shape[0]
+        dot, greater, multiply, copyto = np.dot, np.greater, np.multiply, np.copyto
+        if isinstance(k, N.LstmKernel):
+            zero = np.zeros(acc.shape) if E is None else None
+            for t in range(t0, t1):
+                e = zero if E is None else E[t - t0]
+                spk = mk[t]
+                if t and W is not None:
+                    dot(msg, W, out=acc)
+                    if E is None:
+                        k.step(acc, spk)
+                    else:
+                        k.step(e, spk, acc)
+                else:
+                    k.step(e, spk)
+                copyto(msg, spk)
+            return
+        n = self.n
+        v, tmp, th = k.v, k.tmp, _uniform(k.th)
+        reset = k.reset
+        if self.fixed:
+            trunc, mv = np.trunc, _uniform(k.mv)
+            emax = float(_abs_max(E)) if E is not None else 0.0
+            if emax * 64.0 + self.R + 1.0 < float(1 << 23):
+                E = multiply(E, 64.0, dtype=np.float64) if E is not None else np.zeros((t1 - t0, B, n))
+                E += k.bias
+                sat, clip, lim = N._sat24_inplace, N._clip, float(N.MAX24)
+                small = v.size <= 4096  # one clip call (as _sat24_inplace does for small arrays)
+                for t in range(t0, t1):
+                    multiply(v, mv, out=v)
+                    trunc(v, out=v)
+                    v += E[t - t0]
+                    if t and W is not None:
+                        dot(msg, W, out=acc)
+                        v += acc
+                    if small:
+                        clip(v, -lim, lim, out=v)
+                    else:
+                        sat(v)
+                    spk = mk[t]
+                    greater(v, th, out=spk)
+                    copyto(msg, spk)
+                    if reset == "subtract":
+                        multiply(msg, th, out=tmp)
+                        v -= tmp
+                    elif reset == "zero":
+                        copyto(v, 0.0, where=spk)
+                return
+            # u may wrap: the kernel's own step (a_in = E_t + (S_{t-1} @ W) / 64, exact integers)
+            for t in range(t0, t1):
+                a_in = np.zeros((B, n)) if E is None else np.asarray(E[t - t0], np.float64).copy()
+                if t and W is not None:
+                    dot(msg, W, out=acc)
+                    a_in += acc.astype(np.float64) * (1.0 / 64)
+                k.step(a_in, mk[t])
+                copyto(msg, mk[t])
+            return
+        bias, m = _uniform(k.bias), _uniform(k.m)
+        for t in range(t0, t1):
+            v *= m
+            if t and W is not None:
+                dot(msg, W, out=acc)
+                if E is not None:
+                    np.add(E[t - t0], acc, out=tmp)
+                    v += tmp
+                else:
+                    v += acc
+            elif E is not None:
+                v += E[t - t0]
+            v += bias
+            spk = mk[t]
+            greater(v, th, out=spk)
+            copyto(msg, spk)
+            if reset == "subtract":  # v - 1*theta or v - 0: the values of np.subtract(..., where=s)
+                multiply(msg, th, out=tmp)
+                v -= tmp
+            elif reset == "zero":
+                copyto(v, 0.0, where=spk)
+
+
+class _FusedReadout:
+    """A group of one ``readout`` (:class:`spikernn.hardware.neurons.ReadoutKernel`, no internal blocks):
+    ``y_t = sat24(trunc(y_{t-1} * m) + (in_t + bias))`` written straight into a (T, B, n) float64 array
+    (fixed point: exact integers, the bias folded into the input per chunk; a sum past 2**53 saturates alike);
+    float: ``y_t = y_{t-1} * m + in_t + bias`` in the order of :func:`step_readout`."""
+
+    def __init__(self, kern, B: int, n: int) -> None:
+        self.k, self.B, self.n = kern, B, n
+        self.Y = None
+
+    def start(self, T: int) -> None:
+        self.Y = np.empty((T, self.B, self.n), np.float64)
+
+    def run(self, E, t0: int, t1: int) -> None:
+        k, Y = self.k, self.Y
+        m, bias = _uniform(k.m), _uniform(k.bias)
+        if E is None:
+            E = np.zeros((t1 - t0, self.B, self.n))
+        multiply = np.multiply
+        if k.fixed:
+            E = np.add(E, k.bias, dtype=np.float64)
+            trunc, clip, lim = np.trunc, N._clip, float(N.MAX24)
+            small = self.B * self.n <= 4096
+            for t in range(t0, t1):
+                y = Y[t]
+                if t:
+                    multiply(Y[t - 1], m, out=y)
+                    trunc(y, out=y)
+                    y += E[t - t0]
+                else:
+                    np.copyto(y, E[0])
+                if small:
+                    clip(y, -lim, lim, out=y)
+                else:
+                    N._sat24_inplace(y)
+            return
+        for t in range(t0, t1):
+            y = Y[t]
+            if t:
+                multiply(Y[t - 1], m, out=y)
+                y += E[t - t0]
+            else:
+                np.add(E[0], 0.0, out=y)  # 0*m + in == in (+0.0 turns -0.0 into 0.0 as 0.0 + in does)
+            y += bias
+
+
+def _uniform(a):
+    """A per-neuron constant as a Python float when every neuron has the same value (a scalar operand is
+    cheaper than a broadcast row; the element results are the same)."""
+    a = np.asarray(a)
+    if a.ndim == 1 and a.size and a.dtype == np.float64 and np.all(a == a[0]):
+        return float(a[0])
+    return a
+
+
+def _abs_max(x: np.ndarray) -> float:
+    if x.size == 0:
+        return 0.0
+    return max(float(N._rmax(x, axis=None)), -float(N._rmin(x, axis=None)))
+
+
 def _memoryless_readout(P: _Pop, fixed: bool) -> bool:
     if P.kind != "readout" or any(P.internal[port] for port in P.ports):
         return False
@@ -528,6 +752,10 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
                     and N.LifKernel.supported(P.params, P.attrs, prec, P.size)):
                 kern = N.LifKernel(P.params, P.attrs, prec, B, P.size)
                 kernel_pops.add(name)
+            elif (use_kernels and P.kind == "spiking_lstm" and list(P.ports) == ["in"]
+                    and N.LstmKernel.supported(P.params, P.attrs, prec, P.size)):
+                kern = N.LstmKernel(P.params, P.attrs, prec, B, P.size)
+                kernel_pops.add(name)
             elif (use_kernels and P.kind == "readout" and len(G) == 1 and not any(P.internal.values())
                     and N.ReadoutKernel.supported(P.params, P.attrs, prec, P.size)):
                 kern = N.ReadoutKernel(P.params, P.attrs, prec, B, P.size)
@@ -554,6 +782,29 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
                 values[P.name][:] = y
             if sent.get(P.name) is not None:
                 sent[P.name][:] = y
+            continue
+        fz = None
+        if use_kernels and len(G) == 1:
+            kern0 = specs[0][-1]
+            fz = _FusedReadout(kern0, B, G[0].size) if isinstance(kern0, N.ReadoutKernel) else \
+                _FusedLif.build(G[0], kern0, fixed, B)
+        if fz is not None:
+            fz.start(masks[G[0].name] if isinstance(fz, _FusedLif) else T)
+            for t0 in range(0, T, tc):
+                t1 = min(T, t0 + tc)
+                acc = None
+                for b, msgs in ext_src[G[0].name]["in"]:
+                    if t1 - b.lag <= max(t0 - b.lag, 0):
+                        continue
+                    part = _syn(b, msgs[t0:t1], fixed, as_float=True)  # lag 0: external / feed-forward
+                    acc = part if acc is None else np.add(acc, part, dtype=np.result_type(acc, part, np.float64)
+                                                          if acc.dtype == np.float32 else None)
+                fz.run(acc, t0, t1)
+            name = G[0].name
+            if isinstance(fz, _FusedReadout):
+                for q in (sent.get(name), values.get(name)):
+                    if q is not None:
+                        q[...] = fz.Y  # exact integers in fixed point
             continue
         for t0 in range(0, T, tc):
             t1 = min(T, t0 + tc)
@@ -594,7 +845,7 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
                                     cur += c
                         ins[port] = zero if cur is None else cur
                     h = hist[name]
-                    if kern is not None and P.kind == "lif":
+                    if kern is not None and P.kind in _SPIKING:  # LifKernel, LstmKernel
                         m = mk[t]
                         kern.step(ins["in"], m)
                         h[t] = m

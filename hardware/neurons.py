@@ -776,3 +776,159 @@ class ReadoutKernel:
         if self.fixed:
             _sat24_inplace(y)
         return y
+
+
+# ----------------------------------------------------------------------------------------------------------
+# in-place batched spiking-LSTM kernel (fast simulator)
+# ----------------------------------------------------------------------------------------------------------
+
+
+class LstmKernel:
+    """In-place batched ``spiking_lstm`` step for the fast simulator: the same numbers as
+    :func:`step_spiking_lstm` (fixed point bit for bit, float the same operations in the same order).
+
+    Fixed point: gates in int64 buffers (table lookups through the precomputed 65,536-entry tables, the
+    products ``(a*b + 2048) >> 12`` of :func:`mul_q`), the soma in float64 holding its integers exactly as in
+    :class:`LifKernel` (``trunc(v * (4096-dv)/4096)`` is the sign-magnitude 12-bit decay). ``a_in`` may be
+    int64 or float64/float32 holding integers. :meth:`supported` says when the kernel applies.
+    """
+
+    def __init__(self, params: dict, attrs: dict, precision: str, batch: int, size: int) -> None:
+        p = prepare_params("spiking_lstm", params, attrs, precision, size=size)
+        self.p, self.fixed, self.H = p, precision == "fixed", size
+        H, B = size, batch
+        f64 = np.float64
+        self.v = np.zeros((B, H), f64)
+        self.a = np.zeros((B, H), f64)
+        self.tmp = np.empty((B, H), f64)
+        self.adapt = bool(p["_adapt"])
+        self.reset = p["_reset"]
+        if self.fixed:
+            i64 = np.int64
+            self.pre = np.empty((B, 4 * H), i64)
+            self.act = np.empty((B, 4 * H), i64)
+            self.X = np.zeros((B, 2 * H), i64)  # [g | c]: c is the state (the right half)
+            self.c = self.X[:, H:]
+            self.P = np.empty((B, 2 * H), i64)
+            self.d = np.empty((B, H), i64)
+            self.ti = np.empty((B, H), i64)
+            self.F = F = int(p["_F"])
+            # table index (x12 + 32768) folded into the bias: floor((pre + 32768 * 2**(F-12)) / 2**(F-12))
+            # = floor(pre / 2**(F-12)) + 32768, and (pre + 32768 >> (12-F)) << (12-F) = (pre << (12-F)) + 32768
+            self.bias = p["_bias"].astype(i64) + ((8 << Q) << (F - Q) if F >= Q else (8 << Q) >> (Q - F))
+            self.mv = (ONE - p["_dv"].astype(f64)) / ONE
+            self.ma = (ONE - p["_da"].astype(f64)) / ONE
+            self.th = p["_th"].astype(f64)
+            self.ba = p["_ba"].astype(f64)
+            self.th_neg = bool(np.any(self.th < 0))
+        else:
+            self.pre = np.empty((B, 4 * H), f64)
+            self.sg = np.empty((B, 4 * H), f64)
+            self.g = np.empty((B, H), f64)
+            self.c = np.zeros((B, H), f64)
+            self.d = np.empty((B, H), f64)
+            self.bias = p["_bias"]
+            self.m, self.th = p["_m"], p["_th"]
+            self.ba, self.rho = p["_ba"], p["_rho"]
+
+    @staticmethod
+    def supported(params: dict, attrs: dict, precision: str, size: int) -> bool:
+        p = prepare_params("spiking_lstm", params, attrs, precision, size=size)
+        if precision != "fixed":
+            return bool(np.all(np.isfinite(p["_th"])) and np.all(np.isfinite(p["_ba"])))
+        ok = all(np.all((p[k] >= 0) & (p[k] <= ONE)) for k in ("_dv", "_da"))
+        big = max(float(np.abs(p[k]).max(initial=0)) for k in ("_th", "_ba"))
+        return bool(ok and big * 2.0 ** 26 < _EXACT and float(np.abs(p["_bias"]).max(initial=0)) < 2.0 ** 52
+                    and p["_F"] >= Q - 15)
+
+    def step(self, a_in: np.ndarray, spikes: np.ndarray, a_rec: np.ndarray | None = None) -> None:
+        """One step for synaptic input ``a_in`` (B, 4H) (plus ``a_rec`` when given: the input is
+        ``a_in + a_rec``, added first as in the simulator's loop); writes the spikes into the bool array
+        ``spikes``."""
+        H = self.H
+        if not self.fixed:
+            pre, sg, g, c, d, tmp = self.pre, self.sg, self.g, self.c, self.d, self.tmp
+            if a_rec is None:
+                np.add(a_in, self.bias, out=pre)
+            else:
+                np.add(a_in, a_rec, out=pre)
+                pre += self.bias
+            np.multiply(pre, 0.5, out=sg)  # sigmoid(pre) = 0.5 + 0.5*tanh(pre/2), as sigmoid()
+            np.tanh(sg, out=sg)
+            sg *= 0.5
+            sg += 0.5
+            np.tanh(pre[:, 2 * H:3 * H], out=g)
+            c *= sg[:, H:2 * H]
+            np.multiply(sg[:, :H], g, out=tmp)
+            c += tmp
+            np.tanh(c, out=tmp)
+            np.multiply(sg[:, 3 * H:], tmp, out=d)
+            v, a = self.v, self.a
+            v *= self.m
+            v += d
+            if self.adapt:
+                theta = np.multiply(self.ba, a)
+                theta += self.th
+            else:
+                theta = self.th
+            np.greater(v, theta, out=spikes)
+            if self.reset == "zero":
+                np.copyto(v, 0.0, where=spikes)
+            elif self.reset == "subtract":
+                np.multiply(spikes, theta, out=tmp)
+                v -= tmp
+            if self.adapt:
+                a *= self.rho
+                a += spikes
+            return
+        pre, act, X, P, c, d = self.pre, self.act, self.X, self.P, self.c, self.d
+        if a_rec is None:
+            np.add(a_in, self.bias, out=pre, casting="unsafe")  # exact integers
+        else:
+            np.add(a_in, a_rec, out=pre, casting="unsafe")
+            pre += self.bias
+        F = self.F  # the bias holds 32768 (in input units): pre is the table index, clamped by take
+        if F > Q:
+            pre >>= F - Q
+        elif F < Q:
+            pre <<= Q - F
+        _FULL_SIGMOID.take(pre[:, :2 * H], out=act[:, :2 * H], mode="clip")  # i, f
+        _FULL_TANH.take(pre[:, 2 * H:3 * H], out=X[:, :H], mode="clip")  # g, next to c
+        _FULL_SIGMOID.take(pre[:, 3 * H:], out=act[:, 3 * H:], mode="clip")  # o
+        np.multiply(act[:, :2 * H], X, out=P)  # [i*g | f*c]
+        P += 1 << (Q - 1)
+        P >>= Q
+        np.add(P[:, H:], P[:, :H], out=c)  # mul_q(f, c) + mul_q(i, g)
+        _clip(c, -MAX24, MAX24, out=c)
+        ti = self.ti
+        np.add(c, 8 << Q, out=ti)
+        _FULL_TANH.take(ti, out=d, mode="clip")  # tanh_q(c) (mode "clip" is the clamp of the input)
+        d *= act[:, 3 * H:]
+        d += 1 << (Q - 1)
+        d >>= Q
+        v, a, tmp = self.v, self.a, self.tmp
+        np.multiply(v, self.mv, out=v)
+        np.trunc(v, out=v)
+        v += d
+        _sat24_inplace(v)
+        if self.adapt:
+            theta = np.multiply(self.ba, a)
+            theta *= 1.0 / ONE
+            np.floor(theta, out=theta)
+            theta += self.th
+        else:
+            theta = self.th
+        np.greater(v, theta, out=spikes)
+        if self.reset == "zero":
+            np.copyto(v, 0.0, where=spikes)
+        elif self.reset == "subtract":
+            np.multiply(spikes, theta, out=tmp)
+            v -= tmp
+            if self.adapt or self.th_neg:
+                _sat24_inplace(v)
+        if self.adapt:
+            np.multiply(a, self.ma, out=a)
+            np.trunc(a, out=a)
+            np.multiply(spikes, float(ONE), out=tmp)
+            a += tmp
+            _sat24_inplace(a)
