@@ -163,11 +163,13 @@ class VerificationResult:
         return self.max_abs_error <= self.atol or self.agreement >= 1.0
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields (without the compared tensors)."""
         return {k: getattr(self, k) for k in ("backend", "precision", "family", "output", "batch", "max_abs_error",
                                               "max_abs_error_per_output", "agreement", "agreement_kind",
                                               "events_per_inference", "synaptic_ops_per_inference", "atol")}
 
     def summary(self) -> str:
+        """A few human-readable lines: errors, agreement, events per inference."""
         per = ", ".join(f"{k} {v:.3g}" for k, v in self.max_abs_error_per_output.items())
         return (f"verify [{self.family} -> {self.precision} network, backend={self.backend}, {self.batch} sequences]\n"
                 f"  max abs error     {self.max_abs_error:.3g}  ({per})\n"

@@ -36,6 +36,7 @@ Mapping (equations: docs/equations.md, "Dense (ANN) cells converted to sigma-del
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,7 @@ def _param(m: Any, name: str) -> torch.Tensor | None:
 
 
 def check_dense_rnn(rnn: Any) -> str:
+    """"RNN"/"LSTM"/"GRU" for a convertible torch recurrent module; TypeError/ValueError naming what is not."""
     mode = dense_mode(rnn)
     if mode is None:
         raise TypeError(f"expected torch.nn.RNN/LSTM/GRU, got {type(rnn).__name__}")
@@ -179,8 +181,12 @@ def add_readout(pops: list, syns: list, linear: torch.nn.Linear, sources: list[s
 def dense_to_network(model: Any, threshold: float = 0.0, input_threshold: float | None = None,
                      batch_first: bool | None = None) -> Network:
     """Build the float sigma-delta :class:`Network` of a dense model (see the module docstring)."""
-    if threshold < 0 or (input_threshold is not None and input_threshold < 0):
-        raise ValueError(f"sigma-delta thresholds must be >= 0, got threshold={threshold}, input_threshold={input_threshold}")
+    def bad(v: float | None) -> bool:  # NaN would silently never send an event
+        return v is not None and not (math.isfinite(float(v)) and float(v) >= 0)
+
+    if bad(threshold) or bad(input_threshold):
+        raise ValueError(f"sigma-delta thresholds must be finite and >= 0, got threshold={threshold}, "
+                         f"input_threshold={input_threshold}")
     head = None
     if dense_mode(model) is not None:
         rnn = model

@@ -37,11 +37,14 @@ def save_dense(module: torch.nn.Module, path: str | Path) -> Path:
 
 
 def _load_dense_safetensors(path: Path) -> torch.nn.Module:
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except SafetensorError as e:
+        raise ValueError(f"{path}: not a safetensors file ({e}); pickled checkpoints are refused") from e
     raw = meta.get("spikernn_dense") or meta.get("config")
     if raw is None:
         raise ValueError(f"{path}: not a spikernn model file (no spikernn metadata) and no 'spikernn_dense' "

@@ -62,7 +62,7 @@ def _nir():
 
 
 # ---------------------------------------------------------------------------------------------- export
-def to_nir(model: Any, dt: float = DEFAULT_DT):
+def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
     """Export a spiking recurrent network to a ``nir.NIRGraph``.
 
     ``model``: a spikernn ``SpikingRNN`` / ``SpikingSequenceClassifier`` over a ``SpikingRNN`` (converted
@@ -176,7 +176,7 @@ def _as_vec(v: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, np.float64), (n,)).astype(np.float64).copy()
 
 
-def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network"):
+def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network") -> Any:
     """Build a float :class:`Network` from a ``nir.NIRGraph`` (or a path to a NIR HDF5 file).
 
     Supported nodes: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Scale``, ``Identity``, ``LIF``, ``IF``,
@@ -359,7 +359,7 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
 
 
 # ---------------------------------------------------------------------------------------------- to spikernn
-def network_to_spikernn(net: Network):
+def network_to_spikernn(net: Network) -> Any:
     """A trainable spikernn model with the same dynamics as a float ``net`` of ``lif`` layers in a chain
     (``input -> l0 -> l1 -> ...``, each optionally recurrent, equal sizes) with an optional ``readout`` at the
     end: ``SpikingRNN`` (no readout) or ``SpikingSequenceClassifier("rnn", ...)``. Raises ValueError for

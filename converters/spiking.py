@@ -45,6 +45,7 @@ def spiking_mode(m: Any) -> str | None:
 
 
 def is_spiking_classifier(model: Any) -> bool:
+    """Whether ``model`` has the SpikingSequenceClassifier shape: ``.rnn`` spikernn spiking layer + ``.readout``."""
     return (isinstance(model, torch.nn.Module) and hasattr(model, "readout")
             and spiking_mode(getattr(model, "rnn", None)) is not None)
 

@@ -1,6 +1,8 @@
 """Input validation with clear error messages (shape, rank, dtype, NaN/inf)."""
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
 
@@ -24,4 +26,19 @@ def check_features(x: Tensor, ranks: tuple[int, ...], features: int, name: str =
         raise ValueError(f"{name} must have rank {' or '.join(map(str, ranks))} {layout}, got shape {tuple(x.shape)}")
     if x.shape[-1] != features:
         raise ValueError(f"{name} has feature size {x.shape[-1]} (last dim), expected {features}")
+    return x
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """``value`` as an int if it is a positive integer (Python or numpy, not a bool), else ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def check_same_dtype(x: Tensor, ref: Tensor, name: str = "input", ref_name: str = "weight") -> Tensor:
+    """ValueError (as ``torch.nn.RNN`` gives) unless ``x`` has the dtype of ``ref`` (the module's weight)."""
+    if x.dtype != ref.dtype and not torch.is_autocast_enabled(x.device.type):  # torch skips it under autocast too
+        raise ValueError(f"{name} dtype ({x.dtype}) does not match the {ref_name} dtype ({ref.dtype}): convert with "
+                         f".to({ref.dtype}) (or the model with .to({x.dtype}))")
     return x

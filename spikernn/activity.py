@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor
 
 
@@ -62,8 +61,3 @@ def mean_firing_rate(acts: list[LayerActivity]) -> float:
     n = sum(a.neuron_steps for a in acts)
     return sum(a.total_spikes for a in acts) / max(n, 1)
 
-
-def count_spikes(spikes: Tensor) -> Tensor:
-    """(T,B,H) -> (T,) spikes per time step summed over batch and neurons, without autograd."""
-    with torch.no_grad():
-        return spikes.detach().sum((1, 2)).cpu()

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from spikernn import functional as SF
-from spikernn._checks import check_features, check_tensor
+from spikernn._checks import check_features, check_positive_int, check_same_dtype, check_tensor
 from spikernn.neurons import NeuronOptions, effective_neuron_tensors, register_neuron_tensors
 
 
@@ -22,9 +22,8 @@ class _SpikingCellBase(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, **neuron_options: Any) -> None:
         super().__init__()
-        if int(input_size) <= 0 or int(hidden_size) <= 0:
-            raise ValueError(f"input_size and hidden_size must be positive, got {input_size}, {hidden_size}")
-        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        input_size, hidden_size = check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         self.neuron_options = NeuronOptions.from_kwargs(neuron_options)
         self._surrogate = self.neuron_options.surrogate_fn()
         G = SF.GATES[self.kind]
@@ -50,6 +49,7 @@ class _SpikingCellBase(nn.Module):
         """One step. ``x``: (B, input_size) or unbatched (input_size,). ``state``: the cell's state NamedTuple
         (fields (B, H) or (H,)) or None for zeros. Returns ``(spikes, new_state)``."""
         check_features(x, (1, 2), self.input_size, "input", "((B, input_size) or (input_size,))")
+        check_same_dtype(x, self.weight_ih)
         unbatched = x.dim() == 1
         if unbatched:
             x = x.unsqueeze(0)
@@ -62,6 +62,7 @@ class _SpikingCellBase(nn.Module):
             exp = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
             for name, t in zip(cls._fields, state):
                 check_tensor(t, f"state.{name}")
+                check_same_dtype(t, x, f"state.{name}", "input")
                 if tuple(t.shape) != exp:
                     raise ValueError(f"state.{name} must have shape {exp}, got {tuple(t.shape)}")
             state = cls(*(t.unsqueeze(0) if unbatched else t for t in state))

@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import platform
-import sys
 import time
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -217,6 +216,17 @@ def _resolve_data(data: str, path: Optional[Path] = None) -> str:
     return _choice(data, DATASETS, "--data")
 
 
+def _load_data(data: str, path: Path):
+    """The data set of ``--data`` for the model/network at ``path``; a generated (synthetic) set is made with
+    the seed recorded at training, so its splits are the ones the model was trained and tested on."""
+    from spikernn.demo import load_dataset
+
+    name = _resolve_data(data, path)
+    info = _run_info(path)
+    seed = info.get("seed", 0) if info.get("data") == name and isinstance(info.get("seed"), int) else 0
+    return load_dataset(name, seed=seed)
+
+
 def _load_model(path: Path):
     """spikernn.load, or the dense safetensors form the converters read (never unpickles)."""
     path = _existing_file(path, "model checkpoint")
@@ -376,11 +386,8 @@ def convert(
                 input_range = _data_input_range(data, model_path)
             if input_range is not None:
                 kwargs["input_range"] = input_range
-        from spikernn.demo import _accepted
-
         try:
-            summary = converters.convert_file(model_path, out, precision=precision, threshold=threshold,
-                                              **_accepted(converters.convert_file, kwargs))
+            summary = converters.convert_file(model_path, out, precision=precision, threshold=threshold, **kwargs)
         except FileNotFoundError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -394,44 +401,24 @@ def convert(
         rec = out.with_name(out.name.split(".")[0] + ".json")
         rec.write_text(json.dumps({**info, "converted_from": str(model_path), "precision": precision, "threshold": threshold}, indent=2))
     if verify:
-        from spikernn.demo import load_dataset
+        from spikernn.demo import net_input
 
-        ds = load_dataset(_resolve_data(data, model_path))
+        ds = _load_data(data, model_path)
         if ds.input_size != net.input_size:
             console.print(f"verify skipped: the network takes {net.input_size} features, {ds.name} has {ds.input_size} (use --data)")
             return
         sub = ds.test.subset(limit)
         m = _load_model(model_path)
-        rep = converters.verify(m, net, _net_input(net, sub.x), lengths=sub.lengths, backend="fast")
+        rep = converters.verify(m, net, net_input(net, sub.x), lengths=sub.lengths, backend="fast")
         console.print(f"verify on {len(sub)} {ds.name} test sequences (fast simulator vs PyTorch):")
-        console.print(rep.summary() if hasattr(rep, "summary") else _describe_verify(rep), markup=False, highlight=False)
+        console.print(rep.summary(), markup=False, highlight=False)
 
 
 def _data_input_range(data: str, model_path: Path) -> Optional[float]:
     """max |x| over the training split of the data set the model was trained on (None when unknown)."""
     if data == "auto" and not _run_info(model_path).get("data"):
         return None
-    from spikernn.demo import load_dataset
-
-    return float(load_dataset(_resolve_data(data, model_path)).train.x.abs().max())
-
-
-def _net_input(net, x_btf):
-    """Data are (B, T, I); networks of non-batch-first models want (T, B, I)."""
-    return x_btf if net.meta.get("batch_first", False) else x_btf.transpose(0, 1).contiguous()
-
-
-def _describe_verify(rep: Any) -> str:
-    if rep is None:
-        return "no result"
-    d = rep if isinstance(rep, dict) else (rep.to_dict() if hasattr(rep, "to_dict") else getattr(rep, "__dict__", {"result": rep}))
-    parts = []
-    for k, v in d.items():
-        if isinstance(v, float):
-            parts.append(f"{k} {v:.4g}")
-        elif isinstance(v, (int, bool, str)):
-            parts.append(f"{k} {v}")
-    return ", ".join(parts) or str(rep)
+    return float(_load_data(data, model_path).train.x.abs().max())
 
 
 def _print_network(net) -> None:
@@ -470,12 +457,12 @@ def simulate(
       spikernn simulate runs/slstm/model-fixed.net.safetensors --data japanese_vowels --backend fast
       spikernn simulate runs/slstm/model-fixed.net.safetensors --backend lava --limit 4
     """
-    from spikernn.demo import load_dataset, simulate_dataset
+    from spikernn.demo import simulate_dataset
 
     backend = _choice(backend, ("fast", "lava"), "--backend")
     split = _choice(split, ("train", "test"), "--split")
     net = _load_network(net_path)
-    ds = load_dataset(_resolve_data(data, Path(net_path)))
+    ds = _load_data(data, Path(net_path))
     if ds.input_size != net.input_size:
         raise CLIError(f"the network takes {net.input_size} input features but {ds.name} has {ds.input_size} (use --data)")
     if limit is None and backend == "lava":
@@ -547,7 +534,7 @@ def energy(
       spikernn energy runs/lstm/model.safetensors --data japanese_vowels --limit 32 --quick
       spikernn energy runs/lstm/model.safetensors --sweep 0,0.03,0.1,0.3 --out reports/lstm
     """
-    from spikernn.demo import energy_report, load_dataset
+    from spikernn.demo import energy_report
 
     split = _choice(split, ("train", "test"), "--split")
     precision = _choice(precision, ("float", "fixed"), "--precision")
@@ -559,7 +546,12 @@ def energy(
     except ValueError:
         raise typer.BadParameter(f"{sweep!r} is not a comma-separated list of numbers", param_hint="'--sweep'")
     m = _load_model(model_path)
-    ds = load_dataset(_resolve_data(data, Path(model_path)))
+    from spikernn.converters.api import model_family
+
+    if model_family(m) == "spiking" and (sweep_values or threshold):
+        raise CLIError(f"--sweep and --threshold set sigma-delta thresholds of dense models; {model_path} is a spiking "
+                       "model (its firing threshold is a neuron parameter)")
+    ds = _load_data(data, Path(model_path))
     sub = ds.split(split).subset(limit)
     with console.status("measuring and estimating energy ..."), _warnings_as_lines():
         extra: dict[str, Any] = {}

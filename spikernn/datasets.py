@@ -25,12 +25,24 @@ class SequenceData:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``(x[i], lengths[i], y[i])``."""
         return self.x[i], self.lengths[i], self.y[i]
 
     @property
     def num_features(self) -> int:
+        """F, the features per time step."""
         return int(self.x.shape[2])
+
+    def subset(self, n: Optional[int]) -> "SequenceData":
+        """``n`` items spread evenly over the split (the packaged splits are sorted by class, so the first
+        ``n`` would be one or two classes), trimmed to their longest sequence; all items (``self``) when ``n``
+        is None or not smaller than the split."""
+        if n is None or n >= len(self):
+            return self
+        idx = torch.linspace(0, len(self) - 1, max(int(n), 1)).round().long()
+        T = int(self.lengths[idx].max())
+        return SequenceData(self.x[idx, :T].contiguous(), self.lengths[idx], self.y[idx], self.num_classes)
 
     def dataset(self) -> torch.utils.data.TensorDataset:
         """As a TensorDataset of (x, lengths, y), e.g. for a DataLoader with a DistributedSampler."""

@@ -24,6 +24,8 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import torch
 
+from spikernn.datasets import SequenceData
+
 DATASETS = ("japanese_vowels", "synthetic")
 MODEL_KINDS = ("lstm", "gru", "rnn")
 
@@ -31,28 +33,6 @@ MODEL_KINDS = ("lstm", "gru", "rnn")
 # ---------------------------------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------------------------------
-@dataclass
-class SequenceData:
-    """A padded sequence-classification split: ``x`` (N, T, I) float32, ``lengths`` (N,) int64 valid steps,
-    ``y`` (N,) int64 class indices."""
-
-    x: torch.Tensor
-    lengths: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-    def subset(self, n: Optional[int]) -> "SequenceData":
-        """``n`` items spread evenly over the split (the packaged splits are sorted by class, so the first
-        ``n`` would be one or two classes); all items when n is None or not smaller than the split."""
-        if n is None or n >= len(self):
-            return self
-        idx = torch.linspace(0, len(self) - 1, max(int(n), 1)).round().long()
-        T = int(self.lengths[idx].max())
-        return SequenceData(self.x[idx, :T].contiguous(), self.lengths[idx], self.y[idx])
-
-
 @dataclass
 class Dataset:
     """Train and test splits plus what a model needs to know about them."""
@@ -66,6 +46,7 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
 
     def split(self, which: str) -> SequenceData:
+        """The "train" or "test" split."""
         if which not in ("train", "test"):
             raise ValueError(f"unknown split {which!r}; use 'train' or 'test'")
         return self.train if which == "train" else self.test
@@ -86,44 +67,15 @@ def load_dataset(name: str = "japanese_vowels", seed: int = 0, **options: Any) -
 
 
 def _japanese_vowels() -> Dataset:
-    """JapaneseVowels through the core's :func:`spikernn.datasets.japanese_vowels` (standardised with the
-    training split's statistics), or straight from sktime when the core does not offer it."""
-    try:
-        from spikernn.datasets import japanese_vowels
-    except ImportError:
-        return _japanese_vowels_sktime()
+    """JapaneseVowels through :func:`spikernn.datasets.japanese_vowels` (standardised with the training split's
+    statistics)."""
+    from spikernn.datasets import japanese_vowels
+
     tr, te = japanese_vowels()
-    nc = int(getattr(tr, "num_classes", 0) or int(max(tr.y.max(), te.y.max())) + 1)
-    return Dataset("japanese_vowels", SequenceData(tr.x, tr.lengths, tr.y), SequenceData(te.x, te.lengths, te.y), nc,
+    nc = tr.num_classes
+    return Dataset("japanese_vowels", tr, te, nc,
                    int(tr.x.shape[2]), "JapaneseVowels (sktime): 12 LPC cepstra, 9 speakers, standardised",
                    [str(i + 1) for i in range(nc)])
-
-
-def _japanese_vowels_sktime() -> Dataset:
-    """JapaneseVowels from sktime: 270 train / 370 test, 12 features, lengths 7-29, 9 speakers; features
-    standardised with the training set's mean and std (over valid steps)."""
-    from sktime.datasets import load_japanese_vowels
-
-    raw = {}
-    for split in ("train", "test"):
-        X, y = load_japanese_vowels(split=split, return_X_y=True)
-        seqs = [np.stack([np.asarray(X.iloc[i, j], dtype=np.float32) for j in range(X.shape[1])], axis=1)
-                for i in range(X.shape[0])]  # (T_i, 12)
-        raw[split] = (seqs, np.asarray(y))
-    classes = sorted(set(raw["train"][1]) | set(raw["test"][1]), key=lambda s: int(s) if str(s).isdigit() else s)
-    index = {c: i for i, c in enumerate(classes)}
-    allv = np.concatenate(raw["train"][0], axis=0)
-    mean, std = allv.mean(0), allv.std(0) + 1e-6
-    parts = {}
-    for split, (seqs, labels) in raw.items():
-        T = max(s.shape[0] for s in seqs)
-        x = np.zeros((len(seqs), T, seqs[0].shape[1]), dtype=np.float32)
-        for i, s in enumerate(seqs):
-            x[i, : s.shape[0]] = (s - mean) / std
-        parts[split] = SequenceData(torch.from_numpy(x), torch.tensor([s.shape[0] for s in seqs], dtype=torch.long),
-                                    torch.tensor([index[c] for c in labels], dtype=torch.long))
-    return Dataset("japanese_vowels", parts["train"], parts["test"], len(classes), 12,
-                   "JapaneseVowels (sktime): 12 LPC cepstra, 9 speakers, standardised", [str(c) for c in classes])
 
 
 def synthetic_dataset(seed: int = 0, n_train: int = 96, n_test: int = 48, input_size: int = 4, num_classes: int = 3,
@@ -139,7 +91,7 @@ def synthetic_dataset(seed: int = 0, n_train: int = 96, n_test: int = 48, input_
         x[torch.arange(n), :, y % input_size] += 1.5
         mask = torch.arange(max_len)[None, :] < lengths[:, None]
         x = x * mask[..., None]
-        return SequenceData(x.float(), lengths.long(), y.long())
+        return SequenceData(x.float(), lengths.long(), y.long(), num_classes)
 
     return Dataset("synthetic", make(n_train), make(n_test), num_classes, input_size,
                    f"synthetic: {num_classes} classes, {input_size} features, lengths {min_len}-{max_len}",
@@ -167,12 +119,6 @@ def build_model(kind: str = "lstm", dense: bool = False, *, input_size: int, hid
     if not dense:
         kwargs.update(neuron_options)
     return cls(kind, **kwargs)
-
-
-def describe_model(model: torch.nn.Module) -> str:
-    kind = type(model).__name__
-    n = sum(p.numel() for p in model.parameters())
-    return f"{kind} ({n:,} parameters)"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -253,19 +199,6 @@ def simulate_dataset(net: Any, data: SequenceData, backend: str = "fast", batch_
 # ---------------------------------------------------------------------------------------------------------
 # energy
 # ---------------------------------------------------------------------------------------------------------
-def _accepted(fn: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``options`` that ``fn`` accepts (all of them when it takes **kwargs)."""
-    import inspect
-
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return options
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return options
-    return {k: v for k, v in options.items() if k in sig.parameters}
-
-
 def energy_report(model: torch.nn.Module, data: SequenceData, *, out: Optional[Path] = None,
                   platforms: tuple[str, ...] = ("cpu", "gpu", "loihi"), network: Any = None, precision: str = "fixed",
                   threshold: float = 0.0, calibration_x: Optional[torch.Tensor] = None, quick: bool = False, title: Optional[str] = None, notes: Optional[list[str]] = None,
@@ -291,7 +224,7 @@ def energy_report(model: torch.nn.Module, data: SequenceData, *, out: Optional[P
     opts.update(options)
     T = int(data.lengths.max())
     x = data.x[:, :T] if _batch_first(model) else data.x[:, :T].transpose(0, 1).contiguous()
-    report = energy.compare(model, x, **_accepted(energy.compare, opts))
+    report = energy.compare(model, x, **opts)
     report.notes.extend(notes or [])
     paths: list[Path] = []
     if out is not None:
@@ -349,6 +282,7 @@ class DemoConfig:
     sweep_thresholds: tuple[float, ...] = (0.0, 0.03, 0.1, 0.3, 0.5, 1.0)  # dense model: sigma-delta threshold
 
     def finalize(self) -> "DemoConfig":
+        """Fill the ``None`` fields with their defaults (smaller ones with ``quick``); returns self."""
         self.out = Path(self.out)
         if self.epochs is None:
             self.epochs = 2 if self.quick else 30

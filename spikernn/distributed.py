@@ -39,10 +39,12 @@ class DistInfo:
 
     @property
     def enabled(self) -> bool:
+        """Whether torch.distributed is in use (several ranks, or a backend initialised)."""
         return self.world_size > 1 or self.backend is not None
 
     @property
     def is_main(self) -> bool:
+        """Whether this is rank 0 (the one that writes files)."""
         return self.rank == 0
 
 
@@ -112,6 +114,7 @@ def finish(info: DistInfo) -> None:
 
 
 def barrier(info: DistInfo) -> None:
+    """Wait for every rank (no-op without torch.distributed)."""
     import torch.distributed as dist
 
     if info.enabled and dist.is_initialized():

@@ -16,21 +16,17 @@ the recurrent weight packed once per sequence (~1.5x faster than the default BLA
 big weight-gradient GEMMs use oneDNN too (the gate gradient is read as a transposed weight, no transposed copy),
 ``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows doubled so one sigmoid covers all four gates,
 and runs its loop on ``n = −c`` so that cell update and drive take 5 ops per step), the surrogate derivative has
-a closed form for snntorch's named surrogates.
-call). Every one of these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
+a closed form for snntorch's named surrogates. Every one of these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
-
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from spikernn.functional import Surrogate
-
-
 
 
 def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from torch import nn
 
 FORMAT = "spikernn/1"
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_BUILTINS_REGISTERED = False
 
 
 def register(cls: type) -> type:
@@ -21,13 +22,16 @@ def register(cls: type) -> type:
 
 
 def _registry() -> dict[str, Callable[..., nn.Module]]:
-    if not _REGISTRY:
+    """The registry, with spikernn's own classes added on first use (also after a user's ``register``)."""
+    global _BUILTINS_REGISTERED
+    if not _BUILTINS_REGISTERED:
         from spikernn import cells, layers, models, readout
 
         for cls in (layers.SpikingRNN, layers.SpikingLSTM, layers.SpikingGRU, cells.SpikingRNNCell,
                     cells.SpikingLSTMCell, cells.SpikingGRUCell, models.SpikingSequenceClassifier,
                     models.DenseSequenceClassifier, readout.LeakyReadout):
-            register(cls)
+            _REGISTRY.setdefault(cls.__name__, cls)
+        _BUILTINS_REGISTERED = True
     return _REGISTRY
 
 
@@ -49,14 +53,25 @@ def save(model: nn.Module, path: Union[str, Path], extra: dict[str, Any] | None 
 
 
 def read_metadata(path: Union[str, Path]) -> dict[str, Any]:
-    """The saved ``config`` and ``extra`` of a file, without building the model."""
-    from safetensors import safe_open
+    """The saved ``config`` and ``extra`` of a file, without building the model.
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a spikernn model file (format {meta.get('format')!r})")
-    return {"config": json.loads(meta["config"]), "extra": json.loads(meta.get("extra", "{}"))}
+    Raises ValueError for a file that is not safetensors (e.g. a pickled ``torch.save`` checkpoint, which is
+    never read) or not a spikernn model file."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except SafetensorError as e:
+        raise ValueError(f"{path} is not a safetensors file ({e}); spikernn never unpickles checkpoints: "
+                         "save the model with spikernn.save") from e
+    if meta.get("format") != FORMAT or "config" not in meta:
+        raise ValueError(f"{path} is not a spikernn model file (format {meta.get('format')!r}"
+                         f"{'' if 'config' in meta else ', no config'})")
+    try:
+        return {"config": json.loads(meta["config"]), "extra": json.loads(meta.get("extra", "{}"))}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: corrupt spikernn metadata ({e})") from e
 
 
 def load(path: Union[str, Path], **overrides: Any) -> nn.Module:

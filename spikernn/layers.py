@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from spikernn import functional as SF
-from spikernn._checks import check_features, check_tensor
+from spikernn._checks import check_features, check_positive_int, check_same_dtype, check_tensor
 from spikernn.activity import LayerActivity
 from spikernn.fused import fused_sequence, linear, lstm_gate_scale
 from spikernn.neurons import NeuronOptions, effective_neuron_tensors, register_neuron_tensors
@@ -55,9 +55,8 @@ class _SpikingRNNBase(nn.Module):
         **neuron_options: Any,
     ) -> None:
         super().__init__()
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        input_size, hidden_size, num_layers = (check_positive_int(v, name) for name, v in (
+            ("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)))
         if not (isinstance(dropout, (int, float)) and 0.0 <= dropout <= 1.0):
             raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -93,6 +92,7 @@ class _SpikingRNNBase(nn.Module):
 
     @property
     def num_directions(self) -> int:
+        """2 when bidirectional, else 1."""
         return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
@@ -142,7 +142,8 @@ class _SpikingRNNBase(nn.Module):
         return s + f", decay={o.decay}, threshold={o.threshold}, reset={o.reset!r}, adaptive={o.adaptive}"
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: Union[Tensor, PackedSequence], state: Optional[tuple] = None):
+    def forward(self, x: Union[Tensor, PackedSequence], state: Optional[tuple] = None
+                ) -> tuple[Union[Tensor, PackedSequence], tuple]:
         """Run the whole sequence; returns ``(out, state)`` (see the module docstring)."""
         packed = isinstance(x, PackedSequence)
         lengths = None
@@ -177,6 +178,7 @@ class _SpikingRNNBase(nn.Module):
         xs = x
         if not _checked:
             check_features(xs, (3,), self.input_size, "input", "(T,B,I)")
+        check_same_dtype(xs, self.weight_ih_l0)
         if lengths is not None:
             lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
             if lengths.shape != (xs.shape[1],) or int(lengths.min()) < 1 or int(lengths.max()) > xs.shape[0]:
@@ -240,6 +242,7 @@ class _SpikingRNNBase(nn.Module):
         out = []
         for name, t in zip(cls._fields, state):
             check_tensor(t, f"state.{name}")
+            check_same_dtype(t, xs, f"state.{name}", "input")
             if tuple(t.shape) != exp:
                 raise ValueError(f"state.{name} must have shape {exp}, got {tuple(t.shape)}")
             out.append(t.unsqueeze(1) if unbatched else t)
@@ -282,9 +285,9 @@ class _SpikingRNNBase(nn.Module):
             b = b * scale if b is not None else None
         x2 = x.reshape(T * B, I)
         if self.fused:
-            x_proj = linear(x2, w_ih, b).view(T, B, -1)
+            x_proj = linear(x2, w_ih, b).view(T, B, w_ih.shape[0])
         else:
-            x_proj = (torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()).view(T, B, -1)
+            x_proj = (torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()).view(T, B, w_ih.shape[0])
         b_hh = w["bias_hh"] if self.kind == "gru" else None
         decay, threshold, rho, ba = effective_neuron_tensors(self, sfx)
         opts = self.neuron_options

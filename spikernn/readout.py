@@ -7,7 +7,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from spikernn._checks import check_features
+from spikernn._checks import check_features, check_tensor
 
 
 class LeakyReadout(nn.Module):
@@ -46,6 +46,11 @@ class LeakyReadout(nn.Module):
     def forward(self, s: Tensor, y0: Optional[Tensor] = None) -> Tensor:
         """``s``: (T,B,in) spikes (time first). Returns ``y`` (T,B,out) for every step; ``y0`` (B,out) initial."""
         check_features(s, (3,), self.in_features, "readout input", "(T,B,in_features)")
+        if y0 is not None:
+            check_tensor(y0, "y0")
+            if tuple(y0.shape) != (s.shape[1], self.out_features):
+                raise ValueError(f"y0 must have shape (B, out_features) = {(s.shape[1], self.out_features)}, "
+                                 f"got {tuple(y0.shape)}")
         z = nn.functional.linear(s, self.weight, self.bias)
         beta = self.effective_decay()
         if not self.learn_decay and bool((beta == 0).all()) and y0 is None:

@@ -34,11 +34,14 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def _dataset(data: Any) -> Dataset:
     """A dataset of ``(x, lengths, y)`` items from a dataset, an object with ``x``/``lengths``/``y`` tensors
-    (spikernn.datasets.SequenceData, spikernn.demo.SequenceData) or an ``(x, lengths, y)`` tuple."""
-    if isinstance(data, tuple) and len(data) == 3:
+    (:class:`spikernn.datasets.SequenceData`) or an ``(x, lengths, y)`` tuple or list."""
+    if isinstance(data, (tuple, list)) and len(data) == 3 and all(isinstance(t, Tensor) for t in data):
         return TensorDataset(*data)
     if all(hasattr(data, k) for k in ("x", "lengths", "y")):
         return TensorDataset(data.x, data.lengths, data.y)
+    if isinstance(data, Tensor) or (isinstance(data, (tuple, list)) and data and all(isinstance(t, Tensor) for t in data)):
+        raise TypeError("data must be (x, lengths, y) tensors, an object with .x/.lengths/.y (SequenceData), a "
+                        f"dataset or a DataLoader of (x, lengths, y) items; got {type(data).__name__}")
     return data
 
 
@@ -199,6 +202,10 @@ def train(
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    if scheduler not in ("cosine", "none"):
+        raise ValueError(f"scheduler must be 'cosine' or 'none', got {scheduler!r}")
+    if rate_reg > 0 and not _spiking_layers(model):
+        raise ValueError(f"rate_reg={rate_reg} needs spiking layers, but {type(_unwrap(model)).__name__} has none")
     if seed is not None:
         torch.manual_seed(seed)
     dev = _device_of(model, device)

@@ -65,3 +65,15 @@ def test_cell_weights_like_torch():
                       (snr.SpikingRNNCell(3, 4), torch.nn.RNNCell(3, 4))):
         for n, p in ref.named_parameters():
             assert getattr(cell, n).shape == p.shape
+
+
+def test_cell_dtype_mismatch_is_a_clear_value_error():
+    c = snr.SpikingLSTMCell(3, 4)
+    with pytest.raises(ValueError, match="dtype"):
+        c(torch.ones(2, 3, dtype=torch.float64))
+    st = tuple(torch.zeros(2, 4, dtype=torch.float64) for _ in range(4))
+    with pytest.raises(ValueError, match="state.s dtype"):
+        c(torch.ones(2, 3), st)
+    import numpy as np
+
+    assert snr.SpikingRNNCell(np.int64(3), 4).input_size == 3  # numpy integers are integers

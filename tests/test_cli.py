@@ -118,6 +118,14 @@ def test_spiking_model_refuses_a_sigma_delta_threshold(trained, tmp_path):
     _one_line_error(res, "cannot convert")
 
 
+def test_energy_sweep_of_a_spiking_model_is_a_clear_error(trained, tmp_path):
+    # --sweep / --threshold are sigma-delta thresholds of dense models: say so before measuring anything
+    for extra in (["--sweep", "0,0.1"], ["--threshold", "0.1"]):
+        res = runner.invoke(app, ["energy", str(trained / "model.safetensors"), "--quick", "--limit", "4",
+                                  "--out", str(tmp_path / "e"), *extra])
+        _one_line_error(res, "dense models", "spiking model")
+
+
 def test_bad_option_value_exits_nonzero():
     res = runner.invoke(app, ["train", "--model", "transformer", "--epochs", "1"])
     assert res.exit_code != 0 and "Traceback" not in res.output
@@ -129,3 +137,18 @@ def test_missing_file_through_the_real_entry_point():
     assert res.returncode == 1
     assert "Traceback" not in res.stderr and res.stderr.strip().startswith("error:")
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_synthetic_data_is_regenerated_with_the_training_seed(tmp_path):
+    # simulate/convert/energy with --data auto must score the splits the model was trained/tested on
+    import torch
+
+    from spikernn import cli
+    from spikernn.demo import load_dataset
+
+    out = tmp_path / "s3"
+    _ok(runner.invoke(app, ["train", "--data", "synthetic", "--model", "rnn", "--hidden-size", "4", "--epochs", "1",
+                            "--seed", "3", "--out", str(out)]))
+    ds = cli._load_data("auto", out / "model.safetensors")
+    assert torch.equal(ds.test.x, load_dataset("synthetic", seed=3).test.x)
+    assert not torch.equal(ds.test.x, load_dataset("synthetic", seed=0).test.x)

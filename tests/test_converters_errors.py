@@ -40,6 +40,12 @@ def test_bad_options_refused():
         to_lava(torch.nn.GRU(2, 3), threshold=-0.1)
     with pytest.raises(ValueError, match="dense models"):
         to_lava(SpikingRNN(2, 3), threshold=0.1)
+    # NaN / inf thresholds would make the network silently never send (or never stop sending) events
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            to_lava(torch.nn.GRU(2, 3), threshold=bad)
+        with pytest.raises(ValueError, match="finite"):
+            to_lava(torch.nn.GRU(2, 3), input_threshold=bad)
 
 
 class _RateEncoder(torch.nn.Module):

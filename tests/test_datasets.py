@@ -23,3 +23,16 @@ def test_synthetic():
     assert d.x.shape == (20, 6, 4) and d.lengths.min() >= 3 and d.y.max() < 3
     x, L, y = d[0]
     assert x.shape == (6, 4) and x[int(L):].abs().sum() == 0
+
+
+def test_subset_spreads_over_the_split_and_keeps_num_classes():
+    from spikernn import demo
+
+    d = snr.datasets.synthetic(n=20, num_classes=3, min_len=2, max_len=9)
+    sub = d.subset(5)
+    assert isinstance(sub, snr.datasets.SequenceData) and len(sub) == 5 and sub.num_classes == 3
+    idx = torch.linspace(0, 19, 5).round().long()
+    assert torch.equal(sub.y, d.y[idx]) and sub.x.shape[1] == int(d.lengths[idx].max())
+    assert d.subset(None) is d and d.subset(50) is d
+    assert demo.SequenceData is snr.datasets.SequenceData  # one class, not two copies
+    assert demo.load_dataset("synthetic").test.subset(4).num_classes == 3

@@ -61,3 +61,13 @@ def test_examples_run(script, tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     if "energy" in script:
         assert (tmp_path / "rep" / "report.html").exists()
+
+
+def test_energy_report_does_not_drop_unknown_options():
+    # a misspelt option must fail loudly instead of being filtered out before energy.compare
+    from spikernn.demo import build_model, energy_report, load_dataset
+
+    ds = load_dataset("synthetic")
+    m = build_model("lstm", input_size=ds.input_size, hidden_size=4, num_classes=ds.num_classes)
+    with pytest.raises(TypeError, match="sweep_threshold"):
+        energy_report(m, ds.test.subset(2), platforms=("loihi",), sweep_threshold=[0.1])

@@ -51,3 +51,44 @@ def test_unknown_class_and_custom_surrogate(tmp_path):
     with pytest.raises(ValueError, match="custom surrogate"):
         snr.load(path)
     assert snr.load(path, surrogate=fn).neuron_options.surrogate is fn
+
+
+def test_register_keeps_builtin_classes(tmp_path, monkeypatch):
+    # registering a user class before any save/load must not hide spikernn's own classes
+    from torch import nn
+
+    monkeypatch.setattr(snr.io, "_REGISTRY", {})
+    monkeypatch.setattr(snr.io, "_BUILTINS_REGISTERED", False)
+
+    class Tiny(nn.Module):
+        def __init__(self, n: int = 2) -> None:
+            super().__init__()
+            self.n, self.lin = n, nn.Linear(n, n)
+
+        @property
+        def config(self):
+            return {"class": "Tiny", "args": {"n": self.n}}
+
+    snr.register(Tiny)
+    m = snr.SpikingLSTM(3, 4)
+    m2 = snr.load(snr.save(m, tmp_path / "l.safetensors"))
+    assert type(m2) is snr.SpikingLSTM
+    t2 = snr.load(snr.save(Tiny(3), tmp_path / "t.safetensors"))
+    assert isinstance(t2, Tiny) and t2.n == 3
+
+
+def test_load_non_safetensors_and_missing_config_raise_value_error(tmp_path):
+    from safetensors.torch import save_file
+
+    pickled = tmp_path / "pickled.safetensors"
+    torch.save({"a": torch.ones(2)}, pickled)  # a pickle under a safetensors name: never unpickled
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        snr.load(pickled)
+    no_cfg = tmp_path / "nocfg.safetensors"
+    save_file({"a": torch.ones(2)}, str(no_cfg), metadata={"format": "spikernn/1"})
+    with pytest.raises(ValueError, match="not a spikernn model file"):
+        snr.load(no_cfg)
+    from spikernn.converters import load_model
+
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        load_model(pickled)

@@ -149,3 +149,36 @@ def test_tbptt_keeps_forward_and_truncates_gradient():
     assert torch.equal(out_tb, out_full)
     out_tb[-1].sum().backward()
     assert x.grad[:8].abs().sum() == 0 and g_full[:8].abs().sum() > 0
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+def test_dtype_mismatch_is_a_clear_value_error(cls):
+    # torch.nn.RNN/LSTM/GRU raise ValueError for an input whose dtype differs from the weights'
+    m = cls(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match="dtype"):
+        m(torch.ones(5, 2, 3, dtype=torch.float64))
+    state = tuple(torch.zeros(2, 2, 4, dtype=torch.float64) for _ in m(torch.ones(5, 2, 3))[1])
+    with pytest.raises(ValueError, match="state.s dtype"):
+        m(torch.ones(5, 2, 3), state)
+    out, _ = m.double()(torch.ones(5, 2, 3, dtype=torch.float64))  # matching dtypes still run
+    assert out.dtype == torch.float64
+
+
+@pytest.mark.parametrize("bad", [3.5, 3.0, True, "3", 0, -1])
+def test_sizes_must_be_positive_ints(bad):
+    with pytest.raises(ValueError, match="positive int"):
+        snr.SpikingLSTM(bad, 4)
+    with pytest.raises(ValueError, match="positive int"):
+        snr.SpikingLSTMCell(bad, 4)
+    with pytest.raises(ValueError, match="positive int"):
+        snr.SpikingGRUCell(4, bad)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("fused", [True, False])
+def test_empty_batch_gives_empty_outputs_like_torch(cls, fused):
+    m = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)
+    out, state = m(torch.ones(5, 0, 3))
+    ref_out, _ = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True)(torch.ones(5, 0, 3))
+    assert out.shape == ref_out.shape == (5, 0, 8)
+    assert all(t.shape == (4, 0, 4) for t in state)

@@ -49,6 +49,10 @@ def test_leaky_readout_equation():
     torch.testing.assert_close(y, torch.stack(ref))
     lin = snr.LeakyReadout(3, 2)
     torch.testing.assert_close(lin(s), torch.nn.functional.linear(s, lin.weight, lin.bias))
+    y0 = torch.randn(1, 2)
+    torch.testing.assert_close(r(s, y0)[0, 0], 0.5 * y0[0] + s[0, 0] @ r.weight.t() + r.bias)
+    with pytest.raises(ValueError, match="y0 must have shape"):
+        r(s, torch.zeros(2))
 
 
 def test_encoders():

@@ -52,3 +52,21 @@ def test_train_devices_callbacks_history_and_time_first_models():
     json.dumps(history_record(h), allow_nan=False)  # dense model: no firing rate, stored as null
     ev = snr.evaluate(m, data, device="cpu")
     assert ev["n"] == len(data) and "firing_rate" not in ev and ev["accuracy"] > 0.8
+
+
+def test_bad_arguments_are_clear_errors():
+    import pytest
+
+    d = snr.datasets.synthetic(16)
+    with pytest.raises(ValueError, match="rate_reg"):  # a dense model has no firing rate to regularise
+        snr.train(snr.DenseSequenceClassifier("lstm", 4, 8, 3), d, epochs=1, rate_reg=0.1, progress=False)
+    m = snr.SpikingSequenceClassifier("lstm", 4, 8, 3)
+    with pytest.raises(ValueError, match="scheduler"):
+        snr.train(m, d, epochs=1, scheduler="cosin", progress=False)
+    with pytest.raises(TypeError, match=r"\(x, lengths, y\)"):
+        snr.train(m, d.x, epochs=1, progress=False)
+    with pytest.raises(TypeError, match=r"\(x, lengths, y\)"):
+        snr.evaluate(m, (d.x, d.y))
+    # a list [x, lengths, y] works like the tuple, and a list of (x, lengths, y) samples is a dataset
+    assert snr.evaluate(m, [d.x, d.lengths, d.y])["n"] == 16
+    assert snr.evaluate(m, [d[i] for i in range(5)])["n"] == 5
