@@ -123,20 +123,25 @@ def _torch_row(platform: str, model: Any, x: Any, targets: Any, lengths: Any, ba
     if device != "cpu":
         model = copy.deepcopy(model).to(device)
         x = x.to(device)
-    model.eval()
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    model.eval()  # the caller's model on CPU: every submodule's train/eval mode is restored below
 
     def run() -> Any:
         with torch.inference_mode():
             return forward(model, x, lengths, batch_first=bf)
 
-    acc = None
-    if targets is not None:
-        out = run()
-        pred = predict(out) if predict is not None else predictions(
-            out, batch_first=bf, lengths=lengths, unbatched=_unbatched(x))
-        acc = accuracy(pred, targets)
-    fig = measure(run, device=device, inferences_per_call=batch, repeats=repeats, min_window_s=min_window_s,
-                  meters=meters)
+    try:
+        acc = None
+        if targets is not None:
+            out = run()
+            pred = predict(out) if predict is not None else predictions(
+                out, batch_first=bf, lengths=lengths, unbatched=_unbatched(x))
+            acc = accuracy(pred, targets)
+        fig = measure(run, device=device, inferences_per_call=batch, repeats=repeats, min_window_s=min_window_s,
+                      meters=meters)
+    finally:
+        for m, training in modes:
+            m.training = training
     return PlatformRow.from_figure(platform, fig, accuracy=acc,
                                    notes=f"torch {torch.__version__} forward of the model on {device}, "
                                          f"batch {batch}, inference mode.")
@@ -161,6 +166,40 @@ def _simulate(net: Any, x: Any, lengths: Any, backend: str) -> tuple[Any, Any]:
     return net.simulate(x, backend=backend)
 
 
+def _hardware_accuracy(net: Any, model: Any, out: Any, x: Any, targets: Any, lengths: Any,
+                       predict: Callable[[Any], Any] | None) -> float | None:
+    """Accuracy of a simulated network's output ``out`` on ``targets`` (None without targets); the output
+    layout is the network's (its ``meta["batch_first"]``), else the model's."""
+    if targets is None:
+        return None
+    bf = batch_first_of(net) if getattr(net, "meta", None) else batch_first_of(model)
+    pred = predict(out) if predict is not None else predictions(
+        out, batch_first=bf, lengths=lengths, unbatched=_unbatched(x))
+    return accuracy(pred, targets)
+
+
+def _annotate_hops(network: Any, stats: Any) -> str:
+    """Fill ``stats.core_hops`` from a Loihi 2 placement of ``network`` (:func:`spikernn.hardware.place`)
+    unless the activity already carries hops; returns a note for the report row saying where hops came from.
+
+    A network that is not a :class:`spikernn.hardware.network.Network`, or that does not fit Loihi 2, keeps no
+    hops (the note says so) rather than failing the report."""
+    if getattr(stats, "core_hops", None):
+        return "core hops as given with the activity"
+    from spikernn.hardware.network import Network
+
+    if not isinstance(network, Network):
+        return "no placement for this network object: core hops not counted"
+    from spikernn.hardware.placement import annotate_hops, place
+
+    try:
+        pl = place(network)
+    except ValueError as exc:
+        return f"core hops not counted: the network does not fit Loihi 2 ({exc})"
+    annotate_hops(stats, network, pl)
+    return f"core hops from a Loihi 2 placement ({pl.cores} cores on {pl.chips} chip(s))"
+
+
 def threshold_sweep(model: Any, inputs: Any, thresholds: Sequence[float], targets: Any = None, *,
                     lengths: Any = None, precision: str = "float", backend: str = "fast",
                     predict: Callable[[Any], Any] | None = None,
@@ -172,13 +211,9 @@ def threshold_sweep(model: Any, inputs: Any, thresholds: Sequence[float], target
     for thr in thresholds:
         net = _convert(model, precision=precision, threshold=float(thr), convert_options=convert_options)
         out, stats = _simulate(net, inputs.detach().cpu() if hasattr(inputs, "detach") else inputs, lengths, backend)
+        _annotate_hops(net, stats)
         est = loihi_estimate(stats)
-        acc = None
-        if targets is not None:
-            bf = batch_first_of(net) if getattr(net, "meta", None) else batch_first_of(model)
-            pred = predict(out) if predict is not None else predictions(
-                out, batch_first=bf, lengths=lengths, unbatched=_unbatched(inputs))
-            acc = accuracy(pred, targets)
+        acc = _hardware_accuracy(net, model, out, inputs, targets, lengths, predict)
         per = stats.per_inference()
         points.append(SweepPoint(threshold=float(thr), accuracy=acc, events_per_inference=per["events"],
                                  synaptic_ops_per_inference=per["synaptic_ops"],
@@ -280,18 +315,14 @@ def _loihi_row(report: EnergyReport, model: Any, x: Any, targets: Any, lengths: 
     else:
         how = "a given converted network"
     out, stats = _simulate(network, x, lengths, backend)
+    hops_note = _annotate_hops(network, stats)
     est = loihi_estimate(stats, active=active)  # type: ignore[arg-type]
     report.set_activity(stats)
     report.loihi_breakdown = est.to_dict()
-    acc = None
-    if targets is not None:
-        bf = batch_first_of(network) if getattr(network, "meta", None) else batch_first_of(model)
-        pred = predict(out) if predict is not None else predictions(
-            out, batch_first=bf, lengths=lengths, unbatched=_unbatched(x))
-        acc = accuracy(pred, targets)
+    acc = _hardware_accuracy(network, model, out, x, targets, lengths, predict)
     return PlatformRow.from_figure("loihi", est.figure, accuracy=acc,
-                                   notes=f"Activity from {how}, simulated with backend {backend!r}; no Loihi "
-                                         "timing model is applied, so no time per inference is given.")
+                                   notes=f"Activity from {how}, simulated with backend {backend!r}; {hops_note}; "
+                                         "no Loihi timing model is applied, so no time per inference is given.")
 
 
 def _describe_model(model: Any) -> str:

@@ -193,6 +193,7 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
     The fixed network records its scales in population attrs (``in_frac_bits``, ``out_frac_bits``) and in
     ``net.meta["fixed_point"]``; the backends quantise x and dequantise the output themselves.
     Warns (``warnings.warn``) when weights saturate, with the error introduced.
+    Raises ValueError for a non-float network or a non-finite input range (NaN/inf in ``calibration_x``).
     """
     if net.precision != "float":
         raise ValueError(f"quantize() needs a float network, this one has precision {net.precision!r}")
@@ -209,7 +210,10 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
     else:
         xr = 1.0
         rep.notes.append("input range assumed |x| <= 1 (pass input_range= or calibration_x= to quantize)")
-    xr = max(xr, 1e-12)
+    if not math.isfinite(xr):  # NaN would silently pick the finest scale and saturate every input
+        raise ValueError("quantize: the input range is not finite: "
+                         + ("calibration_x contains NaN or inf" if calibration_x is not None else f"{xr!r}"))
+    xr = max(abs(xr), 1e-12)
     observed: dict[str, float] = {}
     if calibration_x is not None:
         # the float run on the calibration data bounds relu sigma-delta values (no bound exists a priori)

@@ -59,7 +59,10 @@ def prepare_input(net, x: Any, lengths: Any = None) -> tuple[np.ndarray, Layout]
         raise ValueError("input contains NaN or inf")
     lens = None
     if lengths is not None:
-        lens = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths).astype(np.int64).reshape(-1)
+        raw = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths).reshape(-1)
+        if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw)))):
+            raise ValueError(f"lengths must be whole numbers of time steps, got {raw.tolist()[:8]}")
+        lens = raw.astype(np.int64)
         if lens.shape[0] != x.shape[1]:
             raise ValueError(f"lengths has {lens.shape[0]} entries for a batch of {x.shape[1]}")
         if lens.min() < 1 or lens.max() > x.shape[0]:

@@ -220,7 +220,8 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
         ``{"compile_s": compile + start-up, "run_s": stepping, "stop_s": stop, "steps": num_steps}``.
 
     Raises:
-        LavaRunError naming what failed; KeyboardInterrupt is re-raised after the teardown.
+        LavaRunError naming what failed; KeyboardInterrupt, SystemExit and other BaseExceptions are
+        re-raised after the teardown (no Lava process outlives the call).
     """
     from spikernn.hardware.lava_compat import ensure_lava
 
@@ -261,6 +262,9 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
             msg = str(e).strip()
             details = [f"{type(e).__name__}: {msg.splitlines()[-1] if msg else ''}"]
         raise LavaRunError(f"{what} ({tag}, {num_steps} steps) failed: " + "; ".join(details)) from None
+    except BaseException:  # SystemExit (e.g. a SIGTERM handler calling sys.exit), GeneratorExit, ...
+        _force_teardown(root)  # otherwise the Lava processes live on and the interpreter hangs at exit
+        raise
     finally:
         if ok:
             t1 = time.perf_counter()

@@ -60,6 +60,14 @@ NEURON_KINDS: dict[str, dict[str, int]] = {
 GRADED_KINDS = frozenset({"input", "sd_rnn", "sd_lstm", "sd_gru"})  # send graded (valued) events
 PRECISIONS = ("float", "fixed")
 FORMAT_VERSION = 1
+_GATED_PARAMS = {("spiking_lstm", "bias"): 4, ("sd_lstm", "bias"): 4, ("spiking_gru", "bias_in"): 3,
+                 ("spiking_gru", "bias_rec"): 3, ("sd_gru", "bias_in"): 3, ("sd_gru", "bias_rec"): 3}
+
+
+def param_length(kind: str, key: str, size: int) -> int:
+    """Length of a per-neuron param array: ``size`` times the gates for gate biases (LSTM ``bias`` 4H, GRU
+    ``bias_in``/``bias_rec`` 3H), ``size`` otherwise (see the table in the module docstring)."""
+    return size * _GATED_PARAMS.get((kind, key), 1)
 
 
 @dataclass
@@ -185,6 +193,14 @@ class Network:
                 raise ValueError(f"population {p.name!r}: unknown neuron kind {p.kind!r}; known: {sorted(NEURON_KINDS)}")
             if p.size <= 0:
                 raise ValueError(f"population {p.name!r}: size must be positive, got {p.size}")
+            for key, value in p.params.items():
+                arr = np.asarray(value)
+                n = param_length(p.kind, key, p.size)
+                if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+                    raise ValueError(f"population {p.name!r} ({p.kind}, size {p.size}): param {key!r} has shape "
+                                     f"{arr.shape}; expected a scalar or shape ({n},)")
+                if arr.dtype.kind in "fc" and np.isnan(arr).any():
+                    raise ValueError(f"population {p.name!r}: param {key!r} contains NaN")
         if self.population(self.input).kind != "input":
             raise ValueError(f"network input {self.input!r} must be a population of kind 'input'")
         for o in self.outputs:
@@ -231,13 +247,19 @@ class Network:
 
     @classmethod
     def load(cls, path: str | Path) -> "Network":
-        """Read a network written by :meth:`save` (no pickle involved)."""
-        from safetensors import safe_open
+        """Read a network written by :meth:`save` (no pickle involved).
+
+        Raises FileNotFoundError when ``path`` does not exist, ValueError when it is not a network file."""
+        from safetensors import SafetensorError, safe_open
 
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no network file at {path}")
-        with safe_open(str(path), framework="numpy") as f:
+        try:
+            opened = safe_open(str(path), framework="numpy")
+        except SafetensorError as exc:
+            raise ValueError(f"{path}: not a safetensors file ({exc}); not a spikernn hardware network") from None
+        with opened as f:
             meta = f.metadata() or {}
             if "spikernn_network" not in meta:
                 raise ValueError(f"{path} is not a spikernn hardware network (no 'spikernn_network' metadata)")

@@ -73,6 +73,8 @@ MAX24 = (1 << 23) - 1
 LUT_LO = -8.0  # LUT covers [-8, 8)
 LUT_STEP_BITS = 8  # Q12 input: 1/16 per table entry -> 8 bits of interpolation
 GATES = {"spiking_lstm": 4, "sd_lstm": 4, "spiking_gru": 3, "sd_gru": 3}
+State = dict[str, np.ndarray]  # a population's state arrays, each (B, n) or (B, gates*n)
+StepResult = tuple[State, np.ndarray, np.ndarray]  # (new state, payload sent (B, n), event mask (B, n) bool)
 
 
 def _make_lut(fn) -> np.ndarray:
@@ -352,7 +354,8 @@ def _delta_send(act, sent, thr):
 # step functions per kind
 # ----------------------------------------------------------------------------------------------------------
 
-def step_input(state, inputs, params, attrs, precision="float"):
+def step_input(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+               precision: str = "float") -> StepResult:
     """Host input: "value" sends x_t; "delta" sends x_t - last sent where |change| > delta_threshold."""
     p = prepare_params("input", params, attrs, precision, size=np.shape(inputs["x"])[-1])
     x = inputs["x"]
@@ -363,7 +366,8 @@ def step_input(state, inputs, params, attrs, precision="float"):
     return {"sent": sent}, out, mask
 
 
-def step_lif(state, inputs, params, attrs, precision="float"):
+def step_lif(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+             precision: str = "float") -> StepResult:
     """Recurrent LIF soma: d = in + bias (float); Lava's bit-accurate LIF (fixed)."""
     a_in = inputs["in"]
     p = prepare_params("lif", params, attrs, precision, size=a_in.shape[-1])
@@ -460,7 +464,8 @@ def _gru_fixed(pi, ph, h, H, F):
     return sat24(mul_q(ONE - z, n) + mul_q(z, h))
 
 
-def step_spiking_lstm(state, inputs, params, attrs, precision="float"):
+def step_spiking_lstm(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                      precision: str = "float") -> StepResult:
     """Spiking LSTM: gates from in (4H) + bias; c = f c + i g; d = o tanh(c); soma."""
     a_in = inputs["in"]
     H = a_in.shape[-1] // 4
@@ -475,7 +480,8 @@ def step_spiking_lstm(state, inputs, params, attrs, precision="float"):
     return {"c": c, "v": v, "a": a}, out, s
 
 
-def step_spiking_gru(state, inputs, params, attrs, precision="float"):
+def step_spiking_gru(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                     precision: str = "float") -> StepResult:
     """Spiking GRU: torch GRU gates on in (3H) + bias_in and rec (3H) + bias_rec; d = h; soma."""
     a_in = inputs["in"]
     H = a_in.shape[-1] // 3
@@ -494,7 +500,8 @@ def step_spiking_gru(state, inputs, params, attrs, precision="float"):
     return {"h": h, "v": v, "a": a}, out, s
 
 
-def step_sd_rnn(state, inputs, params, attrs, precision="float"):
+def step_sd_rnn(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                precision: str = "float") -> StepResult:
     """Sigma-delta RNN neuron: sigma += in; act = tanh|relu(sigma + bias); send act - sent if > threshold."""
     a_in = inputs["in"]
     p = prepare_params("sd_rnn", params, attrs, precision, size=a_in.shape[-1])
@@ -508,7 +515,8 @@ def step_sd_rnn(state, inputs, params, attrs, precision="float"):
     return {"sigma": sigma, "sent": sent}, out, mask
 
 
-def step_sd_lstm(state, inputs, params, attrs, precision="float"):
+def step_sd_lstm(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                 precision: str = "float") -> StepResult:
     """Sigma-delta LSTM neuron: sigma (4H) += in; torch LSTM cell on sigma + bias; send delta of h."""
     a_in = inputs["in"]
     H = a_in.shape[-1] // 4
@@ -523,7 +531,8 @@ def step_sd_lstm(state, inputs, params, attrs, precision="float"):
     return {"sigma": sigma, "c": c, "sent": sent}, out, mask
 
 
-def step_sd_gru(state, inputs, params, attrs, precision="float"):
+def step_sd_gru(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                precision: str = "float") -> StepResult:
     """Sigma-delta GRU neuron: sigma_in/sigma_rec (3H) accumulate; torch GRU cell; send delta of h."""
     a_in = inputs["in"]
     H = a_in.shape[-1] // 3
@@ -543,7 +552,8 @@ def step_sd_gru(state, inputs, params, attrs, precision="float"):
     return {"sigma_in": si, "sigma_rec": sr, "h": h, "sent": sent}, out, mask
 
 
-def step_readout(state, inputs, params, attrs, precision="float"):
+def step_readout(state: State, inputs: dict[str, np.ndarray], params: dict, attrs: dict,
+                 precision: str = "float") -> StepResult:
     """Leaky integrator y = decay*y + in + bias (in = accumulated input when input_coding == "delta")."""
     a_in = inputs["in"]
     p = prepare_params("readout", params, attrs, precision, size=a_in.shape[-1])
@@ -570,7 +580,8 @@ STEP = {
 }
 
 
-def step(kind: str, state: dict, inputs_by_port: dict, params: dict, attrs: dict, precision: str = "float"):
+def step(kind: str, state: State, inputs_by_port: dict[str, np.ndarray], params: dict, attrs: dict,
+         precision: str = "float") -> StepResult:
     """One time step of a population of kind ``kind``: returns ``(new_state, out, event_mask)``."""
     try:
         fn = STEP[kind]

@@ -9,6 +9,7 @@ import torch
 from spikernn.energy import compare
 from spikernn.energy.loihi import loihi_estimate
 from spikernn.energy.meters import MeterReading
+from spikernn.hardware.placement import annotate_hops, place
 from spikernn.hardware.stats import ActivityStats
 
 
@@ -96,8 +97,12 @@ def test_compare_converts_with_the_real_converter(data):
     assert lo.kind == "estimated" and lo.accuracy == 1.0  # threshold 0 reproduces the dense model
     net = converters.to_lava(m, precision="float", threshold=0.0)
     _, st = net.simulate(x, backend="fast")
+    annotate_hops(st, net, place(net))  # the estimate includes hops between cores from the placement
     assert lo.energy_per_inference_j == pytest.approx(loihi_estimate(st).joules_per_inference)
     assert st.total_synaptic_ops() > 0
+    hops = rep.loihi_breakdown["counts"]["core_hops"]
+    assert hops > 0 and rep.loihi_breakdown["breakdown_j"]["hops"] == pytest.approx(hops * 3.5e-12)
+    assert "Loihi 2 placement" in lo.notes
     s0, s1 = rep.threshold_sweep
     assert s0.threshold == 0.0 and s0.accuracy == 1.0
     assert s1.events_per_inference <= s0.events_per_inference  # a larger threshold sends fewer events
@@ -157,3 +162,18 @@ def test_fixed_point_compare_with_calibration(data):
     assert rep.row("loihi").accuracy == rep.row("cpu").accuracy  # the calibrated fixed-point network agrees
     assert rep.threshold_sweep[0].accuracy == rep.row("cpu").accuracy
     assert "calibration_x" in rep.row("loihi").notes
+
+
+def test_compare_leaves_the_callers_model_in_training_mode(data):
+    """Measuring runs the model in eval mode; a model that was training (compare() called between epochs)
+    must come back in training mode, or its dropout would silently stay off for the rest of training."""
+    m, x, y = data
+    m.train()
+    compare(m, x, y, platforms=("cpu",), repeats=1, min_window_s=0.0, cpu_meters=[WattMeter()])
+    assert m.training and all(mod.training for mod in m.modules())
+    m.rnn.eval()  # a partly frozen model keeps exactly its modes
+    compare(m, x, y, platforms=("cpu",), repeats=1, min_window_s=0.0, cpu_meters=[WattMeter()])
+    assert m.training and m.head.training and not m.rnn.training
+    m.eval()
+    compare(m, x, y, platforms=("cpu",), repeats=1, min_window_s=0.0, cpu_meters=[WattMeter()])
+    assert not m.training

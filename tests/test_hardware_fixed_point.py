@@ -171,6 +171,18 @@ def test_quantize_input_and_calibration():
     assert "summary" in dir(rep) and "block a" in rep.summary()
 
 
+
+def test_quantize_rejects_a_non_finite_input_range():
+    """NaN in the calibration data used to give a network whose scales came from NaN (silently wrong)."""
+    net = _lif_net()
+    x = RNG.normal(0, 1, (10, 2, 6))
+    x[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="calibration_x contains NaN or inf"):
+        fp.quantize(net, calibration_x=x)
+    with pytest.raises(ValueError, match="input range is not finite"):
+        fp.quantize(net, input_range=float("inf"))
+
+
 @pytest.mark.parametrize("sign", [None, "MIXED", "EXCITATORY", "INHIBITORY"])
 @pytest.mark.parametrize("bits", [8, 6])
 def test_lava_effective_weights_match_lava_dense_any_weights(sign, bits):

@@ -62,3 +62,45 @@ def test_hardware_import_is_lazy_and_lava_free():
             "assert 'lava' not in sys.modules and not any(m.startswith('lava.') for m in sys.modules); print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+
+
+def test_params_of_the_wrong_shape_or_nan_are_a_clear_value_error():
+    """A per-neuron param of the wrong length used to run silently when its values were uniform (the fused
+    LIF path folds them into a scalar) and NaN params gave silent garbage; both now fail at construction."""
+    H = 5
+    syn = [SynapseBlock("xh", "x", "h", "in", RNG.normal(0, 1, (H, 3)))]
+
+    def lif(**params):
+        return Network([Population("x", "input", 3), Population("h", "lif", H, params, {"reset": "subtract"})],
+                       syn, "x", ["h"])
+
+    with pytest.raises(ValueError, match=r"param 'bias' has shape \(3,\); expected a scalar or shape \(5,\)"):
+        lif(bias=np.zeros(3), decay=np.full(H, .9))
+    with pytest.raises(ValueError, match="param 'decay' contains NaN"):
+        lif(decay=np.full(H, np.nan))
+    lif(bias=0.1, decay=np.full(H, .9), threshold=np.full(H, np.inf))  # scalars and inf are fine
+    lstm = [SynapseBlock("xh", "x", "h", "in", RNG.normal(0, 1, (4 * H, 3)))]
+    Network([Population("x", "input", 3), Population("h", "spiking_lstm", H, {"bias": np.zeros(4 * H)})],
+            lstm, "x", ["h"])
+    with pytest.raises(ValueError, match=r"expected a scalar or shape \(20,\)"):
+        Network([Population("x", "input", 3), Population("h", "spiking_lstm", H, {"bias": np.zeros(H)})],
+                lstm, "x", ["h"])
+
+
+def test_load_of_a_file_that_is_not_safetensors_is_a_value_error(tmp_path):
+    bad = tmp_path / "n.safetensors"
+    bad.write_text("hello")
+    with pytest.raises(ValueError, match="not a safetensors file"):  # was safetensors' own SafetensorError
+        Network.load(bad)
+    with pytest.raises(FileNotFoundError):
+        Network.load(tmp_path / "missing.safetensors")
+
+
+def test_fractional_lengths_are_a_value_error():
+    """lengths 2.7 used to be truncated to 2 silently (a wrong last step for last_step outputs)."""
+    net = gru_net()
+    net.meta["output"] = "last_step"
+    x = torch.randn(2, 15, 4)
+    with pytest.raises(ValueError, match="whole numbers"):
+        net.run(x, lengths=[2.7, 15])
+    assert net.run(x, lengths=torch.tensor([3.0, 15.0])).shape == (2, 3)

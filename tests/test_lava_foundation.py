@@ -159,3 +159,17 @@ def test_normal_run_leaves_no_children():
     lif, sink, ref = _network("float", np.random.default_rng(2))
     run_processes(lif, STEPS, "float")
     assert live_children() == []
+
+
+def test_system_exit_during_a_run_tears_down_the_processes():
+    """A BaseException that is not an Exception (SystemExit from a SIGTERM handler, here raised by the
+    progress callback while the Lava processes are up) must not leave them alive (the interpreter would hang
+    at exit)."""
+    lif, sink, ref = _network("float", np.random.default_rng(3))
+
+    def progress(done):
+        raise SystemExit("terminated")
+
+    with pytest.raises(SystemExit, match="terminated"):
+        run_processes(lif, STEPS, "float", progress=progress, chunks=2)
+    assert live_children() == []
