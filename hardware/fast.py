@@ -52,7 +52,7 @@ import numpy as np
 
 from spikernn.hardware import neurons as N
 from spikernn.hardware.network import NEURON_KINDS, Network
-from spikernn.hardware.stats import ActivityStats
+from spikernn.hardware.stats import ActivityStats, count_activity
 from spikernn.hardware.synapses import shift_floor
 
 GRADED_MESSAGE_BITS = 24  # payload of a graded spike (Loihi 2 allows up to 32)
@@ -596,7 +596,7 @@ MIN_SHARD = 16  # smallest batch shard worth a thread of its own
 
 def simulate_fast(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
                   plan: dict | None = None, blas_threads: int | None = 1, workers: int = 1,
-                  **options: Any) -> tuple[np.ndarray, ActivityStats]:
+                  lengths: np.ndarray | None = None, **options: Any) -> tuple[np.ndarray, ActivityStats]:
     """Run ``net`` on float64 input ``x_tbi`` (T, B, I); return the aligned output (T, B, O) and stats.
 
     ``blas_threads`` (default 1; None leaves the BLAS setting alone) limits BLAS threads during the run: the
@@ -614,15 +614,17 @@ def simulate_fast(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17
     shards = max(1, min(int(workers), B // MIN_SHARD))
     with _blas_limit(blas_threads):
         if shards <= 1:
-            return _simulate(net, x_tbi, chunk_elems=chunk_elems, plan=plan, **options)
+            return _simulate(net, x_tbi, chunk_elems=chunk_elems, plan=plan, lengths=lengths, **options)
         from concurrent.futures import ThreadPoolExecutor
 
         x = np.asarray(x_tbi, dtype=np.float64)
         plan = plan if plan is not None else compile_network(net)
         bounds = np.linspace(0, B, shards + 1).round().astype(int)
         with ThreadPoolExecutor(shards) as ex:
-            parts = list(ex.map(lambda i: _simulate(net, x[:, bounds[i]:bounds[i + 1]], chunk_elems=chunk_elems,
-                                                    plan=plan, **options), range(shards)))
+            parts = list(ex.map(lambda i: _simulate(
+                net, x[:, bounds[i]:bounds[i + 1]], chunk_elems=chunk_elems, plan=plan,
+                lengths=None if lengths is None else np.asarray(lengths)[bounds[i]:bounds[i + 1]], **options),
+                range(shards)))
         return np.concatenate([p[0] for p in parts], axis=1), _merge_stats([p[1] for p in parts])
 
 
@@ -653,7 +655,7 @@ def record_values(net: Network, x_tbi: np.ndarray) -> dict[str, np.ndarray]:
 
 def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
               plan: dict | None = None, _capture: dict | None = None, use_kernels: bool = True,
-              **options: Any) -> tuple[np.ndarray, ActivityStats]:
+              lengths: np.ndarray | None = None, **options: Any) -> tuple[np.ndarray, ActivityStats]:
     """Run ``net`` on float64 input ``x_tbi`` (T, B, I); return the aligned output (T, B, O) and stats.
 
     Args:
@@ -887,21 +889,4 @@ def _simulate(net: Network, x_tbi: np.ndarray, *, chunk_elems: int = 1 << 17,
         outs.append(v)
     y = np.concatenate(outs, axis=2) if len(outs) > 1 else np.ascontiguousarray(outs[0])
 
-    # ---- stats ---------------------------------------------------------------------------------------------
-    stats = ActivityStats(steps=T, batch=B)
-    per_neuron: dict[str, np.ndarray] = {}
-    for P in pops.values():
-        m = masks[P.name]
-        # (T, n) events per neuron and step (bool summed as uint8 into int32: fewer bytes than int64)
-        pn = m.view(np.uint8).sum(axis=1, dtype=np.int32).astype(np.int64) if B < 2 ** 31 else \
-            m.sum(axis=1, dtype=np.int64)
-        if P.reverse:
-            pn = pn[::-1]
-        per_neuron[P.name] = pn
-        stats.events[P.name] = pn.sum(axis=1)
-        stats.message_bits[P.name] = GRADED_MESSAGE_BITS if (P.graded or P.kind == "readout") else 1
-        if P.kind != "input":
-            stats.neuron_updates[P.name] = int(P.size) * T * B
-    for b in blks.values():
-        stats.synaptic_ops[b.name] = per_neuron[b.source] @ b.fan_out.astype(np.int64)
-    return y, stats
+    return y, count_activity(net, masks, T, B, lengths=lengths, graded_bits=GRADED_MESSAGE_BITS)

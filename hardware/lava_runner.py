@@ -51,7 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spikernn.hardware.network import Network
-from spikernn.hardware.stats import ActivityStats
+from spikernn.hardware.stats import ActivityStats, count_activity
 
 GRADED_MESSAGE_BITS = 24
 
@@ -563,7 +563,7 @@ def _progress_bar(enabled: bool, total: int, description: str):
 
 def simulate_lava(net: Network, x_tbi: np.ndarray, *, builtins: bool = True, progress: bool = False,
                   samples_per_run: int | None = None, timings: dict | None = None,
-                  **options: Any) -> tuple[np.ndarray, ActivityStats]:
+                  lengths: np.ndarray | None = None, **options: Any) -> tuple[np.ndarray, ActivityStats]:
     """Run ``net`` on ``x_tbi`` (T, B, I) float64 with real Lava processes; return (y (T, B, O), stats).
 
     Args:
@@ -573,6 +573,7 @@ def simulate_lava(net: Network, x_tbi: np.ndarray, *, builtins: bool = True, pro
             False uses the project's Processes only (a whole batch per run).
         progress: show a rich progress bar (off by default).
         samples_per_run: batch items per Lava run when only the project's Processes are used (default: all).
+        lengths: optional (B,) valid lengths; padding steps after them are not counted in the stats.
         timings: a dict to fill with ``runs``, ``steps`` (Lava steps), ``build_s`` (creating processes),
             ``compile_s`` (compile + process start-up), ``run_s`` (stepping), ``stop_s``, ``total_s``.
 
@@ -710,7 +711,7 @@ def simulate_lava(net: Network, x_tbi: np.ndarray, *, builtins: bool = True, pro
             v = v.astype(np.float64) * output_scale(P)
         ys.append(np.asarray(v, dtype=np.float64))
     y = np.concatenate(ys, axis=2) if len(ys) > 1 else np.ascontiguousarray(ys[0])
-    return y, _stats(net, masks, T, B)
+    return y, _stats(net, masks, T, B, lengths)
 
 
 def _record_dir(net: Network, T: int, B: int) -> str | None:
@@ -724,22 +725,10 @@ def _record_dir(net: Network, T: int, B: int) -> str | None:
     return None
 
 
-def _stats(net: Network, masks: dict[str, np.ndarray], T: int, B: int) -> ActivityStats:
-    """Activity counted exactly as the fast simulator counts it."""
-    stats = ActivityStats(steps=T, batch=B)
-    for P in net.populations:
-        m = masks[P.name][::-1] if P.reverse else masks[P.name]
-        stats.events[P.name] = m.sum(axis=(1, 2)).astype(np.int64)
-        stats.message_bits[P.name] = GRADED_MESSAGE_BITS if (P.graded or P.kind == "readout") else 1
-        if P.kind != "input":
-            stats.neuron_updates[P.name] = int(P.size) * T * B
-    for b in net.synapses:
-        src = net.population(b.source)
-        m = masks[src.name][::-1] if src.reverse else masks[src.name]
-        per_neuron = m.sum(axis=1)
-        fan = np.count_nonzero(np.asarray(b.weights), axis=0).astype(np.int64)
-        stats.synaptic_ops[b.name] = (per_neuron @ fan).astype(np.int64)
-    return stats
+def _stats(net: Network, masks: dict[str, np.ndarray], T: int, B: int,
+           lengths: np.ndarray | None = None) -> ActivityStats:
+    """Activity counted exactly as the fast simulator counts it (the shared :func:`count_activity`)."""
+    return count_activity(net, masks, T, B, lengths=lengths, graded_bits=GRADED_MESSAGE_BITS)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -286,7 +286,8 @@ class Network:
                 the input themselves.
             backend: "fast" (batched array simulator) or "lava" (real Lava processes, Loihi2SimCfg).
             lengths: optional (B,) valid lengths per sequence (time steps); needed for
-                ``meta["output"] == "last_step"`` outputs of padded batches.
+                ``meta["output"] == "last_step"`` outputs of padded batches, and the activity statistics
+                count only the valid steps (padding is not work an inference would do).
             options: passed to the backend.
 
         Returns:
@@ -299,11 +300,11 @@ class Network:
         if backend == "fast":
             from spikernn.hardware.fast import simulate_fast
 
-            y_tbo, stats = simulate_fast(self, x_tbi, **options)
+            y_tbo, stats = simulate_fast(self, x_tbi, lengths=layout.lengths, **options)
         elif backend == "lava":
             from spikernn.hardware.lava_runner import simulate_lava
 
-            y_tbo, stats = simulate_lava(self, x_tbi, **options)
+            y_tbo, stats = simulate_lava(self, x_tbi, lengths=layout.lengths, **options)
         else:
             raise ValueError(f"unknown backend {backend!r}; use 'fast' or 'lava'")
         return format_output(self, y_tbo, layout), stats

@@ -83,3 +83,44 @@ class ActivityStats:
             message_bits={k: int(v) for k, v in d.get("message_bits", {}).items()},
             core_hops=arr(d.get("core_hops", {})),
         )
+
+
+def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
+                   lengths: np.ndarray | None = None, graded_bits: int = 24) -> ActivityStats:
+    """Count a run's activity from its event masks; both backends use this, so they count alike.
+
+    Args:
+        net: the :class:`~spikernn.hardware.network.Network` that ran.
+        masks: population name -> (steps, batch, size) bool array, True where a neuron sent an event; a
+            ``reverse`` population's mask is in its own (reversed) time order.
+        steps, batch: time steps (aligned to input steps) and batch size of the run.
+        lengths: optional (batch,) valid lengths in time steps: steps at or after a sequence's length are
+            padding and are not counted (neither events, synaptic operations nor neuron updates).
+        graded_bits: payload bits of a graded event.
+    """
+    valid = None
+    updates_per_neuron = steps * batch
+    if lengths is not None:
+        lens = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        if lens.shape[0] != batch:
+            raise ValueError(f"lengths has {lens.shape[0]} entries for a batch of {batch}")
+        if np.any(lens < steps):
+            valid = np.arange(steps)[:, None] < lens[None, :]  # (steps, batch)
+        updates_per_neuron = int(np.minimum(lens, steps).sum())
+    stats = ActivityStats(steps=steps, batch=batch)
+    per_neuron: dict[str, np.ndarray] = {}
+    for p in net.populations:
+        m = masks[p.name]
+        if p.reverse:
+            m = m[::-1]
+        if valid is not None:
+            m = m & valid[:, :, None]
+        pn = m.sum(axis=1, dtype=np.int64)  # (steps, size) events per neuron and step
+        per_neuron[p.name] = pn
+        stats.events[p.name] = pn.sum(axis=1)
+        stats.message_bits[p.name] = graded_bits if (p.graded or p.kind == "readout") else 1
+        if p.kind != "input":
+            stats.neuron_updates[p.name] = int(p.size) * updates_per_neuron
+    for b in net.synapses:
+        stats.synaptic_ops[b.name] = per_neuron[b.source] @ b.fan_out.astype(np.int64)
+    return stats
