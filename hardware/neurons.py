@@ -645,7 +645,54 @@ def _sat24_inplace(x: np.ndarray) -> None:
         _clip(x, -float(MAX24), float(MAX24), out=x)
 
 
-class LifKernel:
+class _SomaKernel:
+    """The spiking soma shared by the in-place kernels: threshold (adaptive or not), spike, reset and
+    adaptation trace, applied to ``self.v`` after the drive was added (the order of the step functions).
+    Subclasses set ``v, a, tmp, adapt, reset, th, ba`` and, in fixed point, ``ma, th_neg``; in float ``rho``."""
+
+    def _fire_fixed(self, spikes: np.ndarray) -> None:
+        v, a, tmp = self.v, self.a, self.tmp
+        if self.adapt:
+            theta = np.multiply(self.ba, a)
+            theta *= 1.0 / ONE
+            np.floor(theta, out=theta)
+            theta += self.th
+        else:
+            theta = self.th
+        np.greater(v, theta, out=spikes)
+        if self.reset == "zero":
+            np.copyto(v, 0.0, where=spikes)
+        elif self.reset == "subtract":
+            np.multiply(spikes, theta, out=tmp)
+            v -= tmp
+            if self.adapt or self.th_neg:  # v > theta >= 0 gives 0 < v - theta < v: nothing to saturate
+                _sat24_inplace(v)
+        if self.adapt:
+            np.multiply(a, self.ma, out=a)
+            np.trunc(a, out=a)
+            np.multiply(spikes, float(ONE), out=tmp)
+            a += tmp
+            _sat24_inplace(a)
+
+    def _fire_float(self, spikes: np.ndarray) -> None:
+        v, a, tmp = self.v, self.a, self.tmp
+        if self.adapt:
+            theta = np.multiply(self.ba, a)
+            theta += self.th
+        else:
+            theta = self.th
+        np.greater(v, theta, out=spikes)
+        if self.reset == "zero":
+            np.copyto(v, 0.0, where=spikes)
+        elif self.reset == "subtract":  # v - 1*theta or v - 0 (theta finite): the same values as where=
+            np.multiply(spikes, theta, out=tmp)
+            v -= tmp
+        if self.adapt:
+            a *= self.rho
+            a += spikes
+
+
+class LifKernel(_SomaKernel):
     """In-place batched ``lif`` step for the fast simulator: the same numbers as :func:`step_lif`.
 
     It owns its state (preallocated, updated in place) and writes the spikes into a given bool array, so a
@@ -694,7 +741,7 @@ class LifKernel:
     def step(self, a_in: np.ndarray, spikes: np.ndarray) -> None:
         """One step for synaptic input ``a_in`` (B, n) (integers as int64 or float64 in fixed point);
         writes the spikes into the bool array ``spikes`` (B, n)."""
-        v, a, u, tmp = self.v, self.a, self.u, self.tmp
+        v, u, tmp = self.v, self.u, self.tmp
         if self.fixed:
             M = float(1 << 23)
             if self.u_pass:
@@ -712,46 +759,13 @@ class LifKernel:
             v += u
             v += self.bias
             _sat24_inplace(v)
-            if self.adapt:
-                theta = np.multiply(self.ba, a)
-                theta *= 1.0 / ONE
-                np.floor(theta, out=theta)
-                theta += self.th
-            else:
-                theta = self.th
-            np.greater(v, theta, out=spikes)
-            if self.reset == "zero":
-                np.copyto(v, 0.0, where=spikes)
-            elif self.reset == "subtract":
-                np.multiply(spikes, theta, out=tmp)
-                v -= tmp
-                if self.adapt or self.th_neg:  # v > theta >= 0 gives 0 < v - theta < v: nothing to saturate
-                    _sat24_inplace(v)
-            if self.adapt:
-                np.multiply(a, self.ma, out=a)
-                np.trunc(a, out=a)
-                np.multiply(spikes, float(ONE), out=tmp)
-                a += tmp
-                _sat24_inplace(a)
+            self._fire_fixed(spikes)
             return
         # float, the order of step_lif: v = v*m + a_in + bias
         v *= self.m
         v += a_in
         v += self.bias
-        if self.adapt:
-            theta = np.multiply(self.ba, a)
-            theta += self.th
-        else:
-            theta = self.th
-        np.greater(v, theta, out=spikes)
-        if self.reset == "zero":
-            np.copyto(v, 0.0, where=spikes)
-        elif self.reset == "subtract":  # v - 1*theta or v - 0 (theta finite): the same values as where=
-            np.multiply(spikes, theta, out=tmp)
-            v -= tmp
-        if self.adapt:
-            a *= self.rho
-            a += spikes
+        self._fire_float(spikes)
 
 
 class ReadoutKernel:
@@ -794,7 +808,7 @@ class ReadoutKernel:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class LstmKernel:
+class LstmKernel(_SomaKernel):
     """In-place batched ``spiking_lstm`` step for the fast simulator: the same numbers as
     :func:`step_spiking_lstm` (fixed point bit for bit, float the same operations in the same order).
 
@@ -874,23 +888,10 @@ class LstmKernel:
             c += tmp
             np.tanh(c, out=tmp)
             np.multiply(sg[:, 3 * H:], tmp, out=d)
-            v, a = self.v, self.a
+            v = self.v
             v *= self.m
             v += d
-            if self.adapt:
-                theta = np.multiply(self.ba, a)
-                theta += self.th
-            else:
-                theta = self.th
-            np.greater(v, theta, out=spikes)
-            if self.reset == "zero":
-                np.copyto(v, 0.0, where=spikes)
-            elif self.reset == "subtract":
-                np.multiply(spikes, theta, out=tmp)
-                v -= tmp
-            if self.adapt:
-                a *= self.rho
-                a += spikes
+            self._fire_float(spikes)
             return
         pre, act, X, P, c, d = self.pre, self.act, self.X, self.P, self.c, self.d
         if a_rec is None:
@@ -917,29 +918,9 @@ class LstmKernel:
         d *= act[:, 3 * H:]
         d += 1 << (Q - 1)
         d >>= Q
-        v, a, tmp = self.v, self.a, self.tmp
+        v = self.v
         np.multiply(v, self.mv, out=v)
         np.trunc(v, out=v)
         v += d
         _sat24_inplace(v)
-        if self.adapt:
-            theta = np.multiply(self.ba, a)
-            theta *= 1.0 / ONE
-            np.floor(theta, out=theta)
-            theta += self.th
-        else:
-            theta = self.th
-        np.greater(v, theta, out=spikes)
-        if self.reset == "zero":
-            np.copyto(v, 0.0, where=spikes)
-        elif self.reset == "subtract":
-            np.multiply(spikes, theta, out=tmp)
-            v -= tmp
-            if self.adapt or self.th_neg:
-                _sat24_inplace(v)
-        if self.adapt:
-            np.multiply(a, self.ma, out=a)
-            np.trunc(a, out=a)
-            np.multiply(spikes, float(ONE), out=tmp)
-            a += tmp
-            _sat24_inplace(a)
+        self._fire_fixed(spikes)
