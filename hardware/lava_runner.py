@@ -226,7 +226,6 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
     from spikernn.hardware.lava_compat import ensure_lava
 
     ensure_lava()
-    from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
 
     if precision not in ("float", "fixed"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -527,8 +528,6 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
             with steps.step(f"convert {labels[which]}", total=1) as adv:
                 from spikernn import converters
 
-                import warnings
-
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     # the training inputs set the fixed-point input range (standardised data exceed |x| <= 1)
@@ -605,7 +604,6 @@ def run_demo(config: Optional[DemoConfig] = None, console: Any = None, **overrid
                 extra: dict[str, Any] = {}
                 if which == "dense" and cfg.sweep_thresholds:
                     extra["sweep_thresholds"] = list(cfg.sweep_thresholds)
-                import warnings
 
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")

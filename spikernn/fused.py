@@ -248,7 +248,7 @@ class FusedSpikingSequence(torch.autograd.Function):
         kind, reset, adaptive = ctx.kind, ctx.reset, ctx.adaptive
         w_hh, beta, theta, rho, ba, S, V, U, A, C, *saved = ctx.saved_tensors
         T, B, H = U.shape
-        H2, H3 = 2 * H, 3 * H
+        H2 = 2 * H
         opts = dict(dtype=U.dtype, device=U.device)
         Sprev, Snow = S[:-1], S[1:]
         TH = torch.addcmul(theta, ba, A[:-1]) if adaptive else theta

@@ -7,7 +7,7 @@ nir = pytest.importorskip("nir")
 # snntorch's exporter calls nirtorch's older API, which announces its own deprecation
 pytestmark = pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
 
-from spikernn.converters import from_nir, to_lava, to_nir  # noqa: E402
+from spikernn.converters import from_nir, to_nir  # noqa: E402
 from spikernn.layers import SpikingRNN  # noqa: E402
 
 
