@@ -123,6 +123,23 @@ def lstm_gate_scale(hidden_size: int, dtype=None, device=None) -> Tensor:
     return s
 
 
+def _fire(u: Tensor, v: Tensor, a: Tensor, theta: Tensor, ba: Tensor, rho: Tensor, reset: str, adaptive: bool,
+          s_out: Tensor, v_out: Tensor, a_out: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """The soma after the drive (docs/equations.md): threshold, spike, reset, adaptation trace, written into
+    ``s_out``, ``v_out``, ``a_out``; returns the new ``(s, v, a)``. ``u`` is the membrane before reset."""
+    th = torch.addcmul(theta, ba, a) if adaptive else theta
+    s = torch.gt(u, th, out=s_out)
+    if reset == "subtract":
+        v = torch.addcmul(u, s, th, value=-1.0, out=v_out)
+    elif reset == "zero":
+        v = torch.addcmul(u, u, s, value=-1.0, out=v_out)
+    else:
+        v = v_out.copy_(u)
+    if adaptive:
+        a = torch.addcmul(s, rho, a, out=a_out)
+    return s, v, a
+
+
 class FusedSpikingSequence(torch.autograd.Function):
     """``apply(kind, reset, adaptive, surrogate, x_proj, weight_hh, bias_hh, decay, threshold, adapt_decay,
     adapt_scale, s0, v0, a0, c0) -> (S, V, A, C)``; see the module docstring.
@@ -147,8 +164,7 @@ class FusedSpikingSequence(torch.autograd.Function):
             A[0] = a0
         m1 = torch.tensor(-1.0, **opts)
         two = torch.tensor(2.0, **opts)
-        s, v, a, c = s0, v0, a0, c0
-        th = theta
+        s, v, a = s0, v0, a0
         saved: tuple = ()
         if kind == "lstm":
             # x_proj and w_hh come with their g rows doubled (lstm_gate_scale), so one sigmoid gives
@@ -173,17 +189,7 @@ class FusedSpikingSequence(torch.autograd.Function):
                 q = torch.mul(n, two, out=Qs[t]).sigmoid_()
                 o = Os[t]
                 u = torch.addcmul(o, o, q, value=-2.0, out=Us[t]).addcmul_(beta, v)
-                if adaptive:
-                    th = torch.addcmul(theta, ba, a)
-                s = torch.gt(u, th, out=Ss[t + 1])
-                if reset == "subtract":
-                    v = torch.addcmul(u, s, th, value=-1.0, out=Vs[t + 1])
-                elif reset == "zero":
-                    v = torch.addcmul(u, u, s, value=-1.0, out=Vs[t + 1])
-                else:
-                    v = Vs[t + 1].copy_(u)
-                if adaptive:
-                    a = torch.addcmul(s, rho, a, out=As[t + 1])
+                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, Ss[t + 1], Vs[t + 1], As[t + 1] if adaptive else None)
             C.neg_()
             saved = (ACT, Q)
         elif kind == "gru":
@@ -202,34 +208,14 @@ class FusedSpikingSequence(torch.autograd.Function):
                 n = torch.add(m1, n, alpha=2, out=n)
                 h = torch.addcmul(n, act[:, H:H2], h - n, out=C[t + 1])
                 u = torch.addcmul(h, beta, v, out=U[t])
-                if adaptive:
-                    th = torch.addcmul(theta, ba, a)
-                s = torch.gt(u, th, out=S[t + 1])
-                if reset == "subtract":
-                    v = torch.addcmul(u, s, th, value=-1.0, out=V[t + 1])
-                elif reset == "zero":
-                    v = torch.addcmul(u, u, s, value=-1.0, out=V[t + 1])
-                else:
-                    v = V[t + 1].copy_(u)
-                if adaptive:
-                    a = torch.addcmul(s, rho, a, out=A[t + 1])
+                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, S[t + 1], V[t + 1], A[t + 1] if adaptive else None)
             saved = (ACT, HP)
         elif kind == "rnn":
             mm = _Matmul(w_hh, B)
             for t in range(T):
                 z = mm(s, x_proj[t])
                 u = torch.addcmul(z, beta, v, out=U[t])
-                if adaptive:
-                    th = torch.addcmul(theta, ba, a)
-                s = torch.gt(u, th, out=S[t + 1])
-                if reset == "subtract":
-                    v = torch.addcmul(u, s, th, value=-1.0, out=V[t + 1])
-                elif reset == "zero":
-                    v = torch.addcmul(u, u, s, value=-1.0, out=V[t + 1])
-                else:
-                    v = V[t + 1].copy_(u)
-                if adaptive:
-                    a = torch.addcmul(s, rho, a, out=A[t + 1])
+                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, S[t + 1], V[t + 1], A[t + 1] if adaptive else None)
             C[1:] = 0.0
         else:
             raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
