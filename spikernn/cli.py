@@ -347,6 +347,8 @@ def train(
         D.barrier(info)
     finally:
         D.finish(info)
+    if info.world_size > 1:
+        D.exit_worker(0)  # skip interpreter teardown of the gloo threads DDP leaves alive (see exit_worker)
 
 
 # ---------------------------------------------------------------------------------------------------------
