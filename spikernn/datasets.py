@@ -40,9 +40,13 @@ class SequenceData:
         is None or not smaller than the split."""
         if n is None or n >= len(self):
             return self
-        idx = torch.linspace(0, len(self) - 1, max(int(n), 1)).round().long()
-        T = int(self.lengths[idx].max())
-        return SequenceData(self.x[idx, :T].contiguous(), self.lengths[idx], self.y[idx], self.num_classes)
+        return self.rows(torch.linspace(0, len(self) - 1, max(int(n), 1)).round().long())
+
+    def rows(self, index: slice | Tensor) -> "SequenceData":
+        """The items at ``index`` (a slice or index tensor), trimmed to their longest sequence."""
+        lengths = self.lengths[index]
+        T = int(lengths.max()) if len(lengths) else 0
+        return SequenceData(self.x[index, :T].contiguous(), lengths, self.y[index], self.num_classes)
 
     def dataset(self) -> torch.utils.data.TensorDataset:
         """As a TensorDataset of (x, lengths, y), e.g. for a DataLoader with a DistributedSampler."""

@@ -81,20 +81,14 @@ def _japanese_vowels() -> Dataset:
 
 def synthetic_dataset(seed: int = 0, n_train: int = 96, n_test: int = 48, input_size: int = 4, num_classes: int = 3,
                       min_len: int = 6, max_len: int = 12) -> Dataset:
-    """A small, easy sequence-classification task: in class ``c`` feature ``c % input_size`` carries a
-    positive offset (plus noise) over the sequence. Varying lengths, zero padding."""
-    g = torch.Generator().manual_seed(seed)
+    """:func:`spikernn.datasets.synthetic` (class prototype x slow sine + noise, varying lengths, zero
+    padding) drawn once with ``n_train + n_test`` sequences and split, so both splits share the prototypes."""
+    from spikernn.datasets import synthetic
 
-    def make(n: int) -> SequenceData:
-        lengths = torch.randint(min_len, max_len + 1, (n,), generator=g)
-        y = torch.randint(0, num_classes, (n,), generator=g)
-        x = 0.5 * torch.randn(n, max_len, input_size, generator=g)
-        x[torch.arange(n), :, y % input_size] += 1.5
-        mask = torch.arange(max_len)[None, :] < lengths[:, None]
-        x = x * mask[..., None]
-        return SequenceData(x.float(), lengths.long(), y.long(), num_classes)
-
-    return Dataset("synthetic", make(n_train), make(n_test), num_classes, input_size,
+    both = synthetic(n_train + n_test, num_classes=num_classes, features=input_size, min_len=min_len,
+                     max_len=max_len, seed=seed)
+    train, test = both.rows(slice(0, n_train)), both.rows(slice(n_train, n_train + n_test))
+    return Dataset("synthetic", train, test, num_classes, input_size,
                    f"synthetic: {num_classes} classes, {input_size} features, lengths {min_len}-{max_len}",
                    [str(i) for i in range(num_classes)])
 

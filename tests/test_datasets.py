@@ -36,3 +36,23 @@ def test_subset_spreads_over_the_split_and_keeps_num_classes():
     assert d.subset(None) is d and d.subset(50) is d
     assert demo.SequenceData is snr.datasets.SequenceData  # one class, not two copies
     assert demo.load_dataset("synthetic").test.subset(4).num_classes == 3
+
+
+def test_rows_trims_to_the_longest_selected_sequence():
+    d = snr.datasets.synthetic(n=10, min_len=2, max_len=9, seed=1)
+    part = d.rows(slice(0, 4))
+    assert len(part) == 4 and part.x.shape[1] == int(d.lengths[:4].max())
+    assert torch.equal(part.x, d.x[:4, : part.x.shape[1]])
+    assert torch.equal(part.y, d.y[:4])
+
+
+def test_demo_synthetic_splits_share_class_prototypes():
+    from spikernn.demo import load_dataset
+
+    ds = load_dataset("synthetic", seed=2)
+    assert (len(ds.train), len(ds.test)) == (96, 48)
+    # same generator call: the class means of the two splits point the same way
+    for c in range(ds.num_classes):
+        a = ds.train.x[ds.train.y == c].sum((0, 1))
+        b = ds.test.x[ds.test.y == c].sum((0, 1))
+        assert torch.nn.functional.cosine_similarity(a, b, dim=0) > 0.9
