@@ -143,6 +143,8 @@ def loihi_estimate(stats: Any, *, active: Literal["events", "all"] = "events",
     )
     fig = EnergyFigure(
         kind="estimated", method=METHOD, caveat=caveat, joules_per_inference=total,
+        # per-operation energies are dynamic energy: the whole figure is dynamic (static power excluded)
+        dynamic_joules_per_inference=total,
         seconds_per_inference=seconds_per_inference, iterations=batch, repeats=1, spread_j=(high - low) / 2,
         components_j=breakdown, device="Loihi (proxy for Loihi 2)", sources=(f.source, "intel2021"),
     )

@@ -68,18 +68,27 @@ def sections(report: Any) -> list[Section]:
                        fmt_s(r.seconds_per_inference), r.kind, r.method, _pct(r.accuracy), r.device])
     out.append(t)
 
-    ratios = report.ratios()
+    ratios, dynamic = report.ratios(), report.ratios(dynamic=True)
     if ratios:
         s = Section("Ratios (energy per inference)")
-        s.headers = ["ratio", "value", "kinds"]
-        kinds = {r.platform: r.kind for r in report.rows}
+        s.headers = ["ratio", "value", "kinds", "compares"]
+        rows = {r.platform: r for r in report.rows}
         order = [r.platform for r in report.rows]
         for i, a in enumerate(order):  # each pair once, in row order (cpu/gpu, cpu/loihi, gpu/loihi)
             for b in order[i + 1:]:
+                kinds = f"{rows[a].kind} / {rows[b].kind}"
                 v = ratios.get(f"{a}/{b}")
                 if v is not None:
-                    s.rows.append([f"{a} / {b}", f"{v:.3g}", f"{kinds[a]} / {kinds[b]}"])
-        s.paragraphs.append("A ratio of a measured and an estimated figure inherits the estimate's uncertainty.")
+                    s.rows.append([f"{a} / {b}", f"{v:.3g}", kinds, f"{_basis(rows[a])} / {_basis(rows[b])}"])
+                d = dynamic.get(f"{a}/{b}")
+                if d is not None and (v is None or f"{d:.3g}" != f"{v:.3g}"):
+                    s.rows.append([f"{a} / {b}", f"{d:.3g}", kinds, "dynamic / dynamic"])
+        s.paragraphs.append(
+            "A ratio of a measured and an estimated figure inherits the estimate's uncertainty. "
+            "'compares' says what each side counts: the Loihi estimate is dynamic energy only (no static power, "
+            "host or IO), while an energy counter's total includes the idle power of the chip and codecarbon's "
+            "figure is a TDP x load share; 'dynamic / dynamic' rows compare like with like where both sides "
+            "have a dynamic figure (idle power measured and subtracted).")
         out.append(s)
 
     c = Section("Caveats, figure by figure")
@@ -259,3 +268,8 @@ def to_html(report: Any) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _basis(row: Any) -> str:
+    """What a row's energy per inference counts (see :attr:`EnergyFigure.basis`)."""
+    return row.figure.basis if row.figure is not None else "—"

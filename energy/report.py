@@ -135,12 +135,15 @@ class EnergyReport:
                 return r
         raise KeyError(f"no row for platform {platform!r}; rows: {[r.platform for r in self.rows]}")
 
-    def ratios(self) -> dict[str, float]:
-        """Energy ratios "a/b" for every ordered pair of platforms that both have a figure."""
+    def ratios(self, dynamic: bool = False) -> dict[str, float]:
+        """Energy ratios "a/b" for every ordered pair of platforms that both have a figure: of
+        ``energy_per_inference_j`` (each row on its own basis, see :attr:`EnergyFigure.basis`), or with
+        ``dynamic`` of ``dynamic_energy_per_inference_j`` (idle/static power excluded on both sides)."""
+        key = "dynamic_energy_per_inference_j" if dynamic else "energy_per_inference_j"
         out = {}
         for a in self.rows:
             for b in self.rows:
-                ea, eb = a.energy_per_inference_j, b.energy_per_inference_j
+                ea, eb = getattr(a, key), getattr(b, key)
                 if a is not b and ea is not None and eb:
                     out[f"{a.platform}/{b.platform}"] = ea / eb
         return out
@@ -164,7 +167,8 @@ class EnergyReport:
         return {
             "schema": SCHEMA, "title": self.title, "created": self.created, "model": self.model,
             "inferences": self.inferences, "steps": self.steps,
-            "rows": [r.to_dict() for r in self.rows], "ratios": self.ratios(), "analytic": self.analytic,
+            "rows": [r.to_dict() for r in self.rows], "ratios": self.ratios(),
+            "dynamic_ratios": self.ratios(dynamic=True), "analytic": self.analytic,
             "threshold_sweep": [asdict(p) for p in self.threshold_sweep], "activity": self.activity,
             "loihi_breakdown": self.loihi_breakdown, "notes": list(self.notes),
             "metadata": {**self.metadata, "sources": {k: src[k] for k in used if k in src}},

@@ -62,6 +62,19 @@ class EnergyFigure:
             raise ValueError(f"EnergyFigure.kind must be one of {KINDS}, got {self.kind!r}")
 
     @property
+    def basis(self) -> str:
+        """What ``joules_per_inference`` counts, in words: a counter's total (idle power included), a
+        TDP x load share (codecarbon), or dynamic energy only (per-operation estimates, no static power)."""
+        m = self.method
+        if m.startswith("loihi") or m.startswith("analytic"):
+            return "dynamic only (no static power)"
+        if m.startswith("codecarbon"):
+            return "TDP x load share"
+        if m in ("rapl", "nvml-energy-counter"):
+            return "total (idle power included)"
+        return "total"
+
+    @property
     def available(self) -> bool:
         """True when the figure carries an energy number."""
         return self.joules_per_inference is not None

@@ -96,3 +96,28 @@ def test_empty_report_and_bad_extension(tmp_path):
         assert rep.save(tmp_path / "sub" / f"e.{ext}").stat().st_size > 0
     with pytest.raises(ValueError, match=r"\.json, \.md or \.html"):
         rep.save(tmp_path / "e.pdf")
+
+
+def test_ratio_table_says_what_each_side_counts_and_adds_dynamic_ratios():
+    rep = make_report()
+    loihi = rep.row("loihi")
+    # per-operation energies are dynamic energy: the Loihi figure is all dynamic
+    assert loihi.dynamic_energy_per_inference_j == loihi.energy_per_inference_j
+    assert loihi.figure.basis.startswith("dynamic only")
+    assert rep.row("cpu").figure.basis == "TDP x load share"
+    assert rep.ratios(dynamic=True) == {}  # the codecarbon figure has no dynamic part
+    md = rep.to_markdown()
+    assert "| cpu / loihi |" in md and "TDP x load share / dynamic only (no static power)" in md
+    # a counter with idle power subtracted gives a like-for-like dynamic ratio as well
+    rapl = EnergyFigure(kind="measured", method="rapl", caveat="package counter", joules_per_inference=3e-4,
+                        seconds_per_inference=1e-5, dynamic_joules_per_inference=1e-4, idle_watts=5.0, device="cpu")
+    rep2 = EnergyReport(title="t", inferences=2, steps=4)
+    rep2.add_row(PlatformRow.from_figure("cpu", rapl))
+    rep2.add_row(PlatformRow.from_figure("loihi", loihi.figure))
+    e = loihi.energy_per_inference_j
+    assert rep2.ratios()["cpu/loihi"] == pytest.approx(3e-4 / e)
+    assert rep2.ratios(dynamic=True)["cpu/loihi"] == pytest.approx(1e-4 / e)
+    md2 = rep2.to_markdown()
+    assert "total (idle power included) / dynamic only (no static power)" in md2
+    assert f"| cpu / loihi | {1e-4 / e:.3g} | measured / estimated | dynamic / dynamic |" in md2
+    assert json.loads(rep2.to_json())["dynamic_ratios"]["cpu/loihi"] == pytest.approx(1e-4 / e)
