@@ -67,11 +67,11 @@ class EnergyFigure:
         TDP x load share (codecarbon), or dynamic energy only (per-operation estimates, no static power)."""
         m = self.method
         if m.startswith("loihi") or m.startswith("analytic"):
-            return "dynamic only (no static power)"
+            return "dynamic only"
         if m.startswith("codecarbon"):
             return "TDP x load share"
         if m in ("rapl", "nvml-energy-counter"):
-            return "total (idle power included)"
+            return "total incl. idle"
         return "total"
 
     @property

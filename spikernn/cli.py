@@ -572,12 +572,12 @@ def _print_energy_rows(report) -> None:
     from spikernn.demo import energy_rows
 
     table = Table(title="energy per inference")
-    for col in ("platform", "energy", "kind", "method", "accuracy"):
+    for col in ("platform", "energy", "counts", "kind", "method", "accuracy"):
         table.add_column(col, justify="right" if col in ("energy", "accuracy") else "left", overflow="fold")
     for row in energy_rows(report):
         method = row["method"] if row["kind"] != "unavailable" else (row.get("caveat") or row["method"])
         acc = "" if row.get("accuracy") is None else f"{100 * row['accuracy']:.1f}%"
-        table.add_row(row["platform"], fmt_j(row["joules"]), row["kind"], method, acc)
+        table.add_row(row["platform"], fmt_j(row["joules"]), row["basis"], row["kind"], method, acc)
     console.print(table)
 
 

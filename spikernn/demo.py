@@ -241,12 +241,14 @@ def _batch_first(model: Any) -> bool:
 
 
 def energy_rows(report: Any) -> list[dict[str, Any]]:
-    """Rows of a report as plain dicts: platform, joules, seconds, kind, method, accuracy, notes."""
+    """Rows of a report as plain dicts: platform, joules, seconds, kind, method, accuracy, notes, device and
+    basis (what the joules count, e.g. "dynamic only (no static power)")."""
     rows = []
     for r in getattr(report, "rows", []):
         rows.append({"platform": r.platform, "joules": r.energy_per_inference_j, "seconds": r.seconds_per_inference,
                      "kind": r.kind, "method": r.method, "caveat": r.caveat, "accuracy": r.accuracy, "notes": r.notes,
-                     "device": getattr(r, "device", "")})
+                     "device": getattr(r, "device", ""),
+                     "basis": r.figure.basis if getattr(r, "figure", None) is not None and r.kind != "unavailable" else ""})
     return rows
 
 
@@ -364,12 +366,12 @@ class DemoResult:
         from spikernn.energy.render import fmt_j
 
         en = Table(title="energy per inference", title_justify="left")
-        for col, just in (("platform", "left"), ("model", "left"), ("energy", "right"), ("kind", "left"),
-                          ("method", "left")):
+        for col, just in (("platform", "left"), ("model", "left"), ("energy", "right"), ("counts", "left"),
+                          ("kind", "left"), ("method", "left")):
             en.add_column(col, justify=just, overflow="fold")
         for r in self.energy:
             method = r["method"] if r["kind"] != "unavailable" else (r.get("caveat") or r["method"])
-            en.add_row(r["platform"], r["model"], fmt_j(r.get("joules")), r["kind"], method)
+            en.add_row(r["platform"], r["model"], fmt_j(r.get("joules")), r.get("basis", ""), r["kind"], method)
         parts: list[Any] = [acc, en]
         if self.report_paths:
             folder = Path(self.report_paths[0]).parent

@@ -107,7 +107,7 @@ def test_ratio_table_says_what_each_side_counts_and_adds_dynamic_ratios():
     assert rep.row("cpu").figure.basis == "TDP x load share"
     assert rep.ratios(dynamic=True) == {}  # the codecarbon figure has no dynamic part
     md = rep.to_markdown()
-    assert "| cpu / loihi |" in md and "TDP x load share / dynamic only (no static power)" in md
+    assert "| cpu / loihi |" in md and "TDP x load share / dynamic only" in md
     # a counter with idle power subtracted gives a like-for-like dynamic ratio as well
     rapl = EnergyFigure(kind="measured", method="rapl", caveat="package counter", joules_per_inference=3e-4,
                         seconds_per_inference=1e-5, dynamic_joules_per_inference=1e-4, idle_watts=5.0, device="cpu")
@@ -118,6 +118,6 @@ def test_ratio_table_says_what_each_side_counts_and_adds_dynamic_ratios():
     assert rep2.ratios()["cpu/loihi"] == pytest.approx(3e-4 / e)
     assert rep2.ratios(dynamic=True)["cpu/loihi"] == pytest.approx(1e-4 / e)
     md2 = rep2.to_markdown()
-    assert "total (idle power included) / dynamic only (no static power)" in md2
+    assert "total incl. idle / dynamic only" in md2
     assert f"| cpu / loihi | {1e-4 / e:.3g} | measured / estimated | dynamic / dynamic |" in md2
     assert json.loads(rep2.to_json())["dynamic_ratios"]["cpu/loihi"] == pytest.approx(1e-4 / e)
