@@ -50,3 +50,10 @@ def test_torchrun_two_processes_writes_one_loadable_checkpoint(tmp_path):
     assert logits.shape == (3, 3)
     # only rank 0 wrote: one checkpoint, one record
     assert sorted(p.name for p in out.iterdir()) == ["model.safetensors", "train.json"]
+
+
+def test_exit_worker_flushes_output_and_keeps_the_exit_code():
+    # torchrun workers end through os._exit (see exit_worker): buffered output must still reach the pipe
+    code = "from spikernn.distributed import exit_worker; print('saved', end=''); exit_worker(3)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 3 and res.stdout == "saved"
