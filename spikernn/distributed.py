@@ -7,7 +7,10 @@ under ``torchrun``:
   :class:`torch.nn.parallel.DistributedDataParallel`, each rank sees its share of the samples through a
   :class:`torch.utils.data.distributed.DistributedSampler`, training metrics and evaluation counts are summed
   over ranks (by :mod:`spikernn.training`), and only rank 0 writes the checkpoint (the caller checks
-  ``info.is_main``); :func:`finish` calls ``destroy_process_group``.
+  ``info.is_main``); :func:`finish` calls ``destroy_process_group``;
+* a script of your own run under torchrun should end with :func:`exit_worker` after :func:`finish` and after
+  writing its files: DDP keeps gloo threads alive past ``destroy_process_group``, and their teardown at
+  interpreter exit sometimes aborts the process (SIGABRT) after a successful run.
 
 Example (2 processes on CPU)::
 
