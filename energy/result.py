@@ -66,7 +66,7 @@ class EnergyFigure:
         """What ``joules_per_inference`` counts, in words: a counter's total (idle power included), a
         TDP x load share (codecarbon), or dynamic energy only (per-operation estimates, no static power)."""
         m = self.method
-        if m.startswith("loihi") or m.startswith("analytic"):
+        if m.startswith("loihi"):
             return "dynamic only"
         if m.startswith("codecarbon"):
             return "TDP x load share"

@@ -242,7 +242,7 @@ def _batch_first(model: Any) -> bool:
 
 def energy_rows(report: Any) -> list[dict[str, Any]]:
     """Rows of a report as plain dicts: platform, joules, seconds, kind, method, accuracy, notes, device and
-    basis (what the joules count, e.g. "dynamic only (no static power)")."""
+    basis (what the joules count: :attr:`EnergyFigure.basis`, "" when unavailable)."""
     rows = []
     for r in getattr(report, "rows", []):
         rows.append({"platform": r.platform, "joules": r.energy_per_inference_j, "seconds": r.seconds_per_inference,
