@@ -72,7 +72,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--readout-decay", type=float, default=0.8,
                     help="leaky readout decay of the spiking classifier (logits integrate over time: robust to "
                          "single spike flips after quantisation)")
-    ap.add_argument("--spike-threshold", type=float, default=0.3)
+    ap.add_argument("--spike-threshold", type=float, default=None,
+                    help="firing threshold of the spiking LSTM (default: the neuron default, spikernn.neurons)")
     ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lava", type=int, default=None,
@@ -87,7 +88,9 @@ def main(argv=None) -> dict:
     print(f"JapaneseVowels: {len(ds.train)} train / {len(ds.test)} test, {ds.input_size} features, "
           f"{ds.num_classes} classes")
     results = []
-    spiking_opts = {"threshold": args.spike_threshold, "readout_decay": args.readout_decay}
+    spiking_opts = {"readout_decay": args.readout_decay}
+    if args.spike_threshold is not None:
+        spiking_opts["threshold"] = args.spike_threshold
     for name, dense, opts in (("dense LSTM", True, {}), ("SpikingLSTM", False, spiking_opts)):
         print(f"\n== {name}: train {args.epochs} epochs, hidden {args.hidden}, convert (fixed), run test set")
         model = build("lstm", dense, ds, args.hidden, seed=args.seed, **opts)

@@ -39,12 +39,14 @@ class _SpikingCellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases, as torch; neuron tensors to their initial
-        values (:func:`spikernn.neurons.reset_neuron_tensors`)."""
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for the recurrent weights and biases, as torch; ``weight_ih``
+        Uniform(-1/sqrt(input_size), 1/sqrt(input_size)) (as the layers; :data:`spikernn.neurons.INPUT_INIT`);
+        neuron tensors to their initial values (:func:`spikernn.neurons.reset_neuron_tensors`)."""
         k = 1.0 / math.sqrt(self.hidden_size)
-        for w in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
+        for w in (self.weight_hh, self.bias_ih, self.bias_hh):
             if w is not None:
                 nn.init.uniform_(w, -k, k)
+        nn.init.uniform_(self.weight_ih, -1.0 / math.sqrt(self.input_size), 1.0 / math.sqrt(self.input_size))
         reset_neuron_tensors(self, "", self.neuron_options)
 
     def forward(self, x: Tensor, state: Optional[tuple] = None) -> tuple[Tensor, tuple]:

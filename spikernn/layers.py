@@ -97,12 +97,16 @@ class _SpikingRNNBase(nn.Module):
         return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
-        """Uniform(-1/sqrt(H), 1/sqrt(H)) for all weights and biases, as torch; neuron tensors to their initial
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for the recurrent weights and the biases, as torch; the input weights
+        ``weight_ih_*`` Uniform(-1/sqrt(F), 1/sqrt(F)) with F their fan-in (input_size, or D*H for layers
+        after the first), so that a z-scored input of any width drives the soma near its threshold at
+        initialisation (:data:`spikernn.neurons.INPUT_INIT` says why); neuron tensors to their initial
         values (:func:`spikernn.neurons.reset_neuron_tensors`)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for name, p in self.named_parameters():
             if name.startswith(("weight_", "bias_")):
-                nn.init.uniform_(p, -k, k)
+                fan = p.shape[1] if name.startswith("weight_ih") else self.hidden_size
+                nn.init.uniform_(p, -1.0 / math.sqrt(fan), 1.0 / math.sqrt(fan))
         for k_, d in self._populations():
             reset_neuron_tensors(self, self._suffix(k_, d), self.neuron_options)
 

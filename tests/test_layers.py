@@ -233,3 +233,27 @@ def test_adlif_options_ranges_and_errors():
         from spikernn import converters
 
         converters.to_lava(snr.SpikingRNN(3, 4, neuron="adlif"))
+
+
+
+def test_neuron_defaults_chosen_for_the_drop_in_recipe():
+    """The measured defaults (spikernn.neurons docstring): β 0.5, θ 1.5 (LIF), subtract reset, and the
+    arctan surrogate's α = 2/θ, so its width follows the threshold."""
+    from spikernn.neurons import NeuronOptions
+
+    o = NeuronOptions()
+    assert (o.decay, o.threshold, o.reset, o.surrogate) == (0.5, 1.5, "subtract", "atan")
+    assert o.surrogate_options == {"alpha": 2.0 / 1.5}
+    assert NeuronOptions(threshold=0.5).surrogate_options == {"alpha": 4.0}
+    assert NeuronOptions(surrogate_options={"alpha": 3.0}).surrogate_options == {"alpha": 3.0}
+    assert NeuronOptions(neuron="adlif").threshold == 1.0
+    # the surrogate is a function of (v - θ)/θ: derivative at v = θ is 1/θ, width proportional to θ
+    for th in (0.5, 1.5, 3.0):
+        fn = NeuronOptions(threshold=th).surrogate_fn()
+        x = torch.tensor([0.0, 0.1 * th], requires_grad=True)
+        fn(x).sum().backward()
+        ref = 1 / th / (1 + (torch.pi * torch.tensor([0.0, 0.1])) ** 2)
+        assert torch.allclose(x.grad, ref, rtol=1e-5)
+    m = snr.SpikingGRU(2, 3)
+    assert m.neuron_options.to_config()["surrogate_options"] == {"alpha": 2.0 / 1.5}
+    assert float(m.neuron_parameters(0)["threshold"][0]) == 1.5

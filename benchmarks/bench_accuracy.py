@@ -1,0 +1,378 @@
+"""Accuracy harness: spiking RNN/LSTM/GRU against dense nn.RNN/LSTM/GRU on every packaged real data set,
+with the plain drop-in recipe and with the project's best recipe, over several seeds.
+
+    .venv/bin/python benchmarks/bench_accuracy.py                       # everything (see --help for time)
+    .venv/bin/python benchmarks/bench_accuracy.py --data japanese_vowels --models lstm,snn_lstm --seeds 1
+    .venv/bin/python benchmarks/bench_accuracy.py --recipes plain --neuron threshold=0.5   # an ablation
+
+Recipes (both unidirectional, hidden 128, one layer):
+
+* ``plain`` — the drop-in swap a user makes first: ``nn.LSTM/GRU/RNN(i, h, batch_first=True)`` or
+  ``snr.SpikingLSTM/GRU/RNN(i, h, batch_first=True)`` with default neuron options, then ``nn.Linear`` on the
+  mean of the layer's output over each sequence's valid steps; Adam lr 3e-3, batch 32, cross-entropy, a
+  plain loop of ordinary epochs: no gradient clipping, no scheduler, no regulariser.
+* ``best`` — the project's own recipe: ``snr.SpikingSequenceClassifier`` (leaky-integrator readout
+  β_out 0.97 read at the last valid step, learnable threshold) or ``snr.DenseSequenceClassifier`` (head on
+  the last hidden state), trained by ``snr.train`` (Adam 3e-3, batch 32, cosine schedule, clipping 1.0).
+
+Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
+Reported: test accuracy (the data set's own test split; nothing is tuned on it) mean ± std over seeds, and
+the spiking models' firing rate (spikes per neuron per valid time step on the test set). Every finished run
+is appended to ``--out``/runs.jsonl and skipped when the harness is run again with the same settings, so an
+interrupted run resumes; ``--fresh`` starts over. The table (``accuracy.md``), all figures (``accuracy.json``)
+and a plot (``accuracy.png``) are written to ``--out`` (default ``benchmarks/results``).
+
+Data protocol (stated in the output): features z-scored with the training split's statistics; PLAID is
+average-pooled by 8 (lengths 13-168 instead of 100-1,344; ``--plaid-pool``) and tts_words (the espeak-ng
+spoken-word proxy of ``tts_words.py``, only where espeak-ng is installed) by 2 (a 20 ms hop) so that they
+train on 2 shared cores in minutes; the other sets are used whole. Epochs per data set are in ``DATASETS``
+(the same for every model and recipe).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+import spikernn as snr
+
+DENSE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+SPIKING = {"snn_rnn": snr.SpikingRNN, "snn_lstm": snr.SpikingLSTM, "snn_gru": snr.SpikingGRU}
+MODELS = ("lstm", "snn_lstm", "gru", "snn_gru", "rnn", "snn_rnn")
+RECIPES = ("plain", "best")
+
+
+@dataclass(frozen=True)
+class DataSetting:
+    """How the harness uses one registered data set: loader options and epochs (all models alike)."""
+
+    name: str
+    epochs: int
+    options: tuple = ()
+
+
+DATASETS = {
+    "japanese_vowels": DataSetting("japanese_vowels", 30),
+    "basic_motions": DataSetting("basic_motions", 60),
+    "gun_point": DataSetting("gun_point", 60),
+    "italy_power_demand": DataSetting("italy_power_demand", 60),
+    "plaid": DataSetting("plaid", 30, (("pool", 8),)),
+    "tts_words": DataSetting("tts_words", 30, (("pool", 2),)),
+}
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tts_words import espeak_available, tts_words  # noqa: E402
+
+if espeak_available() and "tts_words" not in snr.datasets.available():
+    snr.datasets.register("tts_words", tts_words, "classification",
+                          "espeak-ng spoken words, 10 classes, 13 MFCCs, 1,600 / 400 (benchmarks/tts_words.py)")
+
+
+# ------------------------------------------------------------------------------------------------ models
+def valid_mask(lengths: Tensor, T: int, device=None) -> Tensor:
+    """(B, T, 1) float mask of each sequence's valid steps."""
+    return (torch.arange(T, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)).float().unsqueeze(-1)
+
+
+class PlainClassifier(nn.Module):
+    """The drop-in recipe's model: ``layer(i, h, batch_first=True)`` -> mean over valid steps -> ``nn.Linear``.
+
+    ``layer`` is a torch or spikernn recurrent layer class; ``neuron_options`` go to a spiking one. After
+    each forward, ``last_spikes`` / ``last_steps`` hold the spikes and valid neuron steps (spiking only).
+    """
+
+    def __init__(self, layer: type, input_size: int, hidden_size: int, num_classes: int, **neuron_options: Any):
+        super().__init__()
+        self.spiking = layer in SPIKING.values()
+        self.rnn = layer(input_size, hidden_size, batch_first=True, **neuron_options)
+        self.head = nn.Linear(hidden_size, num_classes)
+        self.last_spikes, self.last_steps = 0.0, 0.0
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        out, _ = self.rnn(x)
+        m = valid_mask(lengths, x.shape[1], x.device)
+        if self.spiking:
+            with torch.no_grad():
+                self.last_spikes = float((out * m).sum())
+                self.last_steps = float(m.sum()) * out.shape[-1]
+        return self.head((out * m).sum(1) / lengths.to(x.device).unsqueeze(1).to(x.dtype))
+
+
+def fan_in_init(net: nn.Module) -> None:
+    """Ablation: re-draw every spiking layer's first input weights U(±1/√F) (fan-in) instead of U(±1/√H)."""
+    for m in net.modules():
+        if isinstance(m, tuple(SPIKING.values())):
+            k = 1.0 / math.sqrt(m.input_size)
+            nn.init.uniform_(m.weight_ih_l0, -k, k)
+
+
+def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int, neuron: dict,
+          input_init: str = "torch") -> nn.Module:
+    F, C = data.num_features, data.num_classes
+    if recipe == "plain":
+        layer = SPIKING.get(model) or DENSE[model]
+        net = PlainClassifier(layer, F, hidden, C, **(neuron if model in SPIKING else {}))
+    elif model in SPIKING:
+        opts = {"learn_threshold": True, **neuron}
+        net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, readout_decay=0.97, **opts)
+    else:
+        net = snr.DenseSequenceClassifier(model, F, hidden, C)
+    if input_init == "fan_in":
+        fan_in_init(net)
+    return net
+
+
+# ------------------------------------------------------------------------------------------------ training
+def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
+                batch_size: int = 32, clip: Optional[float] = None, progress=None) -> None:
+    """The user's own loop: Adam, shuffled batches, cross-entropy, ordinary epochs (optionally clipping)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for epoch in range(epochs):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(perm), batch_size):
+            j = perm[i:i + batch_size]
+            L = data.lengths[j]
+            x = data.x[j, : int(L.max())]
+            loss = nn.functional.cross_entropy(model(x, L), data.y[j])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+        if progress:
+            progress(epoch + 1, float(loss.detach()))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: snr.datasets.SequenceData) -> dict[str, float]:
+    """Test accuracy and (spiking) firing rate over valid steps."""
+    if not isinstance(model, PlainClassifier):
+        ev = snr.evaluate(model, data)
+        return {"accuracy": ev["accuracy"], "firing_rate": ev.get("firing_rate")}
+    model.eval()
+    correct, spikes, steps = 0, 0.0, 0.0
+    for i in range(0, len(data), 256):
+        L = data.lengths[i:i + 256]
+        logits = model(data.x[i:i + 256, : int(L.max())], L)
+        correct += int((logits.argmax(-1) == data.y[i:i + 256]).sum())
+        spikes, steps = spikes + model.last_spikes, steps + model.last_steps
+    return {"accuracy": correct / len(data), "firing_rate": spikes / steps if model.spiking else None}
+
+
+def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: int, hidden: int, neuron: dict,
+            clip: Optional[float], verbose: bool, input_init: str = "torch") -> dict[str, Any]:
+    torch.manual_seed(seed)
+    net = build(model, recipe, train, hidden, neuron, input_init)
+    t0 = time.perf_counter()
+
+    def progress(epoch: int, loss: float) -> None:
+        if verbose:
+            print(f"\r    epoch {epoch}/{epochs} loss {loss:.3f} ({time.perf_counter() - t0:.0f} s)", end="", flush=True)
+
+    if recipe == "plain":
+        train_plain(net, train, epochs, seed, clip=clip, progress=progress)
+    else:
+        snr.train(net, train, epochs=epochs, seed=seed, progress=False,
+                  on_epoch=lambda e, loss, acc: progress(e + 1, loss))
+    if verbose:
+        print("\r", end="")
+    ev = evaluate(net, test)
+    return {**ev, "train_s": time.perf_counter() - t0}
+
+
+# ------------------------------------------------------------------------------------------------ reporting
+def summarise(runs: list[dict]) -> dict[tuple, dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["data"], r["recipe"], r["model"]), []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        acc = [r["accuracy"] for r in rs]
+        fr = [r["firing_rate"] for r in rs if r.get("firing_rate") is not None]
+        out[key] = {"n": len(rs), "mean": statistics.mean(acc), "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+                    "firing_rate": statistics.mean(fr) if fr else None, "train_s": statistics.mean(r["train_s"] for r in rs),
+                    "seeds": sorted(r["seed"] for r in rs)}
+    return out
+
+
+def table(summary: dict[tuple, dict], datasets: list[str], recipes: list[str], models: list[str]) -> str:
+    head = "| data set | recipe | " + " | ".join(models) + " |"
+    lines = [head, "|" + "---|" * (2 + len(models))]
+    for d in datasets:
+        for rc in recipes:
+            cells = []
+            for m in models:
+                s = summary.get((d, rc, m))
+                if s is None:
+                    cells.append("–")
+                    continue
+                c = f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}"
+                if s["firing_rate"] is not None:
+                    c += f" (r {s['firing_rate']:.3f})"
+                cells.append(c)
+            lines.append(f"| {d} | {rc} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def checks(summary: dict[tuple, dict], datasets: list[str]) -> list[str]:
+    """The issue's targets, one line each: PASS/FAIL with the measured gap."""
+    out = []
+    pairs = (("snn_lstm", "lstm", 1.0), ("snn_gru", "gru", 1.0), ("snn_rnn", "lstm", 2.0))
+    for d in datasets:
+        for sm, dm, tol in pairs:
+            s, r = summary.get((d, "plain", sm)), summary.get((d, "plain", dm))
+            if s and r:
+                gap = 100 * (r["mean"] - s["mean"])
+                ok = gap <= tol and (s["firing_rate"] or 0) <= 0.2
+                out.append(f"{d}: plain {sm} {100 * s['mean']:.2f} % vs {dm} {100 * r['mean']:.2f} %: gap "
+                           f"{gap:+.2f} points (target <= {tol:g}), rate {s['firing_rate']:.3f} (<= 0.2): "
+                           + ("PASS" if ok else "FAIL"))
+    for sm in ("snn_lstm", "snn_gru"):
+        s = summary.get(("japanese_vowels", "best", sm))
+        if s:
+            out.append(f"japanese_vowels: best {sm} {100 * s['mean']:.2f} % (target >= 98.5 %): "
+                       + ("PASS" if s["mean"] >= 0.985 else "FAIL"))
+    return out
+
+
+def plot(summary: dict[tuple, dict], datasets: list[str], recipes: list[str], models: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(recipes), figsize=(6.5 * len(recipes), 4.2), squeeze=False)
+    width = 0.8 / max(len(models), 1)
+    for ax, rc in zip(axes[0], recipes):
+        for k, m in enumerate(models):
+            xs, ys, es = [], [], []
+            for i, d in enumerate(datasets):
+                s = summary.get((d, rc, m))
+                if s:
+                    xs.append(i + (k - (len(models) - 1) / 2) * width)
+                    ys.append(100 * s["mean"])
+                    es.append(100 * s["std"])
+            ax.bar(xs, ys, width, yerr=es, capsize=2, label=m, hatch="//" if m in SPIKING else None,
+                   color=f"C{(k // 2) if len(models) == 6 else k}", alpha=0.6 if m in SPIKING else 1.0)
+        ax.set_xticks(range(len(datasets)))
+        ax.set_xticklabels(datasets, rotation=20, fontsize=8)
+        ax.set_ylabel("test accuracy (%)")
+        lows = [100 * s["mean"] for (d, r, _), s in summary.items() if r == rc and d in datasets]
+        ax.set_ylim(max(0, min(lows, default=50) - 10), 100)
+        ax.set_title(f"recipe: {rc} (mean ± std over seeds)")
+        ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ main
+def parse_kv(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items:
+        k, _, v = it.partition("=")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--data", default=",".join(DATASETS), help="comma-separated data sets (registry names)")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=None, help="override every data set's epochs")
+    ap.add_argument("--plaid-pool", type=int, default=8)
+    ap.add_argument("--subset", type=int, default=None, help="use only this many training sequences (screening)")
+    ap.add_argument("--neuron", nargs="*", default=[], help="neuron option overrides, e.g. threshold=0.5")
+    ap.add_argument("--clip", type=float, default=None, help="plain recipe with gradient clipping (ablation)")
+    ap.add_argument("--input-init", default="torch", choices=["torch", "fan_in"],
+                    help="ablation: spiking layers' first input weights U(±1/√H) (torch) or U(±1/√F)")
+    ap.add_argument("--tag", default="", help="label of this configuration in runs.jsonl (ablations)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--fresh", action="store_true", help="ignore runs already recorded")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    datasets, models, recipes = a.data.split(","), a.models.split(","), a.recipes.split(",")
+    for m in models:
+        if m not in MODELS:
+            ap.error(f"unknown model {m!r}; choose from {MODELS}")
+    neuron = parse_kv(a.neuron)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / ("runs.jsonl" if not a.tag else f"runs_{a.tag}.jsonl")
+    done: list[dict] = []
+    if log.exists() and not a.fresh:
+        done = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
+    config = {"hidden": a.hidden, "neuron": neuron, "clip": a.clip, "subset": a.subset, "tag": a.tag}
+    if a.input_init != "torch":
+        config["input_init"] = a.input_init
+    print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
+          f"hidden {a.hidden}, threads {torch.get_num_threads()}, config {config}", flush=True)
+    todo = [(d, rc, m, s) for d in datasets for rc in recipes for m in models for s in range(a.seeds)]
+    t_all = time.perf_counter()
+    for n, (d, rc, m, s) in enumerate(todo, 1):
+        setting = DATASETS.get(d, DataSetting(d, 30))
+        opts = dict(setting.options)
+        if d == "plaid":
+            opts["pool"] = a.plaid_pool
+        epochs = a.epochs or setting.epochs
+        key = {"data": d, "recipe": rc, "model": m, "seed": s, "epochs": epochs, "options": opts, **config}
+        if any(all(r.get(k) == v for k, v in key.items()) for r in done):
+            continue
+        train, test = snr.datasets.load(d, **opts)
+        if a.subset:
+            train = train.subset(a.subset)
+        print(f"[{n}/{len(todo)}] {d} {rc} {m} seed {s} ({epochs} epochs, train {tuple(train.x.shape)}) "
+              f"elapsed {time.perf_counter() - t_all:.0f} s", flush=True)
+        r = run_one(m, rc, train, test, epochs, s, a.hidden, neuron, a.clip, not a.quiet and sys.stdout.isatty(),
+                    a.input_init)
+        rec = {**key, **r}
+        fr = f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else ""
+        print(f"    test accuracy {100 * r['accuracy']:.2f} %{fr}, {r['train_s']:.0f} s", flush=True)
+        with log.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+        done.append(rec)
+    sel = [r for r in done if r["data"] in datasets and r["recipe"] in recipes and r["model"] in models
+           and r["seed"] < a.seeds and all(r.get(k) == v for k, v in config.items())]
+    summary = summarise(sel)
+    md = table(summary, datasets, recipes, models)
+    lines = checks(summary, datasets)
+    print("\n" + md + "\n\n" + "\n".join(lines))
+    stem = "accuracy" if not a.tag else f"accuracy_{a.tag}"
+    (out / f"{stem}.md").write_text(
+        f"# Accuracy harness ({stem})\n\nConfiguration: {json.dumps(config)}; seeds {a.seeds}; data options "
+        f"{ {d: dict(DATASETS.get(d, DataSetting(d, 30)).options) for d in datasets} } (PLAID pool {a.plaid_pool}); "
+        f"epochs { {d: a.epochs or DATASETS.get(d, DataSetting(d, 30)).epochs for d in datasets} }.\n\n"
+        "Test accuracy (%), mean ± std over seeds; r = firing rate (spikes per neuron per valid step).\n\n"
+        + md + "\n\n" + "\n".join(f"- {l}" for l in lines) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"config": config, "runs": sel,
+         "summary": [{"data": k[0], "recipe": k[1], "model": k[2], **v} for k, v in summary.items()]}, indent=1))
+    if summary:
+        plot(summary, datasets, recipes, models, out / f"{stem}.png")
+    print(f"\nwrote {out / (stem + '.md')}, .json, .png ({time.perf_counter() - t_all:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""Forecasting (regression) with spiking or dense recurrent layers: a model, an MSE training loop, predictions.
+
+    >>> import spikernn as snr
+    >>> from spikernn import forecasting
+    >>> train, test = snr.datasets.load("airline", window=12)
+    >>> model = forecasting.Forecaster(snr.SpikingGRU(1, 16, batch_first=True), horizon=1)
+    >>> _ = forecasting.fit(model, train, epochs=1)
+    >>> tuple(forecasting.predict(model, test).shape) == tuple(test.y.shape)
+    True
+
+:class:`Forecaster` reads a window ``x`` (B, T, 1) with a recurrent layer (``snr.SpikingGRU/LSTM/RNN`` — its
+neurons talk to each other only through binary spikes — or ``torch.nn.GRU/LSTM/RNN``) and maps the layer's
+output to ``horizon`` values:
+
+* ``readout="mean"`` (the drop-in recipe): ``nn.Linear`` on the mean of the layer's output over the last
+  ``last_steps`` steps (all steps by default);
+* ``readout="leaky"``: a :class:`~spikernn.readout.LeakyReadout` (a non-spiking integrator neuron fed by the
+  spikes, ``y_t = β_out y_{t-1} + W s_t + b``) read at the last step; with ``.rnn`` and ``.readout`` the model
+  has the shape :func:`spikernn.converters.to_lava` converts whole (readout population included).
+* ``readout="state"``: ``nn.Linear`` on the analog state inside each last-layer neuron at the last step
+  (GRU ``h``, LSTM cell state ``c``, RNN membrane ``v``; a dense layer's last hidden state). The neurons
+  still talk to each other only through spikes for the whole window; the host reads each output neuron's
+  state once per forecast (on Loihi 2: one graded spike per output neuron at the last step). The measured
+  reason it exists: a rate code of binary spikes read through a leaky readout forecast Mackey-Glass 10-16x
+  worse than a dense GRU (``benchmarks/results/accuracy_notes.md``).
+
+``residual=True`` (default) adds the window's last value to every output, so the network learns the change
+from the last observation (the naive forecast) rather than the level: the same host-side skip for dense and
+spiking models, and the reason a forecaster cannot do worse than the naive forecast by learning nothing.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from spikernn.datasets import ForecastData
+from spikernn.readout import LeakyReadout
+
+READOUTS = ("mean", "leaky", "state")
+# the analog state inside each neuron of the last layer that the "state" readout reads, per state field name
+_STATE_FIELDS = ("h", "c", "v")
+
+
+class Forecaster(nn.Module):
+    """``rnn`` (batch-first recurrent layer) -> readout -> (B, horizon) (see the module docstring).
+
+    Args:
+        rnn: a batch-first ``snr.SpikingGRU/LSTM/RNN`` or ``torch.nn.GRU/LSTM/RNN`` (unidirectional).
+        horizon: values to forecast. readout: "mean" or "leaky". last_steps: the mean readout's window
+            (None: all steps). readout_decay: β_out of the leaky readout. residual: add the last input value.
+    """
+
+    def __init__(self, rnn: nn.Module, horizon: int = 1, readout: str = "mean", last_steps: Optional[int] = None,
+                 readout_decay: float = 0.9, residual: bool = True) -> None:
+        super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if not getattr(rnn, "batch_first", False):
+            raise ValueError(f"rnn must be batch-first (construct it with batch_first=True), got {type(rnn).__name__}")
+        if getattr(rnn, "bidirectional", False):
+            raise ValueError("a forecaster reads the past only: use a unidirectional rnn")
+        if last_steps is not None and last_steps < 1:
+            raise ValueError(f"last_steps must be None or >= 1, got {last_steps}")
+        self.rnn, self.horizon, self.kind, self.last_steps = rnn, int(horizon), readout, last_steps
+        self.residual = bool(residual)
+        H = int(rnn.hidden_size)
+        if readout == "leaky":
+            self.readout = LeakyReadout(H, self.horizon, decay=readout_decay)
+            if hasattr(rnn, "readout_fan_out"):
+                rnn.readout_fan_out = self.horizon
+        else:
+            self.head = nn.Linear(H, self.horizon)
+        self.last_firing_rate: Optional[float] = None
+
+    @property
+    def spiking(self) -> bool:
+        """Whether the layer is a spikernn spiking layer."""
+        return hasattr(self.rnn, "neuron_options")
+
+    def features(self, x: Tensor) -> Tensor:
+        """The layer's output sequence (B, T, H): spikes for a spiking layer, hidden states for a dense one."""
+        out = self.rnn(x)[0]
+        if self.spiking:
+            self.last_firing_rate = float(out.detach().mean())
+        return out
+
+    def final_state(self, x: Tensor) -> Tensor:
+        """The last layer's analog state at the last step (B, H) (see ``readout="state"``)."""
+        out, state = self.rnn(x)
+        if self.spiking:
+            self.last_firing_rate = float(out.detach().mean())
+            for name in _STATE_FIELDS:
+                if hasattr(state, name):
+                    return getattr(state, name)[-1]
+            raise TypeError(f"{type(self.rnn).__name__}'s state has none of the fields {_STATE_FIELDS}")
+        return (state[0] if isinstance(state, tuple) else state)[-1]  # torch: h_n (or (h_n, c_n))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x`` (B, T, 1) -> forecasts (B, horizon)."""
+        if x.dim() != 3 or x.shape[-1] != self.rnn.input_size:
+            raise ValueError(f"x must be (B, T, {self.rnn.input_size}), got {tuple(x.shape)}")
+        if self.kind == "state":
+            y = self.head(self.final_state(x))
+            return y + x[:, -1, :1] if self.residual else y
+        out = self.features(x)
+        if self.kind == "leaky":
+            y = self.readout(out.transpose(0, 1))[-1]
+        else:
+            k = out.shape[1] if self.last_steps is None else min(self.last_steps, out.shape[1])
+            y = self.head(out[:, -k:].mean(1))
+        return y + x[:, -1, :1] if self.residual else y
+
+
+def fit(model: nn.Module, train: ForecastData, *, epochs: int = 100, lr: float = 3e-3, batch_size: int = 32,
+        clip_grad: Optional[float] = None, scheduler: str = "none", seed: int = 0,
+        on_epoch: Optional[Callable[[int, float], None]] = None) -> list[float]:
+    """Train on mean squared error with Adam (a plain loop; ``clip_grad``/``scheduler="cosine"`` optional).
+    Returns the training MSE of every epoch (z-scored units)."""
+    if scheduler not in ("none", "cosine"):
+        raise ValueError(f"scheduler must be 'none' or 'cosine', got {scheduler!r}")
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * ((len(train) + batch_size - 1) // batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if scheduler == "cosine" else None
+    hist = []
+    model.train()
+    for epoch in range(epochs):
+        perm = torch.randperm(len(train), generator=g)
+        total = 0.0
+        for i in range(0, len(perm), batch_size):
+            j = perm[i:i + batch_size]
+            loss = nn.functional.mse_loss(model(train.x[j]), train.y[j])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            opt.step()
+            if sched is not None:
+                sched.step()
+            total += float(loss.detach()) * len(j)
+        hist.append(total / len(train))
+        if on_epoch is not None:
+            on_epoch(epoch, hist[-1])
+    model.eval()
+    return hist
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: ForecastData, batch_size: int = 512) -> Tensor:
+    """Forecasts (N, horizon) for every window of ``data`` (z-scored units, like ``data.y``)."""
+    was = model.training
+    model.eval()
+    try:
+        return torch.cat([model(data.x[i:i + batch_size]) for i in range(0, len(data), batch_size)], 0)
+    finally:
+        model.train(was)
+
+
+@torch.no_grad()
+def free_run(model: nn.Module, data: ForecastData, steps: Optional[int] = None) -> Tensor:
+    """Autoregressive forecast: start from the first test window and feed each one-step forecast back as the
+    newest input, ``steps`` times (default: all of ``data``); returns (steps,) forecasts (z-scored units).
+    Needs ``horizon == 1`` and consecutive windows (as :func:`spikernn.datasets.windows` makes them)."""
+    if model.horizon != 1:
+        raise ValueError(f"free_run needs a one-step model, got horizon {model.horizon}")
+    steps = len(data) if steps is None else int(steps)
+    was = model.training
+    model.eval()
+    w = data.x[:1].clone()
+    out = []
+    try:
+        for _ in range(steps):
+            y = model(w)[:, :1]
+            out.append(y[0, 0])
+            w = torch.cat([w[:, 1:], y.unsqueeze(-1)], 1)
+    finally:
+        model.train(was)
+    return torch.stack(out)
+
+
+def metrics(pred: Tensor, data: ForecastData) -> dict[str, Any]:
+    """RMSE (series units) of ``pred`` and of the naive forecast, their ratio, and sMAPE (%)."""
+    rmse, naive = data.rmse(pred), data.rmse(data.naive)
+    return {"rmse": rmse, "naive_rmse": naive, "rmse_over_naive": rmse / naive, "smape": data.smape(pred)}

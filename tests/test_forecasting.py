@@ -1,0 +1,98 @@
+"""Forecasting path: Forecaster readouts, residual skip, training, free-running forecasts, metrics, conversion."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import spikernn as snr
+from spikernn import forecasting
+from spikernn.datasets import windows
+
+
+def sine_windows(horizon: int = 1):
+    t = np.arange(400)
+    return windows(np.sin(2 * np.pi * t / 25) + 0.3 * np.sin(2 * np.pi * t / 7), window=16, horizon=horizon)
+
+
+@pytest.mark.parametrize("layer", [snr.SpikingGRU, snr.SpikingLSTM, nn.GRU])
+@pytest.mark.parametrize("readout", ["mean", "leaky", "state"])
+def test_forecaster_shapes_and_residual(layer, readout):
+    torch.manual_seed(0)
+    m = forecasting.Forecaster(layer(1, 8, batch_first=True), horizon=3, readout=readout, last_steps=4)
+    x = torch.randn(5, 12, 1)
+    y = m(x)
+    assert y.shape == (5, 3)
+    m.residual = False
+    assert torch.allclose(y - m(x), x[:, -1, :1].expand(5, 3), atol=1e-6)  # the skip adds the last value
+    assert (m.last_firing_rate is not None) == (layer is not nn.GRU)
+
+
+def test_forecaster_rejects_bad_layers_and_inputs():
+    with pytest.raises(ValueError, match="batch-first"):
+        forecasting.Forecaster(snr.SpikingGRU(1, 4))
+    with pytest.raises(ValueError, match="unidirectional"):
+        forecasting.Forecaster(nn.GRU(1, 4, batch_first=True, bidirectional=True))
+    with pytest.raises(ValueError, match="readout"):
+        forecasting.Forecaster(nn.GRU(1, 4, batch_first=True), readout="max")
+    m = forecasting.Forecaster(nn.GRU(1, 4, batch_first=True))
+    with pytest.raises(ValueError, match=r"\(B, T, 1\)"):
+        m(torch.zeros(3, 5))
+
+
+def test_spiking_forecaster_learns_and_beats_naive():
+    tr, te = sine_windows()
+    m = forecasting.Forecaster(snr.SpikingGRU(1, 32, batch_first=True), readout="mean", last_steps=4)
+    before = te.rmse(forecasting.predict(m, te))
+    hist = forecasting.fit(m, tr, epochs=15, seed=0)
+    after = forecasting.metrics(forecasting.predict(m, te), te)
+    assert hist[-1] < hist[0] and after["rmse"] < before
+    assert after["rmse"] < 0.7 * after["naive_rmse"], after
+
+
+def test_free_run_feeds_forecasts_back():
+    tr, te = sine_windows()
+
+    class Last(nn.Module):  # forecasts the last value: free-running it repeats the first window's last value
+        horizon = 1
+
+        def forward(self, x):
+            return x[:, -1, :1]
+
+    out = forecasting.free_run(Last(), te, steps=5)
+    assert torch.allclose(out, te.x[0, -1, 0].expand(5))
+    with pytest.raises(ValueError, match="one-step"):
+        forecasting.free_run(forecasting.Forecaster(nn.GRU(1, 4, batch_first=True), horizon=2), te)
+
+
+def test_leaky_forecaster_converts_and_runs_bit_exact():
+    """The leaky-readout forecaster has the SpikingSequenceClassifier shape: it converts whole (readout
+    included), and the fixed-point network gives the same bits on the fast simulator and on Lava."""
+    from spikernn import converters
+
+    tr, te = sine_windows(horizon=2)
+    torch.manual_seed(0)
+    m = forecasting.Forecaster(snr.SpikingGRU(1, 8, batch_first=True), horizon=2, readout="leaky")
+    forecasting.fit(m, tr, epochs=2, seed=0)
+    net = converters.to_lava(m, precision="float")
+    x = te.x[:6]
+    y_fast = np.asarray(net.simulate(x, backend="fast")[0])
+    with torch.no_grad():
+        ref = m(x) - x[:, -1, :1]  # the network computes the readout; the residual skip is the host's
+    assert np.abs(y_fast - ref.numpy()).max() < 1e-4
+    fixed = converters.to_lava(m, precision="fixed", calibration_x=tr.x)
+    a = np.asarray(fixed.simulate(x[:2], backend="fast")[0])
+    b = np.asarray(fixed.simulate(x[:2], backend="lava")[0])
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("layer,field", [(snr.SpikingGRU, "h"), (snr.SpikingLSTM, "c"), (snr.SpikingRNN, "v")])
+def test_state_readout_reads_the_last_layers_analog_state(layer, field):
+    torch.manual_seed(0)
+    rnn = layer(1, 6, num_layers=2, batch_first=True)
+    m = forecasting.Forecaster(rnn, horizon=2, readout="state", residual=False)
+    x = torch.randn(4, 9, 1)
+    _, state = rnn(x)
+    assert torch.allclose(m(x), m.head(getattr(state, field)[-1]))
+    dense = forecasting.Forecaster(nn.LSTM(1, 5, batch_first=True), readout="state", residual=False)
+    _, (h, _) = dense.rnn(x)
+    assert torch.allclose(dense(x), dense.head(h[-1]))
