@@ -193,12 +193,17 @@ def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: i
 
 
 # ------------------------------------------------------------------------------------------------ reporting
-def summarise(runs: list[dict]) -> dict[tuple, dict]:
+def group(runs: list[dict], fields: tuple[str, ...]) -> dict[tuple, list[dict]]:
+    """Runs grouped by the values of ``fields`` (e.g. data set, recipe, model), in first-seen order."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault((r["data"], r["recipe"], r["model"]), []).append(r)
+        groups.setdefault(tuple(r[f] for f in fields), []).append(r)
+    return groups
+
+
+def summarise(runs: list[dict]) -> dict[tuple, dict]:
     out = {}
-    for key, rs in groups.items():
+    for key, rs in group(runs, ("data", "recipe", "model")).items():
         acc = [r["accuracy"] for r in rs]
         fr = [r["firing_rate"] for r in rs if r.get("firing_rate") is not None]
         out[key] = {"n": len(rs), "mean": statistics.mean(acc), "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
@@ -308,6 +313,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--tag", default="", help="label of this configuration in runs.jsonl (ablations)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--fresh", action="store_true", help="ignore runs already recorded")
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: write the table, JSON and plot from the runs already recorded")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
@@ -328,7 +335,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         config["input_init"] = a.input_init
     print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
           f"hidden {a.hidden}, threads {torch.get_num_threads()}, config {config}", flush=True)
-    todo = [(d, rc, m, s) for d in datasets for rc in recipes for m in models for s in range(a.seeds)]
+    todo = [] if a.report_only else [(d, rc, m, s) for d in datasets for rc in recipes for m in models
+                                     for s in range(a.seeds)]
     t_all = time.perf_counter()
     for n, (d, rc, m, s) in enumerate(todo, 1):
         setting = DATASETS.get(d, DataSetting(d, 30))
@@ -363,7 +371,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         f"# Accuracy harness ({stem})\n\nConfiguration: {json.dumps(config)}; seeds {a.seeds}; data options "
         f"{ {d: dict(DATASETS.get(d, DataSetting(d, 30)).options) for d in datasets} } (PLAID pool {a.plaid_pool}); "
         f"epochs { {d: a.epochs or DATASETS.get(d, DataSetting(d, 30)).epochs for d in datasets} }.\n\n"
-        "Test accuracy (%), mean ± std over seeds; r = firing rate (spikes per neuron per valid step).\n\n"
+        "Test accuracy (%), mean ± std over seeds; r = firing rate (spikes per neuron per valid step); "
+        f"seeds per cell: { {'/'.join(k): v['n'] for k, v in summary.items() if v['n'] != a.seeds} or 'all ' + str(a.seeds)}.\n\n"
         + md + "\n\n" + "\n".join(f"- {l}" for l in lines) + "\n")
     (out / f"{stem}.json").write_text(json.dumps(
         {"config": config, "runs": sel,

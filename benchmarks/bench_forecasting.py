@@ -55,12 +55,12 @@ class SeriesSetting:
 
 
 SERIES = {
-    "airline": SeriesSetting("airline", "airline", (("window", 24),), 200),
-    "airline_h12": SeriesSetting("airline_h12", "airline", (("window", 24), ("horizon", 12)), 200),
-    "lynx": SeriesSetting("lynx", "lynx", (("window", 20),), 200),
-    "shampoo_sales": SeriesSetting("shampoo_sales", "shampoo_sales", (("window", 6),), 300, 2),
-    "mackey_glass": SeriesSetting("mackey_glass", "mackey_glass", (("window", 32),), 40),
-    "mackey_glass_h5": SeriesSetting("mackey_glass_h5", "mackey_glass", (("window", 32), ("horizon", 5)), 40),
+    "airline": SeriesSetting("airline", "airline", (("window", 24),), 100),
+    "airline_h12": SeriesSetting("airline_h12", "airline", (("window", 24), ("horizon", 12)), 100),
+    "lynx": SeriesSetting("lynx", "lynx", (("window", 20),), 100),
+    "shampoo_sales": SeriesSetting("shampoo_sales", "shampoo_sales", (("window", 6),), 200, 2),
+    "mackey_glass": SeriesSetting("mackey_glass", "mackey_glass", (("window", 32),), 30),
+    "mackey_glass_h5": SeriesSetting("mackey_glass_h5", "mackey_glass", (("window", 32), ("horizon", 5)), 30),
 }
 
 
@@ -89,11 +89,10 @@ def run_one(model: str, recipe: str, setting: SeriesSetting, seed: int, hidden: 
 
 
 def summarise(runs: list[dict]) -> dict[tuple, dict]:
-    groups: dict[tuple, list[dict]] = {}
-    for r in runs:
-        groups.setdefault((r["series"], r["recipe"], r["model"]), []).append(r)
+    from bench_accuracy import group
+
     out = {}
-    for k, rs in groups.items():
+    for k, rs in group(runs, ("series", "recipe", "model")).items():
         m = lambda key: statistics.mean(r[key] for r in rs)  # noqa: E731
         s = lambda key: statistics.stdev(r[key] for r in rs) if len(rs) > 1 else 0.0  # noqa: E731
         out[k] = {"n": len(rs), "rmse": m("rmse"), "rmse_std": s("rmse"), "naive_rmse": rs[0]["naive_rmse"],
@@ -154,7 +153,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--series", default=",".join(SERIES))
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--recipes", default="plain,best", help="plain, best, leaky")
+    ap.add_argument("--recipes", default="best,plain", help="plain, best, leaky")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--neuron", nargs="*", default=[], help="neuron option overrides, e.g. decay=0.5")
