@@ -25,7 +25,7 @@ import torch
 
 from spikernn.energy import measure
 from spikernn.energy.load import background_load
-from spikernn.energy.render import fmt_j, fmt_ratio, fmt_s
+from spikernn.energy.fmt import fmt_j, fmt_ratio, fmt_s
 
 BUSY = "import time\nt = time.time()\nwhile time.time() - t < {s}:\n    pass\n"
 
