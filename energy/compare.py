@@ -20,6 +20,7 @@ from spikernn.energy.loihi import loihi_estimate
 from spikernn.energy.loihi_timing import loihi_latency
 from spikernn.energy.measurement import measure
 from spikernn.energy.meters import Meter
+from spikernn.energy.neurobench_metrics import network_metrics, neurobench_metrics
 from spikernn.energy.report import EnergyReport, PlatformRow, SweepPoint
 from spikernn.energy.result import EnergyFigure
 from spikernn.energy.uncertainty import wilson_interval
@@ -264,7 +265,7 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
             active: str = "events", title: str = "spikernn energy report",
             convert_options: dict[str, Any] | None = None, eval_inputs: Any = None, eval_targets: Any = None,
             eval_lengths: Any = None, eval_label: str = "full test split", threads: int | str | None = "auto",
-            static_power: bool = True, system_reference: bool = True) -> EnergyReport:
+            static_power: bool = True, system_reference: bool = True, neurobench: bool = True) -> EnergyReport:
     """Energy per inference of ``model`` on each platform, as an :class:`EnergyReport`.
 
     Args:
@@ -294,6 +295,9 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
         eval_label: what the evaluation split is, in words.
         static_power: give the Loihi row a static-energy figure (Loihi 2 static power x modelled latency).
         system_reference: add the system-level Loihi 2 row (Hala Point: J per synaptic op all included).
+        neurobench: attach NeuroBench 2.3.0's metrics (footprint, connection and activation sparsity,
+            synaptic operations) of the model on ``inputs`` and of the converted network's activity
+            (:mod:`spikernn.energy.neurobench_metrics`; NeuroBench itself is not needed).
 
     Returns:
         An EnergyReport with one row per requested platform (an unavailable row says why), ratios with their
@@ -320,6 +324,10 @@ def compare(model: Any, inputs: Any, targets: Any = None, *, lengths: Any = None
     report = EnergyReport(title=title, model=_describe_model(model), inferences=batch, steps=steps)
     report.analytic = _analytic(model, steps)
     x_cpu = inputs.detach().cpu() if hasattr(inputs, "detach") else inputs
+    if neurobench:
+        report.neurobench = {}
+        _attach(report, f"{type(model).__name__} (torch)", lambda: neurobench_metrics(
+            model, x_cpu, lengths=lengths, samples=batch))
     kw = dict(predict=predict, bf=bf, repeats=repeats, min_window_s=min_window_s, split=split, threads=threads)
     if "cpu" in platforms:
         report.add_row(_torch_row("cpu", model, x_cpu, lengths, batch, device="cpu", meters=cpu_meters, **kw))
@@ -391,6 +399,9 @@ def _loihi_rows(report: EnergyReport, model: Any, x: Any, lengths: Any, *, netwo
         how = "a given converted network"
     out, stats = _simulate(network, x, lengths, backend)
     hops_note, placement = _annotate_hops(network, stats, with_placement=True)
+    if report.neurobench is not None and placement is not None:
+        _attach(report, f"{type(model).__name__} converted ({getattr(network, 'precision', '?')} point, simulated)",
+                lambda: network_metrics(network, stats))
     latency = None
     if placement is not None:
         latency = loihi_latency(stats, network, placement)
@@ -423,6 +434,19 @@ def _loihi_rows(report: EnergyReport, model: Any, x: Any, lengths: Any, *, netwo
     if system_reference:
         rows.append(_system_row(est.counts["synaptic_ops"], latency))
     return rows
+
+
+def _attach(report: EnergyReport, name: str, compute: Callable[[], Any]) -> None:
+    """Add one model's NeuroBench metrics to the report (a note instead when they cannot be computed)."""
+    try:
+        m = compute()
+        report.neurobench[name] = {"footprint_bytes": m.footprint_bytes,
+                                   "connection_sparsity": m.connection_sparsity,
+                                   "activation_sparsity": m.activation_sparsity, "effective_macs": m.effective_macs,
+                                   "effective_acs": m.effective_acs, "dense": m.dense, "samples": m.samples,
+                                   "notes": list(m.notes)}
+    except Exception as exc:  # a report must not fail on a model the view does not know
+        report.notes.append(f"NeuroBench metrics of {name} not computed: {exc}")
 
 
 def _system_row(synaptic_ops_per_inference: float, latency: Any) -> PlatformRow:

@@ -216,5 +216,10 @@ def test_loihi_latency_edp_static_and_full_split_accuracy(data):
     t = table[("cpu", "loihi")]
     assert t["low"] <= t["value"] <= t["high"]
     assert "davies2018" in rep.to_dict()["metadata"]["sources"] and "lavadl_pilotnet" in rep.to_dict()["metadata"]["sources"]
+    nb = rep.neurobench  # NeuroBench's metrics of the torch model and of the converted network, in the report
+    torch_nb, net_nb = nb["Clf (torch)"], nb["Clf converted (float point, simulated)"]
+    assert torch_nb["samples"] == 5 and torch_nb["effective_macs"] > 0 and any("cells" in n for n in torch_nb["notes"])
+    assert net_nb["effective_macs"] + net_nb["effective_acs"] == pytest.approx(rep.loihi_breakdown["counts"]["synaptic_ops"])
+    assert "NeuroBench metrics" in rep.to_markdown()
     with pytest.raises(ValueError, match="eval_targets"):
         compare(m, x, y, platforms=("cpu",), eval_inputs=xe, eval_targets=ye[:3], cpu_meters=[WattMeter()])
