@@ -48,15 +48,17 @@ def parse_device(device: str) -> tuple[str, int]:
 
 
 def default_meters(device: str = "cpu") -> list[Meter]:
-    """Meters to try, in order: CPU -> [RaplMeter, CodecarbonMeter]; CUDA -> [NvmlMeter]."""
+    """Meters to try, in order: CPU -> [RaplMeter, CodecarbonMeter]; CUDA -> [NvmlMeter, ZeusMeter] (Zeus
+    when installed; pass ``meters=[ZeusMeter(i)]`` to cross-check NVML with it)."""
     from spikernn.energy.codecarbon_meter import CodecarbonMeter
     from spikernn.energy.nvml import NvmlMeter
     from spikernn.energy.rapl import RaplMeter
+    from spikernn.energy.zeus_meter import ZeusMeter
 
     kind, index = parse_device(device)
     if kind == "cpu":
         return [RaplMeter(), CodecarbonMeter()]
-    return [NvmlMeter(index)]
+    return [NvmlMeter(index), ZeusMeter(index)]
 
 
 def cuda_sync(device: str) -> Callable[[], None] | None:
@@ -346,15 +348,15 @@ def measuring(device: str = "cpu", *, inferences: int = 1, meters: Sequence[Mete
             except Exception:
                 pass
     lw = LoadWindow(None)
-    lw.start()
     t0 = time.perf_counter()
+    lw.start()
     try:
         yield handle
     finally:
         if sync is not None:
             sync()
-        elapsed = time.perf_counter() - t0
         load = lw.stop()
+        elapsed = time.perf_counter() - t0
         if active is None:
             handle.figure = EnergyFigure.unavailable("none", "; ".join(handle.reasons) or "no meter",
                                                      device=str(device))
