@@ -17,6 +17,8 @@ quiet agree within 2x, or the loaded figure is flagged as disturbed. Usage:
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +29,21 @@ from spikernn.energy import measure
 from spikernn.energy.load import background_load
 from spikernn.energy.fmt import fmt_j, fmt_ratio, fmt_s
 
-BUSY = "import time\nt = time.time()\nwhile time.time() - t < {s}:\n    pass\n"
+
+def start_load(seconds: float) -> int:
+    """Start a busy loop that is NOT a child of this process (a shell starts it in the background and exits),
+    so codecarbon's process tracking, which adds this process's children, does not count it. Returns its pid."""
+    cmd = f'{sys.executable} -c "import time; t = time.time()\nwhile time.time() - t < {seconds}: pass" ' \
+          '> /dev/null 2>&1 & echo $!'
+    out = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=30, check=True)
+    return int(out.stdout.strip())
+
+
+def stop_load(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 def workload():
@@ -72,15 +88,14 @@ def main() -> None:
     print(f"nn.LSTM(12, 64), batch {batch} x 25 steps; torch {torch.__version__}; {args.repeats} windows of "
           f">= {args.window} s per figure")
     quiet = phase("quiet", fn, batch, threads=1, repeats=args.repeats, window=args.window)
-    budget = 20 * args.repeats * args.window + 30  # the child stops itself even if this script dies
-    child = subprocess.Popen([sys.executable, "-c", BUSY.format(s=budget)])
+    budget = 20 * args.repeats * args.window + 30  # the load stops itself even if this script dies
+    pid = start_load(budget)
     try:
         time.sleep(0.5)
         loaded = phase("loaded", fn, batch, threads=1, repeats=args.repeats, window=args.window)
         loaded2 = phase("loaded2", fn, batch, threads=2, repeats=args.repeats, window=args.window)
     finally:
-        child.terminate()
-        child.wait(timeout=10)
+        stop_load(pid)
     print()
     for name, fig in (("loaded/quiet", loaded), ("loaded2/quiet", loaded2)):
         r = fig.joules_per_inference / quiet.joules_per_inference

@@ -154,17 +154,33 @@ def choose_threads(requested: int | str | None, *, available: int | None = None,
     if isinstance(requested, int) and not isinstance(requested, bool):
         if requested < 1:
             raise ValueError(f"threads must be >= 1 (or 'auto'), got {requested}")
-        return requested, f"{requested} thread(s) as requested"
+        return requested, "as requested"
     if requested not in (None, "auto"):
         raise ValueError(f"threads must be an int >= 1 or 'auto', got {requested!r}")
     cap = current if current is not None else cores
     if others_cores is None:
         n = max(1, min(cap, cores))
-        return n, f"{n} thread(s): {cores} usable cores, other load unknown"
+        return n, f"{cores} usable cores, other load unknown"
     free = max(1, cores - int(round(others_cores)))
     n = max(1, min(cap, free))
-    return n, (f"{n} thread(s): {cores} usable cores, other processes kept {others_cores:.1f} busy just before, "
-               f"so {free} free")
+    return n, f"{cores} usable cores, other processes kept {others_cores:.1f} busy just before, so {free} free"
+
+
+def disturbance_summary(samples: Sequence[LoadSample]) -> str:
+    """One sentence for the disturbed windows among ``samples``: how many, the other load and the share of a
+    core the work got, as ranges (empty when none is disturbed)."""
+    bad = [s for s in samples if s.disturbed]
+    if not bad:
+        return ""
+    parts = [f"{len(bad)} of {len(samples)} windows disturbed"]
+    others = [s.others_cores for s in bad if s.others_cores is not None]
+    if others:
+        parts.append(f"other processes used {min(others):.2f}-{max(others):.2f} of {bad[0].cores} cores while "
+                     f"this ran {bad[0].threads or 1} thread(s)"
+                     + (" (oversubscribed)" if any("oversubscribed" in s.reason for s in bad) else ""))
+    own = [s.own_cores for s in bad]
+    parts.append(f"the work got {min(own):.2f}-{max(own):.2f} cores")
+    return "; ".join(parts)
 
 
 def summarise(samples: Sequence[LoadSample]) -> dict[str, Any]:

@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-from spikernn.energy.load import LoadSample, LoadWindow, background_load, choose_threads, summarise
+from spikernn.energy.load import (LoadSample, LoadWindow, background_load, choose_threads, disturbance_summary,
+                                  summarise)
 from spikernn.energy.meters import Meter, MeterReading, MeterUnavailable
 from spikernn.energy.result import EnergyFigure, median_and_spread
 
@@ -129,7 +130,7 @@ def resolve_threads(threads: int | str | None, device: str) -> tuple[int | None,
     torch = sys.modules.get("torch")
     current = torch.get_num_threads() if torch is not None else None
     if threads == "auto" and current == 1:
-        return 1, "1 thread (torch was set to 1)"
+        return 1, "torch was set to 1 thread"
     others = background_load(0.2) if threads == "auto" else None
     return choose_threads(threads, others_cores=others, current=current)
 
@@ -198,11 +199,7 @@ def _measure_with(meter: Meter, fn: Callable[[], Any], *, inferences_per_call: i
                     break
         disturbed = len(clean) < repeats
         used = windows if disturbed else clean
-        reason = ""
-        if disturbed:
-            reasons = sorted({w.load.reason for w in windows if w.load.disturbed})
-            reason = (f"{len(windows) - len(clean)} of {len(windows)} windows disturbed by other load; "
-                      + "; ".join(reasons))
+        reason = disturbance_summary([w.load for w in windows]) if disturbed else ""
         return _figure(meter, used, windows, idle_w, threads, threads_note, disturbed, reason)
     finally:
         meter.close()

@@ -181,18 +181,22 @@ class EnergyReport:
 
     def ratio_table(self, dynamic: bool = False) -> list[dict[str, Any]]:
         """Each pair of rows once, in row order: {"a", "b", "value", "low", "high"} with the range from the
-        two figures' ranges (:func:`spikernn.energy.uncertainty.ratio_range`; None when a side has none)."""
+        two figures' ranges (:func:`spikernn.energy.uncertainty.ratio_range`; a side without a range counts
+        as exact; None when neither has one). Rows labelled with a model (``"cpu (spiking LSTM)"``) pair with
+        rows of the same model, or of the same platform."""
         key = "dynamic_energy_per_inference_j" if dynamic else "energy_per_inference_j"
         out = []
         for i, a in enumerate(self.rows):
             for b in self.rows[i + 1:]:
                 ea, eb = getattr(a, key), getattr(b, key)
-                if ea is None or not eb:
+                if ea is None or not eb or not _comparable(a.platform, b.platform):
                     continue
                 lo = hi = None
                 ia, ib = (a.interval_j, b.interval_j) if not dynamic else (None, None)
-                if ia and ib and min(ib) > 0:
-                    _, lo, hi = ratio_range((ia[0], ea, ia[1]), (ib[0], eb, ib[1]))
+                if (ia or ib) and not dynamic:
+                    ia, ib = ia or (ea, ea), ib or (eb, eb)
+                    if min(ib) > 0:
+                        _, lo, hi = ratio_range((ia[0], ea, ia[1]), (ib[0], eb, ib[1]))
                 out.append({"a": a.platform, "b": b.platform, "value": ea / eb, "low": lo, "high": hi})
         return out
 
@@ -270,6 +274,19 @@ class EnergyReport:
     def load(cls, path: str | os.PathLike[str]) -> "EnergyReport":
         """Read a report saved as ``.json``."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _split_label(platform: str) -> tuple[str, str]:
+    """("cpu", "spiking LSTM") from "cpu (spiking LSTM)"; (platform, "") without a label."""
+    if platform.endswith(")") and " (" in platform:
+        base, label = platform[:-1].split(" (", 1)
+        return base, label
+    return platform, ""
+
+
+def _comparable(a: str, b: str) -> bool:
+    (pa, la), (pb, lb) = _split_label(a), _split_label(b)
+    return la == lb or pa == pb
 
 
 def _json_default(o: Any) -> Any:

@@ -391,7 +391,8 @@ def test_disturbed_windows_are_remeasured_then_flagged(monkeypatch):
     monkeypatch.setattr(load, "usable_cores", lambda: 2)
     f = measure(busy, repeats=2, min_window_s=0.02, idle_s=0, meters=[PowerMeter()], threads=2,
                 max_extra_windows=1)
-    assert f.disturbed and "oversubscribed" in f.disturbed_reason and "DISTURBED" in f.caveat
+    assert f.disturbed and "3 of 3 windows disturbed" in f.disturbed_reason and "DISTURBED" in f.caveat
+    assert "oversubscribed" in f.load["reasons"][0]
     assert f.load["windows"] == 3 and f.load["disturbed_windows"] == 3  # 2 wanted + 1 re-measured
 
 
