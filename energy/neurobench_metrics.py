@@ -231,56 +231,74 @@ def footprint(module: Any) -> int:
 
 # -- the function -------------------------------------------------------------------------------------------
 def neurobench_metrics(model: Any, x: Any, *, lengths: Any = None, samples: Optional[int] = None,
-                       forward: Optional[Callable[..., Any]] = None) -> NeuroBenchMetrics:
+                       forward: Optional[Callable[..., Any]] = None, batch_size: Optional[int] = None) -> NeuroBenchMetrics:
     """NeuroBench 2.3.0's footprint, connection sparsity, activation sparsity and synaptic operations of
-    ``model`` on the batch ``x`` (see the module docstring), for spikernn's layers, torch RNN layers and
-    cells, Linear/Conv layers and snntorch/ReLU/Sigmoid activations.
+    ``model`` on ``x`` (see the module docstring), for spikernn's layers, torch RNN layers and cells,
+    Linear/Conv layers and snntorch/ReLU/Sigmoid activations.
 
     Args:
-        model: a torch module. x: one batch. lengths: optional (B,) valid lengths (padding excluded).
-        samples: samples in the batch (default: the batch dimension: ``x.shape[0]`` for batch-first models and
+        model: a torch module. x: the inputs. lengths: optional (B,) valid lengths (padding excluded).
+        samples: samples in ``x`` (default: the batch dimension: ``x.shape[0]`` for batch-first models and
             anything 2-D, ``x.shape[1]`` for time-first spikernn/torch recurrent layers).
         forward: ``forward(model, x, lengths) -> output`` (default: ``model(x, lengths)`` or ``model(x)``),
             e.g. a loop over time steps for an snntorch network.
+        batch_size: run ``x`` in batches of this size (batch-first inputs) as a NeuroBench data loader would:
+            synaptic operations add up either way, but NeuroBench's activation sparsity over a data set is the
+            batch-size-weighted mean of each batch's sparsity, not the pooled ratio (None: one batch, pooled).
     """
     from spikernn.neurobench import NeuroBenchView, trace
 
     view = NeuroBenchView(model)
     static = footprint(view), connection_sparsity(view)  # before running: state buffers grow with the batch
-    tr = trace(model, x, lengths=lengths, view=view, forward=forward)
+    bf = getattr(model, "batch_first", True)
     if samples is None:
-        bf = getattr(model, "batch_first", True)
         samples = int(x.shape[1]) if (x.dim() == 3 and bf is False) else int(x.shape[0])
-    from torch import nn
-
+    if batch_size:
+        chunks = [(x[i:i + batch_size], None if lengths is None else lengths[i:i + batch_size])
+                  for i in range(0, int(x.shape[0]), int(batch_size))]
+    else:
+        chunks = [(x, lengths)]
     mac = ac = dense = 0
     per: dict[str, dict[str, Any]] = {}
-    for c in tr.connections:
-        if isinstance(c.module, nn.RNNCellBase):
-            eff, spk = cell_ops(c.module, c.args, False)
-            tot, _ = cell_ops(c.module, c.args, True)
-        else:
-            xin = c.args[0]
-            eff, spk, tot = linear_ops(c.module, xin), _is_spiking(xin), linear_ops(c.module, xin, True)
-        if spk:
-            ac += eff
-        else:
-            mac += eff
-        dense += tot
-        d = per.setdefault(c.name, {"effective": 0.0, "dense": 0.0, "spiking": spk})
-        d["effective"] += eff / samples
-        d["dense"] += tot / samples
-        d["spiking"] = d["spiking"] and spk
-    nz = sum(int((a.output != 0).sum()) for a in tr.activations)
-    n = sum(a.output.numel() for a in tr.activations)
-    notes = list(dict.fromkeys(tr.notes))
-    if not tr.activations:
+    notes: list[str] = []
+    sparsities: list[tuple[float, int]] = []
+    for xb, lb in chunks:
+        tr = trace(model, xb, lengths=lb, view=view, forward=forward)
+        notes += tr.notes
+        for c in tr.connections:
+            eff, spk, tot = _call_ops(c)
+            if spk:
+                ac += eff
+            else:
+                mac += eff
+            dense += tot
+            d = per.setdefault(c.name, {"effective": 0.0, "dense": 0.0, "spiking": spk})
+            d["effective"] += eff / samples
+            d["dense"] += tot / samples
+            d["spiking"] = d["spiking"] and spk
+        nz = sum(int((a.output != 0).sum()) for a in tr.activations)
+        n = sum(a.output.numel() for a in tr.activations)
+        if n:
+            sparsities.append(((n - nz) / n, int(xb.shape[0])))
+    notes = list(dict.fromkeys(notes))
+    if not sparsities:
         notes.append("no activation layer (ReLU, Sigmoid, spiking) in the model: activation sparsity undefined "
                      "(NeuroBench reports 0.0)")
-    return NeuroBenchMetrics(footprint_bytes=static[0], connection_sparsity=static[1],
-                             activation_sparsity=(n - nz) / n if n else None, effective_macs=mac / samples,
-                             effective_acs=ac / samples, dense=dense / samples, samples=samples, per_layer=per,
-                             notes=notes)
+    act = sum(v * w for v, w in sparsities) / sum(w for _, w in sparsities) if sparsities else None
+    return NeuroBenchMetrics(footprint_bytes=static[0], connection_sparsity=static[1], activation_sparsity=act,
+                             effective_macs=mac / samples, effective_acs=ac / samples, dense=dense / samples,
+                             samples=samples, per_layer=per, notes=notes)
+
+
+def _call_ops(c: Any) -> tuple[int, bool, int]:
+    """(effective ops, spiking, dense ops) of one recorded connection call."""
+    from torch import nn
+
+    if isinstance(c.module, nn.RNNCellBase):
+        eff, spk = cell_ops(c.module, c.args, False)
+        return eff, spk, cell_ops(c.module, c.args, True)[0]
+    xin = c.args[0]
+    return linear_ops(c.module, xin), _is_spiking(xin), linear_ops(c.module, xin, True)
 
 
 def network_metrics(network: Any, stats: Any) -> NeuroBenchMetrics:
@@ -289,7 +307,8 @@ def network_metrics(network: Any, stats: Any) -> NeuroBenchMetrics:
     Connection layers are the synapse blocks: effective ops = ``stats.synaptic_ops`` (each event x the
     nonzero weights it drives: NeuroBench's binarised count), ACs when the source sends binary spikes
     (``message_bits`` 1), MACs when it sends graded values; dense = every weight at every valid step.
-    Activations are the events of every non-input population over its neuron updates. Footprint: weights at
+    Activations are the events of every spiking/sigma-delta population (not the input, not a readout) over
+    its neuron updates. Footprint: weights at
     their stored width (fixed point: 1 byte, the 8-bit mantissa; float: 4 bytes) plus the neuron parameters
     at 4 bytes each. Per sample = per inference (``stats.batch``).
     """
@@ -317,7 +336,9 @@ def network_metrics(network: Any, stats: Any) -> NeuroBenchMetrics:
             mac += eff
         dense += tot
         per[blk.name] = {"effective": eff, "dense": tot, "spiking": spiking}
-    pops = [p for p in stats.neuron_updates if kinds.get(p) != "input"]
+    # activations: populations that send events (a readout integrates and sends nothing: not an activation,
+    # as the torch view does not count a readout either)
+    pops = [p for p in stats.neuron_updates if kinds.get(p) not in ("input", "readout")]
     ev = sum(float(np.asarray(stats.events.get(p, [0])).sum()) for p in pops)
     upd = sum(float(stats.neuron_updates[p]) for p in pops)
     return NeuroBenchMetrics(footprint_bytes=int(fp), connection_sparsity=zeros / count if count else None,

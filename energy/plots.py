@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 from spikernn.energy.figures import blouw2019
-from spikernn.energy.fmt import fmt_j
+from spikernn.energy.fmt import fmt_j, supported_digits
 
 # category -> (legend label, face colour, hatch, edge colour)
 STYLES = {
@@ -44,11 +44,11 @@ def _eng(unit: str) -> Any:
     return EngFormatter(unit=unit, sep=" ")
 
 
-def _log_axis_with_units(axis: Any, unit: str) -> None:
-    """A log axis whose ticks read 1 µJ, 10 µJ, ... (major decades labelled with SI prefixes)."""
+def _log_axis_with_units(axis: Any, unit: str, subs: tuple[float, ...] = (1.0,)) -> None:
+    """A log axis whose ticks read 1 µJ, 10 µJ, ... (``subs`` (1, 2, 5) adds 2 µJ, 5 µJ for narrow ranges)."""
     from matplotlib.ticker import LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, numticks=12))
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
     axis.set_major_formatter(_eng(unit))
     axis.set_minor_formatter(NullFormatter())
 
@@ -85,8 +85,9 @@ def energy_per_platform(report: Any, *, with_published: bool = True) -> bytes | 
         if iv is not None and iv[0] <= v <= iv[1] and iv[1] > iv[0]:
             err = [[v - iv[0]], [iv[1] - v]]
         ax.bar(xi, v, color=color, hatch=hatch, edgecolor=edge, yerr=err, capsize=4 if err else 0)
-        ax.annotate(fmt_j(v), (xi, v), ha="center", va="bottom", fontsize=8, xytext=(0, 3),
-                    textcoords="offset points")
+        digits = supported_digits(v, *iv) if iv else 3  # as the table: only the digits the range supports
+        ax.annotate(fmt_j(v, digits), (xi, iv[1] if err else v), ha="center", va="bottom", fontsize=8,
+                    xytext=(0, 3), textcoords="offset points")
         used.append(cat)
     px = list(range(len(bars) + 1, len(bars) + 1 + len(pub)))
     for xi, v in zip(px, pub.values()):
@@ -147,7 +148,7 @@ def threshold_sweep(report: Any) -> bytes | None:
             a1.annotate(f"ϑ={p.threshold:g}", (p.energy_per_inference_j, 100 * p.accuracy), fontsize=7,
                         textcoords="offset points", xytext=(4, 4))
         a1.set_xscale("log")
-        _log_axis_with_units(a1.xaxis, "J")
+        _log_axis_with_units(a1.xaxis, "J", subs=(1.0, 2.0, 5.0))
         n = q[0].n
         a1.set_xlabel("estimated Loihi energy per inference")
         a1.set_ylabel("accuracy (%)" + (f", n = {n:,}" if n else ""))

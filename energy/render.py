@@ -163,13 +163,9 @@ def sections(report: Any) -> list[Section]:
                    ["cores / tiles / chips", f"{lat['cores']} / {lat['tiles']} / {lat['chips']}"]]
         for k, v in lat["breakdown_s"].items():
             s.rows.append([f"  {k} (per inference)", fmt_s(v)])
-        s.paragraphs.append(
-            f"Per-operation times from {citation(tm.source)}: synaptic op {fmt_s(tm.synaptic_op_s)}, neuron update "
-            f"{fmt_s(tm.neuron_update_active_s)} active / {fmt_s(tm.neuron_update_inactive_s)} inactive, spike within a "
-            f"tile {fmt_s(tm.spike_within_tile_s)}, hop {fmt_s(tm.hop_east_west_s)} E-W / {fmt_s(tm.hop_north_south_s)} "
-            f"N-S, barrier {fmt_s(tm.barrier_sync_1_tile_s)} (1 tile) to {fmt_s(tm.barrier_sync_32_tiles_s)} "
-            "(32 tiles). Each step takes the slowest core's work + the longest hop path + one barrier. "
-            + lat.get("caveat", ""))
+        s.paragraphs.append("Each time step takes the slowest core's work + the longest hop path + one barrier "
+                            f"({fmt_s(tm.barrier_sync_1_tile_s)} for 1 tile to {fmt_s(tm.barrier_sync_32_tiles_s)} "
+                            "for 32). " + lat.get("caveat", ""))
         out.append(s)
 
     lb = report.loihi_breakdown

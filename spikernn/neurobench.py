@@ -441,6 +441,16 @@ def trace(model: nn.Module, x: Any, *, lengths: Any = None, view: Optional[Neuro
     return tr
 
 
+def lengths_from_padding(x: Tensor, *, batch_first: bool = True) -> Tensor:
+    """(B,) valid lengths of a zero-padded batch: one past the last step with any nonzero feature (at least 1).
+    For ``wrap(model, lengths_of=lengths_from_padding)`` when the data loader gives only padded sequences."""
+    xt = x if batch_first else x.transpose(0, 1)  # (B, T, F)
+    nonzero = (xt != 0).flatten(2).any(-1)  # (B, T)
+    T = nonzero.shape[1]
+    last = torch.where(nonzero, torch.arange(1, T + 1, device=x.device), torch.zeros((), dtype=torch.long)).amax(1)
+    return last.clamp(min=1).cpu()
+
+
 # -- NeuroBench ---------------------------------------------------------------------------------------------
 def wrap(model: nn.Module, *, forward: Optional[Callable[..., Any]] = None,
          lengths_of: Optional[Callable[[Any], Any]] = None) -> Any:
