@@ -24,10 +24,11 @@ computes the same metrics from the same trace without NeuroBench installed.
 
 NeuroBench is imported only inside :func:`wrap` (``pip install spikernn[neurobench]``).
 
->>> import spikernn as snr, torch                                              # doctest: +SKIP
+>>> import spikernn as snr                                                     # doctest: +SKIP
+>>> from spikernn.neurobench import lengths_from_padding, wrap                 # doctest: +SKIP
 >>> from neurobench.benchmarks import Benchmark                                # doctest: +SKIP
 >>> model = snr.SpikingSequenceClassifier("lstm", 12, 64, 9)                   # doctest: +SKIP
->>> nb = snr.neurobench.wrap(model)                                            # doctest: +SKIP
+>>> nb = wrap(model, lengths_of=lengths_from_padding)                          # doctest: +SKIP
 >>> Benchmark(nb, loader, [], [lambda y: y.argmax(-1)],
 ...           [["footprint", "connection_sparsity"],
 ...            ["activation_sparsity", "synaptic_operations"]]).run()          # doctest: +SKIP
