@@ -71,8 +71,6 @@ class NeuroBenchMetrics:
 
 # -- NeuroBench's counting rules ---------------------------------------------------------------------------
 def _binary(t: Any, ones: bool = False) -> Any:
-    import torch
-
     t = t.detach().clone()
     t[t != 0] = 1
     if ones:
@@ -81,8 +79,6 @@ def _binary(t: Any, ones: bool = False) -> Any:
 
 
 def _is_spiking(x: Any) -> bool:
-    import torch
-
     return bool(((x == 0) | (x == 1) | (x == -1)).all())
 
 
