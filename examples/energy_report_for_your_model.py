@@ -16,7 +16,7 @@ from torch import nn
 
 import spikernn as snr
 from spikernn import energy
-from spikernn.demo import load_dataset
+from spikernn.app.data import load_dataset
 
 
 class GRUClassifier(nn.Module):
