@@ -184,12 +184,12 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 
 def _resolve_data(data: str, path: Optional[Path] = None) -> str:
     """``auto`` -> the data set recorded when the model was trained (train.json), else japanese_vowels."""
-    from spikernn.app.data import DATASETS
+    from spikernn.app.data import classification_sets
     from spikernn.app.records import run_info
 
     if data == "auto":
         data = (run_info(path).get("data") if path is not None else None) or "japanese_vowels"
-    return _choice(data, DATASETS, "--data")
+    return _choice(data, classification_sets(), "--data")
 
 
 def _load_data(data: str, path: Path):
@@ -228,8 +228,8 @@ def _load_network(path: Path):
 
 # option types shared by the commands
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results as one JSON object on stdout (progress and warnings go to stderr).")]
-DataOpt = Annotated[str, typer.Option("--data", help="Data set: japanese_vowels (packaged in sktime) or synthetic (tiny, generated).")]
-DataAutoOpt = Annotated[str, typer.Option("--data", help="Data set: japanese_vowels, synthetic, or auto (the one recorded when the model was trained).")]
+DataOpt = Annotated[str, typer.Option("--data", help="Data set: a classification set of spikernn.datasets: japanese_vowels (packaged in sktime), synthetic (tiny, generated), basic_motions, gun_point, ...")]
+DataAutoOpt = Annotated[str, typer.Option("--data", help="Data set: a classification set of spikernn.datasets, or auto (the one recorded when the model was trained).")]
 ModelOpt = Annotated[str, typer.Option("--model", help="Recurrent cell: lstm, gru or rnn.")]
 DenseOpt = Annotated[bool, typer.Option("--dense", help="Train the dense (non-spiking) torch baseline instead of the spiking model.")]
 HiddenOpt = Annotated[int, typer.Option("--hidden-size", min=1, help="Hidden units per layer and direction.")]
@@ -372,7 +372,9 @@ def train(
     from spikernn.training import evaluate, history_record
 
     model = _choice(model, MODEL_KINDS, "--model")
-    data = _choice(data, ("japanese_vowels", "synthetic"), "--data")
+    from spikernn.app.data import classification_sets
+
+    data = _choice(data, classification_sets(), "--data")
     info, dev = D.setup(device)
     try:
         out = Path(out) if out is not None else Path("runs") / f"{data}-{'dense' if dense else 'spiking'}-{model}"
