@@ -307,16 +307,20 @@ def _snntorch_import(g):
     return import_from_nir(g)
 
 
-def test_spikernn_rnn_to_snntorch_identical_spikes():
+def _rnn_and_spikes(T=30, B=4):
+    """A 3 -> 8 SpikingRNN (reset to zero) that fires about a quarter of the time, an input and its spikes."""
     torch.manual_seed(0)
-    I, H, T, B = 3, 8, 30, 4
-    m = SpikingRNN(I, H, reset="zero", threshold=0.5, decay=0.8).eval()
+    m = SpikingRNN(3, 8, reset="zero", threshold=0.5, decay=0.8).eval()
     with torch.no_grad():
         m.weight_ih_l0.mul_(2)
         m.weight_hh_l0.mul_(1.5)
-    x = torch.rand(T, B, I) * 2
+    x = torch.rand(T, B, 3) * 2
     with torch.no_grad():
-        ref = m(x)[0]
+        return m, x, m(x)[0]
+
+
+def test_spikernn_rnn_to_snntorch_identical_spikes():
+    m, x, ref = _rnn_and_spikes()
     out = _run_imported(_snntorch_import(to_nir(m, compat="snntorch")), x)
     plain = _run_imported(_snntorch_import(to_nir(m)), x)  # NIR's plain lif -> w_rec -> lif form
     print(f"spikernn SpikingRNN -> snntorch: compat='snntorch' {100 * _agreement(out, ref):.2f} % of spikes agree; "
@@ -383,15 +387,8 @@ def _norse_run(g, x, dt, state_of=None):
 
 def test_spikernn_rnn_to_norse_identical_spikes():
     """Norse 1.1 ignores NIR's r: compat='norse' moves the input gain into the weights (r = 1)."""
-    torch.manual_seed(0)
-    I, H, T, B, dt = 3, 8, 30, 4, 1e-3
-    m = SpikingRNN(I, H, reset="zero", threshold=0.5, decay=0.8).eval()
-    with torch.no_grad():
-        m.weight_ih_l0.mul_(2)
-        m.weight_hh_l0.mul_(1.5)
-    x = torch.rand(T, B, I) * 2
-    with torch.no_grad():
-        ref = m(x)[0]
+    dt = 1e-3
+    m, x, ref = _rnn_and_spikes()
     out = _norse_run(to_nir(m, dt=dt, compat="norse"), x, dt)
     plain = _norse_run(to_nir(m, dt=dt), x, dt)
     print(f"spikernn SpikingRNN -> Norse: compat='norse' {100 * _agreement(out, ref):.2f} % of spikes agree; "
