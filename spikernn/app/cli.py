@@ -22,7 +22,6 @@ import math
 import os
 import platform
 import sys
-import time
 import warnings
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
