@@ -37,3 +37,15 @@ def test_the_application_layer_is_where_the_parts_meet():
     app = sorted((ROOT / "app").glob("*.py"))
     assert {p.stem for p in app} >= {"cli", "demo", "data", "models", "records", "reports", "simulation", "progress"}
     assert any(_reaches_up(_imports(p)) for p in app)  # the check above is not vacuous
+
+
+def test_nothing_below_the_application_layer_imports_it():
+    import spikernn.converters
+    import spikernn.energy
+    import spikernn.hardware
+
+    app_names = ("spikernn.app", "spikernn.demo", "spikernn.cli")
+    for pkg in (spikernn.converters, spikernn.hardware, spikernn.energy):
+        for path in Path(pkg.__file__).parent.glob("*.py"):
+            bad = sorted(n for n in _imports(path) if any(n == a or n.startswith(a + ".") for a in app_names))
+            assert bad == [], f"{path.name} imports the application layer: {bad}"
