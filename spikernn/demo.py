@@ -231,13 +231,10 @@ def energy_report(model: torch.nn.Module, data: SequenceData, *, out: Optional[P
 
 
 def _batch_first(model: Any) -> bool:
-    """Whether ``model`` takes (B, T, I) input (spikernn classifiers and batch_first torch RNNs)."""
-    try:
-        from spikernn.energy.compare import batch_first_of
+    """Whether ``model`` takes (B, T, I) input (:func:`spikernn.protocol.batch_first_of`)."""
+    from spikernn.protocol import batch_first_of
 
-        return batch_first_of(model)
-    except ImportError:  # pragma: no cover
-        return bool(getattr(model, "batch_first", True))
+    return batch_first_of(model)
 
 
 def energy_rows(report: Any) -> list[dict[str, Any]]:
