@@ -319,7 +319,7 @@ class _SpikingRNNBase(nn.Module):
             unbatched = x.dim() == 2
             xs = x.unsqueeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
         init, spiking_form = self._state_in(hx, xs, unbatched)
-        out, final = self._run(xs, lengths, init)
+        out, final = self.forward_padded(xs, lengths, SF.STATE_TYPES[self.kind](*init), _checked=True)
         if packed:
             out = self._pack_like(out, lengths, x)
         elif unbatched:
@@ -332,14 +332,17 @@ class _SpikingRNNBase(nn.Module):
             return out, final
         return out, ((final.s, final.c) if self.kind == "lstm" else final.s)
 
-    def forward_padded(self, x: Tensor, lengths: Optional[Tensor] = None, hx: Optional[Any] = None
-                       ) -> tuple[Tensor, tuple]:
+    def forward_padded(self, x: Tensor, lengths: Optional[Tensor] = None, hx: Optional[Any] = None, *,
+                       _checked: bool = False) -> tuple[Tensor, tuple]:
         """Time-first padded input (T,B,I) with optional ``lengths`` (B,) -> ``(out (T,B,D*H), spiking state)``.
 
         ``out`` is zero after each sequence's end; the final state is taken at each sequence's last step.
         ``hx`` in either form (module docstring); the state returned is always the full spiking one.
-        (Models use this to avoid packing.)
+        (Models use this to avoid packing; ``forward`` runs through it with ``_checked=True``, its input and
+        state already validated.)
         """
+        if _checked:
+            return self._run(x, lengths, tuple(hx))
         check_features(x, (3,), self.input_size, "input", "(T,B,I)")
         init, _ = self._state_in(hx, x, False)
         return self._run(x, lengths, init)
