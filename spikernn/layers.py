@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -99,10 +100,9 @@ class TorchWeights:
                 f"{len(self.kept)} tensors ({', '.join(self.kept)})")
 
 
-@torch.compiler.disable
 def _fused_chunk(layer: "_SpikingRNNBase", k: int, reverse: bool, x: Tensor, state0: tuple) -> tuple:
     """The fused whole-sequence path of one layer/direction (input projection + :func:`fused_sequence`); runs
-    eagerly under ``torch.compile``."""
+    eagerly under ``torch.compile`` (through :func:`_fused_chunk_eager`)."""
     sfx = layer._suffix(k, reverse)
     w = layer.weights(k, reverse)
     T, B, I = x.shape
@@ -121,6 +121,13 @@ def _fused_chunk(layer: "_SpikingRNNBase", k: int, reverse: bool, x: Tensor, sta
     c0 = state0[3] if len(state0) > 3 else torch.zeros_like(v0)
     return fused_sequence(layer.kind, x_proj, w_hh, b_hh, soma, (s0, v0, a0, c0), layer._surrogate,
                           layer._surrogate_grad)
+
+
+# _fused_chunk marked torch.compiler.disable, in torch's lazy form: ``torch.compiler.disable`` itself imports
+# torch._dynamo (~2.5 s), which ``import spikernn`` should not pay. It is used whenever torch._dynamo is loaded
+# (torch.compile loads it before tracing): a compiled forward that breaks its graph runs the rest eagerly, and
+# dynamo would then compile the fused kernel's own frames unless they are marked.
+_fused_chunk_eager = torch._disable_dynamo(_fused_chunk)
 
 
 class _SpikingRNNBase(nn.Module):
@@ -467,7 +474,8 @@ class _SpikingRNNBase(nn.Module):
     def _run_chunk(self, layer: int, reverse: bool, x: Tensor, state0: tuple) -> tuple[Tensor, ...]:
         if self.fused:
             if not any(is_transformed(t) for t in (x, self.weight_ih_l0, *state0)):
-                return _fused_chunk(self, layer, reverse, x, state0)
+                fn = _fused_chunk_eager if "torch._dynamo" in sys.modules else _fused_chunk
+                return fn(self, layer, reverse, x, state0)
             _warn_once("func", "spikernn: torch.func transforms cannot see through the fused kernel; the spiking "
                                "layers run their step path under them (same values, slower)")
         try:
