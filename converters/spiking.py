@@ -29,6 +29,7 @@ import torch
 
 from spikernn.converters.dense import add_layers, add_readout
 from spikernn.hardware.network import Network, Population, SynapseBlock
+from spikernn.protocol import batch_first_of
 
 _KINDS = {"RNN": "lif", "LSTM": "spiking_lstm", "GRU": "spiking_gru"}
 _CLASS_MODE = {"SpikingRNN": "RNN", "SpikingLSTM": "LSTM", "SpikingGRU": "GRU"}
@@ -61,10 +62,7 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
     fn = getattr(rnn, "neuron_parameters", None)
     if fn is None:
         raise TypeError(f"{type(rnn).__name__} has no neuron_parameters(layer, reverse): not a spikernn spiking layer")
-    try:
-        p = fn(layer, reverse)
-    except TypeError:
-        p = fn(layer=layer, reverse=reverse)
+    p = fn(layer, reverse)
     if p.get("neuron", "lif") != "lif":  # until the hardware has an adLIF kind (issue 10)
         raise NotImplementedError(f"{type(rnn).__name__} uses neuron={p['neuron']!r}: its conversion to hardware "
                                   "is not implemented yet (only the LIF soma converts)")
@@ -128,12 +126,12 @@ def spiking_to_network(model: Any, batch_first: bool | None = None) -> Network:
     if spiking_mode(model) is not None:
         rnn = model
         output = "sequence"
-        bf = bool(getattr(rnn, "batch_first", False))
+        bf = batch_first_of(rnn)
     elif is_spiking_classifier(model):
         _check_encoder(getattr(model, "encoder", None))
         rnn, readout = model.rnn, model.readout
         output = "last_step"
-        bf = bool(getattr(model, "batch_first", True))  # classifiers take (B, T, F)
+        bf = batch_first_of(model)  # classifiers take (B, T, F) unless they declare otherwise
     else:
         raise TypeError(f"not a spikernn spiking model: {type(model).__name__}")
     if batch_first is not None:

@@ -88,13 +88,14 @@ class Forecaster(nn.Module):
 
     def final_state(self, x: Tensor) -> Tensor:
         """The last layer's analog state at the last step (B, H) (see ``readout="state"``)."""
-        out, state = self.rnn(x)
-        if self.spiking:
+        if self.spiking:  # a full spiking state in gives the full final state (s, v, a, c/h) back
+            out, state = self.rnn(x, self.rnn.initial_state(x.shape[0], device=x.device, dtype=x.dtype))
             self.last_firing_rate = float(out.detach().mean())
             for name in _STATE_FIELDS:
                 if hasattr(state, name):
                     return getattr(state, name)[-1]
             raise TypeError(f"{type(self.rnn).__name__}'s state has none of the fields {_STATE_FIELDS}")
+        _, state = self.rnn(x)
         return (state[0] if isinstance(state, tuple) else state)[-1]  # torch: h_n (or (h_n, c_n))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -91,7 +91,7 @@ def test_state_readout_reads_the_last_layers_analog_state(layer, field):
     rnn = layer(1, 6, num_layers=2, batch_first=True)
     m = forecasting.Forecaster(rnn, horizon=2, readout="state", residual=False)
     x = torch.randn(4, 9, 1)
-    _, state = rnn(x)
+    _, state = rnn(x, rnn.initial_state(4))  # the full spiking state
     assert torch.allclose(m(x), m.head(getattr(state, field)[-1]))
     dense = forecasting.Forecaster(nn.LSTM(1, 5, batch_first=True), readout="state", residual=False)
     _, (h, _) = dense.rnn(x)
