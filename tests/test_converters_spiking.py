@@ -14,7 +14,7 @@ KINDS = {SpikingRNN: "lif", SpikingLSTM: "spiking_lstm", SpikingGRU: "spiking_gr
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 def test_spiking_identical_spikes_fast(cls, layers, bidir, reset):
     torch.manual_seed(layers + 2 * bidir)
-    m = cls(3, 6, num_layers=layers, bidirectional=bidir, reset=reset, threshold=0.5,
+    m = cls(3, 6, num_layers=layers, bidirectional=bidir, reset=reset, threshold=0.5, decay=0.9,
             adapt_scale=0.2, adapt_decay=0.8).double().eval()
     x = torch.randn(9, 4, 3, dtype=torch.float64) * 2
     net = to_lava(m)
