@@ -201,6 +201,20 @@ def group(runs: list[dict], fields: tuple[str, ...]) -> dict[tuple, list[dict]]:
     return groups
 
 
+def record(log: Path, done: list[dict], rec: dict) -> None:
+    """Append one finished run to the JSON-lines ``log`` and to ``done``."""
+    with log.open("a") as f:
+        f.write(json.dumps(rec) + "\n")
+    done.append(rec)
+
+
+def selected(done: list[dict], field: str, names: list[str], recipes: list[str], models: list[str], seeds: int,
+             config: dict) -> list[dict]:
+    """The recorded runs of this invocation: its data sets/series (``field``), recipes, models, seeds, config."""
+    return [r for r in done if r[field] in names and r["recipe"] in recipes and r["model"] in models
+            and r["seed"] < seeds and all(r.get(k) == v for k, v in config.items())]
+
+
 def summarise(runs: list[dict]) -> dict[tuple, dict]:
     out = {}
     for key, rs in group(runs, ("data", "recipe", "model")).items():
@@ -357,11 +371,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         rec = {**key, **r}
         fr = f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else ""
         print(f"    test accuracy {100 * r['accuracy']:.2f} %{fr}, {r['train_s']:.0f} s", flush=True)
-        with log.open("a") as f:
-            f.write(json.dumps(rec) + "\n")
-        done.append(rec)
-    sel = [r for r in done if r["data"] in datasets and r["recipe"] in recipes and r["model"] in models
-           and r["seed"] < a.seeds and all(r.get(k) == v for k, v in config.items())]
+        record(log, done, rec)
+    sel = selected(done, "data", datasets, recipes, models, a.seeds, config)
     summary = summarise(sel)
     md = table(summary, datasets, recipes, models)
     lines = checks(summary, datasets)

@@ -164,7 +164,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_accuracy import parse_kv
+    from bench_accuracy import parse_kv, record, selected
 
     series, models, recipes = a.series.split(","), a.models.split(","), a.recipes.split(",")
     neuron = parse_kv(a.neuron)
@@ -191,12 +191,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"    RMSE {r['rmse']:.4g} (naive {r['naive_rmse']:.4g}), sMAPE {r['smape']:.2f}{extra}"
               + (f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else "")
               + f", {r['train_s']:.0f} s", flush=True)
-        rec = {**key, **r}
-        with log.open("a") as f:
-            f.write(json.dumps(rec) + "\n")
-        done.append(rec)
-    sel = [r for r in done if r["series"] in series and r["recipe"] in recipes and r["model"] in models
-           and r["seed"] < a.seeds and all(r.get(k) == v for k, v in config.items())]
+        record(log, done, {**key, **r})
+    sel = selected(done, "series", series, recipes, models, a.seeds, config)
     summary = summarise(sel)
     md, lines = table(summary, series, recipes, models), checks(summary, series, recipes)
     print("\n" + md + "\n\n" + "\n".join(lines))

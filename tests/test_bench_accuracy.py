@@ -1,0 +1,49 @@
+"""The accuracy and forecasting harnesses run end to end on tiny settings, resume, and write their reports."""
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench_accuracy  # noqa: E402
+import bench_forecasting  # noqa: E402
+
+
+def test_accuracy_harness_runs_resumes_and_reports(tmp_path, capsys):
+    args = ["--data", "synthetic", "--models", "gru,snn_gru", "--recipes", "plain,best", "--seeds", "1",
+            "--epochs", "1", "--hidden", "8", "--quiet", "--out", str(tmp_path)]
+    assert bench_accuracy.main(args) == 0
+    runs = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert {(r["recipe"], r["model"]) for r in runs} == {("plain", "gru"), ("plain", "snn_gru"),
+                                                         ("best", "gru"), ("best", "snn_gru")}
+    assert all(0 <= r["accuracy"] <= 1 for r in runs)
+    assert [r["firing_rate"] is None for r in runs if r["recipe"] == "plain"] == [True, False]
+    md = (tmp_path / "accuracy.md").read_text()
+    assert "| synthetic | plain |" in md and (tmp_path / "accuracy.png").stat().st_size > 0
+    capsys.readouterr()
+    assert bench_accuracy.main(args) == 0  # everything recorded: nothing trains again
+    assert "[1/4]" not in capsys.readouterr().out
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 4
+
+
+def test_plain_classifier_means_over_valid_steps_only():
+    torch.manual_seed(0)
+    m = bench_accuracy.PlainClassifier(torch.nn.GRU, 2, 4, 3)
+    x = torch.randn(2, 5, 2)
+    L = torch.tensor([5, 3])
+    y = m(x, L)
+    x2 = x.clone()
+    x2[1, 3:] = 100.0  # padding after the end must not matter
+    assert torch.allclose(y, m(x2, L), atol=1e-6)
+
+
+def test_forecasting_harness_runs(tmp_path, monkeypatch):
+    monkeypatch.setitem(bench_forecasting.SERIES, "airline",
+                        bench_forecasting.SeriesSetting("airline", "airline", (("window", 12),), 1))
+    assert bench_forecasting.main(["--series", "airline", "--models", "gru,snn_gru", "--seeds", "1",
+                                   "--hidden", "8", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "forecasting.json").read_text())["summary"]
+    assert {(r["recipe"], r["model"]) for r in rows} == {(rc, m) for rc in ("best", "plain") for m in ("gru", "snn_gru")}
+    assert all(r["rmse"] > 0 and r["naive_rmse"] > 0 for r in rows)
