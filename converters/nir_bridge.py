@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from spikernn.hardware.kinds import DEFAULT_RESET
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 DEFAULT_DT = 1e-4  # snntorch's export/import constant
@@ -93,7 +94,7 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
             decay = np.asarray(p.params["decay"], np.float64)
             if np.any(np.asarray(p.params.get("adapt_scale", 0.0)) != 0):
                 raise ValueError(f"population {p.name!r} has an adaptive threshold (adapt_scale != 0): NIR's LIF has none")
-            reset = p.attrs.get("reset", "subtract")
+            reset = p.attrs.get("reset", DEFAULT_RESET)
             vth = np.asarray(p.params["threshold"], np.float64).copy()
             if np.all(decay == 1.0):
                 node = nir.IF(r=np.ones(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
@@ -398,7 +399,7 @@ def network_to_spikernn(net: Network) -> Any:
     H = chain[0][0].size
     if any(p.size != H for p, _ in chain):
         raise ValueError(f"layer sizes {[p.size for p, _ in chain]} differ: SpikingRNN layers share one hidden_size")
-    resets = {p.attrs.get("reset", "subtract") for p, _ in chain}
+    resets = {p.attrs.get("reset", DEFAULT_RESET) for p, _ in chain}
     if len(resets) != 1:
         raise ValueError(f"layers use different resets {sorted(resets)}")
     if any(np.any(np.asarray(p.params.get("adapt_scale", 0)) != 0) for p, _ in chain):

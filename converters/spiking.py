@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from spikernn.converters.dense import add_layers, add_readout
+from spikernn.hardware.kinds import DEFAULT_RESET
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 _KINDS = {"RNN": "lif", "LSTM": "spiking_lstm", "GRU": "spiking_gru"}
@@ -69,8 +70,7 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
     for k in ("decay", "threshold", "adapt_decay", "adapt_scale"):
         v = _f64(p.get(k, 0.0))
         params[k] = np.broadcast_to(v, (H,)).astype(np.float64).copy()
-    reset = str(p.get("reset", "subtract"))
-    return params, {"reset": reset}
+    return params, {"reset": str(p.get("reset", DEFAULT_RESET))}
 
 
 def _check_encoder(enc: Any) -> None:

@@ -3,9 +3,13 @@ import numpy as np
 import pytest
 import torch
 
+from spikernn.hardware import arith as A
 from spikernn.hardware import fixed_point as fp
-from spikernn.hardware.fast import block_lags, compile_network, depths, simulate_fast
+from spikernn.hardware.fast import compile_network, simulate_fast
+from spikernn.hardware.fast.kernels import LifKernel, LstmKernel, ReadoutKernel
+from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
+from spikernn.hardware.timing import block_lags, depths
 
 RNG = np.random.default_rng(3)
 
@@ -207,7 +211,7 @@ def test_random_recurrent_graph_with_cross_links_runs_and_matches_float_steps():
     lags = block_lags(net)
     assert lags["CA"] == 2 and lags["AC"] == 0 and lags["BC"] == 1
     plan = compile_network(net)
-    assert plan["groups"] == [["A", "B", "C"]] or sorted(plan["groups"][0]) == ["A", "B", "C"]
+    assert plan.groups == [["A", "B", "C"]] or sorted(plan.groups[0]) == ["A", "B", "C"]
     x = RNG.normal(0.5, 1, (30, 5, I))
     y, st = simulate_fast(net, x)
     for b in range(5):
@@ -242,7 +246,8 @@ def test_reverse_population_fed_by_input(encoding):
     kind = "lif" if encoding == "value" else "sd_rnn"
     params = p if kind == "lif" else {"bias": p["bias"]}
     pops = [Population("x", "input", I, attrs={"encoding": encoding}),
-            Population("r", kind, H, params, {"reset": "subtract", "activation": "tanh"}, reverse=True)]
+            Population("r", kind, H, params, {"reset": "subtract"} if kind == "lif" else {"activation": "tanh"},
+                       reverse=True)]
     wi, wh = RNG.normal(0, 1, (H, I)), RNG.normal(0, .5, (H, H))
     syn = [SynapseBlock("xr", "x", "r", "in", wi), SynapseBlock("rr", "r", "r", "in", wh)]
     net = Network(pops, syn, "x", ["r"])
@@ -269,8 +274,6 @@ def test_reverse_population_fed_by_input(encoding):
 @pytest.mark.parametrize("u_pass", [True, False])
 @pytest.mark.parametrize("B", [9, 400])  # small arrays saturate with one clip, large ones check first
 def test_lif_kernel_equals_step_lif(precision, reset, adapt, u_pass, B):
-    from spikernn.hardware import neurons as N
-
     rng = np.random.default_rng(7)
     n = 13
     attrs = {"reset": reset}
@@ -287,10 +290,11 @@ def test_lif_kernel_equals_step_lif(precision, reset, adapt, u_pass, B):
         if adapt:
             params["adapt_scale"] = rng.uniform(0, 1, n)
             params["adapt_decay"] = rng.uniform(0, 1, n)
-    assert N.LifKernel.supported(params, attrs, precision, n)
-    p = N.prepare_params("lif", params, attrs, precision, size=n)
-    k = N.LifKernel(params, attrs, precision, B, n)
-    st = N.init_state("lif", n, B, p, attrs, precision)
+    lif = KINDS["lif"]
+    p = lif.prepare(params, attrs, precision, n)
+    assert LifKernel.supported(p) and LifKernel.reference is lif
+    k = LifKernel(p, B)
+    st = lif.init_state(p, B)
     spikes = np.empty((B, n), bool)
     total = 0
     for t in range(300):
@@ -300,32 +304,31 @@ def test_lif_kernel_equals_step_lif(precision, reset, adapt, u_pass, B):
             k_in = a_in if t % 2 else a_in.astype(np.float64)  # the kernel takes int64 or exact float64
         else:
             a_in = k_in = rng.normal(0.3, 1.5, (B, n))
-        st, out, m = N.step_lif(st, {"in": a_in}, p, attrs, precision)
+        st, out, m = lif.step(st, {"in": a_in}, p)
         k.step(k_in, spikes)
         np.testing.assert_array_equal(spikes, m)
-        np.testing.assert_array_equal(k.v, st["v"])
-        np.testing.assert_array_equal(k.a, st["a"])
+        np.testing.assert_array_equal(k.v, st.v)
+        np.testing.assert_array_equal(k.a, st.a)
         if precision == "fixed" and not u_pass:
-            np.testing.assert_array_equal(k.u, st["u"])
+            np.testing.assert_array_equal(k.u, st.u)
         total += int(m.sum())
     assert total > 0
 
 
 def test_precomputed_lookup_tables_equal_interpolation():
-    from spikernn.hardware import neurons as N
+    from spikernn.hardware.kinds.gates import lstm_offsets
 
     x = np.arange(-(1 << 18), 1 << 18, dtype=np.int64)  # every Q12 input and clamped ones
-    np.testing.assert_array_equal(N.sigmoid_q(x), N._lut_interp(N.SIGMOID_LUT, x))
-    np.testing.assert_array_equal(N.tanh_q(x), N._lut_interp(N.TANH_LUT, x))
-    off = N._lstm_offsets(7)
+    np.testing.assert_array_equal(A.sigmoid_q(x), A.lut_interp(A.SIGMOID_LUT, x))
+    np.testing.assert_array_equal(A.tanh_q(x), A.lut_interp(A.TANH_LUT, x))
     z = np.random.default_rng(0).integers(-(1 << 17), 1 << 17, (50, 28))
-    np.testing.assert_array_equal(N._lut_offset(z, off), N._lut_offset_interp(z, off))
+    want = A.lut_interp(A.SIGMOID_LUT, z)
+    want[:, 14:21] = A.lut_interp(A.TANH_LUT, z[:, 14:21])  # LSTM g columns (H = 7)
+    np.testing.assert_array_equal(A.lut_columns(z, lstm_offsets(7)), want)
 
 
 @pytest.mark.parametrize("precision", ["fixed", "float"])
 def test_kernels_and_worker_threads_give_the_same_results(precision):
-    from spikernn.hardware.fast import _simulate
-
     rng = np.random.default_rng(5)
     I, H = 6, 20
     pops = [Population("x", "input", I)]
@@ -344,7 +347,7 @@ def test_kernels_and_worker_threads_give_the_same_results(precision):
     x = rng.normal(0.2, 1.0, (40, 50, I))
     if precision == "fixed":
         net = fp.quantize(net, calibration_x=x)[0]
-    y0, s0 = _simulate(net, x, use_kernels=False)  # the step functions only
+    y0, s0 = simulate_fast(net, x, use_kernels=False)  # the reference steps only
     y1, s1 = simulate_fast(net, x)
     y3, s3 = simulate_fast(net, x, workers=3)
     assert s0.total_events() > 0
@@ -359,25 +362,24 @@ def test_kernels_and_worker_threads_give_the_same_results(precision):
 @pytest.mark.parametrize("precision", ["fixed", "float"])
 @pytest.mark.parametrize("B", [9, 400])
 def test_readout_kernel_equals_step_readout(precision, B):
-    from spikernn.hardware import neurons as N
-
     rng = np.random.default_rng(8)
     n = 11
     if precision == "fixed":
         params = {"dv": rng.integers(0, 4097, n), "bias": rng.integers(-(1 << 20), 1 << 20, n)}
     else:
         params = {"decay": rng.uniform(0, 1, n), "bias": rng.normal(0, 1, n)}
-    assert N.ReadoutKernel.supported(params, {}, precision, n)
-    assert not N.ReadoutKernel.supported(params, {"input_coding": "delta"}, precision, n)
-    p = N.prepare_params("readout", params, {}, precision, size=n)
-    k = N.ReadoutKernel(params, {}, precision, B, n)
-    st = N.init_state("readout", n, B, p, {}, precision)
+    ro = KINDS["readout"]
+    p = ro.prepare(params, {}, precision, n)
+    assert ReadoutKernel.supported(p) and ReadoutKernel.reference is ro
+    assert not ReadoutKernel.supported(ro.prepare(params, {"input_coding": "delta"}, precision, n))
+    k = ReadoutKernel(p, B)
+    st = ro.init_state(p, B)
     for t in range(200):
         if precision == "fixed":
             a_in = rng.integers(-(1 << [10, 22, 24][t % 3]), 1 << [10, 22, 24][t % 3], (B, n))  # saturates too
         else:
             a_in = rng.normal(0, 2, (B, n))
-        st, y, m = N.step_readout(st, {"in": a_in}, p, {}, precision)
+        st, y, m = ro.step(st, {"in": a_in}, p)
         np.testing.assert_array_equal(k.step(a_in), y)
         assert not m.any()
 
@@ -388,8 +390,6 @@ def test_readout_kernel_equals_step_readout(precision, B):
 @pytest.mark.parametrize("F", [9, 12, 14])
 @pytest.mark.parametrize("B", [1, 9, 400])
 def test_lstm_kernel_equals_step_spiking_lstm(precision, reset, adapt, F, B):
-    from spikernn.hardware import neurons as N
-
     rng = np.random.default_rng(11 + F)
     H = 7
     attrs = {"reset": reset, "in_frac_bits": F}
@@ -407,10 +407,11 @@ def test_lstm_kernel_equals_step_spiking_lstm(precision, reset, adapt, F, B):
             params["adapt_decay"] = rng.uniform(0, 1, H)
     if F == 12 and not adapt:  # per-population constants given as scalars
         params = {k: (v[0] if k in ("dv", "vth", "decay", "threshold") else v) for k, v in params.items()}
-    assert N.LstmKernel.supported(params, attrs, precision, H)
-    p = N.prepare_params("spiking_lstm", params, attrs, precision, size=H)
-    k = N.LstmKernel(params, attrs, precision, B, H)
-    st = N.init_state("spiking_lstm", H, B, p, attrs, precision)
+    lstm = KINDS["spiking_lstm"]
+    p = lstm.prepare(params, attrs, precision, H)
+    assert LstmKernel.supported(p) and LstmKernel.reference is lstm
+    k = LstmKernel(p, B)
+    st = lstm.init_state(p, B)
     spikes = np.empty((B, H), bool)
     total = 0
     for t in range(200):
@@ -420,12 +421,12 @@ def test_lstm_kernel_equals_step_spiking_lstm(precision, reset, adapt, F, B):
             k_in = [a_in, a_in.astype(np.float64), a_in.astype(np.float32) if scale < 1 << 24 else a_in][t % 3]
         else:
             a_in = k_in = rng.normal(0, [0.5, 3, 30][t % 3], (B, 4 * H))
-        st, out, m = N.step_spiking_lstm(st, {"in": a_in}, p, attrs, precision)
+        st, out, m = lstm.step(st, {"in": a_in}, p)
         k.step(k_in, spikes)
         np.testing.assert_array_equal(spikes, m)  # fixed: the same integers; float: the same operations
-        np.testing.assert_array_equal(k.c, st["c"])
-        np.testing.assert_array_equal(k.v, st["v"])
-        np.testing.assert_array_equal(k.a, st["a"])
+        np.testing.assert_array_equal(k.c, st.c)
+        np.testing.assert_array_equal(k.v, st.v)
+        np.testing.assert_array_equal(k.a, st.a)
         total += int(m.sum())
     assert total > 0
 
@@ -456,18 +457,16 @@ def _fused_net(kind, reset, n_self, precision, seed, I=5, H=11, ext=True):
 def test_fused_single_population_groups_equal_step_functions(precision, kind, reset, n_self):
     """The fused loops (one lif / spiking_lstm population with self-recurrent blocks) against the plain
     step functions, over batch sizes, chunkings (several chunks per run) and several self blocks."""
-    from spikernn.hardware.fast import _simulate
-
     net = _fused_net(kind, reset, n_self, precision, seed=3 + n_self)
     rng = np.random.default_rng(9)
     x = rng.normal(0.3, 1.0, (37, 20, 5))
     if precision == "fixed":
         net = fp.quantize(net, calibration_x=x)[0]
-    y0, s0 = _simulate(net, x, use_kernels=False)
+    y0, s0 = simulate_fast(net, x, use_kernels=False)
     assert s0.events["h"].sum() > 0
     for B in (1, 7, 20):
         for ce in (1 << 17, 300):  # one chunk / many short chunks
-            y1, s1 = _simulate(net, x[:, :B], use_kernels=True, chunk_elems=ce)
+            y1, s1 = simulate_fast(net, x[:, :B], use_kernels=True, chunk_elems=ce)
             if precision == "fixed":
                 np.testing.assert_array_equal(y1, y0[:, :B])
             else:
@@ -482,8 +481,6 @@ def test_fused_fixed_point_with_wrapping_and_saturation(kind):
     gates clamp, v saturates; and large weight exponents."""
     import dataclasses
 
-    from spikernn.hardware.fast import _simulate
-
     net = _fused_net(kind, "subtract", 1, "fixed", seed=5)
     rng = np.random.default_rng(2)
     x = rng.normal(0.3, 1.0, (30, 9, 5))
@@ -492,9 +489,9 @@ def test_fused_fixed_point_with_wrapping_and_saturation(kind):
         syn = [dataclasses.replace(b, weight_exp=int(b.weight_exp) + boost) if b.source == b.target or b.source == "x"
                else b for b in net.synapses]
         big = dataclasses.replace(net, synapses=syn)
-        y0, s0 = _simulate(big, x, use_kernels=False)
+        y0, s0 = simulate_fast(big, x, use_kernels=False)
         for ce in (1 << 17, 200):
-            y1, s1 = _simulate(big, x, use_kernels=True, chunk_elems=ce)
+            y1, s1 = simulate_fast(big, x, use_kernels=True, chunk_elems=ce)
             np.testing.assert_array_equal(y1, y0)
             assert s1.to_dict() == s0.to_dict()
 
@@ -505,8 +502,6 @@ def test_fused_lif_large_threshold_and_no_self_blocks(reset):
     a LIF population without self-recurrent blocks (fused loop without a product)."""
     import dataclasses
 
-    from spikernn.hardware.fast import _simulate
-
     rng = np.random.default_rng(4)
     x = rng.normal(0.3, 1.0, (25, 6, 5))
     for n_self in (0, 1):
@@ -515,8 +510,8 @@ def test_fused_lif_large_threshold_and_no_self_blocks(reset):
                 if p.kind == "lif" else p for p in net.populations]  # theta = 2**23 - 64
         syn = [dataclasses.replace(b, weight_exp=int(b.weight_exp) + 9) for b in net.synapses]
         for big in (net, dataclasses.replace(net, populations=pops, synapses=syn)):
-            y0, s0 = _simulate(big, x, use_kernels=False)
-            y1, s1 = _simulate(big, x, use_kernels=True)
+            y0, s0 = simulate_fast(big, x, use_kernels=False)
+            y1, s1 = simulate_fast(big, x, use_kernels=True)
             assert s0.events["h"].sum() > 0
             np.testing.assert_array_equal(y1, y0)
             assert s1.to_dict() == s0.to_dict()

@@ -184,10 +184,11 @@ def test_bidirectional_stages_match_fast(precision):
 
 
 def test_failure_inside_a_process_names_it_and_cleans_up(monkeypatch):
-    from spikernn.hardware import neurons as N
+    from spikernn.hardware.kinds import KINDS
 
     calls = {"n": 0}
-    real = N.STEP["sd_lstm"]
+    cls = type(KINDS["sd_lstm"])
+    real = cls.step
 
     def flaky(*a, **k):  # runs inside the forked Lava process
         calls["n"] += 1
@@ -195,7 +196,7 @@ def test_failure_inside_a_process_names_it_and_cleans_up(monkeypatch):
             raise FloatingPointError("synthetic overflow")
         return real(*a, **k)
 
-    monkeypatch.setitem(N.STEP, "sd_lstm", flaky)
+    monkeypatch.setattr(cls, "step", flaky)
     net = zoo([("sd_lstm", "", {})], layers=1)
     t0 = time.perf_counter()
     with pytest.raises(LavaRunError, match=r"'b0_sd_lstm0' \(sd_lstm, float\) failed at time step 8: "
