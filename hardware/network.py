@@ -146,10 +146,15 @@ class Network:
     # -- lookup ---------------------------------------------------------------------------------------
     def population(self, name: str) -> Population:
         """The population called ``name``."""
-        for p in self.populations:
-            if p.name == name:
-                return p
-        raise KeyError(f"no population named {name!r}; have {[p.name for p in self.populations]}")
+        pops = self.populations
+        index = self.__dict__.get("_index")  # name -> position, rebuilt when the list changed under it
+        i = index.get(name) if index is not None else None
+        if i is None or i >= len(pops) or pops[i].name != name:
+            index = self.__dict__["_index"] = {p.name: k for k, p in enumerate(pops)}
+            i = index.get(name)
+            if i is None:
+                raise KeyError(f"no population named {name!r}; have {[p.name for p in pops]}")
+        return pops[i]
 
     def incoming(self, target: str) -> list[SynapseBlock]:
         """Synapse blocks that end at population ``target``."""

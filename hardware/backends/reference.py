@@ -1,8 +1,8 @@
 """The reference backend: the network contract run as plainly as possible, float and fixed point.
 
 Each stage runs step by step in aligned time (:mod:`spikernn.hardware.timing`): at step t every population,
-in order of depth, receives the sum of its blocks' synaptic input (:mod:`spikernn.hardware.synapses`, Lava's
-Dense arithmetic) of what their sources sent at aligned step ``t - lag`` (host replays for blocks from the input
+in order of depth, receives the sum of its blocks' synaptic input (Lava's Dense arithmetic,
+:mod:`spikernn.hardware.synapses`) of what their sources sent at aligned step ``t - lag`` (host replays for blocks from the input
 population or an earlier stage), and takes one reference step of its kind (:mod:`spikernn.hardware.kinds`). No
 kernels, no fused loops, no batching of time: it is what the fast simulator's optimisations and the Lava
 processes are checked against (``tests/conformance/``).
@@ -27,16 +27,17 @@ import numpy as np
 
 from spikernn.hardware.backends.base import Backend, Encoded, Recording, decode_outputs, host_streams
 from spikernn.hardware.network import Network
-from spikernn.hardware.synapses import dense_fixed
+from spikernn.hardware.synapses import FixedDense
 from spikernn.hardware.timing import block_lags, check_directions, depths, is_external
 
 
-def synaptic_input(weights: np.ndarray, weight_exp: int, msg: np.ndarray, fixed: bool) -> np.ndarray:
-    """One block's input (B, n_port) for messages ``msg`` (B, n_src): ``floor((msg @ m.T) * 2**e)`` exactly in
-    fixed point, ``msg @ W.T`` in float."""
+def synapses(weights: np.ndarray, weight_exp: int, fixed: bool):
+    """One block's synaptic input (B, n_port) as a function of the messages (B, n_src): Lava's Dense arithmetic
+    (:class:`~spikernn.hardware.synapses.FixedDense` in fixed point; ``msg @ W.T`` in float)."""
     if fixed:
-        return dense_fixed(weights, weight_exp, msg.astype(np.int64))
-    return msg.astype(np.float64) @ np.asarray(weights, np.float64).T
+        return FixedDense(weights, weight_exp)
+    wt = np.ascontiguousarray(np.asarray(weights, np.float64).T)
+    return lambda msg: msg.astype(np.float64) @ wt
 
 
 class StageStepper:
@@ -63,7 +64,7 @@ class StageStepper:
                 continue
             src, tgt = net.population(b.source), net.population(b.target)
             host = (src.name, src.reverse != tgt.reverse) if is_external(net, b, stage) else None
-            self.blocks[b.target].append((b, lags[b.name], host))
+            self.blocks[b.target].append((b, lags[b.name], host, synapses(b.weights, b.weight_exp, self.fixed)))
             if host is None:
                 keep[b.source] = max(keep.get(b.source, 0), lags[b.name])
         self.keep = keep
@@ -83,7 +84,7 @@ class StageStepper:
         for p in self.pops:
             name = p.name
             ins: dict[str, np.ndarray] = {}
-            for b, lag, key in self.blocks[name]:
+            for b, lag, key, block_input in self.blocks[name]:
                 if key is not None:
                     msg = host[key]
                 elif lag == 0:
@@ -92,7 +93,7 @@ class StageStepper:
                     msg = self._sent_before(b.source, lag - 1)
                 if msg is None:
                     continue
-                a = synaptic_input(b.weights, b.weight_exp, msg, self.fixed)
+                a = block_input(msg)
                 ins[b.port] = a if b.port not in ins else ins[b.port] + a
             for port in self.kinds[name].ports:
                 if port.name not in ins:
