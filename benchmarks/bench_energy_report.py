@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from spikernn import energy
-from spikernn.energy.render import fmt_j
+from spikernn.energy.fmt import fmt_j, fmt_j_range, fmt_js, fmt_ratio, fmt_s
 
 
 class LSTMClassifier(torch.nn.Module):
@@ -84,18 +84,20 @@ def main() -> None:
     t0 = time.perf_counter()
     rep = energy.compare(model, xte, yte, lengths=lte, platforms=("cpu", "gpu", "loihi"), threshold=0.0,
                          sweep_thresholds=[0.0, 0.05, 0.1, 0.2, 0.4, 0.8],
-                         repeats=2 if args.quick else 3, min_window_s=0.3 if args.quick else 1.5,
+                         repeats=2 if args.quick else 5, min_window_s=0.3 if args.quick else 1.0,
                          title="spikernn energy report: dense LSTM on JapaneseVowels (test set, 370 sequences)")
     print(f"compare took {time.perf_counter() - t0:.1f} s")
     for r in rep.rows:
-        e = fmt_j(r.energy_per_inference_j) if r.energy_per_inference_j is not None else "n/a"
-        acc_s = "n/a" if r.accuracy is None else f"{r.accuracy:.3f}"
-        print(f"{r.platform:6s} {e:>10s}  {r.kind:11s} {r.method:24s} accuracy {acc_s}")
-    for k, v in rep.ratios().items():
-        print(f"ratio {k}: {v:.4g}")
+        e = fmt_j_range(r.energy_per_inference_j, *(r.interval_j or (None, None)))
+        acc_s = "n/a" if r.accuracy is None else f"{100 * r.accuracy:.1f} % (n = {r.accuracy_n})"
+        extra = " DISTURBED" if r.figure is not None and r.figure.disturbed else ""
+        print(f"{r.platform:14s} {e:>28s}  {r.kind:11s} {r.method:28s} time {fmt_s(r.seconds_per_inference):>9s} "
+              f"EDP {fmt_js(r.edp_js):>11s}  accuracy {acc_s}{extra}")
+    for t in rep.ratio_table():
+        print(f"ratio {t['a']}/{t['b']}: {fmt_ratio(t['value'], t['low'], t['high'])}")
     for p in rep.threshold_sweep:
-        print(f"threshold {p.threshold:<5g} accuracy {p.accuracy:.3f} events/inf {p.events_per_inference:9.1f} "
-              f"Loihi {fmt_j(p.energy_per_inference_j)}")
+        print(f"threshold {p.threshold:<5g} accuracy {100 * p.accuracy:.1f} % (n = {p.n}) events/inf "
+              f"{p.events_per_inference:9.1f} Loihi {fmt_j(p.energy_per_inference_j)}")
     out = Path(args.out)
     for ext in ("html", "md", "json"):
         print("wrote", rep.save(out / f"report.{ext}"))

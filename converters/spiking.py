@@ -66,6 +66,9 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
         p = fn(layer, reverse)
     except TypeError:
         p = fn(layer=layer, reverse=reverse)
+    if p.get("neuron", "lif") != "lif":  # until the hardware has an adLIF kind (issue 10)
+        raise NotImplementedError(f"{type(rnn).__name__} uses neuron={p['neuron']!r}: its conversion to hardware "
+                                  "is not implemented yet (only the LIF soma converts)")
     params = {}
     for k in ("decay", "threshold", "adapt_decay", "adapt_scale"):
         v = _f64(p.get(k, 0.0))

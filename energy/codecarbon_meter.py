@@ -5,13 +5,19 @@ codecarbon's figure is only as real as its source, and this meter says which it 
     * CPU from "cpu_load" (TDP x CPU load) or "constant" (TDP x 50 %) -> estimated. On machines whose CPU
       model is missing from codecarbon's table the TDP itself is a generic guess (e.g. 4 W per thread);
     * RAM is always estimated by codecarbon 3.x (a constant power per DIMM / per GB).
-The figure's ``kind`` is "measured" only when every summed component is measured. The tracker runs offline
+The figure's ``kind`` is that of its CPU component; RAM is a separate component (``ram_kind`` "estimated")
+that :func:`~spikernn.energy.measurement.measure` keeps out of the CPU figure. Whether the TDP is a known
+chip's or codecarbon's generic fallback is read from codecarbon 3.3 itself (:func:`tdp_provenance`): for a
+CPU model missing from its table, ``codecarbon.core.cpu.TDP`` returns ``count_cpus() x
+DEFAULT_POWER_PER_CORE`` (4 W per thread), and with no model at all ``POWER_CONSTANT`` (85 W,
+``_is_generic_tdp``). The tracker runs offline
 (no network), writes no file (``output_methods=[]``, output_dir a private temporary directory), logs at
 ERROR only, and uses ``tracking_mode="process"`` by default so a shared machine's other work is not counted
 (TDP x load of this process). Every codecarbon failure becomes :class:`MeterUnavailable`.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import shutil
@@ -29,6 +35,38 @@ def _quiet() -> None:
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
 
 
+@functools.lru_cache(maxsize=8)
+def _registry_tdp(cpu_model: str) -> float | None:
+    """codecarbon's TDP table entry for ``cpu_model`` (None when the model is not in the table)."""
+    from codecarbon.core.cpu import TDP
+
+    _quiet()
+    probe = TDP.__new__(TDP)  # the lookup only; TDP() itself would re-detect and log warnings
+    return probe._get_cpu_power_from_registry(cpu_model)
+
+
+def tdp_provenance(cpu_model: str | None, tdp: float | None, is_generic_flag: bool | None) -> tuple[bool, str]:
+    """(generic, words): whether codecarbon's CPU power figure is its generic fallback rather than a known TDP.
+
+    Reads codecarbon 3.3's own rules: ``_is_generic_tdp`` (no model: 85 W ``POWER_CONSTANT``), or a model
+    that its TDP table does not contain (``TDP._main`` then uses ``DEFAULT_POWER_PER_CORE`` W per thread).
+    """
+    if is_generic_flag:
+        return True, f"codecarbon's generic constant TDP ({tdp} W): the CPU model was not detected"
+    if not cpu_model:
+        return True, "no CPU model detected: a generic TDP"
+    try:
+        from codecarbon.core.cpu import DEFAULT_POWER_PER_CORE, count_cpus
+
+        known = _registry_tdp(str(cpu_model))
+    except Exception as exc:  # codecarbon internals moved: say so rather than guess
+        return False, f"could not check codecarbon's TDP table ({exc!r})"
+    if known is None:
+        return True, (f"codecarbon's GENERIC fallback: {cpu_model!s} is not in its TDP table, so it assumes "
+                      f"{DEFAULT_POWER_PER_CORE} W per thread x {count_cpus()} threads (x physical CPUs) = {tdp} W")
+    return False, f"codecarbon's table TDP for {cpu_model!s}: {known:g} W per CPU ({tdp} W in all)"
+
+
 class CodecarbonMeter:
     """Meter over codecarbon ``start_task``/``stop_task`` windows (CPU + optionally RAM)."""
 
@@ -44,6 +82,8 @@ class CodecarbonMeter:
         self.country_iso_code = country_iso_code
         self.method = "codecarbon"
         self.kind = "estimated"
+        self.ram_kind = "estimated"  # codecarbon 3.x always models RAM power
+        self.generic_tdp: bool | None = None
         self.caveat = "codecarbon (source not yet determined)"
         self.device = "cpu"
         self._tracker: Any = None
@@ -111,7 +151,7 @@ class CodecarbonMeter:
             raise MeterUnavailable(f"codecarbon returned invalid energy (cpu {cpu} J, ram {ram} J)")
         ram_w = getattr(data, "ram_power", None)
         if self.include_ram and ram_w is not None and "W here)" not in self.caveat:
-            self.caveat = self.caveat.replace("per DIMM", f"per DIMM ({float(ram_w):.1f} W here)")
+            self.caveat = self.caveat.replace("per DIMM", f"per DIMM ({float(ram_w):.1f} W here)", 1)
         comps = {"cpu": cpu}
         if self.include_ram:
             comps["ram"] = ram
@@ -143,22 +183,22 @@ class CodecarbonMeter:
         except Exception:
             pass
         cpu_measured = cpu_mode in MEASURED_CPU_MODES
-        self.kind = "measured" if cpu_measured and not self.include_ram else "estimated"
+        self.kind = "measured" if cpu_measured else "estimated"
+        self.generic_tdp = None
         if cpu_measured:
             self.method = f"codecarbon-{cpu_mode.replace('_', '-')}"
             cpu_txt = f"CPU energy measured by codecarbon through {cpu_mode}"
-        elif cpu_mode == "cpu_load":
-            self.method = "codecarbon-tdp-load"
-            cpu_txt = (f"CPU energy ESTIMATED by codecarbon as TDP x CPU load ({self.tracking_mode} mode), "
-                       f"TDP {tdp} W for {cpu_model!s}" + (" (a generic TDP: the model is not in codecarbon's table)"
-                                                             if generic else "") + "; nothing was measured")
-        elif cpu_mode == "constant":
-            self.method = "codecarbon-constant-tdp"
-            cpu_txt = f"CPU energy ESTIMATED by codecarbon as a constant 50 % of TDP ({tdp} W); nothing was measured"
+        elif cpu_mode in ("cpu_load", "constant"):
+            self.generic_tdp, tdp_txt = tdp_provenance(cpu_model, tdp, generic)
+            how = (f"TDP x this process's CPU load ({self.tracking_mode} mode: TDP x process CPU time / wall "
+                   f"time / logical CPUs)" if cpu_mode == "cpu_load" else "a constant 50 % of TDP")
+            self.method = ("codecarbon-tdp-load" if cpu_mode == "cpu_load" else "codecarbon-constant-tdp") + (
+                "-generic" if self.generic_tdp else "")
+            cpu_txt = f"CPU energy ESTIMATED by codecarbon as {how}, TDP {tdp} W: {tdp_txt}; nothing was measured"
         else:
             self.method = "codecarbon-unknown-source"
             cpu_txt = f"CPU energy from codecarbon, source unknown (mode {cpu_mode!r}); treated as an estimate"
-        ram_txt = ("; RAM energy ESTIMATED by codecarbon as a constant power per DIMM"
-                   if self.include_ram else "; RAM not included")
+        ram_txt = ("; RAM energy ESTIMATED by codecarbon as a constant power per DIMM x wall time, given "
+                   "separately and not included in the CPU figure" if self.include_ram else "; RAM not included")
         self.caveat = cpu_txt + ram_txt + "."
         self.device = f"cpu ({cpu_model})" if cpu_model else "cpu"

@@ -7,6 +7,9 @@ Sources (full citations in ``figures.json`` -> ``sources``):
     * ``intel2021``   – Intel Loihi 2 technology brief, 2021 (no per-op energy published).
     * ``horowitz2014``– Horowitz, ISSCC 2014 (45 nm energy per operation / memory access).
     * ``blouw2019``   – Blouw et al., NICE 2019 (measured keyword-spotting energy per inference).
+    * ``lavadl_pilotnet`` – lava-dl PilotNet on Loihi 2 (measured static power 0.232 W).
+    * ``intel2024_halapoint`` – Intel's Hala Point system (1,152 Loihi 2 chips, 2,600 W, 380 T synaptic ops/s).
+    * ``sanafe_loihi`` – SANA-FE's Loihi architecture file, a second reading of Davies 2018's Table 2 times.
 """
 from __future__ import annotations
 
@@ -105,6 +108,60 @@ def horowitz() -> HorowitzFigures:
     d = _load()["horowitz_45nm"]
     names = [f for f in HorowitzFigures.__dataclass_fields__ if f != "source"]
     return HorowitzFigures(**{n: float(d[n]) for n in names}, source=d["source"])
+
+
+@dataclass(frozen=True)
+class LoihiTiming:
+    """Loihi times per operation in seconds (Davies et al. 2018, Table 2)."""
+
+    synaptic_op_s: float
+    neuron_update_active_s: float
+    neuron_update_inactive_s: float
+    spike_within_tile_s: float
+    hop_east_west_s: float
+    hop_north_south_s: float
+    barrier_sync_1_tile_s: float
+    barrier_sync_32_tiles_s: float
+    cores_per_tile: int
+    source: str = "davies2018"
+
+    def barrier_s(self, tiles: int) -> float:
+        """Barrier synchronisation time for ``tiles`` tiles: linear between Table 2's 1-tile and 32-tile
+        figures, 32 tiles' figure above (more than one chip: chip-to-chip sync is not modelled)."""
+        t = min(max(int(tiles), 1), 32)
+        return self.barrier_sync_1_tile_s + (self.barrier_sync_32_tiles_s - self.barrier_sync_1_tile_s) * (t - 1) / 31
+
+
+@dataclass(frozen=True)
+class Loihi2System:
+    """System-level Loihi 2 reference (Hala Point): joules per synaptic op with everything included."""
+
+    chips: int
+    max_power_w: float
+    synaptic_ops_per_s: float
+    synaptic_op_j: float
+    source: str = "intel2024_halapoint"
+
+
+def loihi_timing() -> LoihiTiming:
+    """Loihi per-operation times from ``figures.json`` (Davies et al. 2018, Table 2)."""
+    d = _load()["loihi_timing"]
+    names = [f for f in LoihiTiming.__dataclass_fields__ if f not in ("source", "cores_per_tile")]
+    return LoihiTiming(**{n: float(d[n]) for n in names}, cores_per_tile=int(d["cores_per_tile"]), source=d["source"])
+
+
+def loihi2_static_power() -> tuple[float, str]:
+    """(watts, source key): the published static power of one Loihi 2 chip (lava-dl PilotNet, 0.232 W)."""
+    d = _load()["loihi2_static"]
+    return float(d["static_power_w"]), d["source"]
+
+
+def loihi2_system() -> Loihi2System:
+    """Hala Point's system-level figures (Intel 2024)."""
+    d = _load()["loihi2_system_halapoint"]
+    return Loihi2System(chips=int(d["chips"]), max_power_w=float(d["max_power_w"]),
+                        synaptic_ops_per_s=float(d["synaptic_ops_per_s"]), synaptic_op_j=float(d["synaptic_op_j"]),
+                        source=d["source"])
 
 
 def blouw2019() -> dict[str, float]:

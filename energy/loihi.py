@@ -85,8 +85,8 @@ def loihi_estimate(stats: Any, *, active: Literal["events", "all"] = "events",
         active: "events" (a neuron-step is active iff the neuron sent an event; the point estimate) or
             "all" (every update costed as active).
         figures: per-op energies (default: Davies et al. 2018 from figures.json).
-        seconds_per_inference: a time per inference to carry, if the caller has one (no cited Loihi timing
-            model is applied here, so it defaults to None).
+        seconds_per_inference: a time per inference to carry, e.g. from
+            :func:`spikernn.energy.loihi_timing.loihi_latency` (None: no time given).
 
     Raises:
         ValueError: when ``stats.batch`` < 1 (an empty batch has no per-inference figure) or ``active`` is
@@ -146,6 +146,7 @@ def loihi_estimate(stats: Any, *, active: Literal["events", "all"] = "events",
         # per-operation energies are dynamic energy: the whole figure is dynamic (static power excluded)
         dynamic_joules_per_inference=total,
         seconds_per_inference=seconds_per_inference, iterations=batch, repeats=1, spread_j=(high - low) / 2,
+        low_j=low, high_j=high,
         components_j=breakdown, device="Loihi (proxy for Loihi 2)", sources=(f.source, "intel2021"),
     )
     counts = {"synaptic_ops": n_syn / b, "neuron_updates_active": n_act / b, "neuron_updates_inactive": n_inact / b,

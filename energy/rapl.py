@@ -19,10 +19,10 @@ from spikernn.energy.meters import MeterReading, MeterUnavailable
 POWERCAP_ROOT = Path("/sys/class/powercap")
 
 RAPL_CAVEAT = (
-    "RAPL counters read directly: whole-socket package (+ DRAM where exposed) energy, so it includes every "
-    "process and the idle floor of the machine (the dynamic figure subtracts idle power measured just before); "
-    "RAM on platforms without a DRAM zone is not included; RAPL is itself a model-assisted on-chip estimate "
-    "calibrated by the vendor, generally within a few percent."
+    "RAPL counters read directly: whole-socket package energy, so it includes every process and the idle floor "
+    "of the machine (the dynamic figure subtracts idle power measured just before); the DRAM zone, where "
+    "exposed, is given separately as RAM energy and not included; RAPL is itself a model-assisted on-chip "
+    "estimate calibrated by the vendor, generally within a few percent."
 )
 
 _ZONE = re.compile(r"^intel-rapl:(\d+)(?::(\d+))?$")

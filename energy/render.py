@@ -8,34 +8,29 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from spikernn.energy.figures import blouw2019, citation
+from spikernn.energy.figures import blouw2019, citation, loihi_timing
+from spikernn.energy.fmt import fmt_count, fmt_j, fmt_j_range, fmt_js, fmt_pct, fmt_ratio, fmt_s
 
-
-def fmt_j(v: float | None) -> str:
-    """Joules with an SI prefix, e.g. 1.23 µJ; "—" for None."""
-    return _si(v, "J")
+__all__ = ["sections", "to_markdown", "to_html", "fmt_j", "fmt_s", "fmt_accuracy"]  # fmt_j/fmt_s: used by the CLI
 
 
-def fmt_s(v: float | None) -> str:
-    """Seconds with an SI prefix, e.g. 4.5 ms; "—" for None."""
-    return _si(v, "s")
-
-
-def _si(v: float | None, unit: str) -> str:
-    if v is None:
+def fmt_accuracy(acc: float | None, n: int | None = None, ci: Sequence[float] | None = None) -> str:
+    """``'96.2 % (n = 370, 95 % CI 93.7–97.7 %)'``; "—" without an accuracy."""
+    if acc is None:
         return "—"
-    if v == 0:
-        return f"0 {unit}"
-    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g} {prefix}{unit}"
-    return f"{v:.3g} {unit}"
+    if not n:
+        return fmt_pct(acc)
+    inner = f"n = {n:,}"
+    if ci:
+        inner += f", 95 % CI {100 * ci[0]:.1f}–{100 * ci[1]:.1f} %"
+    return f"{fmt_pct(acc)} ({inner})"
 
 
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"
+def _row_energy(r: Any) -> str:
+    iv = r.interval_j
+    return fmt_j_range(r.energy_per_inference_j, *(iv or (None, None)))
 
 
 @dataclass
@@ -52,43 +47,75 @@ def sections(report: Any) -> list[Section]:
     out: list[Section] = []
     head = Section("Summary")
     head.paragraphs.append(
-        f"Model: {report.model or 'n/a'}; inferences per measurement batch: {report.inferences}; "
+        f"Model: {report.model or 'n/a'}; inferences per measurement batch: {report.inferences:,}; "
         f"time steps: {report.steps if report.steps is not None else 'n/a'}; created {report.created}.")
     head.paragraphs.append(
         "Every figure says how it was obtained: **measured** figures come from an energy counter (RAPL, NVML); "
         "**estimated** figures come from a model (codecarbon's TDP x load, per-operation energies). "
-        "Compare figures of different kinds with care.")
+        "Compare figures of different kinds with care. Ranges in brackets are the min-max over the measurement "
+        "windows (measured) or over the stated approximations (estimated); ratios show only the digits their "
+        "range supports.")
+    accs = [r for r in report.rows if r.accuracy is not None]
+    if accs:
+        of = sorted({r.accuracy_of for r in accs if r.accuracy_of})
+        ns = sorted({r.accuracy_n for r in accs if r.accuracy_n})
+        head.paragraphs.append("Accuracy: " + (", ".join(of) or "given targets")
+                               + (f", n = {', '.join(f'{n:,}' for n in ns)}" if ns else "")
+                               + ", with 95 % Wilson intervals.")
     out.append(head)
 
     t = Section("Energy per inference", image="energy")
-    t.headers = ["platform", "energy / inference", "dynamic", "time / inference", "kind", "method", "accuracy",
-                 "device"]
+    t.headers = ["platform", "energy / inference (range)", "what it counts", "kind", "method", "accuracy", "device"]
     for r in report.rows:
-        t.rows.append([r.platform, fmt_j(r.energy_per_inference_j), fmt_j(r.dynamic_energy_per_inference_j),
-                       fmt_s(r.seconds_per_inference), r.kind, r.method, _pct(r.accuracy), r.device])
+        t.rows.append([r.platform, _row_energy(r), _basis(r), r.kind, r.method,
+                       fmt_accuracy(r.accuracy, getattr(r, "accuracy_n", None), getattr(r, "accuracy_ci", None)),
+                       r.device])
+    extra = [r for r in report.rows if r.figure is not None and r.energy_per_inference_j is not None]
+    if extra:
+        t.paragraphs.append("RAM energy is never inside the CPU figure; it is its own column below, labelled by "
+                            "how it was obtained.")
     out.append(t)
 
-    ratios, dynamic = report.ratios(), report.ratios(dynamic=True)
-    if ratios:
-        s = Section("Ratios (energy per inference)")
-        s.headers = ["ratio", "value", "kinds", "compares"]
-        rows = {r.platform: r for r in report.rows}
-        order = [r.platform for r in report.rows]
-        for i, a in enumerate(order):  # each pair once, in row order (cpu/gpu, cpu/loihi, gpu/loihi)
-            for b in order[i + 1:]:
-                kinds = f"{rows[a].kind} / {rows[b].kind}"
-                v = ratios.get(f"{a}/{b}")
-                if v is not None:
-                    s.rows.append([f"{a} / {b}", f"{v:.3g}", kinds, f"{_basis(rows[a])} / {_basis(rows[b])}"])
-                d = dynamic.get(f"{a}/{b}")
-                if d is not None and (v is None or f"{d:.3g}" != f"{v:.3g}"):
-                    s.rows.append([f"{a} / {b}", f"{d:.3g}", kinds, "dynamic / dynamic"])
+    if extra:
+        s = Section("Time, energy-delay product and the parts kept apart")
+        s.headers = ["platform", "time / inference", "energy-delay product", "RAM (separate)", "dynamic",
+                     "static (Loihi 2, 0.232 W)", "threads", "CPU time / inference"]
+        for r in extra:
+            f = r.figure
+            ram = "—" if f.ram_joules_per_inference is None else f"{fmt_j(f.ram_joules_per_inference)} ({f.ram_kind})"
+            static = "—"
+            if f.static_joules_per_inference is not None:
+                static = (f"{fmt_j(f.static_joules_per_inference)} (with it {fmt_j(r.energy_per_inference_j + f.static_joules_per_inference)})")
+            s.rows.append([r.platform, fmt_s(r.seconds_per_inference), fmt_js(r.edp_js), ram,
+                           fmt_j(r.dynamic_energy_per_inference_j), static,
+                           "—" if f.threads is None else str(f.threads), fmt_s(f.cpu_seconds_per_inference)])
         s.paragraphs.append(
-            "A ratio of a measured and an estimated figure inherits the estimate's uncertainty. "
-            "'compares' says what each side counts: the Loihi estimate is dynamic energy only (no static power, "
-            "host or IO), while an energy counter's total includes the idle power of the chip and codecarbon's "
-            "figure is a TDP x load share; 'dynamic / dynamic' rows compare like with like where both sides "
-            "have a dynamic figure (idle power measured and subtracted).")
+            "Time per inference: measured rows divide a window's wall time by the inferences in it (a batched "
+            "throughput time, not the latency of one inference at batch 1); the Loihi row is the modelled time "
+            "of one inference from its placement (see below). Energy-delay product = energy x time per inference.")
+        out.append(s)
+
+    table = report.ratio_table()
+    if table:
+        s = Section("Ratios (energy per inference)")
+        s.headers = ["ratio", "value (range)", "kinds", "compares"]
+        rows = {r.platform: r for r in report.rows}
+        dyn = {(d["a"], d["b"]): d for d in report.ratio_table(dynamic=True)}
+        for d in table:
+            a, b = rows[d["a"]], rows[d["b"]]
+            kinds = f"{a.kind} / {b.kind}"
+            s.rows.append([f"{d['a']} / {d['b']}", fmt_ratio(d["value"], d["low"], d["high"]), kinds,
+                           f"{_basis(a)} / {_basis(b)}"])
+            dd = dyn.get((d["a"], d["b"]))
+            if dd is not None and fmt_ratio(dd["value"]) != fmt_ratio(d["value"], d["low"], d["high"]).split(" (")[0]:
+                s.rows.append([f"{d['a']} / {d['b']}", fmt_ratio(dd["value"]), kinds, "dynamic / dynamic"])
+        s.paragraphs.append(
+            "A ratio of a measured and an estimated figure inherits the estimate's uncertainty; its range combines "
+            "both sides' ranges (low = low/high, high = high/low). 'compares' says what each side counts: the "
+            "Loihi estimate is dynamic energy only (no static power, host or IO), a RAPL total includes the "
+            "chip's idle power, codecarbon's figure is a TDP x load share of the CPU, and the Loihi 2 system "
+            "reference includes everything at full load; 'dynamic / dynamic' rows compare like with like where "
+            "both sides have a dynamic figure (idle power measured and subtracted).")
         out.append(s)
 
     c = Section("Caveats, figure by figure")
@@ -100,17 +127,46 @@ def sections(report: Any) -> list[Section]:
     out.append(c)
 
     m = Section("Measurement details")
-    m.headers = ["platform", "iterations / window", "repeats", "samples (J / inference)", "spread (half range)",
-                 "idle power", "components (J / inference)"]
+    m.headers = ["platform", "windows (used / disturbed)", "inferences / window", "samples (J / inference)",
+                 "spread (half range)", "other load (cores)", "idle power", "components (J / inference)"]
     for r in report.rows:
         f = r.figure
-        if f is None or not f.available:
+        if f is None or not f.available or not f.samples_j:
             continue
-        m.rows.append([r.platform, str(f.iterations), str(f.repeats), ", ".join(fmt_j(x) for x in f.samples_j) or "—",
-                       fmt_j(f.spread_j), "—" if f.idle_watts is None else f"{f.idle_watts:.3g} W",
+        ld = f.load or {}
+        load = "—"
+        if ld.get("others_cores_median") is not None:
+            load = (f"median {ld['others_cores_median']:.2f}, max {ld['others_cores_max']:.2f} of {ld.get('cores')}"
+                    + (" — DISTURBED" if f.disturbed else ""))
+        wins = f"{f.repeats} / {ld.get('disturbed_windows', 0)}" if ld else str(f.repeats)
+        m.rows.append([r.platform, wins, fmt_count(f.iterations), ", ".join(fmt_j(x) for x in f.samples_j) or "—",
+                       fmt_j(f.spread_j), load, "—" if f.idle_watts is None else f"{f.idle_watts:.3g} W",
                        ", ".join(f"{k}: {fmt_j(v)}" for k, v in f.components_j.items()) or "—"])
+        if f.disturbed:
+            m.paragraphs.append(f"**{r.platform}** is DISTURBED: {f.disturbed_reason}")
+        if f.threads_note:
+            m.paragraphs.append(f"**{r.platform}** threads: {f.threads_note} (restored after).")
     if m.rows:
+        m.paragraphs.append("A window is disturbed when other processes (read from /proc/stat beside this process's "
+                            "CPU time) used more cores than the measurement's threads left free, or a single-threaded "
+                            "run got less than 0.75 of a core; disturbed windows are re-measured.")
         out.append(m)
+
+    lat = report.latency
+    if lat:
+        tm = loihi_timing()
+        s = Section("Loihi-class time per inference (modelled)")
+        s.headers = ["quantity", "value"]
+        s.rows += [["time per inference", f"{fmt_s(lat['seconds_per_inference'])} (range {fmt_s(lat['low_s'])} – "
+                                          f"{fmt_s(lat['high_s'])})"],
+                   ["time steps per inference", f"{lat['steps_per_inference']:.3g}"],
+                   ["cores / tiles / chips", f"{lat['cores']} / {lat['tiles']} / {lat['chips']}"]]
+        for k, v in lat["breakdown_s"].items():
+            s.rows.append([f"  {k} (per inference)", fmt_s(v)])
+        s.paragraphs.append("Each time step takes the slowest core's work + the longest hop path + one barrier "
+                            f"({fmt_s(tm.barrier_sync_1_tile_s)} for 1 tile to {fmt_s(tm.barrier_sync_32_tiles_s)} "
+                            "for 32). " + lat.get("caveat", ""))
+        out.append(s)
 
     lb = report.loihi_breakdown
     if lb:
@@ -121,7 +177,8 @@ def sections(report: Any) -> list[Section]:
         cmap = {"synaptic_ops": "synaptic_ops", "neuron_updates_active": "neuron_updates_active",
                 "neuron_updates_inactive": "neuron_updates_inactive", "spikes": "events", "hops": "core_hops"}
         for k, v in lb["breakdown_j"].items():
-            s.rows.append([k, fmt_j(v), f"{100 * v / total:.1f} %", f"{cnt.get(cmap.get(k, k), 0):.6g}"])
+            s.rows.append([k.replace("_", " "), fmt_j(v), f"{100 * v / total:.1f} %",
+                           fmt_count(cnt.get(cmap.get(k, k), 0))])
         s.paragraphs.append(f"Range over the stated approximations: {fmt_j(lb.get('low_j'))} to "
                             f"{fmt_j(lb.get('high_j'))} per inference.")
         out.append(s)
@@ -138,9 +195,9 @@ def sections(report: Any) -> list[Section]:
             ev = act.get("events", {}).get(n)
             so = act.get("synaptic_ops", {}).get(n)
             nu = act.get("neuron_updates", {}).get(n)
-            s.rows.append([n, "—" if ev is None else f"{sum(ev) / b:.6g}", "—" if so is None else f"{sum(so) / b:.6g}",
-                           "—" if nu is None else f"{nu / b:.6g}", str(act.get("message_bits", {}).get(n, "—"))])
-        s.paragraphs.append(f"{act.get('steps')} time steps, counts summed over {b} inputs and divided by {b}.")
+            s.rows.append([n, "—" if ev is None else fmt_count(sum(ev) / b), "—" if so is None else fmt_count(sum(so) / b),
+                           "—" if nu is None else fmt_count(nu / b), str(act.get("message_bits", {}).get(n, "—"))])
+        s.paragraphs.append(f"{act.get('steps')} time steps; counts summed over {b:,} inputs and divided by {b:,}.")
         out.append(s)
 
     if report.threshold_sweep:
@@ -148,10 +205,15 @@ def sections(report: Any) -> list[Section]:
         s.headers = ["threshold ϑ", "accuracy", "events / inference", "synaptic ops / inference",
                      "Loihi estimate / inference"]
         for p in report.threshold_sweep:
-            s.rows.append([f"{p.threshold:g}", _pct(p.accuracy), f"{p.events_per_inference:.6g}",
-                           f"{p.synaptic_ops_per_inference:.6g}", fmt_j(p.energy_per_inference_j)])
+            s.rows.append([f"{p.threshold:g}", fmt_accuracy(p.accuracy, p.n, p.accuracy_ci),
+                           fmt_count(p.events_per_inference), fmt_count(p.synaptic_ops_per_inference),
+                           fmt_j(p.energy_per_inference_j)])
         s.paragraphs.append("Energies in this table are estimates (Loihi per-op figures x simulated activity).")
         out.append(s)
+
+    nb = getattr(report, "neurobench", None)
+    if nb:
+        out.append(_neurobench_section(nb))
 
     an = report.analytic or {}
     if an.get("counts"):
@@ -160,7 +222,7 @@ def sections(report: Any) -> list[Section]:
         s.headers = ["quantity", "per inference"]
         for k in ("macs", "nonlinearities", "elementwise", "weight_bytes", "params"):
             if k in cnt:
-                s.rows.append([k.replace("_", " "), f"{cnt[k]:,}"])
+                s.rows.append([k.replace("_", " "), fmt_count(cnt[k])])
         for key, label in (("horowitz_fp32", "Horowitz 45 nm, fp32"), ("horowitz_int8", "Horowitz 45 nm, int8")):
             h = an.get(key)
             if h:
@@ -193,6 +255,31 @@ def sections(report: Any) -> list[Section]:
         mach.rows.append([k, str(v) if v else "not installed"])
     out.append(mach)
     return out
+
+
+def _neurobench_section(nb: dict[str, Any]) -> Section:
+    """NeuroBench 2.3.0's metrics as spikernn computes them (one column per model in ``nb``)."""
+    s = Section("NeuroBench metrics (NeuroBench 2.3.0 definitions, computed by spikernn)")
+    models = list(nb)
+    s.headers = ["metric"] + models
+    keys = [("footprint_bytes", "footprint (bytes)", fmt_count),
+            ("connection_sparsity", "connection sparsity", lambda v: f"{v:.4f}"),
+            ("activation_sparsity", "activation sparsity", lambda v: f"{v:.4f}"),
+            ("effective_macs", "synaptic ops: effective MACs / sample", fmt_count),
+            ("effective_acs", "synaptic ops: effective ACs / sample", fmt_count),
+            ("dense", "synaptic ops: dense / sample", fmt_count)]
+    for key, label, f in keys:
+        s.rows.append([label] + [("—" if nb[m].get(key) is None else f(nb[m][key])) for m in models])
+    for m in models:
+        for n in nb[m].get("notes", []):
+            s.paragraphs.append(f"**{m}**: {n}")
+    s.paragraphs.append("Definitions as in NeuroBench 2.3.0 (Yik et al., Nature Communications 16:1545, 2025), "
+                        "read in neurobench/metrics: footprint = bytes of parameters and buffers; connection "
+                        "sparsity = zero weights / weights of the connection layers; activation sparsity = 1 - "
+                        "nonzero / all outputs of the activation (spiking) layers over all steps; synaptic ops "
+                        "with inputs and weights binarised and biases zeroed, as effective ACs when the inputs "
+                        "hold only -1, 0, 1 and effective MACs otherwise; dense = every input and weight set to 1.")
+    return s
 
 
 def _md_escape(s: str) -> str:
@@ -272,4 +359,4 @@ def to_html(report: Any) -> str:
 
 def _basis(row: Any) -> str:
     """What a row's energy per inference counts (see :attr:`EnergyFigure.basis`)."""
-    return row.figure.basis if row.figure is not None else "—"
+    return row.figure.basis if row.figure is not None and row.kind != "unavailable" else "—"

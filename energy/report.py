@@ -19,9 +19,10 @@ from typing import Any, Iterable
 
 from spikernn.energy.figures import sources as _sources
 from spikernn.energy.result import EnergyFigure
+from spikernn.energy.uncertainty import ratio_range, wilson_interval
 
 SCHEMA = "spikernn.energy-report/1"
-PLATFORM_ORDER = ("cpu", "gpu", "loihi")
+PLATFORM_ORDER = ("cpu", "gpu", "loihi", "loihi2-system")
 
 
 @dataclass
@@ -40,6 +41,8 @@ class PlatformRow:
         figure: the full :class:`EnergyFigure` (samples, spread, components), when there is one.
         device: the device measured or modelled.
         notes: anything else worth saying (e.g. which model ran: dense torch vs converted network).
+        accuracy_n: how many samples ``accuracy`` is over. accuracy_ci: its 95 % Wilson interval [low, high].
+        accuracy_of: which samples, in words (e.g. "full test split", "the measured batch").
     """
 
     platform: str
@@ -53,38 +56,64 @@ class PlatformRow:
     figure: EnergyFigure | None = None
     device: str = ""
     notes: str = ""
+    accuracy_n: int | None = None
+    accuracy_ci: list[float] | None = None
+    accuracy_of: str = ""
 
     @classmethod
     def from_figure(cls, platform: str, fig: EnergyFigure, *, accuracy: float | None = None,
-                    notes: str = "") -> "PlatformRow":
-        """A row from a figure; an unavailable figure gives kind "unavailable" and its reason as caveat."""
+                    notes: str = "", accuracy_n: int | None = None, accuracy_of: str = "") -> "PlatformRow":
+        """A row from a figure; an unavailable figure gives kind "unavailable" and its reason as caveat.
+        With ``accuracy`` and ``accuracy_n`` the row carries the 95 % Wilson interval of the accuracy."""
+        ci = None
+        if accuracy is not None and accuracy_n:
+            ci = list(wilson_interval(int(round(accuracy * accuracy_n)), int(accuracy_n)))
+        extra = {"accuracy_n": accuracy_n if accuracy is not None else None, "accuracy_ci": ci,
+                 "accuracy_of": accuracy_of if accuracy is not None else ""}
         if not fig.available:
             return cls(platform, None, None, "unavailable", fig.method,
-                       f"unavailable: {fig.unavailable_reason}", accuracy, None, fig, fig.device, notes)
+                       f"unavailable: {fig.unavailable_reason}", accuracy, None, fig, fig.device, notes, **extra)
         return cls(platform, fig.joules_per_inference, fig.seconds_per_inference, fig.kind, fig.method,
-                   fig.caveat, accuracy, fig.dynamic_joules_per_inference, fig, fig.device, notes)
+                   fig.caveat, accuracy, fig.dynamic_joules_per_inference, fig, fig.device, notes, **extra)
+
+    @property
+    def interval_j(self) -> tuple[float, float] | None:
+        """(low, high) energy per inference (J) of the row's figure, when known."""
+        return self.figure.interval_j if self.figure is not None and self.energy_per_inference_j is not None else None
+
+    @property
+    def edp_js(self) -> float | None:
+        """Energy-delay product per inference, joule-seconds (energy x time per inference), when both exist."""
+        if self.energy_per_inference_j is None or self.seconds_per_inference is None:
+            return None
+        return self.energy_per_inference_j * self.seconds_per_inference
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["figure"] = self.figure.to_dict() if self.figure is not None else None
+        d["edp_js"] = self.edp_js
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PlatformRow":
         d = dict(d)
+        d.pop("edp_js", None)
         d["figure"] = EnergyFigure.from_dict(d["figure"]) if d.get("figure") else None
         return cls(**d)
 
 
 @dataclass
 class SweepPoint:
-    """One sigma-delta threshold of a sweep: accuracy vs activity and estimated Loihi energy (J/inference)."""
+    """One sigma-delta threshold of a sweep: accuracy (over ``n`` samples, 95 % interval ``accuracy_ci``) vs
+    activity and estimated Loihi energy (J/inference)."""
 
     threshold: float
     accuracy: float | None
     events_per_inference: float
     synaptic_ops_per_inference: float
     energy_per_inference_j: float
+    n: int | None = None
+    accuracy_ci: list[float] | None = None
 
 
 def _version(dist: str) -> str | None:
@@ -118,6 +147,8 @@ class EnergyReport:
     activity: dict[str, Any] | None = None
     loihi_breakdown: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    latency: dict[str, Any] | None = None
+    neurobench: dict[str, Any] | None = None
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     metadata: dict[str, Any] = field(default_factory=machine_metadata)
 
@@ -148,6 +179,27 @@ class EnergyReport:
                     out[f"{a.platform}/{b.platform}"] = ea / eb
         return out
 
+    def ratio_table(self, dynamic: bool = False) -> list[dict[str, Any]]:
+        """Each pair of rows once, in row order: {"a", "b", "value", "low", "high"} with the range from the
+        two figures' ranges (:func:`spikernn.energy.uncertainty.ratio_range`; a side without a range counts
+        as exact; None when neither has one). Rows labelled with a model (``"cpu (spiking LSTM)"``) pair with
+        rows of the same model, or of the same platform."""
+        key = "dynamic_energy_per_inference_j" if dynamic else "energy_per_inference_j"
+        out = []
+        for i, a in enumerate(self.rows):
+            for b in self.rows[i + 1:]:
+                ea, eb = getattr(a, key), getattr(b, key)
+                if ea is None or not eb or not _comparable(a.platform, b.platform):
+                    continue
+                lo = hi = None
+                ia, ib = (a.interval_j, b.interval_j) if not dynamic else (None, None)
+                if (ia or ib) and not dynamic:
+                    ia, ib = ia or (ea, ea), ib or (eb, eb)
+                    if min(ib) > 0:
+                        _, lo, hi = ratio_range((ia[0], ea, ia[1]), (ib[0], eb, ib[1]))
+                out.append({"a": a.platform, "b": b.platform, "value": ea / eb, "low": lo, "high": hi})
+        return out
+
     # -- sweep and activity -------------------------------------------------------------------------
     def add_threshold_sweep(self, points: Iterable[SweepPoint | dict[str, Any]]) -> None:
         """Attach sigma-delta threshold sweep points (SweepPoint or dicts with its fields), sorted by threshold."""
@@ -161,8 +213,9 @@ class EnergyReport:
 
     # -- (de)serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        used = sorted({s for r in self.rows if r.figure for s in r.figure.sources} | {"davies2018", "horowitz2014",
-                                                                                          "blouw2019", "intel2021"})
+        used = sorted({s for r in self.rows if r.figure for s in r.figure.sources}
+                      | set((self.latency or {}).get("sources", ()))
+                      | {"davies2018", "horowitz2014", "blouw2019", "intel2021"})
         src = _sources()
         return {
             "schema": SCHEMA, "title": self.title, "created": self.created, "model": self.model,
@@ -170,6 +223,7 @@ class EnergyReport:
             "rows": [r.to_dict() for r in self.rows], "ratios": self.ratios(),
             "dynamic_ratios": self.ratios(dynamic=True), "analytic": self.analytic,
             "threshold_sweep": [asdict(p) for p in self.threshold_sweep], "activity": self.activity,
+            "ratio_ranges": self.ratio_table(), "latency": self.latency, "neurobench": self.neurobench,
             "loihi_breakdown": self.loihi_breakdown, "notes": list(self.notes),
             "metadata": {**self.metadata, "sources": {k: src[k] for k in used if k in src}},
         }
@@ -185,6 +239,7 @@ class EnergyReport:
                    analytic=d.get("analytic") or {},
                    threshold_sweep=[SweepPoint(**p) for p in d.get("threshold_sweep", [])],
                    activity=d.get("activity"), loihi_breakdown=d.get("loihi_breakdown"),
+                   latency=d.get("latency"), neurobench=d.get("neurobench"),
                    notes=list(d.get("notes", [])), created=d.get("created", ""), metadata=meta)
 
     def to_json(self) -> str:
@@ -219,6 +274,19 @@ class EnergyReport:
     def load(cls, path: str | os.PathLike[str]) -> "EnergyReport":
         """Read a report saved as ``.json``."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _split_label(platform: str) -> tuple[str, str]:
+    """("cpu", "spiking LSTM") from "cpu (spiking LSTM)"; (platform, "") without a label."""
+    if platform.endswith(")") and " (" in platform:
+        base, label = platform[:-1].split(" (", 1)
+        return base, label
+    return platform, ""
+
+
+def _comparable(a: str, b: str) -> bool:
+    (pa, la), (pb, lb) = _split_label(a), _split_label(b)
+    return la == lb or pa == pb
 
 
 def _json_default(o: Any) -> Any:

@@ -38,6 +38,20 @@ class EnergyFigure:
         device: what was measured or modelled, e.g. "cpu", "cuda:0 NVIDIA H100", "Loihi (proxy for Loihi 2)".
         unavailable_reason: why there is no number (None when there is one).
         sources: keys of ``figures.json`` sources the figure relies on.
+        low_j, high_j: the range of the figure in joules per inference: min and max of the samples for a
+            measurement, the bounds over the stated approximations for an estimate (None when unknown).
+        ram_joules_per_inference: RAM energy per inference, kept OUT of ``joules_per_inference`` and labelled
+            by ``ram_kind`` ("measured": a RAPL DRAM zone; "estimated": codecarbon's constant power per DIMM).
+        ram_kind: "measured" / "estimated" / None (no RAM figure).
+        threads: torch threads the work ran with during the windows (pinned, then restored); None if untouched.
+        threads_note: how the thread count was chosen.
+        cpu_seconds_per_inference: median process CPU time (user + system, all threads) per inference.
+        seconds_samples, cpu_seconds_samples: per-window wall and CPU seconds per inference.
+        load: what else the machine did during the windows (see :func:`spikernn.energy.load.summarise`).
+        disturbed: True when too few undisturbed windows could be had (the figure then uses every window).
+        disturbed_reason: why, in words.
+        static_joules_per_inference: static (leakage) energy per inference for an estimate that has a cited
+            static power (Loihi 2), not included in ``joules_per_inference``; None otherwise.
     """
 
     kind: Kind
@@ -56,6 +70,19 @@ class EnergyFigure:
     device: str = ""
     unavailable_reason: str | None = None
     sources: tuple[str, ...] = ()
+    low_j: float | None = None
+    high_j: float | None = None
+    ram_joules_per_inference: float | None = None
+    ram_kind: str | None = None
+    threads: int | None = None
+    threads_note: str = ""
+    cpu_seconds_per_inference: float | None = None
+    seconds_samples: tuple[float, ...] = ()
+    cpu_seconds_samples: tuple[float, ...] = ()
+    load: dict[str, Any] = field(default_factory=dict)
+    disturbed: bool = False
+    disturbed_reason: str = ""
+    static_joules_per_inference: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -66,13 +93,26 @@ class EnergyFigure:
         """What ``joules_per_inference`` counts, in words: a counter's total (idle power included), a
         TDP x load share (codecarbon), or dynamic energy only (per-operation estimates, no static power)."""
         m = self.method
+        if m.startswith("loihi2-system"):
+            return "whole system at full load (all included)"
         if m.startswith("loihi"):
             return "dynamic only"
         if m.startswith("codecarbon"):
-            return "TDP x load share"
-        if m in ("rapl", "nvml-energy-counter"):
+            return "TDP x load share, CPU only"
+        if m == "rapl":
+            return "package incl. idle, RAM separate"
+        if m in ("nvml-energy-counter", "zeus"):
             return "total incl. idle"
         return "total"
+
+    @property
+    def interval_j(self) -> tuple[float, float] | None:
+        """(low, high) joules per inference: ``low_j``/``high_j`` when set, else the samples' range."""
+        if self.low_j is not None and self.high_j is not None:
+            return (self.low_j, self.high_j)
+        if self.samples_j:
+            return (min(self.samples_j), max(self.samples_j))
+        return None
 
     @property
     def available(self) -> bool:
@@ -85,15 +125,18 @@ class EnergyFigure:
         d["samples_j"] = list(self.samples_j)
         d["dynamic_samples_j"] = list(self.dynamic_samples_j)
         d["sources"] = list(self.sources)
+        d["seconds_samples"] = list(self.seconds_samples)
+        d["cpu_seconds_samples"] = list(self.cpu_seconds_samples)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EnergyFigure":
         """Inverse of :meth:`to_dict`."""
         d = dict(d)
-        for k in ("samples_j", "dynamic_samples_j", "sources"):
+        for k in ("samples_j", "dynamic_samples_j", "sources", "seconds_samples", "cpu_seconds_samples"):
             d[k] = tuple(d.get(k) or ())
         d["components_j"] = dict(d.get("components_j") or {})
+        d["load"] = dict(d.get("load") or {})
         return cls(**d)
 
     @classmethod

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from spikernn import functional as SF
 from spikernn._checks import check_features, check_positive_int, check_same_dtype, check_tensor
-from spikernn.neurons import NeuronOptions, effective_neuron_tensors, register_neuron_tensors
+from spikernn.neurons import NeuronOptions, neuron_values, register_neuron_tensors, reset_neuron_tensors, soma_params
 
 
 class _SpikingCellBase(nn.Module):
@@ -39,11 +39,13 @@ class _SpikingCellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases, as torch."""
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases, as torch; neuron tensors to their initial
+        values (:func:`spikernn.neurons.reset_neuron_tensors`)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for w in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
             if w is not None:
                 nn.init.uniform_(w, -k, k)
+        reset_neuron_tensors(self, "", self.neuron_options)
 
     def forward(self, x: Tensor, state: Optional[tuple] = None) -> tuple[Tensor, tuple]:
         """One step. ``x``: (B, input_size) or unbatched (input_size,). ``state``: the cell's state NamedTuple
@@ -69,21 +71,16 @@ class _SpikingCellBase(nn.Module):
         x_proj = x @ self.weight_ih.t()
         if self.bias_ih is not None:
             x_proj = x_proj + self.bias_ih
-        decay, threshold, rho, ba = effective_neuron_tensors(self, "")
-        adaptive = self.neuron_options.adaptive
-        s, new = SF.cell_step(
-            self.kind, x_proj, state, self.weight_hh, self.bias_hh, decay, threshold, self.neuron_options.reset,
-            rho if adaptive else None, ba if adaptive else None, self._surrogate,
-        )
+        soma = soma_params(self, "", self.neuron_options)
+        s, new = SF.cell_step(self.kind, x_proj, state, self.weight_hh, self.bias_hh, soma, self._surrogate)
         if unbatched:
             s, new = s.squeeze(0), cls(*(t.squeeze(0) for t in new))
         return s, new
 
     def neuron_parameters(self) -> dict[str, Any]:
-        """Effective neuron values: ``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale`` ((H,) float
-        tensors, detached) and ``reset`` (str)."""
-        d, th, rho, ba = (t.detach().clone().float() for t in effective_neuron_tensors(self, ""))
-        return {"decay": d, "threshold": th, "adapt_decay": rho, "adapt_scale": ba, "reset": self.neuron_options.reset}
+        """Effective neuron values ((H,) float tensors, detached) plus ``neuron`` and ``reset``: see
+        :func:`spikernn.neurons.neuron_values`."""
+        return neuron_values(self, "", self.neuron_options)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -93,7 +90,7 @@ class _SpikingCellBase(nn.Module):
 
     def extra_repr(self) -> str:
         o = self.neuron_options
-        return f"{self.input_size}, {self.hidden_size}, reset={o.reset!r}, adaptive={o.adaptive}"
+        return f"{self.input_size}, {self.hidden_size}, neuron={o.neuron!r}, reset={o.reset!r}, adaptive={o.adaptive}"
 
 
 class SpikingRNNCell(_SpikingCellBase):

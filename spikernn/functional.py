@@ -9,17 +9,19 @@ input projection ``W_ih x_t + b_ih`` (``(B, G*H)`` with ``G`` = 1, 4, 3 gates fo
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 from torch import Tensor
 
 Surrogate = Callable[[Tensor], Tensor]
 RESETS = ("subtract", "zero", "none")
+DISCRETISATIONS = ("ef", "se")  # adLIF: Euler forward (Bittar & Garner 2022), symplectic Euler (Baronig et al. 2025)
 
 
 class SomaState(NamedTuple):
-    """State of the spiking soma: membrane ``v`` (after reset) and adaptation trace ``a``, each (B, H)."""
+    """State of the spiking soma, each (B, H): membrane ``v`` (after reset) and adaptation ``a``: the threshold
+    trace of the LIF soma, or the adaptation current ``w`` of the adLIF soma."""
 
     v: Tensor
     a: Tensor
@@ -69,6 +71,20 @@ def spike(x: Tensor, surrogate: Optional[Surrogate] = None) -> Tensor:
     return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
+def _reset(u: Tensor, s_detached: Tensor, threshold: Tensor, reset: str) -> Tensor:
+    """The membrane after the reset of a spike (docs/equations.md): subtract θ, to zero, or none."""
+    if reset == "subtract":
+        return torch.addcmul(u, s_detached, threshold, value=-1.0)
+    if reset == "zero":
+        return torch.addcmul(u, u, s_detached, value=-1.0)
+    return u
+
+
+def _check_reset(reset: str) -> None:
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+
+
 def soma_step(
     d: Tensor,
     state: SomaState,
@@ -79,7 +95,7 @@ def soma_step(
     adapt_scale: Optional[Tensor] = None,
     surrogate: Optional[Surrogate] = None,
 ) -> tuple[Tensor, SomaState]:
-    """One step of the spiking soma (docs/equations.md, "The spiking soma").
+    """One step of the LIF soma (docs/equations.md, "The spiking soma").
 
     ``u = β v + d``; ``θ = θ0 + b_a a``; ``s = H(u − θ)``; ``v ← reset(u, s)`` with the spike detached in the
     reset; ``a ← ρ a + s``. ``adapt_scale=None`` (or zero) disables adaptation (``a`` then still integrates
@@ -87,20 +103,84 @@ def soma_step(
 
     Returns ``(s, SomaState(v, a))``.
     """
-    if reset not in RESETS:
-        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+    _check_reset(reset)
     u = torch.addcmul(d, decay, state.v)
     theta = threshold if adapt_scale is None else torch.addcmul(threshold, adapt_scale, state.a)
     s = spike(u - theta, surrogate)
-    sd = s.detach()
-    if reset == "subtract":
-        v = torch.addcmul(u, sd, theta, value=-1.0)
-    elif reset == "zero":
-        v = torch.addcmul(u, u, sd, value=-1.0)
-    else:
-        v = u
+    v = _reset(u, s.detach(), theta, reset)
     a = state.a if adapt_decay is None else torch.addcmul(s, adapt_decay, state.a)
     return s, SomaState(v, a)
+
+
+def adlif_step(
+    d: Tensor,
+    s_prev: Tensor,
+    state: SomaState,
+    alpha: Tensor,
+    beta: Tensor,
+    a: Tensor,
+    b: Tensor,
+    threshold: Tensor,
+    reset: str = "subtract",
+    discretisation: str = "ef",
+    surrogate: Optional[Surrogate] = None,
+) -> tuple[Tensor, SomaState]:
+    """One step of the adaptive LIF soma with an adaptation current (docs/equations.md, "The adLIF soma").
+
+    Bittar & Garner 2022 (Frontiers in Neuroscience 16:865897, code idiap/sparch), with the membrane ``v`` kept
+    after reset as in the LIF soma and the adaptation current ``w`` in ``state.a``::
+
+        u_t = α v_{t-1} + (1 − α)(d_t − w_{t-1})
+        s_t = H(u_t − θ);  v_t = reset(u_t, s_t)              (spike detached in the reset)
+        "ef": w_t = β w_{t-1} + (1 − β)(a v_{t-1} + b s_{t-1})   (Euler forward, Bittar & Garner)
+        "se": w_t = β w_{t-1} + (1 − β)(a v_t + b s_t)           (symplectic Euler, Baronig et al. 2025)
+
+    ``s_prev`` is ``s_{t-1}`` (used by "ef"). Returns ``(s_t, SomaState(v_t, w_t))``.
+    """
+    _check_reset(reset)
+    if discretisation not in DISCRETISATIONS:
+        raise ValueError(f"discretisation must be one of {DISCRETISATIONS}, got {discretisation!r}")
+    u = torch.lerp(d - state.a, state.v, alpha)  # α v + (1 − α)(d − w)
+    s = spike(u - threshold, surrogate)
+    v = _reset(u, s.detach(), threshold, reset)
+    x, y = (state.v, s_prev) if discretisation == "ef" else (v, s)
+    w = torch.lerp(torch.addcmul(a * x, b, y), state.a, beta)  # β w + (1 − β)(a x + b y)
+    return s, SomaState(v, w)
+
+
+class LIFParams(NamedTuple):
+    """Effective (clamped) parameters of the LIF soma, each (H,); ``adapt_*`` None without adaptation."""
+
+    decay: Tensor
+    threshold: Tensor
+    reset: str = "subtract"
+    adapt_decay: Optional[Tensor] = None
+    adapt_scale: Optional[Tensor] = None
+
+
+class AdLIFParams(NamedTuple):
+    """Effective (clamped) parameters of the adLIF soma, each (H,): membrane decay ``alpha``, adaptation decay
+    ``beta``, subthreshold coupling ``a``, spike-triggered jump ``b``, ``threshold``."""
+
+    alpha: Tensor
+    beta: Tensor
+    a: Tensor
+    b: Tensor
+    threshold: Tensor
+    reset: str = "subtract"
+    discretisation: str = "ef"
+
+
+SomaParams = Union[LIFParams, AdLIFParams]
+
+
+def soma_update(d: Tensor, s_prev: Tensor, state: SomaState, soma: SomaParams,
+                surrogate: Optional[Surrogate] = None) -> tuple[Tensor, SomaState]:
+    """One step of the soma ``soma`` describes (:class:`LIFParams` or :class:`AdLIFParams`) driven by ``d``."""
+    if isinstance(soma, AdLIFParams):
+        return adlif_step(d, s_prev, state, soma.alpha, soma.beta, soma.a, soma.b, soma.threshold, soma.reset,
+                          soma.discretisation, surrogate)
+    return soma_step(d, state, soma.decay, soma.threshold, soma.reset, soma.adapt_decay, soma.adapt_scale, surrogate)
 
 
 def rnn_drive(x_proj: Tensor, s_prev: Tensor, weight_hh: Tensor, bias_hh: Optional[Tensor]) -> Tensor:
@@ -150,26 +230,24 @@ def cell_step(
     state: tuple,
     weight_hh: Tensor,
     bias_hh: Optional[Tensor],
-    decay: Tensor,
-    threshold: Tensor,
-    reset: str = "subtract",
-    adapt_decay: Optional[Tensor] = None,
-    adapt_scale: Optional[Tensor] = None,
+    soma: SomaParams,
     surrogate: Optional[Surrogate] = None,
 ) -> tuple[Tensor, tuple]:
-    """One step of a spiking ``kind`` in {"rnn","lstm","gru"} cell: drive then soma. Returns ``(s, new_state)``."""
+    """One step of a spiking ``kind`` in {"rnn","lstm","gru"} cell: drive, then the soma ``soma``.
+
+    Returns ``(s, new_state)`` (the state NamedTuple of ``kind``)."""
     if kind == "rnn":
         d = rnn_drive(x_proj, state.s, weight_hh, bias_hh)
-        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
-        return s, RNNState(s, soma.v, soma.a)
+        s, st = soma_update(d, state.s, SomaState(state.v, state.a), soma, surrogate)
+        return s, RNNState(s, st.v, st.a)
     if kind == "lstm":
         d, c = lstm_drive(x_proj, state.s, state.c, weight_hh, bias_hh)
-        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
-        return s, LSTMState(s, soma.v, soma.a, c)
+        s, st = soma_update(d, state.s, SomaState(state.v, state.a), soma, surrogate)
+        return s, LSTMState(s, st.v, st.a, c)
     if kind == "gru":
         d, h = gru_drive(x_proj, state.s, state.h, weight_hh, bias_hh)
-        s, soma = soma_step(d, SomaState(state.v, state.a), decay, threshold, reset, adapt_decay, adapt_scale, surrogate)
-        return s, GRUState(s, soma.v, soma.a, h)
+        s, st = soma_update(d, state.s, SomaState(state.v, state.a), soma, surrogate)
+        return s, GRUState(s, st.v, st.a, h)
     raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
 
 

@@ -7,9 +7,12 @@ gradients agree). Why: an autograd graph of ~15 small nodes per time step costs 
 
 Inputs (``T`` time steps, ``B`` batch, ``H`` hidden, ``G`` gates):
     x_proj (T,B,G*H) = W_ih x_t + b_ih (+ b_hh for RNN/LSTM, whose b_hh just adds), weight_hh (G*H,H),
-    bias_hh (G*H,) for GRU only (it is gated by r), decay/threshold/adapt_decay/adapt_scale (H,), initial
-    state s0, v0, a0, c0 (c for LSTM, h for GRU, ignored for RNN), each (B,H).
-Outputs: the sequences S, V, A, C (T,B,H): spikes, membrane after reset, adaptation trace, analog state.
+    bias_hh (G*H,) for GRU only (it is gated by r), the soma's per-neuron tensors (H,) (LIF: decay, threshold,
+    adapt_decay, adapt_scale; adLIF: alpha, beta, a, b, threshold), initial state s0, v0, a0, c0 (c for LSTM,
+    h for GRU, ignored for RNN), each (B,H).
+Outputs: the sequences S, V, A, C (T,B,H): spikes, membrane after reset, adaptation (LIF threshold trace or
+adLIF current w), analog state. The drive loops (one per cell kind) hand each step's drive to a soma object
+(:class:`_LIFSoma`, :class:`_AdLIFSoma`), whose backward twin turns dL/ds_t into dL/dd_t.
 
 Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``): the per-step GEMMs use oneDNN with
 the recurrent weight packed once per sequence (~1.5x faster than the default BLAS on this machine), the
@@ -20,13 +23,13 @@ a closed form for snntorch's named surrogates. Every one of these falls back to 
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from spikernn.functional import Surrogate
+from spikernn.functional import RESETS, AdLIFParams, SomaParams, Surrogate
 
 
 def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:
@@ -123,48 +126,270 @@ def lstm_gate_scale(hidden_size: int, dtype=None, device=None) -> Tensor:
     return s
 
 
-def _fire(u: Tensor, v: Tensor, a: Tensor, theta: Tensor, ba: Tensor, rho: Tensor, reset: str, adaptive: bool,
-          s_out: Tensor, v_out: Tensor, a_out: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-    """The soma after the drive (docs/equations.md): threshold, spike, reset, adaptation trace, written into
-    ``s_out``, ``v_out``, ``a_out``; returns the new ``(s, v, a)``. ``u`` is the membrane before reset."""
-    th = torch.addcmul(theta, ba, a) if adaptive else theta
-    s = torch.gt(u, th, out=s_out)
+class SomaSpec(NamedTuple):
+    """The non-tensor description of a soma for the fused path: ``neuron`` ("lif"/"adlif"), ``reset``,
+    ``adaptive`` (LIF adaptive threshold) and ``discretisation`` (adLIF "ef"/"se")."""
+
+    neuron: str
+    reset: str
+    adaptive: bool = False
+    discretisation: str = "ef"
+
+
+def _reset_into(u: Tensor, s: Tensor, th: Tensor, reset: str, out: Tensor) -> Tensor:
+    """``v = reset(u, s)`` (docs/equations.md) written into ``out``."""
     if reset == "subtract":
-        v = torch.addcmul(u, s, th, value=-1.0, out=v_out)
-    elif reset == "zero":
-        v = torch.addcmul(u, u, s, value=-1.0, out=v_out)
-    else:
-        v = v_out.copy_(u)
-    if adaptive:
-        a = torch.addcmul(s, rho, a, out=a_out)
-    return s, v, a
+        return torch.addcmul(u, s, th, value=-1.0, out=out)
+    if reset == "zero":
+        return torch.addcmul(u, u, s, value=-1.0, out=out)
+    return out.copy_(u)
+
+
+class _LIFSoma:
+    """Forward of the LIF soma over a sequence (reference: :func:`spikernn.functional.soma_step`).
+
+    Keeps the (T+1,B,H) buffers S, V, A (entry 0: the initial state) and U (T,B,H, the membrane before reset).
+    ``step(t, d, scratch)`` takes the drive ``d`` of step t (``scratch``: ``d`` is ``U[t]`` and may be
+    overwritten) and returns the spikes ``s_t``."""
+
+    def __init__(self, spec: SomaSpec, params: tuple, T: int, B: int, H: int, opts: dict,
+                 s0: Tensor, v0: Tensor, a0: Tensor) -> None:
+        self.beta, self.theta, self.rho, self.ba = params
+        self.reset, self.adaptive = spec.reset, spec.adaptive
+        self.S, self.V, self.U = (torch.empty(n, B, H, **opts) for n in (T + 1, T + 1, T))
+        self.S[0], self.V[0] = s0, v0
+        self.A = torch.empty(T + 1, B, H, **opts) if self.adaptive else None
+        if self.adaptive:
+            self.A[0] = a0
+        self.a0 = a0
+        self.Ss, self.Vs, self.Us = self.S.unbind(0), self.V.unbind(0), self.U.unbind(0)
+        self.As = self.A.unbind(0) if self.adaptive else None
+        self.s, self.v, self.a = s0, v0, a0
+
+    def step(self, t: int, d: Tensor, scratch: bool) -> Tensor:
+        u = d.addcmul_(self.beta, self.v) if scratch else torch.addcmul(d, self.beta, self.v, out=self.Us[t])
+        th = torch.addcmul(self.theta, self.ba, self.a) if self.adaptive else self.theta
+        s = self.s = torch.gt(u, th, out=self.Ss[t + 1])
+        self.v = _reset_into(u, s, th, self.reset, self.Vs[t + 1])
+        if self.adaptive:
+            self.a = torch.addcmul(s, self.rho, self.a, out=self.As[t + 1])
+        return s
+
+    def outputs(self) -> tuple[Tensor, Tensor, Tensor, tuple]:
+        """``(S, V, A, extra_saved)``; A is the constant initial trace when adaptation is off."""
+        A = self.A if self.adaptive else self.a0.unsqueeze(0).expand_as(self.V)
+        return self.S, self.V, A, ()
+
+
+class _AdLIFSoma(_LIFSoma):
+    """Forward of the adLIF soma (reference: :func:`spikernn.functional.adlif_step`); A holds w. Also keeps
+    J (T,B,H) = d_t − w_{t-1}, the net current, for the gradient of α."""
+
+    def __init__(self, spec: SomaSpec, params: tuple, T: int, B: int, H: int, opts: dict,
+                 s0: Tensor, v0: Tensor, a0: Tensor) -> None:
+        super().__init__(SomaSpec("lif", spec.reset, True), (None, None, None, None), T, B, H, opts, s0, v0, a0)
+        self.alpha, beta, a, b, self.theta = params
+        self.beta = beta
+        self.qa, self.qb = (1 - beta) * a, (1 - beta) * b
+        self.ef = spec.discretisation == "ef"
+        self.J = torch.empty(T, B, H, **opts)
+        self.Js = self.J.unbind(0)
+
+    def step(self, t: int, d: Tensor, scratch: bool) -> Tensor:  # noqa: ARG002 - d is read before U[t] is written
+        w_prev, v_prev, s_prev = self.a, self.v, self.s
+        j = torch.sub(d, w_prev, out=self.Js[t])
+        u = torch.lerp(j, v_prev, self.alpha, out=self.Us[t])  # α v + (1 − α)(d − w)
+        s = self.s = torch.gt(u, self.theta, out=self.Ss[t + 1])
+        v = self.v = _reset_into(u, s, self.theta, self.reset, self.Vs[t + 1])
+        x, y = (v_prev, s_prev) if self.ef else (v, s)
+        self.a = torch.mul(w_prev, self.beta, out=self.As[t + 1]).addcmul_(self.qa, x).addcmul_(self.qb, y)
+        return s
+
+    def outputs(self) -> tuple[Tensor, Tensor, Tensor, tuple]:
+        return self.S, self.V, self.A, (self.J,)
+
+
+class _LIFSomaBackward:
+    """BPTT through the LIF soma. ``step(t, g_s)`` takes dL/ds_t from outside the soma (outputs and the
+    next step's drive) and returns dL/dd_t; ``finish`` gives the gradients of the soma's parameters and of
+    the initial v, a (and an extra term for s0: None here)."""
+
+    def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
+                 gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
+        self.beta, self.theta, self.rho, self.ba = params
+        self.reset, self.adaptive = spec.reset, spec.adaptive
+        self.S, self.V, self.A, self.gV, self.gA = S, V, A, gV, gA
+        T, B, H = U.shape
+        opts = dict(dtype=U.dtype, device=U.device)
+        TH = torch.addcmul(self.theta, self.ba, A[:-1]) if self.adaptive else self.theta
+        self.PHI = phi_of(torch.sub(U, TH))
+        self.GU = self.GD = torch.empty(T, B, H, **opts)
+        self.GTH = torch.empty(T, B, H, **opts) if self.adaptive else None
+        self.one = U.new_ones(())
+        self.PHIs, self.GUs, self.Snow = self.PHI.unbind(0), self.GU.unbind(0), S[1:]
+        self.gu = None  # g_u of step t+1
+        self.ga_carry = None  # rho g_a_{t+1} + b_a g_theta_{t+1}
+
+    def step(self, t: int, gs: Tensor) -> Tensor:
+        gV, gA, beta, reset, one = self.gV, self.gA, self.beta, self.reset, self.one
+        gu, ga = self.gu, None
+        if self.adaptive:
+            ga = self.ga_carry
+            if gA is not None:
+                ga = gA[t] if ga is None else ga + gA[t]
+            if ga is not None:
+                gs = gs + ga
+        phi = self.PHIs[t]
+        gv = None
+        if gu is not None and gV is None and not self.adaptive and reset != "zero":
+            # the common case, in one buffer: g_u = beta g_u' + phi g_s
+            gu = torch.mul(beta, gu, out=self.GUs[t]).addcmul_(phi, gs)
+        else:
+            if gu is None:
+                gv = gV[t] if gV is not None else None
+            else:
+                gv = beta * gu
+                if gV is not None:
+                    gv = gv + gV[t]
+            if gv is None:
+                gu = torch.mul(phi, gs, out=self.GUs[t])
+            else:
+                gvu = gv * (one - self.Snow[t]) if reset == "zero" else gv
+                gu = torch.addcmul(gvu, phi, gs, out=self.GUs[t])
+        if self.adaptive:
+            gth = torch.mul(phi, gs, out=self.GTH[t]).neg_()
+            if gv is not None and reset == "subtract":
+                gth.addcmul_(self.Snow[t], gv, value=-1.0)
+            ga_new = gth * self.ba
+            if ga is not None:
+                ga_new.addcmul_(self.rho, ga)
+            self.ga_carry = ga_new
+        self.gu = gu
+        return gu
+
+    def finish(self, needs: tuple) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], tuple]:
+        """``(g_v0, g_a0, extra g_s0, parameter gradients)``; ``needs`` = needs_input_grad of (v0, a0, *params)."""
+        GU, V, S, beta, gV, reset, one = self.GU, self.V, self.S, self.beta, self.gV, self.reset, self.one
+        g_v0 = beta * GU[0] if needs[0] else None
+        g_a0 = self.ga_carry if self.adaptive else (self.gA.sum(0) if self.gA is not None else None)
+        g_beta = (GU * V[:-1]).sum((0, 1)) if needs[2] else None
+        g_theta = None
+        if needs[3]:
+            if self.adaptive:
+                g_theta = self.GTH.sum((0, 1))
+            else:
+                # g_theta_t = -phi_t g_s_t - [subtract] s_t g_v_t, and phi g_s = g_u - g_v (x (1-s) for "zero")
+                Snow = S[1:]
+                GVp = torch.zeros_like(GU)
+                GVp[:-1] = beta * GU[1:]
+                if gV is not None:
+                    GVp = GVp + gV
+                if reset == "zero":
+                    g_th = GVp * (one - Snow) - GU
+                elif reset == "subtract":
+                    g_th = GVp - GU - Snow * GVp
+                else:
+                    g_th = GVp - GU
+                g_theta = g_th.sum((0, 1))
+        g_ba = (self.GTH * self.A[:-1]).sum((0, 1)) if self.adaptive and needs[5] else None
+        return g_v0, g_a0, None, (g_beta, g_theta, None, g_ba)
+
+
+class _AdLIFSomaBackward:
+    """BPTT through the adLIF soma (same interface as :class:`_LIFSomaBackward`). With g_u, g_w the
+    gradients of u_t, w_t and X_t, Y_t = (v_{t-1}, s_{t-1}) for "ef" or (v_t, s_t) for "se"::
+
+        g_w_t = gA_t + β g_w_{t+1} − (1 − α) g_u_{t+1}
+        g_v_t = gV_t + α g_u_{t+1} + (1 − β) a g_w_{t+[ef]}     g_s_t += (1 − β) b g_w_{t+[ef]}
+        g_u_t = φ_t g_s_t + g_v_t ∂v/∂u ;  g_d_t = (1 − α) g_u_t ;  g_θ_t = −φ_t g_s_t − [subtract] s_t g_v_t
+    """
+
+    def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
+                 gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
+        self.alpha, self.beta, self.a, self.b, self.theta = params
+        self.reset, self.ef = spec.reset, spec.discretisation == "ef"
+        (self.J,) = extra
+        self.S, self.V, self.A, self.gV, self.gA = S, V, A, gV, gA
+        T, B, H = U.shape
+        opts = dict(dtype=U.dtype, device=U.device)
+        self.oma = 1 - self.alpha
+        self.qa, self.qb = (1 - self.beta) * self.a, (1 - self.beta) * self.b
+        self.PHI = phi_of(torch.sub(U, self.theta))
+        self.GU, self.GD, self.GW, self.GTH = (torch.empty(T, B, H, **opts) for _ in range(4))
+        self.PHIs, self.GUs, self.GDs, self.GWs, self.GTHs = (q.unbind(0) for q in (self.PHI, self.GU, self.GD,
+                                                                                   self.GW, self.GTH))
+        self.Snow = S[1:]
+        self.gu = self.gw = None  # of step t+1
+
+    def step(self, t: int, gs: Tensor) -> Tensor:
+        gu1, gw1, gA, gV = self.gu, self.gw, self.gA, self.gV
+        gw = self.GWs[t]
+        if gw1 is None:
+            gw.copy_(gA[t]) if gA is not None else gw.zero_()
+        else:
+            torch.mul(gw1, self.beta, out=gw).addcmul_(self.oma, gu1, value=-1.0)
+            if gA is not None:
+                gw.add_(gA[t])
+        gw_in = gw1 if self.ef else gw  # the w that reads this step's v and s
+        gv = None if gu1 is None else gu1 * self.alpha
+        if gV is not None:
+            gv = gV[t] if gv is None else gv.add_(gV[t])
+        if gw_in is not None:  # out of place: gv may be a view of gV
+            gv = gw_in * self.qa if gv is None else torch.addcmul(gv, gw_in, self.qa)
+            gs = torch.addcmul(gs, gw_in, self.qb)
+        gu = torch.mul(self.PHIs[t], gs, out=self.GUs[t])
+        gth = torch.neg(gu, out=self.GTHs[t])
+        if gv is not None:
+            if self.reset == "subtract":
+                gth.addcmul_(self.Snow[t], gv, value=-1.0)
+            if self.reset == "zero":
+                gu.addcmul_(gv, 1 - self.Snow[t])
+            else:
+                gu.add_(gv)
+        self.gu, self.gw = gu, gw
+        return torch.mul(gu, self.oma, out=self.GDs[t])
+
+    def finish(self, needs: tuple) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], tuple]:
+        """``(g_v0, g_a0, extra g_s0, parameter gradients)``; ``needs`` = needs_input_grad of (v0, a0, *params)."""
+        gu0, gw0, V, S, A = self.GU[0], self.GW[0], self.V, self.S, self.A
+        g_v0 = gu0 * self.alpha
+        g_s0 = None
+        if self.ef:
+            g_v0 = g_v0.addcmul_(gw0, self.qa)
+            g_s0 = gw0 * self.qb
+        g_w0 = torch.mul(gw0, self.beta).addcmul_(self.oma, gu0, value=-1.0)
+        X, Y = (V[:-1], S[:-1]) if self.ef else (V[1:], S[1:])
+        omb = 1 - self.beta
+        g_alpha = (self.GU * (V[:-1] - self.J)).sum((0, 1)) if needs[2] else None
+        g_beta = (self.GW * (A[:-1] - torch.addcmul(self.a * X, self.b, Y))).sum((0, 1)) if needs[3] else None
+        g_a = (self.GW * X).sum((0, 1)) * omb if needs[4] else None
+        g_b = (self.GW * Y).sum((0, 1)) * omb if needs[5] else None
+        g_theta = self.GTH.sum((0, 1)) if needs[6] else None
+        return g_v0, g_w0, g_s0, (g_alpha, g_beta, g_a, g_b, g_theta)
+
+
+_SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward)}
 
 
 class FusedSpikingSequence(torch.autograd.Function):
-    """``apply(kind, reset, adaptive, surrogate, x_proj, weight_hh, bias_hh, decay, threshold, adapt_decay,
-    adapt_scale, s0, v0, a0, c0) -> (S, V, A, C)``; see the module docstring.
+    """``apply(kind, spec, surrogate, surrogate_grad, x_proj, weight_hh, bias_hh, s0, v0, a0, c0, *params)
+    -> (S, V, A, C)``; see the module docstring. ``spec``: :class:`SomaSpec`; ``params``: the soma's tensors,
+    LIF ``(decay, threshold, adapt_decay, adapt_scale)`` (the last two None without adaptation), adLIF
+    ``(alpha, beta, a, b, threshold)``.
 
     State sequences are kept in (T+1,B,H) buffers whose entry 0 is the initial state, so "previous step"
     values are views. tanh is evaluated as ``2 σ(2x) − 1`` (the same function; faster on CPU).
     """
 
     @staticmethod
-    def forward(ctx, kind, reset, adaptive, surrogate, x_proj, w_hh, b_hh, beta, theta, rho, ba, s0, v0, a0, c0,
-                surrogate_grad=None):
+    def forward(ctx, kind, spec, surrogate, surrogate_grad, x_proj, w_hh, b_hh, s0, v0, a0, c0, *params):
         T, B, _ = x_proj.shape
         H = w_hh.shape[1]
         opts = dict(dtype=x_proj.dtype, device=x_proj.device)
-        S = torch.empty(T + 1, B, H, **opts)
-        V = torch.empty(T + 1, B, H, **opts)
+        soma = _SOMAS[spec.neuron][0](spec, params, T, B, H, opts, s0, v0, a0)
         C = torch.empty(T + 1, B, H, **opts)
-        U = torch.empty(T, B, H, **opts)
-        A = torch.empty(T + 1, B, H, **opts) if adaptive else None
-        S[0], V[0], C[0] = s0, v0, c0
-        if adaptive:
-            A[0] = a0
-        m1 = torch.tensor(-1.0, **opts)
-        two = torch.tensor(2.0, **opts)
-        s, v, a = s0, v0, a0
+        C[0] = c0
+        m1, two = x_proj.new_full((), -1.0), x_proj.new_full((), 2.0)
         saved: tuple = ()
         if kind == "lstm":
             # x_proj and w_hh come with their g rows doubled (lstm_gate_scale), so one sigmoid gives
@@ -178,18 +403,16 @@ class FusedSpikingSequence(torch.autograd.Function):
             # per-step views, made in bulk (cheaper than indexing inside the loop)
             xs, acts, Is, Fs, SGs, Os = (q.unbind(0) for q in (x_proj, ACT, ACT[..., :H], ACT[..., H:2 * H],
                                                                 ACT[..., 2 * H:3 * H], ACT[..., 3 * H:]))
-            Ss, Vs, Ns, Us, Qs = S.unbind(0), V.unbind(0), C.unbind(0), U.unbind(0), Q.unbind(0)
-            As = A.unbind(0) if adaptive else None
+            Ns, Us, Qs = C.unbind(0), soma.Us, Q.unbind(0)
             n = Ns[0]
             for t in range(T):
-                torch.sigmoid(mm(s, xs[t]), out=acts[t])
+                torch.sigmoid(mm(soma.s, xs[t]), out=acts[t])
                 i = Is[t]
                 n = torch.addcmul(i, Fs[t], n, out=Ns[t + 1])
                 n.addcmul_(i, SGs[t], value=-2.0)
                 q = torch.mul(n, two, out=Qs[t]).sigmoid_()
                 o = Os[t]
-                u = torch.addcmul(o, o, q, value=-2.0, out=Us[t]).addcmul_(beta, v)
-                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, Ss[t + 1], Vs[t + 1], As[t + 1] if adaptive else None)
+                soma.step(t, torch.addcmul(o, o, q, value=-2.0, out=Us[t]), True)
             C.neg_()
             saved = (ACT, Q)
         elif kind == "gru":
@@ -200,58 +423,55 @@ class FusedSpikingSequence(torch.autograd.Function):
             h = c0
             for t in range(T):
                 xt = x_proj[t]
-                hp = torch.addmm(b_hh, s, w_t, out=HP[t])
+                hp = torch.addmm(b_hh, soma.s, w_t, out=HP[t])
                 act = ACT[t]
                 torch.sigmoid(xt[:, :H2] + hp[:, :H2], out=act[:, :H2])
                 n = torch.addcmul(xt[:, H2:], act[:, :H], hp[:, H2:])
                 n = torch.sigmoid(n.mul_(two), out=act[:, H2:])
                 n = torch.add(m1, n, alpha=2, out=n)
                 h = torch.addcmul(n, act[:, H:H2], h - n, out=C[t + 1])
-                u = torch.addcmul(h, beta, v, out=U[t])
-                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, S[t + 1], V[t + 1], A[t + 1] if adaptive else None)
+                soma.step(t, h, False)
             saved = (ACT, HP)
         elif kind == "rnn":
             mm = _Matmul(w_hh, B)
             for t in range(T):
-                z = mm(s, x_proj[t])
-                u = torch.addcmul(z, beta, v, out=U[t])
-                s, v, a = _fire(u, v, a, theta, ba, rho, reset, adaptive, S[t + 1], V[t + 1], A[t + 1] if adaptive else None)
+                soma.step(t, mm(soma.s, x_proj[t]), False)
             C[1:] = 0.0
         else:
             raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
-        if not adaptive:
-            A = a0.unsqueeze(0).expand(T + 1, B, H)
-        ctx.kind, ctx.reset, ctx.adaptive, ctx.surrogate = kind, reset, adaptive, surrogate
-        ctx.surrogate_grad = surrogate_grad
+        S, V, A, extra = soma.outputs()
+        ctx.kind, ctx.spec, ctx.surrogate, ctx.surrogate_grad = kind, spec, surrogate, surrogate_grad
         ctx.has_b_hh = b_hh is not None
-        ctx.save_for_backward(w_hh, beta, theta, rho, ba, S, V, U, A, C, *saved)
+        ctx.n_saved, ctx.n_extra = len(saved), len(extra)
+        ctx.save_for_backward(w_hh, S, V, soma.U, A, C, *saved, *extra, *params)
         ctx.set_materialize_grads(False)
         return S[1:], V[1:], A[1:], C[1:]
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gS, gV, gA, gC):
-        kind, reset, adaptive = ctx.kind, ctx.reset, ctx.adaptive
-        w_hh, beta, theta, rho, ba, S, V, U, A, C, *saved = ctx.saved_tensors
+        kind, spec = ctx.kind, ctx.spec
+        w_hh, S, V, U, A, C, *rest = ctx.saved_tensors
+        saved, extra, params = rest[:ctx.n_saved], rest[ctx.n_saved:ctx.n_saved + ctx.n_extra], \
+            rest[ctx.n_saved + ctx.n_extra:]
         T, B, H = U.shape
         H2 = 2 * H
         opts = dict(dtype=U.dtype, device=U.device)
-        Sprev, Snow = S[:-1], S[1:]
-        TH = torch.addcmul(theta, ba, A[:-1]) if adaptive else theta
         if ctx.surrogate_grad is not None:
-            PHI = ctx.surrogate_grad(torch.sub(U, TH))
+            phi_of = ctx.surrogate_grad
         else:
-            PHI = surrogate_derivative(ctx.surrogate, U - TH)
+            def phi_of(x: Tensor) -> Tensor:
+                return surrogate_derivative(ctx.surrogate, x)
+        soma = _SOMAS[spec.neuron][1](spec, params, S, V, U, A, extra, gV, gA, phi_of)
+        Sprev = S[:-1]
         if gS is None:
             gS = torch.zeros(T, B, H, **opts)
-        GU = torch.empty(T, B, H, **opts)
-        GTH = torch.empty(T, B, H, **opts) if adaptive else None
-        one = torch.tensor(1.0, **opts)
+        one = U.new_ones(())
         if kind == "lstm":
             # BPTT through n = -c (see forward): g_n = dL/dn. M: d(pre-activation)/d(n or d) coefficients, so that
-            # the gate gradients are gz = [g_n, g_n, g_n, g_u] * M; written over M step by step (M[t] used once).
+            # the gate gradients are gz = [g_n, g_n, g_n, g_d] * M; written over M step by step (M[t] used once).
             ACT, Q = saved
-            zero = torch.zeros((), **opts)
+            zero = U.new_zeros(())
             M = torch.addcmul(ACT, ACT, ACT, value=-1.0)  # a (1 - a)
             Ig, Fg, SGg, Og = (ACT[..., k * H:(k + 1) * H] for k in range(4))
             Mi, Mf, Mg, Mo = (M[..., k * H:(k + 1) * H] for k in range(4))
@@ -276,57 +496,23 @@ class FusedSpikingSequence(torch.autograd.Function):
             GHP = torch.empty(T, B, 3 * H, **opts)
             G_rec = GHP
         else:
-            G_rec = GU
+            G_rec = soma.GD
         mm_b = _Matmul(w_hh.t(), B)
-        gSs, PHIs, GUs, Grecs = gS.unbind(0), PHI.unbind(0), GU.unbind(0), G_rec.unbind(0)
+        gSs, Grecs = gS.unbind(0), G_rec.unbind(0)
         if kind == "lstm":
             K1s, Fgs = K1.unbind(0), Fg.unbind(0)
-        gu = None  # g_u_{t+1}
         carry = None  # LSTM: f_{t+1} g_n_{t+1} (n = -c);  GRU: z_{t+1} g_h_{t+1}
-        ga_carry = None  # rho g_a_{t+1} + b_a g_theta_{t+1}
         for t in range(T - 1, -1, -1):
-            if t == T - 1:
-                gs = gSs[t]
-            else:
-                gs = mm_b(Grecs[t + 1], gSs[t])
-            if adaptive:
-                ga = ga_carry
-                if gA is not None:
-                    ga = gA[t] if ga is None else ga + gA[t]
-                if ga is not None:
-                    gs = gs + ga
-            phi = PHIs[t]
-            if gu is not None and gV is None and not adaptive and reset != "zero":
-                # the common case, in one buffer: g_u = beta g_u' + phi g_s
-                gu = torch.mul(beta, gu, out=GUs[t]).addcmul_(phi, gs)
-            else:
-                if gu is None:
-                    gv = gV[t] if gV is not None else None
-                else:
-                    gv = beta * gu
-                    if gV is not None:
-                        gv = gv + gV[t]
-                if gv is None:
-                    gu = torch.mul(phi, gs, out=GUs[t])
-                else:
-                    gvu = gv * (one - Snow[t]) if reset == "zero" else gv
-                    gu = torch.addcmul(gvu, phi, gs, out=GUs[t])
-            if adaptive:
-                gth = torch.mul(phi, gs, out=GTH[t]).neg_()
-                if gv is not None and reset == "subtract":
-                    gth.addcmul_(Snow[t], gv, value=-1.0)
-                ga_new = gth * ba
-                if ga is not None:
-                    ga_new.addcmul_(rho, ga)
-                ga_carry = ga_new
+            gs = gSs[t] if t == T - 1 else mm_b(Grecs[t + 1], gSs[t])
+            gd = soma.step(t, gs)
             if kind == "lstm":
-                gn = gu * K1s[t] if carry is None else torch.addcmul(carry, gu, K1s[t])
+                gn = gd * K1s[t] if carry is None else torch.addcmul(carry, gd, K1s[t])
                 if gC is not None:
                     gn = gn - gC[t]  # c = -n
-                torch.mul(torch.cat((gn, gn, gn, gu), 1), Grecs[t], out=Grecs[t])
+                torch.mul(torch.cat((gn, gn, gn, gd), 1), Grecs[t], out=Grecs[t])
                 carry = gn * Fgs[t]
             elif kind == "gru":
-                gh = gu if carry is None else gu + carry
+                gh = gd if carry is None else gd + carry
                 if gC is not None:
                     gh = gh + gC[t]
                 gh1 = gh.unsqueeze(1)
@@ -334,36 +520,30 @@ class FusedSpikingSequence(torch.autograd.Function):
                 torch.mul(gh1, MH[t], out=GHP[t].unflatten(-1, (3, H)))
                 carry = gh * Z[t]
         needs = ctx.needs_input_grad
-        g_s0 = G_rec[0] @ w_hh if needs[11] else None
-        g_v0 = beta * GU[0] if needs[12] else None
-        g_a0 = ga_carry if adaptive else (gA.sum(0) if gA is not None else None)
+        g_v0, g_a0, g_s0_soma, g_params = soma.finish(needs[8:9] + needs[9:10] + needs[11:])
+        g_s0 = None
+        if needs[7]:
+            g_s0 = G_rec[0] @ w_hh
+            if g_s0_soma is not None:
+                g_s0 = g_s0 + g_s0_soma
         g_c0 = None if kind == "rnn" else (carry.neg() if kind == "lstm" else carry)
         g_x = g_w = None
         if needs[4]:
-            g_x = GZ if kind == "lstm" else (GX if kind == "gru" else GU)
+            g_x = GZ if kind == "lstm" else (GX if kind == "gru" else soma.GD)
         if needs[5]:
             g_w = _mm_tn(G_rec.flatten(0, 1), Sprev.flatten(0, 1))
         g_b = GHP.sum((0, 1)) if (kind == "gru" and ctx.has_b_hh and needs[6]) else None
-        g_beta = (GU * V[:-1]).sum((0, 1)) if needs[7] else None
-        g_theta = None
-        if needs[8]:
-            if adaptive:
-                g_theta = GTH.sum((0, 1))
-            else:
-                # g_theta_t = -phi_t g_s_t - [subtract] s_t g_v_t, and phi g_s = g_u - g_v (x (1-s) for "zero")
-                GVp = torch.zeros_like(GU)
-                GVp[:-1] = beta * GU[1:]
-                if gV is not None:
-                    GVp = GVp + gV
-                if reset == "zero":
-                    g_th = GVp * (one - Snow) - GU
-                elif reset == "subtract":
-                    g_th = GVp - GU - Snow * GVp
-                else:
-                    g_th = GVp - GU
-                g_theta = g_th.sum((0, 1))
-        g_ba = (GTH * A[:-1]).sum((0, 1)) if adaptive and needs[10] else None
-        return (None, None, None, None, g_x, g_w, g_b, g_beta, g_theta, None, g_ba, g_s0, g_v0, g_a0, g_c0, None)
+        return (None, None, None, None, g_x, g_w, g_b, g_s0, g_v0, g_a0, g_c0, *g_params)
+
+
+def _soma_tensors(soma: SomaParams) -> tuple[SomaSpec, tuple]:
+    """The fused path's description and tensors of ``soma`` (:class:`~spikernn.functional.LIFParams` or
+    :class:`~spikernn.functional.AdLIFParams`)."""
+    if isinstance(soma, AdLIFParams):
+        return SomaSpec("adlif", soma.reset, False, soma.discretisation), (soma.alpha, soma.beta, soma.a, soma.b,
+                                                                           soma.threshold)
+    adaptive = soma.adapt_scale is not None
+    return SomaSpec("lif", soma.reset, adaptive), (soma.decay, soma.threshold, soma.adapt_decay, soma.adapt_scale)
 
 
 def fused_sequence(
@@ -371,27 +551,24 @@ def fused_sequence(
     x_proj: Tensor,
     weight_hh: Tensor,
     bias_hh: Optional[Tensor],
-    decay: Tensor,
-    threshold: Tensor,
-    adapt_decay: Tensor,
-    adapt_scale: Tensor,
+    soma: SomaParams,
     state: tuple[Tensor, Tensor, Tensor, Tensor],
-    reset: str,
-    adaptive: bool,
     surrogate: Surrogate,
     surrogate_grad: Optional[Callable[[Tensor], Tensor]] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Run a whole sequence with :class:`FusedSpikingSequence`; ``state = (s0, v0, a0, c0)``.
+    """Run a whole sequence with :class:`FusedSpikingSequence`; ``state = (s0, v0, a0, c0)``, ``soma`` the
+    effective soma parameters (:func:`spikernn.neurons.soma_params`).
 
     ``bias_hh`` must be ``None`` for RNN/LSTM (fold it into ``x_proj``) and a tensor for GRU. For LSTM the g rows
     of ``x_proj`` and ``weight_hh`` must be doubled (multiply by :func:`lstm_gate_scale`). Returns the
     sequences ``(S, V, A, C)``, each (T,B,H). ``surrogate_grad``: closed-form derivative of ``surrogate``
     (see :mod:`spikernn.surrogates`); None evaluates it with autograd.
     """
+    if soma.reset not in RESETS:
+        raise ValueError(f"reset must be one of {RESETS}, got {soma.reset!r}")
     s0, v0, a0, c0 = state
     if kind == "gru" and bias_hh is None:
         bias_hh = torch.zeros(weight_hh.shape[0], dtype=x_proj.dtype, device=x_proj.device)
-    return FusedSpikingSequence.apply(
-        kind, reset, adaptive, surrogate, x_proj, weight_hh, bias_hh, decay, threshold, adapt_decay, adapt_scale,
-        s0, v0, a0, c0, surrogate_grad,
-    )
+    spec, params = _soma_tensors(soma)
+    return FusedSpikingSequence.apply(kind, spec, surrogate, surrogate_grad, x_proj, weight_hh, bias_hh,
+                                      s0, v0, a0, c0, *params)

@@ -24,7 +24,8 @@ from spikernn import functional as SF
 from spikernn._checks import check_features, check_positive_int, check_same_dtype, check_tensor
 from spikernn.activity import LayerActivity
 from spikernn.fused import fused_sequence, linear, lstm_gate_scale
-from spikernn.neurons import NeuronOptions, effective_neuron_tensors, register_neuron_tensors
+from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors, reset_neuron_tensors,
+                              soma_params)
 
 
 def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
@@ -96,23 +97,30 @@ class _SpikingRNNBase(nn.Module):
         return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
-        """Uniform(-1/sqrt(H), 1/sqrt(H)) for all weights and biases, as torch."""
+        """Uniform(-1/sqrt(H), 1/sqrt(H)) for all weights and biases, as torch; neuron tensors to their initial
+        values (:func:`spikernn.neurons.reset_neuron_tensors`)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for name, p in self.named_parameters():
             if name.startswith(("weight_", "bias_")):
                 nn.init.uniform_(p, -k, k)
+        for k_, d in self._populations():
+            reset_neuron_tensors(self, self._suffix(k_, d), self.neuron_options)
+
+    def _populations(self) -> list[tuple[int, bool]]:
+        """(layer, reverse) of every layer and direction."""
+        return [(k, d == 1) for k in range(self.num_layers) for d in range(self.num_directions)]
 
     # ------------------------------------------------------------------ public helpers
     def neuron_parameters(self, layer: int, reverse: bool = False) -> dict[str, Any]:
-        """Effective neuron values of ``layer`` (direction ``reverse``): ``decay``, ``threshold``,
-        ``adapt_decay``, ``adapt_scale`` as detached float tensors of shape (H,), and ``reset`` (str)."""
+        """Effective neuron values of ``layer`` (direction ``reverse``), detached float tensors of shape (H,),
+        plus ``neuron`` and ``reset`` (str): see :func:`spikernn.neurons.neuron_values` (LIF: ``decay``,
+        ``threshold``, ``adapt_decay``, ``adapt_scale``; adLIF: ``alpha``, ``beta``, ``a``, ``b``,
+        ``threshold``, ``discretisation``)."""
         if not 0 <= layer < self.num_layers:
             raise ValueError(f"layer must be in [0, {self.num_layers}), got {layer}")
         if reverse and not self.bidirectional:
             raise ValueError("reverse=True needs a bidirectional layer")
-        vals = effective_neuron_tensors(self, self._suffix(layer, reverse))
-        d, th, rho, ba = (t.detach().clone().float() for t in vals)
-        return {"decay": d, "threshold": th, "adapt_decay": rho, "adapt_scale": ba, "reset": self.neuron_options.reset}
+        return neuron_values(self, self._suffix(layer, reverse), self.neuron_options)
 
     def weights(self, layer: int, reverse: bool = False) -> dict[str, Optional[Tensor]]:
         """``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` of one layer/direction (None without bias)."""
@@ -139,6 +147,8 @@ class _SpikingRNNBase(nn.Module):
             s += ", batch_first=True"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if o.adlif:
+            return s + f", neuron='adlif', discretisation={o.discretisation!r}, threshold={o.threshold}, reset={o.reset!r}"
         return s + f", decay={o.decay}, threshold={o.threshold}, reset={o.reset!r}, adaptive={o.adaptive}"
 
     # ------------------------------------------------------------------ forward
@@ -289,21 +299,17 @@ class _SpikingRNNBase(nn.Module):
         else:
             x_proj = (torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()).view(T, B, w_ih.shape[0])
         b_hh = w["bias_hh"] if self.kind == "gru" else None
-        decay, threshold, rho, ba = effective_neuron_tensors(self, sfx)
-        opts = self.neuron_options
+        soma = soma_params(self, sfx, self.neuron_options)
         s0, v0, a0 = state0[:3]
         c0 = state0[3] if len(state0) > 3 else torch.zeros_like(v0)
         if self.fused:
-            S, V, A, C = fused_sequence(self.kind, x_proj, w_hh, b_hh, decay, threshold, rho, ba,
-                                        (s0, v0, a0, c0), opts.reset, opts.adaptive, self._surrogate,
-                                        self._surrogate_grad)
-            return (S, V, A, C)
+            return fused_sequence(self.kind, x_proj, w_hh, b_hh, soma, (s0, v0, a0, c0), self._surrogate,
+                                  self._surrogate_grad)
         cls = SF.STATE_TYPES[self.kind]
         st = cls(*state0)
         seqs: list[list[Tensor]] = [[] for _ in cls._fields]
         for t in range(T):
-            _, st = SF.cell_step(self.kind, x_proj[t], st, w["weight_hh"], b_hh, decay, threshold, opts.reset,
-                                 rho if opts.adaptive else None, ba if opts.adaptive else None, self._surrogate)
+            _, st = SF.cell_step(self.kind, x_proj[t], st, w["weight_hh"], b_hh, soma, self._surrogate)
             for j, v in enumerate(st):
                 seqs[j].append(v)
         return tuple(torch.stack(s, 0) for s in seqs)

@@ -1,35 +1,60 @@
-"""Neuron options shared by all spiking cells and layers, and their per-neuron parameters.
+"""Neuron options shared by all spiking cells and layers, and their per-neuron parameters (one place).
 
 Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
 
+* ``neuron``: the soma, "lif" (default) or "adlif" (docs/equations.md gives both).
+* ``threshold`` (θ0, default 1.0): firing threshold > 0; ``learn_threshold`` (default False). Both somas.
+* ``reset``: "subtract" (default), "zero" or "none". Both somas.
+* ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan") or any surrogate callable;
+  ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
+
+LIF only (``neuron="lif"``):
+
 * ``decay`` (β, default 0.9): membrane decay per time step, in [0, 1]; ``learn_decay`` (default True).
-* ``threshold`` (θ0, default 1.0): firing threshold > 0; ``learn_threshold`` (default False).
-* ``reset``: "subtract" (default), "zero" or "none".
 * ``adapt_decay`` (ρ, default 0.0) and ``adapt_scale`` (b_a, default 0.0): adaptive threshold
   ``θ_t = θ0 + b_a a_{t-1}``, ``a_t = ρ a_{t-1} + s_t``; disabled when ``adapt_scale == 0``. Fixed (buffers).
-* ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan") or any snntorch surrogate
-  callable; ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
+
+adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`` coupled to the membrane):
+
+* ``discretisation``: "ef" (default; Euler forward, Bittar & Garner) or "se" (symplectic Euler, Baronig et
+  al. 2025: the adaptation reads the current step's membrane and spike, stable at coarse time steps).
+* ``alpha_range``, ``beta_range``, ``a_range``, ``b_range``: (low, high) of the membrane decay α, the
+  adaptation decay β, the subthreshold coupling a and the spike-triggered jump b. As in sparch
+  (idiap/sparch, ``sparch/models/snns.py``, ``adLIFLayer``: ``alpha_lim``, ``beta_lim``, ``a_lim``,
+  ``b_lim``), each per-neuron value is drawn uniformly from its range at construction (and by
+  ``reset_parameters()``) and clamped to it in every forward pass. Defaults are sparch's:
+  α ∈ [e^-1/5, e^-1/25] (τ_u 5-25 steps), β ∈ [e^-1/30, e^-1/120] (τ_w 30-120 steps), a ∈ [-1, 1], b ∈ [0, 2].
+* ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
 
 Learnable values are kept valid by clamping in the forward pass: effective β = clamp(decay, 0, 1),
-effective θ0 = clamp(threshold, min=1e-3).
+effective θ0 = clamp(threshold, min=1e-3), adLIF values clamped to their ranges.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
 
-from spikernn.functional import RESETS
+from spikernn.functional import DISCRETISATIONS, RESETS, AdLIFParams, LIFParams, SomaParams
 
 MIN_THRESHOLD = 1e-3
+NEURONS = ("lif", "adlif")
+# sparch (idiap/sparch, sparch/models/snns.py, adLIFLayer.__init__): alpha_lim, beta_lim, a_lim, b_lim
+ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 30), math.exp(-1 / 120)),
+                "a": (-1.0, 1.0), "b": (0.0, 2.0)}
+ADLIF_TENSORS = ("alpha", "beta", "a", "b")
+_LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
+_ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "learn_adlif")
 
 
 @dataclass
 class NeuronOptions:
     """Validated neuron options (see the module docstring for meanings and defaults)."""
 
+    neuron: str = "lif"
     decay: float = 0.9
     learn_decay: bool = True
     threshold: float = 1.0
@@ -37,16 +62,20 @@ class NeuronOptions:
     reset: str = "subtract"
     adapt_decay: float = 0.0
     adapt_scale: float = 0.0
+    discretisation: str = "ef"
+    alpha_range: tuple = ADLIF_RANGES["alpha"]
+    beta_range: tuple = ADLIF_RANGES["beta"]
+    a_range: tuple = ADLIF_RANGES["a"]
+    b_range: tuple = ADLIF_RANGES["b"]
+    learn_adlif: bool = True
     surrogate: Union[str, Callable, None] = "atan"
     surrogate_options: Optional[dict] = field(default=None)
 
     def __post_init__(self) -> None:
         for name in ("decay", "threshold", "adapt_decay", "adapt_scale"):
-            val = getattr(self, name)
-            if isinstance(val, bool) or not isinstance(val, (int, float)):
-                raise TypeError(f"neuron option {name!r} must be a float, got {type(val).__name__}")
-            if val != val or val in (float("inf"), float("-inf")):
-                raise ValueError(f"neuron option {name!r} must be finite, got {val}")
+            _check_finite(name, getattr(self, name))
+        if self.neuron not in NEURONS:
+            raise ValueError(f"neuron must be one of {NEURONS}, got {self.neuron!r}")
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must be in [0, 1], got {self.decay}")
         if not 0.0 <= self.adapt_decay <= 1.0:
@@ -57,6 +86,18 @@ class NeuronOptions:
             raise ValueError(f"adapt_scale must be >= 0, got {self.adapt_scale}")
         if self.reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {self.reset!r}")
+        if self.discretisation not in DISCRETISATIONS:
+            raise ValueError(f"discretisation must be one of {DISCRETISATIONS}, got {self.discretisation!r}")
+        for name in ADLIF_TENSORS:
+            lo, hi = _check_range(name + "_range", getattr(self, name + "_range"))
+            if name in ("alpha", "beta") and not 0.0 <= lo <= hi <= 1.0:
+                raise ValueError(f"{name}_range must lie in [0, 1] (a decay per step), got {(lo, hi)}")
+            if name == "b" and lo < 0:
+                raise ValueError(f"b_range must be >= 0 (a spike increases the adaptation current), got {(lo, hi)}")
+            setattr(self, name + "_range", (lo, hi))
+        if self.neuron == "adlif" and self.adapt_scale > 0:
+            raise ValueError("adapt_scale (an adaptive threshold) is a LIF option; the adLIF soma adapts through its "
+                             "adaptation current w (a_range, b_range)")
         if self.surrogate is None:
             self.surrogate = "atan"
         if isinstance(self.surrogate, str):
@@ -69,8 +110,13 @@ class NeuronOptions:
 
     @property
     def adaptive(self) -> bool:
-        """True when the adaptive threshold is on (``adapt_scale > 0``)."""
+        """True when the LIF adaptive threshold is on (``adapt_scale > 0``)."""
         return self.adapt_scale > 0
+
+    @property
+    def adlif(self) -> bool:
+        """True for the adLIF soma."""
+        return self.neuron == "adlif"
 
     def surrogate_fn(self) -> Callable[[Tensor], Tensor]:
         """The surrogate spike function (forward Heaviside, backward surrogate derivative)."""
@@ -87,39 +133,110 @@ class NeuronOptions:
         return surrogate_derivative_for(self.surrogate, self.surrogate_options)
 
     def to_config(self) -> dict[str, Any]:
-        """JSON-able dict; a custom surrogate callable is recorded as "custom" (pass it again to ``load``)."""
-        d = asdict(self)
+        """JSON-able dict of the options that apply to this soma; a custom surrogate callable is recorded as
+        "custom" (pass it again to ``load``)."""
+        skip = _ADLIF_ONLY if self.neuron == "lif" else _LIF_ONLY
+        d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
         if callable(self.surrogate):
             d["surrogate"] = "custom"
         return d
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> "NeuronOptions":
-        """Build from ``**neuron_options``; unknown names raise TypeError naming them."""
-        known = set(cls.__dataclass_fields__)
+        """Build from ``**neuron_options``; unknown names raise TypeError naming them, and options of the other
+        soma (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
+        known = {f.name for f in fields(cls)}
         bad = sorted(set(kwargs) - known)
         if bad:
             raise TypeError(f"unknown neuron option(s) {bad}; known: {sorted(known)}")
+        neuron = kwargs.get("neuron", "lif")
+        other = sorted(set(kwargs) & set(_LIF_ONLY if neuron == "adlif" else _ADLIF_ONLY if neuron == "lif" else ()))
+        if other:
+            raise ValueError(f"neuron option(s) {other} do not apply to neuron={neuron!r}")
         if kwargs.get("surrogate") == "custom":
             raise ValueError("this model was saved with a custom surrogate callable: pass surrogate=<callable>")
         return cls(**kwargs)
 
 
-def register_neuron_tensors(module: nn.Module, suffix: str, hidden_size: int, opts: NeuronOptions) -> None:
-    """Create ``decay{suffix}``, ``threshold{suffix}`` (parameters if learnable, else buffers) and
-    ``adapt_decay{suffix}``, ``adapt_scale{suffix}`` (buffers) on ``module``, each of shape (hidden_size,)."""
-    for name, val, learn in (("decay", opts.decay, opts.learn_decay), ("threshold", opts.threshold, opts.learn_threshold)):
-        t = torch.full((hidden_size,), float(val))
+def _check_finite(name: str, val: object) -> None:
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise TypeError(f"neuron option {name!r} must be a float, got {type(val).__name__}")
+    if not math.isfinite(val):
+        raise ValueError(f"neuron option {name!r} must be finite, got {val}")
+
+
+def _check_range(name: str, val: object) -> tuple[float, float]:
+    if not isinstance(val, (tuple, list)) or len(val) != 2:
+        raise TypeError(f"neuron option {name!r} must be a (low, high) pair, got {val!r}")
+    for v in val:
+        _check_finite(name, v)
+    lo, hi = float(val[0]), float(val[1])
+    if lo > hi:
+        raise ValueError(f"neuron option {name!r} must have low <= high, got {(lo, hi)}")
+    return lo, hi
+
+
+def _tensor_names(opts: NeuronOptions) -> tuple[tuple[str, bool], ...]:
+    """(name, learnable) of the per-neuron tensors of this soma."""
+    if opts.adlif:
+        return (("threshold", opts.learn_threshold),) + tuple((n, opts.learn_adlif) for n in ADLIF_TENSORS)
+    return (("decay", opts.learn_decay), ("threshold", opts.learn_threshold), ("adapt_decay", False),
+            ("adapt_scale", False))
+
+
+def register_neuron_tensors(module: nn.Module, suffix: str, hidden_size: int, opts: NeuronOptions,
+                            device=None, dtype=None) -> None:
+    """Create the per-neuron tensors ``{name}{suffix}`` of shape (hidden_size,) on ``module`` (parameters if
+    learnable, else buffers), uninitialised: the module's ``reset_parameters`` calls
+    :func:`reset_neuron_tensors`. LIF: ``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale``; adLIF:
+    ``threshold``, ``alpha``, ``beta``, ``a``, ``b``."""
+    for name, learn in _tensor_names(opts):
+        t = torch.empty(hidden_size, device=device, dtype=dtype)
         if learn:
             module.register_parameter(name + suffix, nn.Parameter(t))
         else:
             module.register_buffer(name + suffix, t)
-    module.register_buffer("adapt_decay" + suffix, torch.full((hidden_size,), float(opts.adapt_decay)))
-    module.register_buffer("adapt_scale" + suffix, torch.full((hidden_size,), float(opts.adapt_scale)))
 
 
-def effective_neuron_tensors(module: nn.Module, suffix: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``(decay, threshold, adapt_decay, adapt_scale)`` as used in the equations (clamped), each (H,)."""
-    decay = getattr(module, "decay" + suffix).clamp(0.0, 1.0)
+@torch.no_grad()
+def reset_neuron_tensors(module: nn.Module, suffix: str, opts: NeuronOptions) -> None:
+    """Initial values: LIF ``decay``, ``threshold``, ``adapt_*`` = the options; adLIF α, β, a, b uniform in
+    their ranges (sparch's initialisation), ``threshold`` = the option."""
+    for name, _ in _tensor_names(opts):
+        t = getattr(module, name + suffix)
+        if name in ADLIF_TENSORS:
+            lo, hi = getattr(opts, name + "_range")
+            t.uniform_(lo, hi)
+        else:
+            t.fill_(float(getattr(opts, name)))
+
+
+def soma_params(module: nn.Module, suffix: str, opts: NeuronOptions) -> SomaParams:
+    """The soma's parameters as used in the equations (clamped), each (H,): :class:`LIFParams` or
+    :class:`AdLIFParams`."""
     threshold = getattr(module, "threshold" + suffix).clamp(min=MIN_THRESHOLD)
-    return decay, threshold, getattr(module, "adapt_decay" + suffix), getattr(module, "adapt_scale" + suffix)
+    if opts.adlif:
+        vals = [getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS]
+        return AdLIFParams(*vals, threshold, opts.reset, opts.discretisation)
+    decay = getattr(module, "decay" + suffix).clamp(0.0, 1.0)
+    if not opts.adaptive:
+        return LIFParams(decay, threshold, opts.reset)
+    return LIFParams(decay, threshold, opts.reset, getattr(module, "adapt_decay" + suffix),
+                     getattr(module, "adapt_scale" + suffix))
+
+
+def neuron_values(module: nn.Module, suffix: str, opts: NeuronOptions) -> dict[str, Any]:
+    """Effective neuron values of one population for converters and reports: ``neuron``, ``reset`` and the
+    clamped per-neuron tensors (detached float32 copies, (H,)). LIF: ``decay``, ``threshold``,
+    ``adapt_decay``, ``adapt_scale``; adLIF: ``threshold``, ``alpha``, ``beta``, ``a``, ``b`` and
+    ``discretisation``."""
+    p = soma_params(module, suffix, opts)
+    out: dict[str, Any] = {"neuron": opts.neuron, "reset": opts.reset}
+    if opts.adlif:
+        out["discretisation"] = opts.discretisation
+        vals = {n: getattr(p, n) for n in ADLIF_TENSORS + ("threshold",)}
+    else:
+        vals = {"decay": p.decay, "threshold": p.threshold, "adapt_decay": getattr(module, "adapt_decay" + suffix),
+                "adapt_scale": getattr(module, "adapt_scale" + suffix)}
+    out.update({n: t.detach().clone().float() for n, t in vals.items()})
+    return out

@@ -9,15 +9,20 @@ PAIRS = [(snr.SpikingRNNCell, snr.SpikingRNN), (snr.SpikingLSTMCell, snr.Spiking
 
 def _copy(cell, layer, sfx="_l0"):
     with torch.no_grad():
-        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "decay", "threshold"):
+        for n, _ in cell.named_parameters():
             getattr(cell, n).copy_(getattr(layer, n + sfx))
 
 
+SOMAS = [dict(adapt_scale=0.3, adapt_decay=0.9), dict(neuron="adlif"), dict(neuron="adlif", discretisation="se")]
+
+
 @pytest.mark.parametrize("cell_cls,layer_cls", PAIRS)
-def test_cell_loop_equals_layer(cell_cls, layer_cls):
+@pytest.mark.parametrize("soma", SOMAS)
+def test_cell_loop_equals_layer(cell_cls, layer_cls, soma):
     torch.manual_seed(0)
-    layer = layer_cls(4, 6, threshold=0.2, adapt_scale=0.3, adapt_decay=0.9).double()
-    cell = cell_cls(4, 6, threshold=0.2, adapt_scale=0.3, adapt_decay=0.9).double()
+    th = 0.2 if "neuron" not in soma else 0.05  # the adLIF membrane follows d slowly: (1 - α) d per step
+    layer = layer_cls(4, 6, threshold=th, **soma).double()
+    cell = cell_cls(4, 6, threshold=th, **soma).double()
     _copy(cell, layer)
     x = torch.randn(12, 3, 4, dtype=torch.float64)
     out, st = layer(x)

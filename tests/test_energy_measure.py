@@ -15,6 +15,14 @@ from spikernn.energy.rapl import RaplMeter, find_zones, rapl_available
 from spikernn.energy.result import EnergyFigure
 
 
+
+@pytest.fixture(autouse=True)
+def quiet_machine(request, monkeypatch):
+    """This shared machine's real load must not decide tests about something else: windows are judged
+    undisturbed, except in tests of the rule itself (named ``..._disturbed_...``)."""
+    if "disturbed" not in request.node.name:
+        monkeypatch.setattr("spikernn.energy.load.judge", lambda *a, **k: (False, ""))
+
 class PowerMeter:
     """A fake counter: ``watts`` while the window is open; the idle window reads ``idle_watts``."""
 
@@ -291,3 +299,113 @@ def test_invalid_readings_and_no_temp_dir(monkeypatch):
     monkeypatch.setattr("tempfile.mkdtemp", no_tmp)
     f = measure(busy, meters=[CodecarbonMeter()], min_window_s=0.0)
     assert not f.available and "read-only" in f.unavailable_reason
+
+
+# -- Zeus ------------------------------------------------------------------------------------------------
+def fake_zeus(per_window_j=2.5, fail=False):
+    """A stand-in for ``zeus.monitor`` (Zeus 0.16's ZeusMonitor begin_window/end_window API)."""
+    zeus, monitor = types.ModuleType("zeus"), types.ModuleType("zeus.monitor")
+
+    class Measurement:
+        def __init__(self, t):
+            self.time, self.total_energy, self.gpu_energy = t, per_window_j, {0: per_window_j}
+
+    class ZeusMonitor:
+        def __init__(self, gpu_indices=None):
+            if fail:
+                raise RuntimeError("no NVIDIA GPU")
+            self.gpu_indices, self.open = gpu_indices, {}
+
+        def begin_window(self, name):
+            self.open[name] = time.perf_counter()
+
+        def end_window(self, name):
+            return Measurement(time.perf_counter() - self.open.pop(name))
+
+    monitor.ZeusMonitor = ZeusMonitor
+    zeus.monitor = monitor
+    return zeus, monitor
+
+
+def test_zeus_windows_and_failures(monkeypatch):
+    from spikernn.energy.zeus_meter import ZeusMeter
+
+    zeus, monitor = fake_zeus(2.5)
+    monkeypatch.setitem(sys.modules, "zeus", zeus)
+    monkeypatch.setitem(sys.modules, "zeus.monitor", monitor)
+    f = measure(busy, device="cuda:0", repeats=2, min_window_s=0.0, idle_s=0, meters=[ZeusMeter(0)],
+                sync=lambda: None, inferences_per_call=5)
+    assert f.kind == "measured" and f.method == "zeus" and f.samples_j == pytest.approx((0.5, 0.5))
+    assert f.components_j == pytest.approx({"gpu0": 0.5}) and f.basis == "total incl. idle"
+    zeus, monitor = fake_zeus(fail=True)
+    monkeypatch.setitem(sys.modules, "zeus.monitor", monitor)
+    f = measure(busy, device="cuda", meters=[ZeusMeter(0)], sync=lambda: None, min_window_s=0.01)
+    assert not f.available and "no NVIDIA GPU" in f.unavailable_reason
+    monkeypatch.setitem(sys.modules, "zeus.monitor", None)
+    f = measure(busy, device="cuda", meters=[ZeusMeter(0)], sync=lambda: None, min_window_s=0.01)
+    assert not f.available and "pip install zeus" in f.unavailable_reason
+
+
+# -- threads, CPU time, load ------------------------------------------------------------------------------
+def test_threads_pinned_for_the_windows_and_restored():
+    import torch
+
+    seen = []
+    old = torch.get_num_threads()
+    f = measure(lambda: seen.append(torch.get_num_threads()), repeats=2, min_window_s=0.01, idle_s=0,
+                meters=[PowerMeter()], threads=1, warmup=0)
+    assert set(seen) == {1} and torch.get_num_threads() == old
+    assert f.threads == 1 and "requested" in f.threads_note
+    assert f.cpu_seconds_per_inference > 0 and len(f.cpu_seconds_samples) == f.repeats
+    assert f.load["windows"] >= 2 and f.load["cores"] >= 1
+    with pytest.raises(ValueError, match="threads"):
+        measure(busy, meters=[PowerMeter()], threads=0)
+
+
+def test_ram_is_a_separate_component():
+    class CpuRam(PowerMeter):
+        ram_kind = "estimated"
+
+        def stop(self):
+            dt = time.perf_counter() - self.t0
+            return MeterReading(joules=13 * dt, seconds=dt, components={"cpu": 3 * dt, "ram": 10 * dt})
+
+    f = measure(busy, repeats=2, min_window_s=0.02, idle_s=0, meters=[CpuRam()], threads=1)
+    assert f.joules_per_inference == pytest.approx(3 * f.seconds_per_inference, rel=0.05)
+    assert f.ram_joules_per_inference == pytest.approx(10 * f.seconds_per_inference, rel=0.05)
+    assert f.ram_kind == "estimated" and set(f.components_j) == {"cpu", "ram"}
+
+
+def test_disturbed_windows_are_remeasured_then_flagged(monkeypatch):
+    """A fake /proc/stat: other processes keep 2 cores busy during every window of a 2-thread measurement
+    on 2 cores -> oversubscribed: re-measured up to max_extra_windows, then flagged DISTURBED."""
+    from spikernn.energy import load
+
+    clock = {"busy": 0.0}
+
+    def fake_busy(path=None):
+        clock["busy"] += 1.0  # one more machine-busy second each read: a window of ~20 ms looks saturated
+        return clock["busy"]
+
+    monkeypatch.setattr(load, "machine_busy_seconds", fake_busy)
+    monkeypatch.setattr(load, "usable_cores", lambda: 2)
+    f = measure(busy, repeats=2, min_window_s=0.02, idle_s=0, meters=[PowerMeter()], threads=2,
+                max_extra_windows=1)
+    assert f.disturbed and "3 of 3 windows disturbed" in f.disturbed_reason and "DISTURBED" in f.caveat
+    assert "oversubscribed" in f.load["reasons"][0]
+    assert f.load["windows"] == 3 and f.load["disturbed_windows"] == 3  # 2 wanted + 1 re-measured
+
+
+def test_disturbed_rule_and_thread_choice():
+    from spikernn.energy.load import choose_threads, judge, machine_busy_seconds
+
+    assert judge(1.0, 1.0, 0.9, cores=2, threads=1) == (False, "")
+    assert judge(1.0, 1.0, 1.9, cores=2, threads=1)[0]        # others want both cores: oversubscribed
+    assert judge(1.0, 0.5, 0.0, cores=2, threads=1)[0]        # single-threaded work got half a core
+    assert judge(1.0, 1.8, 0.1, cores=2, threads=2) == (False, "")
+    assert choose_threads("auto", available=2, others_cores=1.1, current=2)[0] == 1
+    assert choose_threads("auto", available=2, others_cores=0.1, current=2)[0] == 2
+    assert choose_threads(3, available=2)[0] == 3
+    assert machine_busy_seconds("/nonexistent/stat") is None
+    b = machine_busy_seconds()
+    assert b is None or b > 0

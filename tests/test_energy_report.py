@@ -71,7 +71,7 @@ def test_json_versioned_and_roundtrips(tmp_path):
 
 def test_markdown_spells_out_kinds_methods_caveats(tmp_path):
     md = make_report().save(tmp_path / "r.md").read_text()
-    assert "| cpu | 200 µJ |" in md
+    assert "| cpu | 200 µJ (190 µJ – 210 µJ) | TDP x load share, CPU only |" in md  # range = the samples' min-max
     assert "codecarbon-tdp-load" in md and "loihi-davies2018-proxy" in md
     assert "**cpu** (estimated, codecarbon-tdp-load): TDP x load | not measured" in md
     assert "unavailable: no CUDA device visible to torch" in md
@@ -104,10 +104,10 @@ def test_ratio_table_says_what_each_side_counts_and_adds_dynamic_ratios():
     # per-operation energies are dynamic energy: the Loihi figure is all dynamic
     assert loihi.dynamic_energy_per_inference_j == loihi.energy_per_inference_j
     assert loihi.figure.basis.startswith("dynamic only")
-    assert rep.row("cpu").figure.basis == "TDP x load share"
+    assert rep.row("cpu").figure.basis == "TDP x load share, CPU only"
     assert rep.ratios(dynamic=True) == {}  # the codecarbon figure has no dynamic part
     md = rep.to_markdown()
-    assert "| cpu / loihi |" in md and "TDP x load share / dynamic only" in md
+    assert "| cpu / loihi |" in md and "TDP x load share, CPU only / dynamic only" in md
     # a counter with idle power subtracted gives a like-for-like dynamic ratio as well
     rapl = EnergyFigure(kind="measured", method="rapl", caveat="package counter", joules_per_inference=3e-4,
                         seconds_per_inference=1e-5, dynamic_joules_per_inference=1e-4, idle_watts=5.0, device="cpu")
@@ -118,6 +118,30 @@ def test_ratio_table_says_what_each_side_counts_and_adds_dynamic_ratios():
     assert rep2.ratios()["cpu/loihi"] == pytest.approx(3e-4 / e)
     assert rep2.ratios(dynamic=True)["cpu/loihi"] == pytest.approx(1e-4 / e)
     md2 = rep2.to_markdown()
-    assert "total incl. idle / dynamic only" in md2
-    assert f"| cpu / loihi | {1e-4 / e:.3g} | measured / estimated | dynamic / dynamic |" in md2
+    assert "package incl. idle, RAM separate / dynamic only" in md2
+    from spikernn.energy.fmt import fmt_ratio
+
+    assert f"| cpu / loihi | {fmt_ratio(1e-4 / e)} | measured / estimated | dynamic / dynamic |" in md2
     assert json.loads(rep2.to_json())["dynamic_ratios"]["cpu/loihi"] == pytest.approx(1e-4 / e)
+
+
+def test_numbers_for_people_and_accuracy_with_n():
+    """No 96766.2, no 50858.20 µJ, no 6.61e+03: counts with separators, SI prefixes, ratios with the digits
+    their range supports; accuracy with its n and 95 % interval."""
+    rep = EnergyReport(title="t", inferences=370, steps=29)
+    wide = EnergyFigure(kind="estimated", method="codecarbon-tdp-load", caveat="c", joules_per_inference=5.0858e-2,
+                        seconds_per_inference=1e-3, samples_j=(9e-3, 5.0858e-2, 6.2e-2), repeats=3, device="cpu")
+    rep.add_row(PlatformRow.from_figure("cpu", wide, accuracy=356 / 370, accuracy_n=370, accuracy_of="full test split"))
+    lo = EnergyFigure(kind="estimated", method="loihi-davies2018-proxy", caveat="e", joules_per_inference=7.7e-6,
+                      seconds_per_inference=2e-5, low_j=7e-6, high_j=8.5e-6)
+    rep.add_row(PlatformRow.from_figure("loihi", lo))
+    rep.set_activity(ActivityStats(steps=2, batch=1, events={"l0": np.array([96766, 0])},
+                                   synaptic_ops={"l0->l0": np.array([12345678, 0])}, neuron_updates={"l0": 200}))
+    md = rep.to_markdown()
+    assert "| cpu | 50 mJ (9 mJ – 62 mJ) |" in md and "50858" not in md  # one digit: the range is wide
+    assert "96.2 % (n = 370, 95 % CI 93.7–97.7 %)" in md and "full test split, n = 370" in md
+    t = rep.ratio_table()[0]
+    assert (t["low"], t["high"]) == pytest.approx((9e-3 / 8.5e-6, 6.2e-2 / 7e-6))
+    assert "| cpu / loihi | 7,000 (1,100–8,900) |" in md and "e+0" not in md
+    assert "96,766" in md and "12,345,678" in md and "96766" not in md
+    assert "| cpu | 1 ms | 50.9 µJ·s |" in md  # energy-delay product

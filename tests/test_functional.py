@@ -71,3 +71,23 @@ def test_gru_drive_matches_torch_cell():
 def test_readout_step():
     y = SF.readout_step(torch.ones(1, 2), torch.tensor([[1.0]]), torch.ones(1, 2), torch.tensor([0.5]), torch.tensor([0.5]))
     assert y.item() == 0.5 * 1.0 + 2.0 + 0.5
+
+
+def test_adlif_step_equations():
+    """adLIF (docs/equations.md): u = α v + (1-α)(d - w); spike; reset; w from the previous ("ef") or the
+    current ("se") membrane and spike."""
+    al, be, a, b, th = (torch.tensor([x]) for x in (0.5, 0.8, 0.5, 1.0, 1.0))
+    st = SF.SomaState(torch.tensor([[0.4]]), torch.tensor([[0.2]]))
+    s_prev = torch.tensor([[1.0]])
+    d = torch.tensor([[3.0]])
+    # u = 0.5*0.4 + 0.5*(3 - 0.2) = 1.6 > 1: spike; subtract: v = 0.6
+    s, new = SF.adlif_step(d, s_prev, st, al, be, a, b, th, "subtract", "ef")
+    assert s.item() == 1.0 and abs(new.v.item() - 0.6) < 1e-6
+    # ef: w = 0.8*0.2 + 0.2*(0.5*0.4 + 1*1) = 0.16 + 0.24 = 0.4
+    assert abs(new.a.item() - 0.4) < 1e-6
+    s, new = SF.adlif_step(d, s_prev, st, al, be, a, b, th, "zero", "se")
+    # se: v = 0 after the zero reset; w = 0.16 + 0.2*(0.5*0 + 1*1) = 0.36
+    assert new.v.item() == 0.0 and abs(new.a.item() - 0.36) < 1e-6
+    s, new = SF.adlif_step(torch.tensor([[0.5]]), s_prev, st, al, be, a, b, th, "none", "se")
+    # u = 0.2 + 0.5*0.3 = 0.35: no spike; w = 0.16 + 0.2*(0.5*0.35) = 0.195
+    assert s.item() == 0.0 and abs(new.v.item() - 0.35) < 1e-6 and abs(new.a.item() - 0.195) < 1e-6

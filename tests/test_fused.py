@@ -125,3 +125,55 @@ def test_fused_lstm_float32_state_gradients(reset, adapt):
         assert (g1[n] - g2[n]).abs().max() / g2[n].abs().max().clamp(min=1e-6) < 1e-5, n
     for a, b in zip(i1, i2):
         assert (a - b).abs().max() / b.abs().max().clamp(min=1e-6) < 1e-5
+
+
+ADLIF_CASES = [(c, r, disc) for c in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU) for r in ("subtract", "zero", "none")
+               for disc in ("ef", "se")]
+
+
+@pytest.mark.parametrize("cls,reset,disc", ADLIF_CASES)
+def test_fused_equals_step_float64_adlif(cls, reset, disc):
+    """adLIF soma: the fused path's values and the gradients of every parameter (α, β, a, b, θ, weights), of
+    the input and of the initial state equal the step path's, in float64."""
+    torch.manual_seed(4)
+    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="adlif", discretisation=disc, reset=reset,
+            threshold=0.3, learn_threshold=True, surrogate=ExactAtan.apply).double()
+    x = torch.randn(10, 3, 5, dtype=torch.float64) * 2
+    g = torch.Generator().manual_seed(5)
+    st0 = type(m(x)[1])(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in range(len(m(x)[1]))))
+    res = []
+    for fused in (True, False):
+        m.fused = fused
+        m.zero_grad()
+        xx = x.clone().requires_grad_(True)
+        s0 = type(st0)(*(t.clone().requires_grad_(True) for t in st0))
+        out, st = m(xx, s0)
+        w = torch.linspace(0.5, 1.5, out.numel(), dtype=x.dtype).view_as(out)
+        ((out * w).sum() + sum((f ** 2).sum() for f in st[1:])).backward()
+        res.append((out.detach(), [f.detach() for f in st], {n: p.grad.clone() for n, p in m.named_parameters()},
+                    xx.grad, [t.grad for t in s0]))
+    (o1, s1, g1, x1, i1), (o2, s2, g2, x2, i2) = res
+    assert 0 < o1.mean() < 0.9, "no (or only) spikes: the test would be vacuous"
+    assert torch.equal(o1, o2)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert {"alpha_l0", "beta_l0", "a_l0", "b_l0", "threshold_l1_reverse"} <= set(g1) and set(g1) == set(g2)
+    for n in g1:
+        assert g2[n].abs().sum() > 0, n
+        torch.testing.assert_close(g1[n], g2[n], rtol=1e-9, atol=1e-11, msg=n)
+    torch.testing.assert_close(x1, x2, rtol=1e-9, atol=1e-11)
+    for a, b in zip(i1, i2):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("disc", ["ef", "se"])
+def test_fused_adlif_float32_closed_form_surrogate(disc):
+    torch.manual_seed(6)
+    m = snr.SpikingRNN(6, 16, neuron="adlif", discretisation=disc, threshold=0.2)
+    x = torch.randn(20, 4, 6) * 3
+    o1, _, g1, x1 = _run(m, x, True)
+    o2, _, g2, x2 = _run(m, x, False)
+    assert torch.equal(o1, o2) and o1.sum() > 0
+    for n in g1:
+        scale = g2[n].abs().max().clamp(min=1e-6)
+        assert (g1[n] - g2[n]).abs().max() / scale < 1e-5, n

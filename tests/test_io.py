@@ -92,3 +92,17 @@ def test_load_non_safetensors_and_missing_config_raise_value_error(tmp_path):
 
     with pytest.raises(ValueError, match="not a safetensors file"):
         load_model(pickled)
+
+
+def test_round_trip_adlif(tmp_path):
+    torch.manual_seed(0)
+    m = snr.SpikingSequenceClassifier("lstm", 3, 5, 4, neuron="adlif", discretisation="se", threshold=0.3)
+    x, lengths = torch.randn(3, 6, 3), torch.tensor([6, 2, 4])
+    m2 = snr.load(snr.save(m, tmp_path / "a.safetensors"))
+    assert m2.rnn.neuron_options.neuron == "adlif" and m2.rnn.neuron_options.discretisation == "se"
+    torch.testing.assert_close(m2.rnn.alpha_l0, m.rnn.alpha_l0, rtol=0, atol=0)
+    torch.testing.assert_close(m2(x, lengths), m(x, lengths), rtol=0, atol=0)
+    import json
+
+    cfg = json.loads(json.dumps(m.config))["args"]
+    assert "decay" not in cfg and cfg["alpha_range"] == list(m.rnn.neuron_options.alpha_range)

@@ -182,3 +182,54 @@ def test_empty_batch_gives_empty_outputs_like_torch(cls, fused):
     ref_out, _ = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True)(torch.ones(5, 0, 3))
     assert out.shape == ref_out.shape == (5, 0, 8)
     assert all(t.shape == (4, 0, 4) for t in state)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("disc", ["ef", "se"])
+def test_adlif_soma_gradients_reach_alpha_beta_a_b(cls, disc):
+    torch.manual_seed(0)
+    m = cls(3, 6, num_layers=2, neuron="adlif", discretisation=disc, threshold=0.05)
+    names = {n for n, _ in m.named_parameters()}
+    assert {"alpha_l1", "beta_l1", "a_l1", "b_l1"} <= names and not any(n.startswith(("decay", "adapt")) for n in names)
+    out, st = m(torch.randn(30, 4, 3) * 2)
+    assert 0 < out.mean() < 0.5
+    (out.sum() + st.a.sum()).backward()
+    for n, p in m.named_parameters():
+        if n.startswith("threshold"):
+            continue  # fixed unless learn_threshold
+        assert p.grad is not None and p.grad.abs().sum() > 0, n
+
+
+def test_adlif_options_ranges_and_errors():
+    from spikernn.neurons import ADLIF_RANGES
+
+    m = snr.SpikingRNN(3, 50, neuron="adlif")
+    for n, (lo, hi) in ADLIF_RANGES.items():
+        t = getattr(m, n + "_l0")
+        assert t.min() >= lo and t.max() <= hi and t.std() > 0, n  # uniform in sparch's range
+    with torch.no_grad():
+        m.alpha_l0.fill_(2.0)
+        m.b_l0.fill_(-1.0)
+    p = m.neuron_parameters(0)
+    assert p["neuron"] == "adlif" and torch.allclose(p["alpha"], torch.full((50,), ADLIF_RANGES["alpha"][1]))
+    assert torch.all(p["b"] == 0.0)  # clamped to the range
+    fixed = snr.SpikingGRU(3, 4, neuron="adlif", learn_adlif=False, a_range=(0.5, 0.5), discretisation="se")
+    assert "a_l0" in dict(fixed.named_buffers()) and torch.all(fixed.a_l0 == 0.5)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingRNN(3, 4, neuron="adlif", decay=0.5)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingRNN(3, 4, alpha_range=(0.5, 0.9))
+    with pytest.raises(ValueError, match="neuron must be"):
+        snr.SpikingRNN(3, 4, neuron="izhikevich")
+    with pytest.raises(ValueError, match="discretisation"):
+        snr.SpikingRNN(3, 4, neuron="adlif", discretisation="rk4")
+    with pytest.raises(ValueError, match="low <= high"):
+        snr.SpikingRNN(3, 4, neuron="adlif", beta_range=(0.9, 0.8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        snr.SpikingRNN(3, 4, neuron="adlif", alpha_range=(0.5, 1.5))
+    with pytest.raises(ValueError, match="adapt_scale"):
+        snr.NeuronOptions(neuron="adlif", adapt_scale=0.5)
+    with pytest.raises(NotImplementedError, match="adlif"):
+        from spikernn import converters
+
+        converters.to_lava(snr.SpikingRNN(3, 4, neuron="adlif"))
