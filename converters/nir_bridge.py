@@ -8,7 +8,10 @@ A spikernn ``lif`` population (SpikingRNN layers, the spiking part of a converte
 block is an edge ``lif -> w_rec -> lif`` (snntorch's ``RLeaky`` export has exactly this form). A
 ``readout`` population is an ``Affine -> LI`` pair. ``Input``/``Output`` nodes are the network's ends.
 Spiking LSTM/GRU neurons, sigma-delta neurons, adaptive thresholds and bidirectional (time-reversed)
-populations have no NIR primitive: :func:`to_nir` raises ``ValueError`` naming them.
+populations have no NIR primitive: :func:`to_nir` raises ``ValueError`` naming them. An ``adlif`` population
+exports only without its adaptation current (``a = b = 0``: then ``u = α v + (1 - α) d`` is NIR's ``LIF`` with
+``r = 1``, and it imports back as a ``lif`` with the gain in its weights); NIR has no neuron with an adaptation
+current (``CubaLIF``'s second variable is a synaptic current), so an adLIF with ``a`` or ``b`` != 0 is refused.
 
 Time: NIR's neurons are continuous-time; discrete simulators (snntorch, Norse, Lava-via-NIR) use forward
 Euler with a step ``dt``. For ``LIF`` (``tau dv/dt = (v_leak - v) + r I``) one step is
@@ -90,19 +93,28 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
             raise ValueError(f"population {p.name!r} runs time-reversed (bidirectional layer): NIR has no such node")
         if p.kind == "input":
             nodes[p.name] = nir.Input(input_type={"input": np.array([p.size])})
-        elif p.kind == "lif":
-            decay = np.asarray(p.params["decay"], np.float64)
-            if np.any(np.asarray(p.params.get("adapt_scale", 0.0)) != 0):
+        elif p.kind in ("lif", "adlif"):
+            values, settings = p.spec.resolve(p.params, p.attrs, "float", p.size, where=p.where())
+            if p.kind == "adlif":  # u = alpha v + (1 - alpha)(d - w): without w, NIR's LIF with r = 1
+                if np.any(values["a"] != 0) or np.any(values["b"] != 0):
+                    raise ValueError(f"population {p.name!r} is an adLIF neuron with an adaptation current (a or b "
+                                     "!= 0): NIR has no neuron with one (CubaLIF's second variable is a synaptic "
+                                     "current); only a = b = 0 exports, as a LIF")
+                decay, gain = values["alpha"], 1.0 - values["alpha"]
+            else:
+                decay, gain = values["decay"], np.ones(p.size)
+            if np.any(values.get("adapt_scale", 0.0) != 0):
                 raise ValueError(f"population {p.name!r} has an adaptive threshold (adapt_scale != 0): NIR's LIF has none")
-            reset = p.attrs.get("reset", DEFAULT_RESET)
-            vth = np.asarray(p.params["threshold"], np.float64).copy()
+            reset = settings["reset"]
+            vth = values["threshold"].copy()
             if np.all(decay == 1.0):
-                node = nir.IF(r=np.ones(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
+                node = nir.IF(r=gain, v_threshold=vth, v_reset=np.zeros(p.size))
             elif np.any(decay >= 1.0):
                 raise ValueError(f"population {p.name!r}: decay 1 mixed with decay < 1 cannot be one NIR node")
             else:
                 tau = dt / (1.0 - decay)
-                node = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
+                node = nir.LIF(tau=tau, r=gain * tau / dt, v_leak=np.zeros(p.size), v_threshold=vth,
+                               v_reset=np.zeros(p.size))
             if reset != "zero":
                 node.metadata["spikernn_reset"] = reset
                 warnings.warn(f"population {p.name!r} uses reset={reset!r}; NIR's LIF resets to v_reset, so tools "
@@ -130,7 +142,7 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
         nodes[s.name] = nir.Affine(weight=W, bias=bias) if bias is not None else nir.Linear(weight=W)
         edges += [(s.source, s.name), (s.name, s.target)]
     for p in net.populations:  # a bias with no feed-forward block: put it on the recurrent one
-        if p.kind in ("lif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
+        if p.kind in ("lif", "adlif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
             blk = next((s for s in net.synapses if s.target == p.name), None)
             if blk is None:
                 raise ValueError(f"population {p.name!r} has a bias but no incoming synapses")

@@ -4,7 +4,7 @@ explicit ``floating_pt`` / bit-accurate ``fixed_pt`` ProcessModel classes implem
 
 Processes, one per neuron kind that lava-nc 0.10.0 lacks (as Loihi 2 microcode neurons would be):
 :class:`LifNeuron` (LIF with reset "subtract"/"none", an adaptive threshold or a bias: Lava's LIF only resets
-to zero and cannot stay idle when it has a bias), :class:`SpikingLstmNeuron`, :class:`SpikingGruNeuron`,
+to zero and cannot stay idle when it has a bias), :class:`AdLifNeuron`, :class:`SpikingLstmNeuron`, :class:`SpikingGruNeuron`,
 :class:`SigmaDeltaRnnNeuron`, :class:`SigmaDeltaLstmNeuron`, :class:`SigmaDeltaGruNeuron`,
 :class:`ReadoutNeuron`; and :class:`Recorder`, a sink that records (steps, n) for a whole run in one shared
 memory map read once by the host (``Var.get()`` copies element by element and is far too slow for records).
@@ -46,7 +46,7 @@ from spikernn.hardware.kinds import KINDS  # noqa: E402
 from spikernn.hardware.kinds.spec import NeuronKind  # noqa: E402
 
 __all__ = [
-    "NeuronProcess", "LifNeuron", "SpikingLstmNeuron", "SpikingGruNeuron", "SigmaDeltaRnnNeuron",
+    "NeuronProcess", "LifNeuron", "AdLifNeuron", "SpikingLstmNeuron", "SpikingGruNeuron", "SigmaDeltaRnnNeuron",
     "SigmaDeltaLstmNeuron", "SigmaDeltaGruNeuron", "ReadoutNeuron", "Recorder", "PROCESS_FOR_KIND", "models_for",
     "record_dtype", "open_record", "create_record",
 ]
@@ -133,6 +133,12 @@ class LifNeuron(NeuronProcess):
     kind = KINDS["lif"]
 
 
+class AdLifNeuron(NeuronProcess):
+    """The ``adlif`` kind: adaptive LIF with an adaptation current (Bittar & Garner 2022)."""
+
+    kind = KINDS["adlif"]
+
+
 class SpikingLstmNeuron(NeuronProcess):
     """The ``spiking_lstm`` kind: analog gates and cell state inside, binary spikes out (a_in: 4H)."""
 
@@ -170,7 +176,7 @@ class ReadoutNeuron(NeuronProcess):
 
 
 PROCESS_FOR_KIND: dict[str, type[NeuronProcess]] = {
-    c.kind.name: c for c in (LifNeuron, SpikingLstmNeuron, SpikingGruNeuron, SigmaDeltaRnnNeuron,
+    c.kind.name: c for c in (LifNeuron, AdLifNeuron, SpikingLstmNeuron, SpikingGruNeuron, SigmaDeltaRnnNeuron,
                              SigmaDeltaLstmNeuron, SigmaDeltaGruNeuron, ReadoutNeuron)
 }
 
@@ -294,6 +300,28 @@ class PyLifNeuronModelFloat(NeuronModel):
 @_declare_vars(KINDS["lif"], "fixed")
 class PyLifNeuronModelFixed(NeuronModel):
     """Bit-accurate model of :class:`LifNeuron` (the ``lif`` kind's fixed-point reference step)."""
+
+    a_in: PyInPort = FIXED_IN
+    s_out: PyOutPort = FIXED_OUT
+
+
+@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["adlif"], "float")
+class PyAdLifNeuronModelFloat(NeuronModel):
+    """Floating-point model of :class:`AdLifNeuron`."""
+
+    a_in: PyInPort = FLOAT_IN
+    s_out: PyOutPort = FLOAT_OUT
+
+
+@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["adlif"], "fixed")
+class PyAdLifNeuronModelFixed(NeuronModel):
+    """Bit-accurate model of :class:`AdLifNeuron`."""
 
     a_in: PyInPort = FIXED_IN
     s_out: PyOutPort = FIXED_OUT
@@ -473,7 +501,8 @@ class PyRecorderModelFixed(_RecorderModelBase):
 
 MODELS: dict[tuple[type, str], type] = {
     (proc, prec): model for model in (
-        PyLifNeuronModelFloat, PyLifNeuronModelFixed, PySpikingLstmNeuronModelFloat, PySpikingLstmNeuronModelFixed,
+        PyLifNeuronModelFloat, PyLifNeuronModelFixed, PyAdLifNeuronModelFloat, PyAdLifNeuronModelFixed,
+        PySpikingLstmNeuronModelFloat, PySpikingLstmNeuronModelFixed,
         PySpikingGruNeuronModelFloat, PySpikingGruNeuronModelFixed, PySigmaDeltaRnnNeuronModelFloat,
         PySigmaDeltaRnnNeuronModelFixed, PySigmaDeltaLstmNeuronModelFloat, PySigmaDeltaLstmNeuronModelFixed,
         PySigmaDeltaGruNeuronModelFloat, PySigmaDeltaGruNeuronModelFixed, PyReadoutNeuronModelFloat,

@@ -224,7 +224,8 @@ def test_kind_descriptions_are_complete():
     assert KINDS["spiking_lstm"].gates == KINDS["sd_lstm"].gates == {"in": GATES["lstm"]}
     assert KINDS["spiking_gru"].gates == {"in": GATES["gru"], "rec": GATES["gru"]}
     assert {n: k.message_bits for n, k in KINDS.items()} == {
-        "input": GRADED_MESSAGE_BITS, "lif": 1, "spiking_lstm": 1, "spiking_gru": 1, "sd_rnn": GRADED_MESSAGE_BITS,
+        "input": GRADED_MESSAGE_BITS, "lif": 1, "adlif": 1, "spiking_lstm": 1, "spiking_gru": 1,
+        "sd_rnn": GRADED_MESSAGE_BITS,
         "sd_lstm": GRADED_MESSAGE_BITS, "sd_gru": GRADED_MESSAGE_BITS, "readout": GRADED_MESSAGE_BITS}
     text = describe()
     for name, k in KINDS.items():
@@ -368,3 +369,55 @@ def test_fixed_kinds_track_float(kind):
     scale = 2 ** F if kind == "readout" else 4096
     err = max(np.abs(getattr(a, key) / scale - getattr(b, key)).max() for a, b in zip(sq, sf))
     assert err < 0.01, err
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("disc", ["ef", "se"])
+def test_adlif_float_matches_the_core_step(reset, disc):
+    """The ``adlif`` kind's float reference step == the core's torch ``adlif_step`` (float64), state included."""
+    from spikernn.functional import SomaState, adlif_step
+
+    n, steps = 7, 120
+    rng = np.random.default_rng(5)
+    p = {"alpha": rng.uniform(0.8, 0.96, n), "beta": rng.uniform(0.96, 0.99, n), "a": rng.uniform(-1, 1, n),
+         "b": rng.uniform(0, 2, n), "threshold": rng.uniform(0.05, 0.3, n), "bias": rng.normal(0, 0.1, n)}
+    k = KINDS["adlif"]
+    prep = k.prepare(p, {"reset": reset, "discretisation": disc}, "float", n)
+    st = k.init_state(prep, B)
+    tv = {key: torch.tensor(v) for key, v in p.items()}
+    zero = torch.zeros(B, n, dtype=torch.float64)
+    ts, s_prev = SomaState(zero, zero), zero
+    total = 0
+    for _ in range(steps):
+        a_in = rng.normal(0.4, 2.0, (B, n))
+        st, out, m = k.step(st, {"in": a_in}, prep)
+        s, ts = adlif_step(torch.tensor(a_in) + tv["bias"], s_prev, ts, tv["alpha"], tv["beta"], tv["a"], tv["b"],
+                           tv["threshold"], reset, disc)
+        s_prev = s
+        np.testing.assert_array_equal(out, s.numpy())
+        np.testing.assert_allclose(st.v, ts.v.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(st.w, ts.a.numpy(), rtol=0, atol=1e-12)
+        total += int(m.sum())
+    assert 0 < total < steps * B * n
+
+
+@pytest.mark.parametrize("disc", ["ef", "se"])
+def test_adlif_fixed_tracks_float(disc):
+    """Fixed point follows the float adLIF within its resolution (F = 12; a threshold it never reaches)."""
+    n, F = 6, 12
+    rng = np.random.default_rng(6)
+    pf = {"alpha": rng.uniform(0.8, 0.96, n), "beta": rng.uniform(0.96, 0.99, n), "a": rng.uniform(-1, 1, n),
+          "b": rng.uniform(0, 2, n), "threshold": np.full(n, 50.0), "bias": rng.normal(0, 0.1, n)}
+    k = KINDS["adlif"]
+    pq = k.quantize_params(k.resolve(pf, {}, "float", n)[0], n, F, {})
+    pf = k.dequantize_params(pq, n, F)  # the float network with exactly the fixed parameters
+    attrs = {"discretisation": disc, "in_frac_bits": F}
+    prep_f, prep_q = k.prepare(pf, attrs, "float", n), k.prepare(pq, attrs, "fixed", n)
+    sf, sq = k.init_state(prep_f, B), k.init_state(prep_q, B)
+    err = 0.0
+    for _ in range(100):
+        aq = np.round(rng.normal(0.3, 1.0, (B, n)) * 2 ** F).astype(np.int64)
+        sf, _, _ = k.step(sf, {"in": aq / 2 ** F}, prep_f)
+        sq, _, _ = k.step(sq, {"in": aq}, prep_q)
+        err = max(err, np.abs(sq.v / 2 ** F - sf.v).max(), np.abs(sq.w / 2 ** F - sf.w).max())
+    assert 0 < err < 0.01, err

@@ -5,6 +5,7 @@ kind            what it is (file)
 ==============  =======================================================================================
 input           host input x_t, values or sigma-delta changes (``input.py``)
 lif             recurrent LIF soma: Lava's LIF plus reset modes and an adaptive threshold (``lif.py``)
+adlif           recurrent adaptive LIF soma with an adaptation current (Bittar & Garner 2022) (``adlif.py``)
 spiking_lstm    spiking LSTM neuron: analog gates and cell inside, binary spikes out (``spiking_lstm.py``)
 spiking_gru     spiking GRU neuron (ports "in" and "rec") (``spiking_gru.py``)
 sd_rnn          sigma-delta RNN neuron (tanh / relu) of a converted dense RNN (``sd_rnn.py``)
@@ -23,6 +24,7 @@ description itself is :class:`~spikernn.hardware.kinds.spec.NeuronKind`. Adding 
 """
 from __future__ import annotations
 
+from spikernn.hardware.kinds.adlif import ADLIF
 from spikernn.hardware.kinds.input import INPUT
 from spikernn.hardware.kinds.lif import LIF
 from spikernn.hardware.kinds.readout import READOUT
@@ -34,8 +36,8 @@ from spikernn.hardware.kinds.spec import GRADED_MESSAGE_BITS, PRECISIONS, Neuron
 from spikernn.hardware.kinds.spiking_gru import SPIKING_GRU
 from spikernn.hardware.kinds.spiking_lstm import SPIKING_LSTM
 
-KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, SPIKING_LSTM, SPIKING_GRU, SD_RNN, SD_LSTM, SD_GRU,
-                                                     READOUT)}
+KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, ADLIF, SPIKING_LSTM, SPIKING_GRU, SD_RNN, SD_LSTM,
+                                                     SD_GRU, READOUT)}
 
 __all__ = ["KINDS", "NeuronKind", "kind", "describe", "DEFAULT_RESET", "GRADED_MESSAGE_BITS", "PRECISIONS"]
 

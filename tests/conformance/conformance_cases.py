@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from spikernn.hardware.fixed_point import quantize
 from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
-SPIKING = ("lif", "spiking_lstm", "spiking_gru")
+SPIKING = ("lif", "adlif", "spiking_lstm", "spiking_gru")
 SIGMA_DELTA = (("sd_rnn", "tanh"), ("sd_rnn", "relu"), ("sd_lstm", None), ("sd_gru", None))
 RESETS = ("subtract", "zero", "none", None)  # None: no "reset" attribute (the one default)
 I, H, O, T = 3, 4, 2, 12
@@ -29,12 +30,19 @@ class Branch:
 
     kind: str
     reset: str | None = None  # spiking kinds
-    adapt: bool = False  # spiking kinds
+    adapt: bool = False  # spiking kinds: the adaptive threshold; adlif: the symplectic ("se") discretisation
     activation: str | None = None  # sd_rnn
     threshold: float = 0.0  # sigma-delta delta threshold
+    layers: int = 2
 
     @property
     def id(self) -> str:
+        return self._id + ("" if self.layers == 2 else f"-{self.layers}layer")
+
+    @property
+    def _id(self) -> str:
+        if self.kind == "adlif":
+            return f"{self.kind}-{self.reset or 'default'}-{'se' if self.adapt else 'ef'}"
         if self.kind in SPIKING:
             return f"{self.kind}-{self.reset or 'default'}-{'adapt' if self.adapt else 'fixed_th'}"
         return f"{self.kind}{'-' + self.activation if self.activation else ''}-thr{self.threshold:g}"
@@ -55,7 +63,13 @@ def sigma_delta_branches() -> list[Branch]:
 def _params(b: Branch, rng: np.random.Generator, builtin: bool = False) -> tuple[dict, dict]:
     g = KINDS[b.kind].gates["in"]
     attrs: dict = {}
-    if b.spiking:
+    if b.kind == "adlif":  # the core's ranges (sparch's); the drive enters with the gain 1 - alpha
+        p = {"alpha": rng.uniform(0.8, 0.96, H), "beta": rng.uniform(0.96, 0.99, H), "a": rng.uniform(-1, 1, H),
+             "b": rng.uniform(0, 2, H), "threshold": rng.uniform(0.05, 0.2, H)}
+        attrs["discretisation"] = "se" if b.adapt else "ef"
+        if b.reset is not None:
+            attrs["reset"] = b.reset
+    elif b.spiking:
         th = (0.3, 0.8) if b.kind == "lif" else (0.1, 0.3)  # a gated drive o*tanh(c) lies in (-1, 1)
         p = {"decay": rng.uniform(0.6, 0.95, H), "threshold": rng.uniform(*th, H)}
         if builtin:
@@ -90,8 +104,8 @@ def add_branch(pops: list, syn: list, b: Branch, tag: str, source: str, n_src: i
         p, attrs = _params(b, rng, builtin)
         pops.append(Population(name, b.kind, H, p, attrs))
         w_scale = 0.6 if not b.spiking else 1.2
-        syn.append(SynapseBlock(f"{src}>{name}", src, name, "in", rng.normal(0.2 if b.kind == "lif" else 0, w_scale,
-                                                                           (g * H, n))))
+        syn.append(SynapseBlock(f"{src}>{name}", src, name, "in", rng.normal(0.2 if b.kind in ("lif", "adlif") else 0,
+                                                                           w_scale, (g * H, n))))
         syn.append(SynapseBlock(f"{name}>{name}", name, name, rec_port, rng.normal(0, 0.5, (g * H, H))))
         names.append(name)
         src, n = name, H
@@ -135,26 +149,27 @@ TOPOLOGIES = ("chain", "feedback", "bidir")
 
 
 def zoo(branches: list[Branch], topology: str, precision: str, batch: int, seed: int = 0, *, builtin: bool = False,
-        input_coding: str | None = None) -> tuple[Network, np.ndarray, dict[str, list[str]]]:
+        input_coding: str | None = None, steps: int = T) -> tuple[Network, np.ndarray, dict[str, list[str]]]:
     """A network holding one independent branch per entry of ``branches``, its input (T, batch, I) and, per
     branch id, the populations whose outputs the cell compares. ``topology``: "chain" (two recurrent layers and
     a readout: every population is a group of its own, so the fast backend's fused loops run), "feedback" (the
     same plus a block from the last layer back to the first, a lag of 2 steps: the layers form one group,
     stepped by the generic loop), "bidir" (two bidirectional layers in two stages, backward populations
     reversed, and a readout in a third stage: host replays between stages)."""
-    rng = np.random.default_rng(seed)
     coding = input_coding or ("value" if all(b.spiking for b in branches) else "delta")
     pops = [Population("x", "input", I, attrs={"encoding": coding, "delta_threshold": 0.05 if coding == "delta" else 0})]
     syn: list = []
     reads: dict[str, list[str]] = {}
     for i, b in enumerate(branches):
         tag = f"b{i}_"
+        rng = np.random.default_rng([seed, zlib.crc32(b.id.encode())])  # a branch does not depend on the others
         if topology == "bidir":
             reads[b.id] = add_bidirectional(pops, syn, b, tag, rng, 0)
         else:
-            reads[b.id] = add_branch(pops, syn, b, tag, "x", I, rng, feedback=topology == "feedback", builtin=builtin)
+            reads[b.id] = add_branch(pops, syn, b, tag, "x", I, rng, layers=b.layers, feedback=topology == "feedback",
+                                     builtin=builtin)
     net = Network(pops, syn, "x", [n for names in reads.values() for n in names])
-    x = np.random.default_rng(seed + 1).normal(0.3, 1.0, (T, batch, I))
+    x = np.random.default_rng(seed + 1).normal(0.3, 1.0, (steps, batch, I))
     if precision == "fixed":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
