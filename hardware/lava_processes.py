@@ -283,184 +283,154 @@ class NeuronModel(PyLoihiProcessModel):
         self.s_out.send(np.asarray(out[0], dtype=self._dt))
 
 
+class FloatNeuronModel(NeuronModel):
+    """A floating-point neuron model: float64 ports (a GRU kind's model adds ``a_rec``)."""
+
+    a_in: PyInPort = FLOAT_IN
+    s_out: PyOutPort = FLOAT_OUT
+
+
+class FixedNeuronModel(NeuronModel):
+    """A bit-accurate neuron model: 24-bit integer ports (a GRU kind's model adds ``a_rec``)."""
+
+    a_in: PyInPort = FIXED_IN
+    s_out: PyOutPort = FIXED_OUT
+
+
 @implements(proc=LifNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["lif"], "float")
-class PyLifNeuronModelFloat(NeuronModel):
+class PyLifNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`LifNeuron` (the ``lif`` kind's float reference step)."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=LifNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["lif"], "fixed")
-class PyLifNeuronModelFixed(NeuronModel):
+class PyLifNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`LifNeuron` (the ``lif`` kind's fixed-point reference step)."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=AdLifNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["adlif"], "float")
-class PyAdLifNeuronModelFloat(NeuronModel):
+class PyAdLifNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`AdLifNeuron`."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=AdLifNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["adlif"], "fixed")
-class PyAdLifNeuronModelFixed(NeuronModel):
+class PyAdLifNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`AdLifNeuron`."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["spiking_lstm"], "float")
-class PySpikingLstmNeuronModelFloat(NeuronModel):
+class PySpikingLstmNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`SpikingLstmNeuron`."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["spiking_lstm"], "fixed")
-class PySpikingLstmNeuronModelFixed(NeuronModel):
+class PySpikingLstmNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`SpikingLstmNeuron`."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["spiking_gru"], "float")
-class PySpikingGruNeuronModelFloat(NeuronModel):
+class PySpikingGruNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`SpikingGruNeuron`."""
 
-    a_in: PyInPort = FLOAT_IN
     a_rec: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["spiking_gru"], "fixed")
-class PySpikingGruNeuronModelFixed(NeuronModel):
+class PySpikingGruNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`SpikingGruNeuron`."""
 
-    a_in: PyInPort = FIXED_IN
     a_rec: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["sd_rnn"], "float")
-class PySigmaDeltaRnnNeuronModelFloat(NeuronModel):
+class PySigmaDeltaRnnNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`SigmaDeltaRnnNeuron`."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["sd_rnn"], "fixed")
-class PySigmaDeltaRnnNeuronModelFixed(NeuronModel):
+class PySigmaDeltaRnnNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`SigmaDeltaRnnNeuron`."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["sd_lstm"], "float")
-class PySigmaDeltaLstmNeuronModelFloat(NeuronModel):
+class PySigmaDeltaLstmNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`SigmaDeltaLstmNeuron`."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["sd_lstm"], "fixed")
-class PySigmaDeltaLstmNeuronModelFixed(NeuronModel):
+class PySigmaDeltaLstmNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`SigmaDeltaLstmNeuron`."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["sd_gru"], "float")
-class PySigmaDeltaGruNeuronModelFloat(NeuronModel):
+class PySigmaDeltaGruNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`SigmaDeltaGruNeuron`."""
 
-    a_in: PyInPort = FLOAT_IN
     a_rec: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["sd_gru"], "fixed")
-class PySigmaDeltaGruNeuronModelFixed(NeuronModel):
+class PySigmaDeltaGruNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`SigmaDeltaGruNeuron`."""
 
-    a_in: PyInPort = FIXED_IN
     a_rec: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 @implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
 @_declare_vars(KINDS["readout"], "float")
-class PyReadoutNeuronModelFloat(NeuronModel):
+class PyReadoutNeuronModelFloat(FloatNeuronModel):
     """Floating-point model of :class:`ReadoutNeuron`."""
-
-    a_in: PyInPort = FLOAT_IN
-    s_out: PyOutPort = FLOAT_OUT
 
 
 @implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_declare_vars(KINDS["readout"], "fixed")
-class PyReadoutNeuronModelFixed(NeuronModel):
+class PyReadoutNeuronModelFixed(FixedNeuronModel):
     """Bit-accurate model of :class:`ReadoutNeuron`."""
-
-    a_in: PyInPort = FIXED_IN
-    s_out: PyOutPort = FIXED_OUT
 
 
 class _RecorderModelBase(PyLoihiProcessModel):

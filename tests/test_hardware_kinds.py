@@ -421,3 +421,12 @@ def test_adlif_fixed_tracks_float(disc):
         sq, _, _ = k.step(sq, {"in": aq}, prep_q)
         err = max(err, np.abs(sq.v / 2 ** F - sf.v).max(), np.abs(sq.w / 2 ** F - sf.w).max())
     assert 0 < err < 0.01, err
+
+
+def test_the_docs_table_is_written_from_the_kinds():
+    from pathlib import Path
+
+    from spikernn.hardware.kinds import markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "hardware_kinds.md"
+    assert doc.read_text() == markdown(), "regenerate: python -m spikernn.hardware.kinds > docs/hardware_kinds.md"

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("lava")
+pytestmark = pytest.mark.lava  # real Lava processes (deselect with -m "not lava")
 
 from spikernn.hardware.kinds import KINDS  # noqa: E402
 from spikernn.hardware.lava_runner import LavaRunError, live_children, simulate_lava  # noqa: E402

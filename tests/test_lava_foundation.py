@@ -11,6 +11,7 @@ import pytest
 from spikernn.hardware.lava_compat import ensure_lava
 
 lava = pytest.importorskip("lava")
+pytestmark = pytest.mark.lava  # real Lava processes (deselect with -m "not lava")
 ensure_lava()
 
 from lava.magma.core.decorator import implements, requires, tag  # noqa: E402

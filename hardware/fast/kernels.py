@@ -32,6 +32,19 @@ def sat24_inplace(x: np.ndarray) -> None:
         clip(x, -float(MAX24), float(MAX24), out=x)
 
 
+def _soma_exact(sm, *values: np.ndarray) -> bool:
+    """Whether a fixed-point soma's decays are 12-bit and its constants small enough for the exact float64
+    form (every intermediate an integer below 2**53)."""
+    ok = all(np.all((d >= 0) & (d <= ONE)) for d in (sm.dv, sm.da))
+    big = max(float(np.abs(x).max(initial=0)) for x in (sm.threshold, sm.adapt_scale, *values))
+    return bool(ok and big * 2.0 ** 26 < EXACT)
+
+
+def _soma_finite(sm) -> bool:
+    """Whether a float soma's threshold terms are finite (the reset's ``spikes * theta`` is then exact)."""
+    return bool(np.all(np.isfinite(sm.threshold)) and np.all(np.isfinite(sm.adapt_scale)))
+
+
 def _multiplier(d: np.ndarray) -> np.ndarray:
     """The 12-bit decay ``d`` as the float64 factor (4096 - d) / 4096."""
     return (ONE - d.astype(np.float64)) / ONE
@@ -101,13 +114,9 @@ class LifKernel(_SomaKernel):
 
     @staticmethod
     def supported(prep) -> bool:
-        sm = prep.soma
         if not prep.fixed:
-            return bool(np.all(np.isfinite(sm.threshold)) and np.all(np.isfinite(sm.adapt_scale)))
-        ok = all(np.all((d >= 0) & (d <= ONE)) for d in (sm.dv, sm.da))
-        ok = ok and bool(np.all((prep.du >= 0) & (prep.du < ONE)))
-        big = max(float(np.abs(x).max(initial=0)) for x in (prep.bias, sm.threshold, sm.adapt_scale))
-        return bool(ok and big * 2.0 ** 26 < EXACT)
+            return _soma_finite(prep.soma)
+        return _soma_exact(prep.soma, prep.bias) and bool(np.all((prep.du >= 0) & (prep.du < ONE)))
 
     def step(self, a_in: np.ndarray, spikes: np.ndarray) -> None:
         """One step for synaptic input ``a_in`` (B, n) (integers as int64 or float64 in fixed point);
@@ -211,13 +220,10 @@ class LstmKernel(_SomaKernel):
 
     @staticmethod
     def supported(prep) -> bool:
-        sm = prep.soma
         if not prep.fixed:
-            return bool(np.all(np.isfinite(sm.threshold)) and np.all(np.isfinite(sm.adapt_scale)))
-        ok = all(np.all((d >= 0) & (d <= ONE)) for d in (sm.dv, sm.da))
-        big = max(float(np.abs(x).max(initial=0)) for x in (sm.threshold, sm.adapt_scale))
-        return bool(ok and big * 2.0 ** 26 < EXACT and float(np.abs(prep.bias).max(initial=0)) < 2.0 ** 52
-                    and prep.frac_bits >= Q - 15)
+            return _soma_finite(prep.soma)
+        return (_soma_exact(prep.soma) and float(np.abs(prep.bias).max(initial=0)) < 2.0 ** 52
+                and prep.frac_bits >= Q - 15)
 
     def step(self, a_in: np.ndarray, spikes: np.ndarray, a_rec: np.ndarray | None = None) -> None:
         """One step for synaptic input ``a_in`` (B, 4H) (plus ``a_rec`` when given: the input is

@@ -39,7 +39,8 @@ from spikernn.hardware.kinds.spiking_lstm import SPIKING_LSTM
 KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, ADLIF, SPIKING_LSTM, SPIKING_GRU, SD_RNN, SD_LSTM,
                                                      SD_GRU, READOUT)}
 
-__all__ = ["KINDS", "NeuronKind", "kind", "describe", "DEFAULT_RESET", "GRADED_MESSAGE_BITS", "PRECISIONS"]
+__all__ = ["KINDS", "NeuronKind", "kind", "describe", "markdown", "DEFAULT_RESET", "GRADED_MESSAGE_BITS",
+           "PRECISIONS"]
 
 
 def kind(name: str) -> NeuronKind:
@@ -53,3 +54,10 @@ def kind(name: str) -> NeuronKind:
 def describe() -> str:
     """Every kind's ports, parameters and settings, one block per kind (the docs table)."""
     return "\n\n".join(k.describe() for k in KINDS.values())
+
+
+def markdown() -> str:
+    """docs/hardware_kinds.md: :func:`describe` with a title (``python -m spikernn.hardware.kinds`` prints it)."""
+    return ("# Neuron kinds of the simulated chip\n\n"
+            "Written by `python -m spikernn.hardware.kinds` from the kinds' definitions (`hardware/kinds/`); do not "
+            "edit by hand.\n\n```text\n" + describe() + "\n```\n")

@@ -40,6 +40,13 @@ def lstm_fixed(pre: np.ndarray, c: np.ndarray, H: int, F: int) -> tuple[np.ndarr
     return c, mul_q(act[:, 3 * H:], tanh_q(c))
 
 
+def gru_ports(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The GRU kinds' ``(in, rec)`` synaptic inputs (zeros on a "rec" port no block reaches)."""
+    a_in = inputs["in"]
+    a_rec = inputs.get("rec")
+    return a_in, (np.zeros_like(a_in) if a_rec is None else a_rec)
+
+
 def gru_float(pi: np.ndarray, ph: np.ndarray, h: np.ndarray, H: int) -> np.ndarray:
     """``h = (1 - z) n + z h`` with ``r, z = σ(...)``, ``n = tanh(n_i + r n_h)`` from input (pi) and
     recurrent (ph) pre-activations, each (B, 3H)."""

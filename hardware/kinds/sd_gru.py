@@ -37,10 +37,7 @@ class SdGru(SigmaDeltaKind):
                           np.zeros((batch, H), dt))
 
     def step(self, state, inputs, prep):
-        a_in = inputs["in"]
-        a_rec = inputs.get("rec")
-        if a_rec is None:
-            a_rec = np.zeros_like(a_in)
+        a_in, a_rec = gates.gru_ports(inputs)
         si = state.sigma_in + a_in
         sr = state.sigma_rec + a_rec
         pi = si + prep.bias

@@ -11,10 +11,10 @@ from typing import NamedTuple
 import numpy as np
 
 from spikernn.functional import GATES
-from spikernn.hardware.arith import ONE, Q
+from spikernn.hardware.arith import ONE
 from spikernn.hardware.kinds import gates, soma
-from spikernn.hardware.kinds.spec import IN_FRAC_BITS, NeuronKind, Param, Port
-from spikernn.hardware.kinds.spiking_lstm import Q12_THRESHOLD, prepare_spiking_gated, quantize_spiking_gated
+from spikernn.hardware.kinds.spec import IN_FRAC_BITS, Param, Port
+from spikernn.hardware.kinds.spiking_lstm import Q12_THRESHOLD, SpikingGated, prepare_spiking_gated
 
 G = GATES["gru"]
 
@@ -25,7 +25,7 @@ class SpikingGruState(NamedTuple):
     a: np.ndarray  # adaptation trace
 
 
-class SpikingGru(NeuronKind):
+class SpikingGru(SpikingGated):
     def _prepare(self, values, settings, precision, size):
         return prepare_spiking_gated(values, settings, precision, size, "bias_in", "bias_rec")
 
@@ -34,10 +34,7 @@ class SpikingGru(NeuronKind):
         return SpikingGruState(*(np.zeros((batch, prep.size), dt) for _ in range(3)))
 
     def step(self, state, inputs, prep):
-        a_in = inputs["in"]
-        a_rec = inputs.get("rec")
-        if a_rec is None:
-            a_rec = np.zeros_like(a_in)
+        a_in, a_rec = gates.gru_ports(inputs)
         pi = a_in + prep.bias
         ph = a_rec + prep.bias_rec
         if prep.fixed:
@@ -47,14 +44,6 @@ class SpikingGru(NeuronKind):
             h = gates.gru_float(pi, ph, state.h, prep.size)
             v, a, out, s = soma.soma_float(state.v, state.a, h, prep.soma)
         return SpikingGruState(h, v, a), out, s
-
-    def quantize_params(self, params, size, F, info):
-        return quantize_spiking_gated(self, params, size, F, info)
-
-    def dequantize_params(self, params, size, F):
-        out = super().dequantize_params(params, size, F)
-        out.update(soma.dequantize_soma(params, Q, Q))
-        return out
 
 
 SPIKING_GRU = SpikingGru(

@@ -51,13 +51,21 @@ def prepare_spiking_gated(values: dict, settings: dict, precision: str, size: in
                                 frac_bits=int(settings["in_frac_bits"]))
 
 
-def quantize_spiking_gated(kind: NeuronKind, params: dict, size: int, F: int, info: dict) -> dict:
-    out = quantize_biases(kind, params, F, info)
-    out.update(soma.quantize_soma(params, size, Q, Q, info, max_dv=ONE))
-    return out
+class SpikingGated(NeuronKind):
+    """What the spiking LSTM and GRU kinds share: gate biases in F units and a Q12 soma when quantised."""
+
+    def quantize_params(self, params, size, F, info):
+        out = quantize_biases(self, params, F, info)
+        out.update(soma.quantize_soma(params, size, Q, Q, info, max_dv=ONE))
+        return out
+
+    def dequantize_params(self, params, size, F):
+        out = super().dequantize_params(params, size, F)
+        out.update(soma.dequantize_soma(params, Q, Q))
+        return out
 
 
-class SpikingLstm(NeuronKind):
+class SpikingLstm(SpikingGated):
     def _prepare(self, values, settings, precision, size):
         return prepare_spiking_gated(values, settings, precision, size, "bias", None)
 
@@ -75,14 +83,6 @@ class SpikingLstm(NeuronKind):
             c, d = gates.lstm_float(pre, state.c, H)
             v, a, out, s = soma.soma_float(state.v, state.a, d, prep.soma)
         return SpikingLstmState(c, v, a), out, s
-
-    def quantize_params(self, params, size, F, info):
-        return quantize_spiking_gated(self, params, size, F, info)
-
-    def dequantize_params(self, params, size, F):
-        out = super().dequantize_params(params, size, F)
-        out.update(soma.dequantize_soma(params, Q, Q))
-        return out
 
 
 SPIKING_LSTM = SpikingLstm(
