@@ -65,6 +65,7 @@ class LavaBackend(Backend):
         """
         from spikernn.hardware.lava_processes import models_for  # imports Lava
 
+        net.validate()
         T, B, _ = x.shape
         prec = net.precision
         dt = np.int64 if prec == "fixed" else np.float64

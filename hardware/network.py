@@ -173,8 +173,9 @@ class Network:
         return sorted({p.stage for p in self.populations})
 
     # -- checks ---------------------------------------------------------------------------------------
-    def validate(self) -> None:
-        """Raise ValueError naming the first inconsistency (kind, port, shape, precision, names)."""
+    def validate(self, params: bool = True) -> None:
+        """Raise ValueError naming the first inconsistency (kind, port, shape, precision, names); ``params=False``
+        leaves the populations' parameters and settings to the caller (who prepares them, which checks them)."""
         check_precision(self.precision)
         names = [p.name for p in self.populations]
         if len(set(names)) != len(names):
@@ -184,7 +185,8 @@ class Network:
                 raise ValueError(f"population {p.name!r}: unknown neuron kind {p.kind!r}; known: {sorted(KINDS)}")
             if p.size <= 0:
                 raise ValueError(f"population {p.name!r}: size must be positive, got {p.size}")
-            p.spec.resolve(p.params, p.attrs, self.precision, p.size, where=p.where())
+            if params:
+                p.spec.resolve(p.params, p.attrs, self.precision, p.size, where=p.where())
         if self.population(self.input).kind != "input":
             raise ValueError(f"network input {self.input!r} must be a population of kind 'input'")
         for o in self.outputs:

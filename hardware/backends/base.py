@@ -21,6 +21,8 @@ it there. A backend that can run step by step (streaming) also implements :meth:
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -126,6 +128,15 @@ def host_streams(net: Network, stage: int, rec: Recording) -> dict[tuple[str, bo
     return streams
 
 
+@functools.lru_cache(maxsize=None)
+def _execute_options(cls: type) -> frozenset | None:
+    """The keyword options of ``cls.execute`` (None when it takes any)."""
+    params = inspect.signature(cls.execute).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return frozenset(params) - {"self", "net", "x", "encoded"}
+
+
 class Backend(ABC):
     """A way to run a :class:`~spikernn.hardware.network.Network` (see the module docstring)."""
 
@@ -136,7 +147,6 @@ class Backend(ABC):
         """Run ``net`` on ``x_tbi`` (T, B, I); return the aligned output (T, B, O) float64 and the activity
         (only the valid steps of each sequence counted when ``lengths`` is given)."""
         self.check_options(options)
-        net.validate()
         x = check_input(x_tbi)
         T, B, _ = x.shape
         rec = self.execute(net, x, encode_input(net, x), **options)
@@ -144,19 +154,16 @@ class Backend(ABC):
 
     def check_options(self, options: dict) -> None:
         """TypeError naming options :meth:`execute` does not take."""
-        import inspect
-
-        params = inspect.signature(self.execute).parameters
-        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return
-        bad = sorted(set(options) - set(params))
+        known = _execute_options(type(self))
+        bad = sorted(set(options) - known) if known is not None else []
         if bad:
             raise TypeError(f"{self.name} backend got unknown options {bad}")
 
     @abstractmethod
     def execute(self, net: Network, x: np.ndarray, encoded: Encoded, **options: Any) -> Recording:
         """Run the network on the encoded input; return every population's :class:`Recording` (the input
-        population's included)."""
+        population's included). It checks the network first (``net.validate()``; a backend may take that
+        from a compiled plan)."""
 
     def stream(self, net: Network, batch: int = 1):
         """A step-by-step run (``s.step(x_t) -> y_t``); backends that cannot stream say so."""

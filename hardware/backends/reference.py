@@ -113,6 +113,7 @@ class ReferenceBackend(Backend):
     name = "reference"
 
     def execute(self, net: Network, x: np.ndarray, encoded: Encoded) -> Recording:
+        net.validate()
         T, B, _ = x.shape
         inp = net.input
         rec = Recording(masks={inp: encoded.masks}, values={inp: encoded.values}, sent={inp: encoded.sent})

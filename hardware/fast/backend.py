@@ -63,7 +63,8 @@ class FastBackend(Backend):
 
         Args:
             chunk_elems: at most this many elements per precomputed block of external synaptic input (memory).
-            plan: a :func:`compile_network` result for ``net`` to skip recompiling (benchmarks).
+            plan: a :func:`compile_network` result for ``net`` to skip recompiling and checking it again
+                (benchmarks).
             use_kernels: False runs the kinds' reference steps only.
             blas_threads: BLAS threads during the run (default 1; None leaves the setting alone): the per-step
                 products are small, and threads waiting on each other cost more than they give.
@@ -277,7 +278,6 @@ def record_values(net: Network, x_tbi: Any) -> dict[str, np.ndarray]:
     sent values, readout y; raw integers in fixed point). For calibration and debugging."""
     from spikernn.hardware.backends.base import check_input, encode_input
 
-    net.validate()
     x = check_input(x_tbi)
     rec = FastBackend().execute(net, x, encode_input(net, x), record_all=True)
     out = {}

@@ -100,7 +100,7 @@ def sccs(names: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
 
 def compile_network(net: Network) -> Plan:
     """Precompute everything the simulator needs (prepared kinds, transposed weights, lags, groups)."""
-    net.validate()
+    net.validate(params=False)  # each population's parameters are checked by prepare() below
     check_directions(net)
     fixed = net.precision == "fixed"
     d = depths(net)

@@ -93,14 +93,13 @@ def reset_membrane(v: np.ndarray, spikes: np.ndarray, theta: Any, reset: str, tm
     With a buffer ``tmp`` (v's shape and dtype) the subtraction is ``v -= spikes * theta`` (the same values
     for a finite theta, and several times faster in numpy than a masked subtraction; the fast kernels use it).
     """
-    if reset == "zero":
-        np.copyto(v, 0, where=spikes)
-    elif reset == "subtract":
+    if reset == "subtract":
         if tmp is None:
             np.subtract(v, theta, out=v, where=spikes)
         else:
-            np.multiply(spikes, theta, out=tmp)
-            v -= tmp
+            v -= np.multiply(spikes, theta, out=tmp)
+    elif reset == "zero":
+        np.copyto(v, 0, where=spikes)
 
 
 def fire_float(v: np.ndarray, a: np.ndarray, p: SomaFloat) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
