@@ -40,7 +40,7 @@ import numpy as np
 
 from spikernn.hardware.arith import MAX24, Q
 from spikernn.hardware.kinds.lif import BIAS_MANT_MAX as LIF_BIAS_MANT_MAX
-from spikernn.hardware.kinds.lif import VTH_MAX as LIF_VTH_MAX
+from spikernn.hardware.kinds.lif import VTH_MAX as LIF_VTH_MAX  # noqa: F401 - the 17-bit LIF threshold register
 from spikernn.hardware.kinds.spec import F_MAX, floor_log2
 from spikernn.hardware.network import Network, Population, SynapseBlock
 

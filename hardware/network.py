@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from spikernn.hardware.kinds import KINDS, NeuronKind, kind as kind_named
-from spikernn.hardware.kinds.spec import PRECISIONS, Prepared, check_precision
+from spikernn.hardware.kinds.spec import PRECISIONS, Prepared, check_precision  # noqa: F401 - PRECISIONS re-exported
 
 FORMAT_VERSION = 2
 V1_RESET = "zero"  # what version 1's fast and Lava backends did with a spiking population without "reset"

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from spikernn.hardware import arith as A
 from spikernn.hardware.kinds import DEFAULT_RESET, KINDS, describe, kind
 
 

@@ -2,8 +2,9 @@
 
 Each stage runs step by step in aligned time (:mod:`spikernn.hardware.timing`): at step t every population,
 in order of depth, receives the sum of its blocks' synaptic input (Lava's Dense arithmetic,
-:mod:`spikernn.hardware.synapses`) of what their sources sent at aligned step ``t - lag`` (host replays for blocks from the input
-population or an earlier stage), and takes one reference step of its kind (:mod:`spikernn.hardware.kinds`). No
+:mod:`spikernn.hardware.synapses`) of what their sources sent at aligned step ``t - lag`` (host replays for
+blocks from the input population or an earlier stage), and takes one reference step of its kind
+(:mod:`spikernn.hardware.kinds`). No
 kernels, no fused loops, no batching of time: it is what the fast simulator's optimisations and the Lava
 processes are checked against (``tests/conformance/``).
 
@@ -57,7 +58,7 @@ class StageStepper:
         self.pops = sorted(pops, key=lambda p: d[p.name])  # lag-0 blocks go from depth k to depth k + 1
         self.kinds = {p.name: p.spec for p in self.pops}
         self.preps = {p.name: p.prepare(net.precision) for p in self.pops}
-        self.blocks: dict[str, list] = {p.name: [] for p in self.pops}  # target -> [(block, lag, host key)]
+        self.blocks: dict[str, list] = {p.name: [] for p in self.pops}  # target -> [(block, lag, host key, input)]
         keep: dict[str, int] = {}
         for b in net.synapses:
             if b.target not in self.blocks:

@@ -6,7 +6,6 @@ the top of the register range).
 Cells: kernel x reset x adaptation x precision x batch (x fractional bits / current decay): fixed point bit for
 bit (state included), float the same operations in the same order (bitwise equal).
 """
-import dataclasses
 
 import numpy as np
 import pytest
