@@ -10,7 +10,7 @@ import torch
 
 
 def load_jv():
-    from spikernn.demo import load_dataset
+    from spikernn.app.data import load_dataset
 
     return load_dataset("japanese_vowels")
 

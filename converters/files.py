@@ -87,13 +87,12 @@ def _check_data(net_meta: dict, check_data: Any):
     if check_data is None:
         return None
     if isinstance(check_data, str):
-        from spikernn.demo import load_dataset
+        from spikernn import datasets
 
-        ds = load_dataset(check_data)
+        train, test = datasets.load(check_data)
         bf = net_meta.get("batch_first", True)
-        x = ds.test.x if bf else ds.test.x.transpose(0, 1)
-        cal = ds.train.x
-        return x, ds.test.lengths, cal
+        x = test.x if bf else test.x.transpose(0, 1)
+        return x, test.lengths, train.x
     if isinstance(check_data, (tuple, list)):
         return check_data[0], (check_data[1] if len(check_data) > 1 else None), check_data[0]
     return check_data, None, check_data

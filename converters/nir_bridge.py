@@ -35,6 +35,12 @@ subtractive reset: :func:`to_nir` exports ``reset="subtract"`` / ``"none"`` laye
 ``metadata["spikernn_reset"]`` (which :func:`from_nir` honours) and warns that other tools will read them as
 reset-to-zero.
 
+Reset convention of the import: :func:`from_nir` reads NIR's ``LIF`` as NIR defines it - a neuron whose
+``v`` exceeds ``v_threshold`` is set to ``v_reset`` (0) in the same step, no subtraction, no delay
+(``RESET_CONVENTION``). A graph from another tool carries no word on how its source reset (snntorch writes
+neither ``reset_mechanism`` nor ``reset_delay`` into NIR), so :func:`from_nir` warns (:class:`NIRResetWarning`,
+naming those parameters) unless told with ``source_reset="zero"`` or ``"subtract"``.
+
 snntorch equivalence: an snntorch ``RLeaky``/``Leaky`` equals the imported network spike for spike when it
 was built with ``reset_mechanism="zero"`` and ``reset_delay=False`` (the neuron snntorch's own
 ``import_from_nir`` builds): then its membrane after a spike is 0 and the next step is
@@ -43,6 +49,32 @@ later (``reset="zero"`` then also zeroes the next input; ``"subtract"`` subtract
 decay instead of before), and its ``reset_mechanism`` is not written into NIR at all, so other settings
 cannot be reproduced from the graph. Recurrent edges (``lif -> w_rec -> lif``) deliver the previous step's
 spikes; feed-forward edges deliver the same step's (snntorch's and spikernn's convention).
+
+Exporting to snntorch (``to_nir(model, compat="snntorch")``). snntorch 1.0's ``import_from_nir`` runs two
+things differently from NIR (upstream, in ``snntorch/import_nir.py``), which :func:`to_nir` works around:
+
+* it has no ``LI`` node ("Unknown node type LI"): the readout is exported as a ``LIF`` that never fires
+  (``v_threshold = inf``, ``metadata["spikernn_readout"]``), which snntorch builds as a ``Leaky`` whose
+  membrane ``.mem`` is the readout ``y_t = beta y_{t-1} + W s_t + b`` (its spike output stays 0);
+* its recurrent-layer rewrite (``_create_rnn_subgraph``) wires the sub-graph's input into the recurrent
+  weights, so a ``lif -> w_rec -> lif`` pair runs as ``LIF(W_rec (x_t + s_{t-1}))`` instead of
+  ``LIF(x_t + W_rec s_{t-1})``: a bare ``SpikingRNN`` exported with the plain NIR form differs in about 1
+  of 9 spikes there, and snntorch's own ``RLeaky`` export/import round trip shows the same. The compatible
+  form adds an identity ``Linear`` after ``w_rec`` (``lif -> w_rec -> w_rec.identity -> lif``, the same
+  dynamics in NIR), which the rewrite does not match; nirtorch then runs the cycle with the previous
+  step's output, and the spikes are identical.
+
+``IF`` (decay 1) is refused with ``compat="snntorch"``: snntorch's importer builds it as ``Leaky(beta=0.9)``.
+
+Exporting to Norse (``to_nir(model, dt=1e-3, compat="norse")``, then ``norse.torch.from_nir(graph, dt=1e-3)``):
+Norse 1.1 reads ``LIF`` with the input gain ``dt/tau`` and ignores ``r`` (it logs "r is expected to be set
+to 1"), so the default export (``r = tau/dt``, snntorch's form) reaches Norse's neurons scaled by
+``1 - beta``; and its ``from_nir`` has no ``LI`` mapping (the readout node is left out). The compatible form
+sets ``r = 1``, multiplies the incoming weights and biases by ``tau/dt``, and writes the readout as the
+never-firing ``LIF`` (its membrane is Norse's state ``state.state[<readout>][0].v``): identical spikes and
+readout values (tested). Norse 1.1's own ``to_nir`` writes ``tau = dt * tau_mem``-style values
+(``dt / tau_mem_inv``) and scalar parameters, so graphs exported *by* Norse do not import correctly here
+(not supported).
 """
 from __future__ import annotations
 
@@ -55,6 +87,14 @@ from spikernn.hardware.kinds import DEFAULT_RESET
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 DEFAULT_DT = 1e-4  # snntorch's export/import constant
+RESET_CONVENTION = ("NIR's reset: a neuron whose v exceeds v_threshold is set to v_reset (0) in the same step "
+                    "(no subtraction, no delay)")
+SOURCE_RESETS = ("zero", "subtract")
+COMPAT = (None, "snntorch", "norse")
+
+
+class NIRResetWarning(UserWarning):
+    """A NIR graph from another tool was imported with NIR's reset convention, which its source may not use."""
 
 
 def _nir():
@@ -66,15 +106,29 @@ def _nir():
 
 
 # ---------------------------------------------------------------------------------------------- export
-def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
+def to_nir(model: Any, dt: float = DEFAULT_DT, *, compat: str | None = None) -> Any:
     """Export a spiking recurrent network to a ``nir.NIRGraph``.
 
     ``model``: a spikernn ``SpikingRNN`` / ``SpikingSequenceClassifier`` over a ``SpikingRNN`` (converted
     with :func:`spikernn.converters.to_lava` first) or a float :class:`Network` of ``input``, ``lif`` and
     ``readout`` populations. Unidirectional only; no adaptive thresholds. Node names are the population
     names; synapse blocks are named after the blocks (``"l0->l0"`` ...).
+
+    ``compat="snntorch"``: a graph that snntorch's ``import_from_nir`` runs with the same dynamics (the
+    readout as a never-firing ``LIF`` whose ``.mem`` is the readout, recurrent blocks followed by an
+    identity ``Linear``; see the module docstring). ``compat="norse"``: ``r = 1`` with the input gain
+    ``tau/dt`` in the incoming weights and biases (Norse's ``from_nir`` ignores ``r``; the same dynamics in
+    NIR) and the readout as the never-firing ``LIF``; pass Norse the same ``dt``. spikernn's
+    :func:`from_nir` reads every form.
+
+    >>> from spikernn.layers import SpikingRNN
+    >>> g = to_nir(SpikingRNN(2, 3, reset="zero"))
+    >>> sorted(type(n).__name__ for n in g.nodes.values())
+    ['Affine', 'Input', 'LIF', 'Linear', 'Output']
     """
     nir = _nir()
+    if compat not in COMPAT:
+        raise ValueError(f"compat must be one of {COMPAT}, got {compat!r}")
     if isinstance(model, Network):
         net = model
     else:
@@ -88,6 +142,14 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     bias_done: set[str] = set()
+    gain: dict[str, np.ndarray] = {}  # compat="norse": r = 1, the input gain tau/dt moved into the weights
+
+    def r_of(name: str, tau: np.ndarray, drive_gain: Any = 1.0) -> np.ndarray:
+        """NIR's r for a per-step input gain ``drive_gain`` (1 for lif and readout, 1 - alpha for adlif)."""
+        if compat == "norse":
+            gain[name] = drive_gain * tau / dt
+            return np.ones_like(tau)
+        return drive_gain * tau / dt
     for p in net.populations:
         if p.reverse:
             raise ValueError(f"population {p.name!r} runs time-reversed (bidirectional layer): NIR has no such node")
@@ -100,20 +162,23 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
                     raise ValueError(f"population {p.name!r} is an adLIF neuron with an adaptation current (a or b "
                                      "!= 0): NIR has no neuron with one (CubaLIF's second variable is a synaptic "
                                      "current); only a = b = 0 exports, as a LIF")
-                decay, gain = values["alpha"], 1.0 - values["alpha"]
+                decay, drive_gain = values["alpha"], 1.0 - values["alpha"]
             else:
-                decay, gain = values["decay"], np.ones(p.size)
+                decay, drive_gain = values["decay"], np.ones(p.size)
             if np.any(values.get("adapt_scale", 0.0) != 0):
                 raise ValueError(f"population {p.name!r} has an adaptive threshold (adapt_scale != 0): NIR's LIF has none")
             reset = settings["reset"]
             vth = values["threshold"].copy()
             if np.all(decay == 1.0):
-                node = nir.IF(r=gain, v_threshold=vth, v_reset=np.zeros(p.size))
+                if compat == "snntorch":
+                    raise ValueError(f"population {p.name!r} has decay 1 (NIR IF), which snntorch's import_from_nir "
+                                     "builds as Leaky(beta=0.9): no snntorch-compatible export")
+                node = nir.IF(r=drive_gain, v_threshold=vth, v_reset=np.zeros(p.size))
             elif np.any(decay >= 1.0):
                 raise ValueError(f"population {p.name!r}: decay 1 mixed with decay < 1 cannot be one NIR node")
             else:
                 tau = dt / (1.0 - decay)
-                node = nir.LIF(tau=tau, r=gain * tau / dt, v_leak=np.zeros(p.size), v_threshold=vth,
+                node = nir.LIF(tau=tau, r=r_of(p.name, tau, drive_gain), v_leak=np.zeros(p.size), v_threshold=vth,
                                v_reset=np.zeros(p.size))
             if reset != "zero":
                 node.metadata["spikernn_reset"] = reset
@@ -125,7 +190,13 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
             if np.any(decay >= 1.0):
                 raise ValueError(f"readout {p.name!r} with decay 1 has no finite NIR time constant")
             tau = dt / (1.0 - decay)
-            nodes[p.name] = nir.LI(tau=tau, r=tau / dt, v_leak=np.zeros(p.size))
+            if compat in ("snntorch", "norse"):  # a LIF that never fires: its membrane is the readout
+                node = nir.LIF(tau=tau, r=r_of(p.name, tau), v_leak=np.zeros(p.size),
+                               v_threshold=np.full(p.size, np.inf), v_reset=np.zeros(p.size))
+                node.metadata["spikernn_readout"] = True
+                nodes[p.name] = node
+            else:
+                nodes[p.name] = nir.LI(tau=tau, r=r_of(p.name, tau), v_leak=np.zeros(p.size))
         else:
             raise ValueError(f"population {p.name!r} is a {p.kind!r} neuron: NIR has LIF/IF/CubaLIF/LI but no "
                              "spiking LSTM/GRU or sigma-delta neurons; only SpikingRNN (lif) networks export")
@@ -133,20 +204,26 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
         if s.port != "in":
             raise ValueError(f"synapse block {s.name!r} targets port {s.port!r}: only 'in' exports to NIR")
         tgt = net.population(s.target)
-        W = np.asarray(s.weights, np.float64) * (2.0 ** s.weight_exp)
+        k = gain.get(s.target, np.ones(tgt.size))
+        W = np.asarray(s.weights, np.float64) * (2.0 ** s.weight_exp) * k[:, None]
         bias = None
         # the neuron bias rides on the first non-recurrent incoming block (snntorch puts it on its Linear)
         if s.target not in bias_done and s.source != s.target and "bias" in tgt.params:
-            bias = np.asarray(tgt.params["bias"], np.float64)
+            bias = np.asarray(tgt.params["bias"], np.float64) * k
             bias_done.add(s.target)
         nodes[s.name] = nir.Affine(weight=W, bias=bias) if bias is not None else nir.Linear(weight=W)
-        edges += [(s.source, s.name), (s.name, s.target)]
+        if compat == "snntorch" and s.source == s.target:  # see the module docstring: not a 2-node cycle
+            nodes[s.name + ".identity"] = nir.Linear(weight=np.eye(tgt.size))
+            edges += [(s.source, s.name), (s.name, s.name + ".identity"), (s.name + ".identity", s.target)]
+        else:
+            edges += [(s.source, s.name), (s.name, s.target)]
     for p in net.populations:  # a bias with no feed-forward block: put it on the recurrent one
         if p.kind in ("lif", "adlif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
             blk = next((s for s in net.synapses if s.target == p.name), None)
             if blk is None:
                 raise ValueError(f"population {p.name!r} has a bias but no incoming synapses")
-            nodes[blk.name] = nir.Affine(weight=nodes[blk.name].weight, bias=np.asarray(p.params["bias"], np.float64))
+            bias = np.asarray(p.params["bias"], np.float64) * gain.get(p.name, np.ones(p.size))
+            nodes[blk.name] = nir.Affine(weight=nodes[blk.name].weight, bias=bias)
     nodes["output"] = nir.Output(output_type={"output": np.array([net.output_size])})
     if len(net.outputs) != 1:
         raise ValueError(f"NIR export needs exactly one output population, got {net.outputs}")
@@ -154,6 +231,8 @@ def to_nir(model: Any, dt: float = DEFAULT_DT) -> Any:
     meta = {k: v for k, v in net.meta.items() if isinstance(v, (str, int, float, bool))}
     meta["model_source"] = meta.pop("source", "")
     meta.update({"dt": dt, "source": "spikernn"})
+    if compat:
+        meta["compat"] = compat
     g = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
     return g
 
@@ -185,11 +264,17 @@ def _flatten(graph, prefix: str = "") -> tuple[dict, list]:
     return nodes, edges
 
 
+def _is_readout_lif(node: Any) -> bool:
+    """A never-firing LIF that :func:`to_nir` wrote for a readout (``compat="snntorch"``)."""
+    return bool((getattr(node, "metadata", None) or {}).get("spikernn_readout"))
+
+
 def _as_vec(v: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, np.float64), (n,)).astype(np.float64).copy()
 
 
-def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network") -> Any:
+def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network",
+             source_reset: str | None = None) -> Any:
     """Build a float :class:`Network` from a ``nir.NIRGraph`` (or a path to a NIR HDF5 file).
 
     Supported nodes: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Scale``, ``Identity``, ``LIF``, ``IF``,
@@ -204,9 +289,21 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
 
     ``to="spikernn"`` returns a trainable spikernn model instead (:func:`network_to_spikernn`: a chain of
     equal-size LIF layers -> ``SpikingRNN``, plus a readout -> ``SpikingSequenceClassifier``).
+
+    Reset: spikernn's own graphs keep the reset they were exported with. Any other graph is read with
+    NIR's convention (``RESET_CONVENTION``: reset to ``v_reset`` in the step of the spike) and, since its
+    source may have reset otherwise without saying so, a :class:`NIRResetWarning` names the parameters
+    (snntorch's ``reset_mechanism`` and ``reset_delay``) unless ``source_reset`` says how the source
+    reset: ``"zero"`` (NIR's; snntorch ``reset_mechanism="zero", reset_delay=False``) or ``"subtract"``
+    (v minus the threshold; snntorch ``reset_mechanism="subtract", reset_delay=False``, exact while no
+    membrane exceeds twice the threshold: snntorch then subtracts the threshold once more before the next
+    step's firing). snntorch's default ``reset_delay=True`` has no spikernn equivalent: such a model
+    differs after its first spike.
     """
     if to not in ("network", "spikernn"):
         raise ValueError(f"to must be 'network' or 'spikernn', got {to!r}")
+    if source_reset not in (None,) + SOURCE_RESETS:
+        raise ValueError(f"source_reset must be one of {SOURCE_RESETS} (or None), got {source_reset!r}")
     nir = _nir()
     if not isinstance(graph, nir.NIRNode):
         graph = nir.read(str(graph))
@@ -220,6 +317,16 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
     if batch_first is None:  # spikernn's own exports record the layout; other tools' graphs are time-first
         batch_first = bool(gmeta.get("batch_first", False)) if gmeta.get("source") == "spikernn" else False
     nodes, edges = _flatten(graph)
+    own = gmeta.get("source") == "spikernn"
+    spiking = [k for k, v in nodes.items() if isinstance(v, (nir.LIF, nir.IF, nir.CubaLIF)) and not _is_readout_lif(v)]
+    if spiking and not own and source_reset is None:
+        warnings.warn(
+            f"from_nir reads {', '.join(spiking[:3])}{' ...' if len(spiking) > 3 else ''} with {RESET_CONVENTION}. "
+            "NIR does not record how the source model reset: snntorch's defaults differ (reset_mechanism='subtract', "
+            "reset_delay=True) and an snntorch neuron built with anything but reset_mechanism='zero', "
+            "reset_delay=False spikes differently here. Pass source_reset='zero' or 'subtract' to say which the "
+            "source used.", NIRResetWarning, stacklevel=2)
+    default_reset = source_reset or "zero"
     top_in = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
     top_out = [k for k, v in graph.nodes.items() if isinstance(v, nir.Output)]
     if len(top_in) != 1 or len(top_out) != 1:
@@ -338,15 +445,16 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
                 raise ValueError(f"NIR: map from {src!r} to {k!r} has shape {np.shape(W)}, expected {(size, size_of(src))}")
             bias = bias + gain * b
             syns.append(SynapseBlock(name=f"{src}->{k}", source=src, target=k, port="in", weights=gain[:, None] * W))
-        if isinstance(n, nir.LI):
+        if isinstance(n, nir.LI) or _is_readout_lif(n):
             if any(not isinstance(nodes[b2], nir.Output) for a, b2 in edges if a == k):
-                raise ValueError(f"NIR LI node {k!r} feeds other nodes; a spikernn readout sends no events")
+                raise ValueError(f"NIR {type(n).__name__} node {k!r} is a readout but feeds other nodes; a spikernn "
+                                 "readout sends no events")
             pops.append(Population(name=k, kind="readout", size=size, params={"bias": bias, "decay": decay}))
         else:
             v_reset = _as_vec(getattr(n, "v_reset", 0.0) if getattr(n, "v_reset", None) is not None else 0.0, size)
             if np.any(v_reset != 0):
                 raise ValueError(f"NIR node {k!r} resets to v_reset != 0: spikernn neurons reset to 0 or by subtraction")
-            attrs["reset"] = n.metadata.get("spikernn_reset", "zero") if getattr(n, "metadata", None) else "zero"
+            attrs["reset"] = (getattr(n, "metadata", None) or {}).get("spikernn_reset", default_reset) if own else default_reset
             pops.append(Population(name=k, kind="lif", size=size, params={
                 "bias": bias, "decay": decay, "threshold": _as_vec(n.v_threshold, size),
                 "adapt_decay": np.zeros(size), "adapt_scale": np.zeros(size)}, attrs=attrs))
@@ -366,7 +474,7 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
     if gmeta.get("source") == "spikernn" and gmeta.get("output") in ("sequence", "last_step"):
         output = gmeta["output"]  # a spikernn classifier exported with to_nir reads its last valid step
     meta = {"source": "nir", "family": "spiking", "batch_first": bool(batch_first), "output": output,
-            "dt": dt, "kind": "rnn"}
+            "dt": dt, "kind": "rnn", "reset_convention": "as exported by spikernn" if own else default_reset}
     net = Network(populations=pops, synapses=syns, input=inp, outputs=out_names, precision="float", meta=meta)
     return network_to_spikernn(net) if to == "spikernn" else net
 

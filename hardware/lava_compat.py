@@ -90,18 +90,29 @@ def _guard_start_method() -> None:
     multiprocessing.set_start_method = set_start_method
 
 
+INSTALL_HINT = ("pip install 'spikernn[lava]' && pip install --no-deps --ignore-requires-python lava-nc==0.10.0"
+                " (or `make install` in a checkout)")
+
+
+class LavaNotInstalled(ImportError):
+    """lava-nc is not installed: the Lava backend is the optional ``lava`` extra."""
+
+
+def lava_installed() -> bool:
+    """Whether lava-nc is installed, without importing it."""
+    return importlib.util.find_spec("lava") is not None
+
+
 def ensure_lava() -> ModuleType:
     """Make ``import lava`` work on this interpreter and return the ``lava`` package.
 
-    Raises ImportError with an install hint when lava-nc is not installed.
+    Raises :class:`LavaNotInstalled` (an ImportError) saying how to install it when lava-nc is not installed.
     """
+    if not lava_installed():
+        raise LavaNotInstalled(f"the Lava backend needs lava-nc, which is not installed: {INSTALL_HINT}. "
+                               "Everything else (training, conversion, backend='fast', placement, energy) works without it.")
     _install_finder()
     _guard_start_method()
-    if importlib.util.find_spec("lava") is None:
-        raise ImportError(
-            "lava-nc is not installed. Install it with `make install` (it runs "
-            "`pip install --no-deps --ignore-requires-python lava-nc==0.10.0`)."
-        )
     import lava
     import lava.magma.compiler.var_model  # noqa: F401  (patched on first import)
     import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401  (sets 'fork')
@@ -119,4 +130,5 @@ def lava_version() -> str | None:
         return None
 
 
-ensure_lava()
+if lava_installed():  # importing this module patches Lava; without Lava, ensure_lava() says how to install it
+    ensure_lava()

@@ -1,5 +1,7 @@
 """`python -m spikernn ...` is the same as the `spikernn` command."""
-from spikernn.cli import main
+import sys
+
+from spikernn.app.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -266,6 +266,7 @@ def _lava_lif_bitacc(p, n):
     return m
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("du,dv", [(4095, 0), (4095, 1000), (300, 4095), (0, 17)])
 def test_lif_fixed_bit_matches_lava_bitacc_model(du, dv):
     """Our fixed LIF step == lava.proc.lif.models.PyLifModelBitAcc.run_spk, bit for bit (B=1)."""
@@ -286,6 +287,7 @@ def test_lif_fixed_bit_matches_lava_bitacc_model(du, dv):
         np.testing.assert_array_equal(out[0], lava.s_out.data.astype(np.int64))
 
 
+@pytest.mark.lava
 def test_lif_float_bit_matches_lava_float_model():
     import spikernn.hardware.lava_compat  # noqa: F401
     from lava.proc.lif.models import PyLifModelFloat
@@ -309,6 +311,7 @@ def test_lif_float_bit_matches_lava_float_model():
         np.testing.assert_array_equal(out[0], m.s_out.data.astype(float))
 
 
+@pytest.mark.lava
 def test_sd_rnn_relu_fixed_matches_lava_sigma_delta():
     import spikernn.hardware.lava_compat  # noqa: F401
     from lava.proc.sdn.models import PySigmaDeltaModelFixed
