@@ -414,11 +414,6 @@ def test_spikernn_classifier_to_norse_readout_is_the_membrane():
     assert (from_nir(g).run(x, backend="fast", lengths=torch.full((B,), T)) - ref).abs().max() < 1e-5
 
 
-    assert _spikes_equal(out, from_nir(g).run(x, backend="fast")) == 0
-    with pytest.raises(ValueError, match="sizes"):
-        from_nir(export_to_nir(seq, torch.randn(1, I), ignore_dims=[0]), to="spikernn")  # 8 then 4 neurons
-
-
 def test_adlif_exports_only_without_its_adaptation_current():
     """NIR has no neuron with an adaptation current: an adLIF with a or b != 0 is refused; with a = b = 0 it
     is NIR's LIF with r = 1 and comes back as a lif with the same spikes."""
