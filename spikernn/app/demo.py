@@ -356,11 +356,14 @@ def _compare(cfg: DemoConfig, model: torch.nn.Module, net: Any, test: Any, train
 
 
 def _merge_reports(report: Any, rep: Any, label: str, cfg: DemoConfig) -> Any:
-    """The first model's report takes the second's rows (and its threshold sweep)."""
+    """The first model's report takes the second's rows, NeuroBench metrics (named by model) and threshold
+    sweep."""
     if report is None:
         rep.notes.append(f"Activity, Loihi breakdown and measurement details without a model name refer to the {label}.")
         return rep
     report.rows.extend(rep.rows)
+    if rep.neurobench:
+        report.neurobench = {**(report.neurobench or {}), **rep.neurobench}
     if rep.threshold_sweep:
         report.threshold_sweep = rep.threshold_sweep
         report.notes.append(f"The threshold sweep is the {label}'s sigma-delta threshold ({cfg.precision} point): "
