@@ -128,7 +128,7 @@ class FusedLif:
                     spk = mk[t]
                     greater(v, th, out=spk)
                     copyto(msg, spk)
-                    reset_membrane(v, spk, th, reset, tmp)
+                    reset_membrane(v, spk, th, reset, tmp, msg)
                 return
             # u may wrap: the kernel's own step (a_in = E_t + (S_{t-1} @ W) / 64, exact integers)
             for t in range(t0, t1):
@@ -155,7 +155,7 @@ class FusedLif:
             spk = mk[t]
             greater(v, th, out=spk)
             copyto(msg, spk)
-            reset_membrane(v, spk, th, reset, tmp)
+            reset_membrane(v, spk, th, reset, tmp, msg)
 
 
 class FusedReadout:

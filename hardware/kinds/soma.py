@@ -86,20 +86,25 @@ def prepare_fixed(values: dict, settings: dict, threshold: np.ndarray) -> SomaFi
                      reset=settings["reset"], adaptive=bool(np.any(ba != 0)))
 
 
-def reset_membrane(v: np.ndarray, spikes: np.ndarray, theta: Any, reset: str, tmp: np.ndarray | None = None) -> None:
+_subtract, _multiply, _copyto = np.subtract, np.multiply, np.copyto  # bound once: kernels call this every step
+
+
+def reset_membrane(v: np.ndarray, spikes: np.ndarray, theta: Any, reset: str, tmp: np.ndarray | None = None,
+                   spike_values: np.ndarray | None = None) -> None:
     """The reset rule, in place on ``v`` where ``spikes`` (bool): "zero" sets v to 0, "subtract" subtracts
     ``theta``, "none" leaves v. (Fixed point saturates v again after a subtraction.)
 
     With a buffer ``tmp`` (v's shape and dtype) the subtraction is ``v -= spikes * theta`` (the same values
-    for a finite theta, and several times faster in numpy than a masked subtraction; the fast kernels use it).
+    for a finite theta, and several times faster in numpy than a masked subtraction; the fast kernels use it),
+    with ``spike_values`` (the spikes as 0/1 numbers, when the caller has them) in place of the bool spikes.
     """
     if reset == "subtract":
         if tmp is None:
-            np.subtract(v, theta, out=v, where=spikes)
+            _subtract(v, theta, out=v, where=spikes)
         else:
-            v -= np.multiply(spikes, theta, out=tmp)
+            v -= _multiply(spikes if spike_values is None else spike_values, theta, out=tmp)
     elif reset == "zero":
-        np.copyto(v, 0, where=spikes)
+        _copyto(v, 0, where=spikes)
 
 
 def fire_float(v: np.ndarray, a: np.ndarray, p: SomaFloat) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
