@@ -11,6 +11,7 @@ import torch
 from spikernn.converters.dense import dense_mode, dense_to_network, is_dense_classifier
 from spikernn.converters.spiking import is_spiking_classifier, spiking_mode, spiking_to_network
 from spikernn.hardware.network import Network
+from spikernn.protocol import call_model
 
 _ACCEPTED = ("torch.nn.RNN/LSTM/GRU; a model with .rnn (torch.nn.RNN/LSTM/GRU) and .head (nn.Linear); "
              "spikernn SpikingRNN/LSTM/GRU; SpikingSequenceClassifier; a spikernn.hardware Network")
@@ -188,7 +189,8 @@ def _as_tensor(x: Any) -> torch.Tensor:
 
 def model_output(model: Any, x: torch.Tensor, lengths: Any = None) -> torch.Tensor:
     """The source model's output that a converted network reproduces (eval mode, no grad): logits for
-    classifiers (called as ``model(x, lengths)``), the ``out`` sequence for bare recurrent modules."""
+    classifiers (called through :func:`spikernn.protocol.call_model`: ``model(x, lengths)``, full lengths when
+    none are given), the ``out`` sequence for bare recurrent modules."""
     model_family(model)  # TypeError for unsupported models
     p0 = next(model.parameters())
     xx = x.to(device=p0.device, dtype=p0.dtype)
@@ -198,21 +200,8 @@ def model_output(model: Any, x: torch.Tensor, lengths: Any = None) -> torch.Tens
         with torch.no_grad():
             if dense_mode(model) is not None or spiking_mode(model) is not None:
                 out = model(xx)[0]
-            else:
-                if lengths is not None:
-                    L = torch.as_tensor(np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths)).long()
-                    L = L.to(p0.device) if p0.device.type != "cpu" and not getattr(model, "lengths_on_cpu", True) else L
-                    try:
-                        out = model(xx, L)
-                    except TypeError:
-                        out = model(xx, lengths=L)
-                else:
-                    try:
-                        out = model(xx)
-                    except TypeError:
-                        B = xx.shape[0] if getattr(model, "batch_first", True) else xx.shape[1]
-                        T = xx.shape[1] if getattr(model, "batch_first", True) else xx.shape[0]
-                        out = model(xx, torch.full((B,), T, dtype=torch.long))
+            else:  # a classifier, called as spikernn.protocol says: model(x, lengths), lengths on the CPU
+                out = call_model(model, xx, None if lengths is None else _as_tensor(lengths).long())
                 if isinstance(out, tuple):
                     out = out[0]
     finally:

@@ -44,6 +44,7 @@ import torch
 
 from spikernn.functional import GATES
 from spikernn.hardware.network import Network, Population, SynapseBlock
+from spikernn.protocol import batch_first_of
 
 _KIND = {"RNN": "sd_rnn", "LSTM": "sd_lstm", "GRU": "sd_gru"}
 
@@ -195,8 +196,9 @@ def dense_to_network(model: Any, threshold: float = 0.0, input_threshold: float 
     elif is_dense_classifier(model):
         rnn, head = model.rnn, model.head
         output = "last_step"
-        # classifiers of this shape take batch-first input (B, T, F) whatever their inner rnn's layout
-        bf = bool(getattr(model, "batch_first", True))
+        # classifiers of this shape take batch-first input (B, T, F) whatever their inner rnn's layout,
+        # unless they declare otherwise (spikernn.protocol)
+        bf = batch_first_of(model)
         if rnn.bidirectional and uses_final_state(model):
             raise ValueError(
                 f"{type(model).__name__} with bidirectional=True reads the backward direction's final state h_n "

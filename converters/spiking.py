@@ -34,6 +34,7 @@ import torch
 from spikernn.converters.dense import add_layers, add_readout
 from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
+from spikernn.protocol import batch_first_of
 
 _KINDS = {"RNN": "lif", "LSTM": "spiking_lstm", "GRU": "spiking_gru"}
 _SOMA_KIND = {"lif": "lif", "adlif": "adlif"}  # the core's soma (neuron option) -> the kind whose soma it is
@@ -69,12 +70,8 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
     fn = getattr(rnn, "neuron_parameters", None)
     if fn is None:
         raise TypeError(f"{type(rnn).__name__} has no neuron_parameters(layer, reverse): not a spikernn spiking layer")
-    try:
-        p = fn(layer, reverse)
-    except TypeError:
-        p = fn(layer=layer, reverse=reverse)
-    neuron = p.get("neuron", "lif")
-    kind = KINDS[_SOMA_KIND[neuron]]
+    p = fn(layer, reverse)
+    kind = KINDS[_SOMA_KIND[p.get("neuron", "lif")]]
     params = {}
     for spec in kind.float_params:
         if spec.name != "bias":
@@ -150,12 +147,12 @@ def spiking_to_network(model: Any, batch_first: bool | None = None) -> Network:
     if spiking_mode(model) is not None:
         rnn = model
         output = "sequence"
-        bf = bool(getattr(rnn, "batch_first", False))
+        bf = batch_first_of(rnn)
     elif is_spiking_classifier(model):
         _check_encoder(getattr(model, "encoder", None))
         rnn, readout = model.rnn, model.readout
         output = "last_step"
-        bf = bool(getattr(model, "batch_first", True))  # classifiers take (B, T, F)
+        bf = batch_first_of(model)  # classifiers take (B, T, F) unless they declare otherwise
     else:
         raise TypeError(f"not a spikernn spiking model: {type(model).__name__}")
     if batch_first is not None:

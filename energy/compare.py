@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -30,19 +29,16 @@ PLATFORMS = ("cpu", "gpu", "loihi")
 
 # -- model plumbing --------------------------------------------------------------------------------------
 def batch_first_of(model: Any) -> bool:
-    """``batch_first`` of a model: its own attribute, else the first submodule that has one, else False."""
-    bf = getattr(model, "batch_first", None)
-    if bf is not None:
-        return bool(bf)
+    """``batch_first`` of a torch model as :mod:`spikernn.protocol` defines it; of a converted network, its
+    ``meta["batch_first"]`` (False without one)."""
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        from spikernn.protocol import batch_first_of as protocol_batch_first
+
+        return protocol_batch_first(model)
     meta = getattr(model, "meta", None)
-    if isinstance(meta, dict) and "batch_first" in meta:
-        return bool(meta["batch_first"])
-    modules = getattr(model, "modules", None)
-    if callable(modules):
-        for m in modules():
-            if getattr(m, "batch_first", None) is not None:
-                return bool(m.batch_first)
-    return False
+    return bool(meta.get("batch_first", False)) if isinstance(meta, dict) else False
 
 
 def batch_and_steps(x: Any, batch_first: bool) -> tuple[int, int]:
@@ -55,35 +51,19 @@ def batch_and_steps(x: Any, batch_first: bool) -> tuple[int, int]:
     return (int(shape[0]), int(shape[1])) if batch_first else (int(shape[1]), int(shape[0]))
 
 
-_LENGTH_NAMES = ("lengths", "length", "lens", "seq_lengths", "seq_lens")
-
-
-def _lengths_param(model: Any) -> inspect.Parameter | None:
-    """The forward's second parameter when it takes sequence lengths (``forward(x, lengths)``), else None."""
-    try:
-        params = list(inspect.signature(model.forward).parameters.values())
-    except (TypeError, ValueError, AttributeError):
-        return None
-    return params[1] if len(params) > 1 and params[1].name in _LENGTH_NAMES else None
-
-
 def forward(model: Any, x: Any, lengths: Any = None, *, batch_first: bool | None = None) -> Any:
-    """Run ``model`` on ``x`` and return its main output (the first element of a tuple, as torch RNNs return).
+    """Run ``model`` on ``x`` and return its main output (the first element of a tuple, as torch RNNs return),
+    called as :func:`spikernn.protocol.call_model` says: classifiers as ``model(x, lengths)`` (full lengths,
+    from ``x`` laid out as ``batch_first`` — default the model's — when none are given), bare recurrent modules
+    as ``model(x)``."""
+    from spikernn.protocol import call_model, full_lengths, is_recurrent_layer
 
-    Classifiers whose forward is ``forward(x, lengths)`` get ``lengths`` (the full length of every sequence
-    when none is given and it is required); bare recurrent modules are called as ``model(x)``.
-    """
-    p = _lengths_param(model)
-    if p is not None:
-        if lengths is None and p.default is inspect.Parameter.empty:
-            import torch
-
-            bf = batch_first_of(model) if batch_first is None else batch_first
-            b, t = batch_and_steps(x, bf)
-            lengths = torch.full((b,), t, dtype=torch.long)
-        out = model(x, lengths) if lengths is not None else model(x)
-    else:
+    if is_recurrent_layer(model):
         out = model(x)
+    else:
+        if lengths is None:
+            lengths = full_lengths(x, batch_first_of(model) if batch_first is None else batch_first)
+        out = call_model(model, x, lengths)
     return out[0] if isinstance(out, tuple) else out
 
 

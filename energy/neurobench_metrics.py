@@ -243,10 +243,11 @@ def neurobench_metrics(model: Any, x: Any, *, lengths: Any = None, samples: Opti
             batch-size-weighted mean of each batch's sparsity, not the pooled ratio (None: one batch, pooled).
     """
     from spikernn.neurobench import NeuroBenchView, trace
+    from spikernn.protocol import batch_first_of
 
     view = NeuroBenchView(model)
     static = footprint(view), connection_sparsity(view)  # before running: state buffers grow with the batch
-    bf = getattr(model, "batch_first", True)
+    bf = batch_first_of(model)
     if samples is None:
         samples = int(x.shape[1]) if (x.dim() == 3 and bf is False) else int(x.shape[0])
     if batch_size:

@@ -1,11 +1,12 @@
-"""Activity statistics of the last forward pass (what the energy model reads).
+"""Activity statistics of a forward pass of the spiking layers.
 
-Counts are summed over the batch and kept per time step. Collected under ``no_grad`` from the spikes the
-layer already computed (one reduction per layer and direction), so training is not slowed measurably.
+Counts are summed over the batch and kept per time step, from the spikes the layer already computed (one
+reduction per layer and direction, detached), on the device that computed them: reading a figure
+(``total_spikes``, ``firing_rate``, ``to_dict``) is what waits for the device, not the forward pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from torch import Tensor
@@ -17,11 +18,13 @@ class LayerActivity:
 
     Attributes:
         layer: layer index k; direction: "forward" or "reverse"; neurons: H.
-        spikes_per_step: (T,) float tensor, spikes at each time step summed over the batch (valid steps only).
+        spikes_per_step: (T,) float tensor on the layer's device, spikes at each time step summed over the
+            batch (valid steps only).
         neuron_steps: number of valid neuron updates, ``H * sum(lengths)`` (= ``H*T*B`` without padding).
         batch: B; steps: T (padded length).
-        fan_out: synapses one spike drives: recurrent gates (G*H) + next layer's gates (G*H*directions) or the
-            readout's outputs for the last layer (0 for a bare layer without readout).
+        fan_out: synapses one spike drives: recurrent gates (G*H) + next layer's gates (G*H*directions); for
+            the last layer the layer counts no readout, and a model that has one adds its outputs
+            (:func:`with_readout_fan_out`).
     """
 
     layer: int
@@ -61,3 +64,8 @@ def mean_firing_rate(acts: list[LayerActivity]) -> float:
     n = sum(a.neuron_steps for a in acts)
     return sum(a.total_spikes for a in acts) / max(n, 1)
 
+
+
+def with_readout_fan_out(acts: list[LayerActivity], last_layer: int, readout_outputs: int) -> list[LayerActivity]:
+    """``acts`` with the readout's outputs added to the fan-out of layer ``last_layer``'s populations."""
+    return [replace(a, fan_out=a.fan_out + readout_outputs) if a.layer == last_layer else a for a in acts]

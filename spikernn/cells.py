@@ -1,5 +1,9 @@
 """Spiking RNN/LSTM/GRU cells: one time step with explicit state in and out (like ``torch.nn.LSTMCell``).
 
+Unlike torch's cells, which take and return ``h`` (and ``c``), a spiking cell takes and returns its full state
+NamedTuple, ``s, state = cell(x, state)``: a torch-form ``h`` would drop the membrane at every step, so the
+layers (:mod:`spikernn.layers`) are the place for torch's state conventions.
+
 Weights follow ``torch.nn.RNNCell/LSTMCell/GRUCell`` (names ``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh``; gate order LSTM i,f,g,o and GRU r,z,n). Neuron tensors are ``decay``, ``threshold``,
 ``adapt_decay``, ``adapt_scale`` (each (H,)); options in :mod:`spikernn.neurons`.
@@ -20,22 +24,24 @@ from spikernn.neurons import NeuronOptions, neuron_values, register_neuron_tenso
 class _SpikingCellBase(nn.Module):
     kind = "rnn"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, **neuron_options: Any) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device: Any = None,
+                 dtype: Optional[torch.dtype] = None, **neuron_options: Any) -> None:
         super().__init__()
+        factory = {"device": device, "dtype": dtype}
         input_size, hidden_size = check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         self.neuron_options = NeuronOptions.from_kwargs(neuron_options)
         self._surrogate = self.neuron_options.surrogate_fn()
         G = SF.GATES[self.kind]
-        self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size))
+        self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
         if bias:
-            self.bias_ih = nn.Parameter(torch.empty(G * hidden_size))
-            self.bias_hh = nn.Parameter(torch.empty(G * hidden_size))
+            self.bias_ih = nn.Parameter(torch.empty(G * hidden_size, **factory))
+            self.bias_hh = nn.Parameter(torch.empty(G * hidden_size, **factory))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        register_neuron_tensors(self, "", hidden_size, self.neuron_options)
+        register_neuron_tensors(self, "", hidden_size, self.neuron_options, **factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

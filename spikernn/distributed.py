@@ -181,7 +181,7 @@ def _has_unused_parameters(model: nn.Module, ds: Any, device: torch.device) -> b
 
     x, lengths, y = (torch.stack(t) for t in zip(*(ds[i] for i in range(min(4, len(ds))))))
     model.zero_grad(set_to_none=True)
-    xb, lb, yb = _to(model, device, x, lengths, y)
+    xb, lb, yb = _to(device, x, lengths, y)
     nn.functional.cross_entropy(model_forward(model, xb, lb), yb).backward()
     unused = any(p.requires_grad and p.grad is None for p in model.parameters())
     model.zero_grad(set_to_none=True)

@@ -58,10 +58,11 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def default_surrogate() -> Surrogate:
-    """snntorch's arctan surrogate (``alpha=2``): forward ``H(x) = x > 0``, backward ``1/(1+(pi x)^2)``."""
-    from snntorch import surrogate
+    """The arctan surrogate (snntorch's ``atan``, ``alpha=2``): forward ``H(x) = x > 0``, backward
+    ``1/(1+(pi x)^2)`` (:class:`spikernn.surrogates.Surrogate`)."""
+    from spikernn.surrogates import Surrogate as _Surrogate
 
-    return surrogate.atan()
+    return _Surrogate("atan")
 
 
 def spike(x: Tensor, surrogate: Optional[Surrogate] = None) -> Tensor:

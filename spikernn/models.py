@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from spikernn._checks import check_features
-from spikernn.activity import LayerActivity, mean_firing_rate
+from spikernn.activity import LayerActivity, mean_firing_rate, with_readout_fan_out
 from spikernn.encoders import make_encoder
 from spikernn.layers import SpikingGRU, SpikingLSTM, SpikingRNN
 from spikernn.readout import LeakyReadout
@@ -57,7 +57,8 @@ class SpikingSequenceClassifier(nn.Module):
         **neuron_options: see :mod:`spikernn.neurons`.
     ``forward(x (B,T,F), lengths=None) -> logits (B,C)`` = readout value at each sequence's last valid step;
     :meth:`forward_steps` gives the readout at every step (B,T,C). ``activity`` holds the spiking statistics
-    of the last pass (the last layer's fan-out includes the readout's C outputs).
+    of the last pass (the last layer's fan-out includes the readout's C outputs). The model follows
+    :mod:`spikernn.protocol` (``batch_first = True``; ``lengths`` on the CPU).
     """
 
     batch_first = True  # input is (B,T,F); the inner spiking layer is time-first
@@ -77,7 +78,6 @@ class SpikingSequenceClassifier(nn.Module):
                                         bidirectional=bidirectional, fused=fused, **neuron_options)
         D = 2 if bidirectional else 1
         self.readout = LeakyReadout(D * hidden_size, num_classes, decay=readout_decay, learn_decay=learn_readout_decay)
-        self.rnn.readout_fan_out = num_classes
         self._args = {"kind": kind, "input_size": input_size, "hidden_size": hidden_size, "num_classes": num_classes,
                       "num_layers": num_layers, "bidirectional": bidirectional, "dropout": dropout,
                       "encoder": self.encoder_kind, "encoder_options": self.encoder_options,
@@ -101,8 +101,9 @@ class SpikingSequenceClassifier(nn.Module):
 
     @property
     def activity(self) -> list[LayerActivity]:
-        """Per layer and direction spiking statistics of the last forward pass."""
-        return self.rnn.last_activity
+        """Per layer and direction spiking statistics of the last forward pass; the last layer's fan-out
+        includes the readout's ``num_classes`` outputs."""
+        return with_readout_fan_out(self.rnn.last_activity, self.rnn.num_layers - 1, self.num_classes)
 
     def firing_rate(self) -> float:
         """Mean firing rate of all spiking neurons in the last forward pass."""

@@ -43,6 +43,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+from spikernn.functional import STATE_TYPES
 from spikernn.layers import _SpikingRNNBase, reverse_padded
 from spikernn.readout import LeakyReadout
 
@@ -238,7 +239,6 @@ def _single_layer(layer: _SpikingRNNBase, k: int, cache: dict) -> _SpikingRNNBas
         if m and int(m.group(1)) == k:
             sd[name[: m.start()] + "_l0" + (m.group(2) or "")] = t
     one.load_state_dict(sd, strict=True)
-    one.readout_fan_out = 0
     one.eval()
     cache[key] = one
     return one
@@ -341,16 +341,11 @@ def _dense_calls(view: NeuroBenchView, rnn: nn.RNNBase, args: tuple, output: Any
 
 
 def default_forward(model: nn.Module, x: Any, lengths: Any = None) -> Any:
-    """``model(x, lengths)`` for spikernn classifiers (and models whose forward takes lengths), else ``model(x)``."""
-    import inspect
+    """The model called as :mod:`spikernn.protocol` says: a recurrent layer as ``model(x)`` (its whole
+    output), a sequence model as ``model(x, lengths)`` (full lengths when none are given)."""
+    from spikernn.protocol import call_model, is_recurrent_layer
 
-    try:
-        params = list(inspect.signature(model.forward).parameters)
-    except (TypeError, ValueError):
-        params = []
-    if lengths is not None and len(params) > 1 and params[1] in ("lengths", "length", "lens"):
-        return model(x, lengths)
-    return model(x)
+    return model(x) if is_recurrent_layer(model) else call_model(model, x, lengths)
 
 
 def trace(model: nn.Module, x: Any, *, lengths: Any = None, view: Optional[NeuroBenchView] = None,
@@ -390,9 +385,9 @@ def trace(model: nn.Module, x: Any, *, lengths: Any = None, view: Optional[Neuro
         if isinstance(m, _SpikingRNNBase):
             own = m.__dict__.get("forward_padded")
 
-            def patched_fp(xx, lengths=None, state=None, _unbatched=False, _checked=False, _m=m, _own=own):
-                res = (_own or type(_m).forward_padded.__get__(_m))(xx, lengths, state, _unbatched=_unbatched,
-                                                                   _checked=_checked)
+            def patched_fp(xx, lengths=None, hx=None, _m=m, _own=own, **kw):
+                res = (_own or type(_m).forward_padded.__get__(_m))(xx, lengths, hx, **kw)
+                state = None if hx is None else STATE_TYPES[_m.kind](*_m._state_in(hx, xx, False)[0])  # spiking form
                 spiking.append((_m, xx, lengths, state, res[0], len(tr.connections), len(tr.activations)))
                 return res
 

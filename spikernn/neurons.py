@@ -5,8 +5,9 @@ Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
 * ``neuron``: the soma, "lif" (default) or "adlif" (docs/equations.md gives both).
 * ``threshold`` (θ0, default 1.0): firing threshold > 0; ``learn_threshold`` (default False). Both somas.
 * ``reset``: "subtract" (default), "zero" or "none". Both somas.
-* ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan") or any surrogate callable;
-  ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
+* ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan"; "atan", "fast_sigmoid" and
+  "sigmoid" run as :class:`spikernn.surrogates.Surrogate`, same formulas, picklable and ``torch.func``-ready)
+  or any surrogate callable; ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
 
 LIF only (``neuron="lif"``):
 
@@ -119,17 +120,21 @@ class NeuronOptions:
         return self.neuron == "adlif"
 
     def surrogate_fn(self) -> Callable[[Tensor], Tensor]:
-        """The surrogate spike function (forward Heaviside, backward surrogate derivative)."""
+        """The surrogate spike function (forward Heaviside, backward surrogate derivative): for a name, a
+        picklable :class:`spikernn.surrogates.Surrogate` (or :class:`~spikernn.surrogates.SnnTorchSurrogate`)."""
         if callable(self.surrogate):
             return self.surrogate
-        from snntorch import surrogate as sg
+        from spikernn.surrogates import named_surrogate
 
-        return getattr(sg, self.surrogate)(**(self.surrogate_options or {}))
+        return named_surrogate(self.surrogate, self.surrogate_options)
 
     def surrogate_grad_fn(self) -> Optional[Callable[[Tensor], Tensor]]:
-        """Closed-form derivative of the surrogate when it is a known snntorch name, else None."""
-        from spikernn.surrogates import surrogate_derivative_for
+        """Closed-form derivative of the surrogate when it is known (a name of :mod:`spikernn.surrogates`, or
+        a :class:`~spikernn.surrogates.Surrogate`), else None."""
+        from spikernn.surrogates import Surrogate, surrogate_derivative_for
 
+        if isinstance(self.surrogate, Surrogate):
+            return self.surrogate.derivative
         return surrogate_derivative_for(self.surrogate, self.surrogate_options)
 
     def to_config(self) -> dict[str, Any]:

@@ -53,7 +53,8 @@ class LeakyReadout(nn.Module):
                                  f"got {tuple(y0.shape)}")
         z = nn.functional.linear(s, self.weight, self.bias)
         beta = self.effective_decay()
-        if not self.learn_decay and bool((beta == 0).all()) and y0 is None:
+        # beta = 0: y_t = z_t (the loop would give the same); decided without reading a device tensor
+        if not self.learn_decay and y0 is None and beta.device.type == "cpu" and bool((beta == 0).all()):
             return z
         y = torch.zeros_like(z[0]) if y0 is None else y0
         ys = []

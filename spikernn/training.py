@@ -1,8 +1,11 @@
 """Training and evaluation of sequence classifiers taking ``(x, lengths)`` and returning logits: the one loop
 behind :func:`spikernn.train`, ``spikernn train`` (also under torchrun) and ``spikernn demo``.
 
-* ``device``: the model is moved there and every batch with it (lengths stay on the CPU for models that say
-  ``lengths_on_cpu = True``, e.g. ones using ``pack_padded_sequence``).
+* Models are called as :mod:`spikernn.protocol` says: ``model(x, lengths)`` with ``x`` (B, T, F) — (T, B, F)
+  for a model that declares ``batch_first = False`` — and ``lengths`` on the CPU. Truncated BPTT and the
+  firing rates of the rate regulariser travel in a :class:`~spikernn.protocol.RunContext` opened around each
+  call, which also collects the spiking layers' activity.
+* ``device``: the model is moved there and every batch with it (lengths stay on the CPU).
 * DistributedDataParallel: pass a DDP-wrapped model and ``sampler=`` a ``DistributedSampler`` (its
   ``set_epoch`` is called each epoch; :func:`spikernn.distributed.train` does both). When a
   ``torch.distributed`` process group with more than one rank is initialised, the per-epoch training metrics
@@ -20,16 +23,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
+from spikernn.protocol import RunContext, batch_first_of, call_model, run_context, unwrap
+
 
 def _spiking_layers(model: nn.Module) -> list[nn.Module]:
     from spikernn.layers import _SpikingRNNBase
 
-    return [m for m in _unwrap(model).modules() if isinstance(m, _SpikingRNNBase)]
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel (or DataParallel) wrapper, else ``model``."""
-    return getattr(model, "module", model)
+    return [m for m in unwrap(model).modules() if isinstance(m, _SpikingRNNBase)]
 
 
 def _dataset(data: Any) -> Dataset:
@@ -81,33 +81,26 @@ def _device_of(model: nn.Module, device: Optional[torch.device | str]) -> torch.
     return p.device if p is not None else torch.device("cpu")
 
 
-def _batch_first(model: nn.Module) -> bool:
-    """Classifiers take (B, T, I) unless they say ``batch_first = False`` (spikernn's do take (B, T, I))."""
-    return bool(getattr(_unwrap(model), "batch_first", True))
-
-
-def _lengths_on_cpu(model: nn.Module) -> bool:
-    # pack_padded_sequence wants CPU lengths; classifiers that use it say so with this attribute
-    return bool(getattr(_unwrap(model), "lengths_on_cpu", False))
-
-
 def model_forward(model: nn.Module, x: Tensor, lengths: Tensor) -> Tensor:
-    """Logits of a sequence classifier for padded data ``x`` (B, T, I): ``model(x, lengths)`` on the batch
-    trimmed to its longest sequence (saves time), transposed to (T, B, I) for models that are not batch-first."""
+    """Logits of a sequence classifier for padded data ``x`` (B, T, I), called as :mod:`spikernn.protocol`
+    says (``lengths`` on the CPU, (T, B, I) for models that declare ``batch_first = False``), on the batch
+    trimmed to its longest sequence (saves time)."""
+    lengths = lengths.cpu()
     x = x[:, : int(lengths.max())]
-    if not _batch_first(model):
+    if not batch_first_of(model):
         x = x.transpose(0, 1)
-    return model(x, lengths)
+    return call_model(model, x, lengths)
 
 
-def _to(model: nn.Module, device: torch.device, x: Tensor, lengths: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    return x.to(device), (lengths.cpu() if _lengths_on_cpu(model) else lengths.to(device)), y.to(device)
+def _to(device: torch.device, x: Tensor, lengths: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    return x.to(device), lengths.cpu(), y.to(device)
 
 
-def _activity(layers: list[nn.Module]) -> tuple[float, float]:
-    """Spikes and neuron steps of the spiking layers' last forward pass."""
-    acts = [a for layer in layers for a in layer.last_activity]
-    return float(sum(a.total_spikes for a in acts)), float(sum(a.neuron_steps for a in acts))
+def _activity(ctx: RunContext) -> tuple[Any, int]:
+    """Spikes (a tensor on the layers' device, or 0.0 without spiking layers) and neuron steps of the forward
+    passes recorded in ``ctx``; nothing is read from the device here."""
+    spikes = sum((a.spikes_per_step.sum() for a in ctx.activity), 0.0)
+    return spikes, sum(a.neuron_steps for a in ctx.activity)
 
 
 @torch.no_grad()
@@ -121,7 +114,7 @@ def evaluate(model: nn.Module, data: Any, batch_size: int = 256, *, device: Opti
     is initialised; every rank must then call this): each rank scores items ``rank::world_size`` (a
     DataLoader is taken as already sharded) and the counts are summed over the ranks.
     """
-    net = _unwrap(model)  # no DDP collectives here: ranks may see different numbers of batches
+    net = unwrap(model)  # no DDP collectives here: ranks may see different numbers of batches
     dev = _device_of(net, device)
     distributed = _distributed() if distributed is None else distributed
     if distributed and not isinstance(data, DataLoader):
@@ -132,18 +125,19 @@ def evaluate(model: nn.Module, data: Any, batch_size: int = 256, *, device: Opti
     was = net.training
     net.eval()
     n, correct, loss_sum, spikes, neuron_steps = 0, 0, 0.0, 0.0, 0.0
-    layers = _spiking_layers(net)
     try:
         for x, lengths, y in _loader(data, batch_size, False):
-            x, lengths, y = _to(net, dev, x, lengths, y)
-            logits = model_forward(net, x, lengths)
+            x, lengths, y = _to(dev, x, lengths, y)
+            with run_context() as ctx:
+                logits = model_forward(net, x, lengths)
             loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
             correct += int((logits.argmax(-1) == y).sum())
             n += int(y.shape[0])
-            s, ns = _activity(layers)
+            s, ns = _activity(ctx)
             spikes, neuron_steps = spikes + s, neuron_steps + ns
     finally:
         net.train(was)
+    spikes = float(spikes)
     if distributed:
         n, correct, loss_sum, spikes, neuron_steps = _sum_over_ranks([n, correct, loss_sum, spikes, neuron_steps], dev)
         n, correct = int(n), int(correct)
@@ -205,7 +199,7 @@ def train(
     if scheduler not in ("cosine", "none"):
         raise ValueError(f"scheduler must be 'cosine' or 'none', got {scheduler!r}")
     if rate_reg > 0 and not _spiking_layers(model):
-        raise ValueError(f"rate_reg={rate_reg} needs spiking layers, but {type(_unwrap(model)).__name__} has none")
+        raise ValueError(f"rate_reg={rate_reg} needs spiking layers, but {type(unwrap(model)).__name__} has none")
     if seed is not None:
         torch.manual_seed(seed)
     dev = _device_of(model, device)
@@ -215,10 +209,6 @@ def train(
     total = epochs * len(loader)
     sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, total) / total)))
              if scheduler == "cosine" and optimizer is None else None)
-    layers = _spiking_layers(model)
-    old = [(l.tbptt, l.keep_rates) for l in layers]
-    for l in layers:
-        l.tbptt, l.keep_rates = tbptt, rate_reg > 0
     world = torch.distributed.get_world_size() if _distributed() else 1
     hist: dict[str, Any] = {"loss": [], "train_accuracy": [], "firing_rate": [], "val_accuracy": [], "epoch_time_s": [],
                             "epochs": epochs, "seconds": 0.0, "world_size": world,
@@ -241,13 +231,14 @@ def train(
             t0 = time.perf_counter()
             n, correct, loss_sum, spikes, nsteps = 0, 0, 0.0, 0.0, 0.0
             for x, lengths, y in loader:
-                x, lengths, y = _to(model, dev, x, lengths, y)
+                x, lengths, y = _to(dev, x, lengths, y)
                 if input_noise > 0:
                     x = x + input_noise * torch.randn_like(x)
-                logits = model_forward(model, x, lengths)
+                with run_context(tbptt=tbptt, keep_rates=rate_reg > 0) as ctx:
+                    logits = model_forward(model, x, lengths)
                 loss = nn.functional.cross_entropy(logits, y)
                 if rate_reg > 0:
-                    rates = torch.stack([r for l in layers for r in l.last_rates])
+                    rates = torch.stack(ctx.rates)
                     reg = rates.mean() if target_rate is None else (rates - target_rate).pow(2).mean()
                     loss = loss + rate_reg * reg
                 opt.zero_grad(set_to_none=True)
@@ -261,10 +252,11 @@ def train(
                 n += b
                 loss_sum += float(loss.detach()) * b
                 correct += int((logits.detach().argmax(-1) == y).sum())
-                s, ns = _activity(layers)
+                s, ns = _activity(ctx)
                 spikes, nsteps = spikes + s, nsteps + ns
                 if bar is not None:
                     bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss_sum / n:.3f}")
+            spikes = float(spikes)
             n, correct, loss_sum, spikes, nsteps = _sum_over_ranks([n, correct, loss_sum, spikes, nsteps], dev)
             hist["loss"].append(loss_sum / max(n, 1))
             hist["train_accuracy"].append(correct / max(n, 1))
@@ -279,8 +271,6 @@ def train(
         model.train(was)
         if bar is not None:
             bar.stop()
-        for l, (tb, kr) in zip(layers, old):
-            l.tbptt, l.keep_rates = tb, kr
     return hist
 
 

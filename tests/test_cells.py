@@ -25,7 +25,7 @@ def test_cell_loop_equals_layer(cell_cls, layer_cls, soma):
     cell = cell_cls(4, 6, threshold=th, **soma).double()
     _copy(cell, layer)
     x = torch.randn(12, 3, 4, dtype=torch.float64)
-    out, st = layer(x)
+    out, st = layer(x, layer.initial_state(3))
     state, outs = None, []
     for t in range(12):
         s, state = cell(x[t], state)
@@ -43,7 +43,7 @@ def test_cell_step_equals_layer_step(cell_cls, layer_cls):
     cell = cell_cls(4, 5, threshold=0.1).double()
     _copy(cell, layer)
     x = torch.randn(1, 2, 4, dtype=torch.float64)
-    init = type(layer(x)[1])(*(torch.rand(1, 2, 5, dtype=torch.float64) for _ in range(len(layer(x)[1]))))
+    init = type(layer.initial_state(2))(*(torch.rand(1, 2, 5, dtype=torch.float64) for _ in layer.initial_state(2)))
     out, st = layer(x, init)
     s, st_c = cell(x[0], type(init)(*(t[0] for t in init)))
     torch.testing.assert_close(s, out[0], rtol=0, atol=0)

@@ -23,7 +23,7 @@ def _run(m, x, fused):
     m.fused = fused
     m.zero_grad()
     xx = x.clone().requires_grad_(True)
-    out, state = m(xx)
+    out, state = m(xx, m.initial_state(x.shape[1]))
     w = torch.linspace(0.5, 1.5, out.numel(), dtype=x.dtype).view_as(out)
     loss = (out * w).sum() + sum((f ** 2).sum() for f in state[1:])
     loss.backward()
@@ -53,9 +53,14 @@ def test_fused_equals_step_float64(cls, reset, adapt):
 
 
 @pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
-def test_fused_equals_step_float32_snntorch_surrogate(cls):
+@pytest.mark.parametrize("sg", ["atan", "snntorch"])
+def test_fused_equals_step_float32_snntorch_surrogate(cls, sg):
+    """float32, the default surrogate (spikernn's Surrogate("atan"), closed-form derivative in the fused
+    backward) and snntorch's own callable (derivative by autograd in the fused backward)."""
+    from snntorch import surrogate
+
     torch.manual_seed(1)
-    m = cls(6, 16, threshold=0.2, learn_threshold=True)
+    m = cls(6, 16, threshold=0.2, learn_threshold=True, surrogate=sg if sg == "atan" else surrogate.atan())
     x = torch.randn(20, 4, 6)
     o1, _, g1, x1 = _run(m, x, True)
     o2, _, g2, x2 = _run(m, x, False)
@@ -140,7 +145,7 @@ def test_fused_equals_step_float64_adlif(cls, reset, disc):
             threshold=0.3, learn_threshold=True, surrogate=ExactAtan.apply).double()
     x = torch.randn(10, 3, 5, dtype=torch.float64) * 2
     g = torch.Generator().manual_seed(5)
-    st0 = type(m(x)[1])(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in range(len(m(x)[1]))))
+    st0 = type(m.initial_state(3))(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in m.initial_state(3)))
     res = []
     for fused in (True, False):
         m.fused = fused
@@ -177,3 +182,28 @@ def test_fused_adlif_float32_closed_form_surrogate(disc):
     for n in g1:
         scale = g2[n].abs().max().clamp(min=1e-6)
         assert (g1[n] - g2[n]).abs().max() / scale < 1e-5, n
+
+
+@pytest.mark.parametrize("name,opts", [("atan", {}), ("atan", {"alpha": 3.0}), ("fast_sigmoid", {"slope": 10.0}),
+                                       ("sigmoid", {})])
+def test_surrogate_equals_snntorch_and_pickles(name, opts):
+    """spikernn's Surrogate: snntorch's forward and backward (float32), dtype kept, picklable by name, vmap."""
+    import pickle
+
+    from snntorch import surrogate
+    from torch.func import grad, vmap
+
+    from spikernn.surrogates import Surrogate
+
+    ours, ref = Surrogate(name, opts), getattr(surrogate, name)(**opts)
+    x = torch.linspace(-2, 2, 101, requires_grad=True)
+    y, y_ref = ours(x), ref(x)
+    assert torch.equal(y, y_ref)
+    (g,) = torch.autograd.grad((y * torch.arange(101.0)).sum(), x)
+    (g_ref,) = torch.autograd.grad((y_ref * torch.arange(101.0)).sum(), x)
+    assert (g - g_ref).abs().max() <= 1e-6 * g_ref.abs().max()
+    assert ours(x.double()).dtype == torch.float64
+    again = pickle.loads(pickle.dumps(ours))
+    assert again.name == name and torch.equal(again.derivative(x.detach()), ours.derivative(x.detach()))
+    gv = vmap(grad(lambda xi: ours(xi).sum() * 1.0))(x.detach().view(101, 1))
+    torch.testing.assert_close(gv.view(-1), ours.derivative(x.detach()))

@@ -24,21 +24,26 @@ def test_parameter_names_and_shapes_like_torch(cls, ref):
 def test_shapes_layouts(cls, ref):
     m = cls(3, 4, num_layers=2, bidirectional=True, threshold=0.1)
     x = torch.randn(7, 2, 3)
-    out, st = m(x)
+    out, st = m(x, m.initial_state(2))
     assert out.shape == (7, 2, 8) and st.s.shape == (4, 2, 4) and st.v.shape == (4, 2, 4)
     assert set(out.unique().tolist()) <= {0.0, 1.0}
+    out_t, h = m(x)  # torch form: h_n = the final spikes (and c_n for the LSTM)
+    assert torch.equal(out_t, out)
+    h_n = h[0] if cls is snr.SpikingLSTM else h
+    assert torch.equal(h_n, st.s) and (cls is not snr.SpikingLSTM or torch.equal(h[1], st.c))
+    assert torch.equal(h_n[-2], out[-1, :, :4])  # last layer, forward direction: as torch's h_n
     mb = cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, threshold=0.1)
     mb.load_state_dict(m.state_dict())
-    out_b, st_b = mb(x.transpose(0, 1))
+    out_b, st_b = mb(x.transpose(0, 1), mb.initial_state(2))
     assert torch.equal(out_b.transpose(0, 1), out)
     assert all(torch.equal(a, b) for a, b in zip(st, st_b))
-    out_u, st_u = m(x[:, 0])
+    out_u, st_u = m(x[:, 0], m.initial_state())
     assert out_u.shape == (7, 8) and st_u.s.shape == (4, 4)
     assert torch.equal(out_u, out[:, 0])
-    # state in: continuing from the final state equals one long run (unidirectional)
+    # state in: continuing from the final spiking state equals one long run (unidirectional)
     u = cls(3, 4, num_layers=2, threshold=0.1)
-    full, s_full = u(x)
-    o1, s1 = u(x[:4])
+    full, s_full = u(x, u.initial_state(2))
+    o1, s1 = u(x[:4], u.initial_state(2))
     o2, s2 = u(x[4:], s1)
     assert torch.equal(torch.cat([o1, o2]), full)
     assert all(torch.equal(a, b) for a, b in zip(s2, s_full))
@@ -52,14 +57,14 @@ def test_packed_sequence_equals_single_runs(cls, ref, fused):
     lengths = torch.tensor([4, 7, 2])
     x = torch.randn(7, 3, 3, dtype=torch.float64)
     packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
-    out_p, st = m(packed)
+    out_p, st = m(packed, m.initial_state(3))
     assert isinstance(out_p, torch.nn.utils.rnn.PackedSequence)
     assert torch.equal(out_p.sorted_indices, packed.sorted_indices)
     out, out_len = pad_packed_sequence(out_p)
     assert out_len.tolist() == lengths.tolist()
     for b in range(3):
         L = int(lengths[b])
-        o_b, s_b = m(x[:L, b : b + 1])
+        o_b, s_b = m(x[:L, b : b + 1], m.initial_state(1))
         torch.testing.assert_close(out[:L, b : b + 1], o_b, rtol=0, atol=0)
         assert out[L:, b].abs().sum() == 0
         for f, g in zip(st, s_b):
@@ -120,11 +125,12 @@ def test_neuron_parameters_and_config():
 def test_activity_statistics():
     torch.manual_seed(0)
     m = snr.SpikingLSTM(3, 4, num_layers=2, bidirectional=True, threshold=0.1)
-    m.readout_fan_out = 9
     x = torch.randn(5, 2, 3)
     lengths = torch.tensor([5, 3])
-    out, _ = m.forward_padded(x, lengths)
-    acts = m.activity
+    with snr.run_context() as ctx:
+        out, _ = m.forward_padded(x, lengths)
+    assert ctx.activity == m.activity and acts_fan(m.activity) == [48, 48, 16, 16]  # no readout counted
+    acts = snr.activity.with_readout_fan_out(m.activity, 1, 9)
     assert [(a.layer, a.direction) for a in acts] == [(0, "forward"), (0, "reverse"), (1, "forward"), (1, "reverse")]
     a0 = acts[0]
     assert a0.spikes_per_step.shape == (5,)
@@ -136,6 +142,10 @@ def test_activity_statistics():
     assert a0.synaptic_events == a0.total_spikes * 48
 
 
+def acts_fan(acts):
+    return [a.fan_out for a in acts]
+
+
 def test_tbptt_keeps_forward_and_truncates_gradient():
     torch.manual_seed(0)
     m = snr.SpikingRNN(2, 5, threshold=0.2)
@@ -144,8 +154,9 @@ def test_tbptt_keeps_forward_and_truncates_gradient():
     out_full[-1].sum().backward()
     g_full = x.grad.clone()
     x.grad = None
-    m.tbptt = 4
-    out_tb, _ = m(x)
+    with snr.run_context(tbptt=4, keep_rates=True) as ctx:
+        out_tb, _ = m(x)
+    torch.testing.assert_close(ctx.rates[0], out_tb.sum() / (5 * 36))
     assert torch.equal(out_tb, out_full)
     out_tb[-1].sum().backward()
     assert x.grad[:8].abs().sum() == 0 and g_full[:8].abs().sum() > 0
@@ -157,7 +168,7 @@ def test_dtype_mismatch_is_a_clear_value_error(cls):
     m = cls(3, 4, num_layers=2)
     with pytest.raises(ValueError, match="dtype"):
         m(torch.ones(5, 2, 3, dtype=torch.float64))
-    state = tuple(torch.zeros(2, 2, 4, dtype=torch.float64) for _ in m(torch.ones(5, 2, 3))[1])
+    state = tuple(torch.zeros(2, 2, 4, dtype=torch.float64) for _ in m.initial_state(2))
     with pytest.raises(ValueError, match="state.s dtype"):
         m(torch.ones(5, 2, 3), state)
     out, _ = m.double()(torch.ones(5, 2, 3, dtype=torch.float64))  # matching dtypes still run
@@ -178,10 +189,12 @@ def test_sizes_must_be_positive_ints(bad):
 @pytest.mark.parametrize("fused", [True, False])
 def test_empty_batch_gives_empty_outputs_like_torch(cls, fused):
     m = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)
-    out, state = m(torch.ones(5, 0, 3))
-    ref_out, _ = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True)(torch.ones(5, 0, 3))
+    out, state = m(torch.ones(5, 0, 3), m.initial_state(0))
+    ref_out, ref_h = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True)(torch.ones(5, 0, 3))
     assert out.shape == ref_out.shape == (5, 0, 8)
     assert all(t.shape == (4, 0, 4) for t in state)
+    _, h = m(torch.ones(5, 0, 3))
+    assert (h[0] if cls is snr.SpikingLSTM else h).shape == ref_h.shape
 
 
 @pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
@@ -191,7 +204,7 @@ def test_adlif_soma_gradients_reach_alpha_beta_a_b(cls, disc):
     m = cls(3, 6, num_layers=2, neuron="adlif", discretisation=disc, threshold=0.05)
     names = {n for n, _ in m.named_parameters()}
     assert {"alpha_l1", "beta_l1", "a_l1", "b_l1"} <= names and not any(n.startswith(("decay", "adapt")) for n in names)
-    out, st = m(torch.randn(30, 4, 3) * 2)
+    out, st = m(torch.randn(30, 4, 3) * 2, m.initial_state(4))
     assert 0 < out.mean() < 0.5
     (out.sum() + st.a.sum()).backward()
     for n, p in m.named_parameters():
@@ -233,3 +246,96 @@ def test_adlif_options_ranges_and_errors():
         from spikernn import converters
 
         converters.to_lava(snr.SpikingLSTM(3, 4, neuron="adlif"))
+
+
+class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts the ops that read a tensor's value on the host (``.item()``, ``bool()``, ``int()``, ``.tolist()``:
+    all dispatch to ``_local_scalar_dense``; on a GPU each is a device synchronisation) and copies to the CPU."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = func.overloadpacket.__name__
+        if name in ("_local_scalar_dense", "is_nonzero", "equal"):
+            self.reads.append(name)
+        elif name in ("_to_copy", "copy_") and any(isinstance(a, torch.Tensor) and a.device.type != "cpu" for a in args) \
+                and getattr(out, "device", torch.device("meta")).type == "cpu":
+            self.reads.append(name)
+        return out
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("opts", [{}, {"neuron": "adlif"}, {"fused": False}])
+def test_no_host_sync_in_forward_on_the_default_path(cls, opts):
+    """forward + backward on the ``meta`` device, where any host read of a value raises (as it would stall a
+    GPU), and on the CPU with a dispatch-level counter: zero host reads, except the NaN/inf check of the input
+    that runs on CPU tensors only."""
+    m = cls(3, 6, num_layers=2, bidirectional=True, device="meta", **opts)
+    x = torch.randn(7, 4, 3, device="meta", requires_grad=True)
+    out, h = m(x)
+    out.sum().backward()
+    assert out.is_meta and x.grad.shape == x.shape and m.activity[0].spikes_per_step.is_meta
+    m = cls(3, 6, num_layers=2, bidirectional=True, threshold=0.05, **opts)
+    x = torch.randn(7, 4, 3) * 3
+    for mode, expected in (("cpu", ["_local_scalar_dense"]), ("never", [])):  # "never" = what a GPU runs
+        old = snr.set_finite_checks(mode)
+        try:
+            with _HostReads() as counter:
+                out, _ = m(x)
+                out.sum().backward()
+        finally:
+            snr.set_finite_checks(old)
+        assert counter.reads == expected, mode
+    assert sum(a.total_spikes for a in m.activity) > 0  # reading the counters is what syncs
+
+
+def test_finite_check_modes():
+    m = snr.SpikingGRU(3, 4)
+    bad = torch.full((5, 2, 3), float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        m(bad)
+    old = snr.set_finite_checks("never")
+    try:
+        assert m(bad)[0].shape == (5, 2, 4)
+    finally:
+        snr.set_finite_checks(old)
+    with pytest.raises(ValueError, match="finite-check mode"):
+        snr.set_finite_checks("sometimes")
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+def test_fused_path_without_onednn_matches(cls, monkeypatch):
+    """The fused path with plain torch ops (as on CUDA, or a torch build without oneDNN) equals the oneDNN one
+    and the step path, float32."""
+    from spikernn import fused
+
+    torch.manual_seed(0)
+    m = cls(5, 16, num_layers=2, threshold=0.2)
+    x = torch.randn(12, 4, 5)
+    res = []
+    for onednn, path in ((True, True), (False, True), (False, False)):
+        monkeypatch.setitem(fused._ONEDNN, "ok", None if onednn else False)  # None: probe this torch build
+        assert fused._use_onednn(x) is (onednn and fused._onednn_available())
+        m.fused = path
+        m.zero_grad()
+        out, _ = m(x)
+        (out * torch.linspace(0.5, 1.5, out.numel()).view_as(out)).sum().backward()
+        res.append((out, {n: p.grad.clone() for n, p in m.named_parameters()}))
+    assert fused._onednn_available() is False and res[0][0].sum() > 0
+    for out, grads in res[1:]:
+        assert torch.equal(out, res[0][0])
+        for n, g in grads.items():
+            assert (g - res[0][1][n]).abs().max() / res[0][1][n].abs().max().clamp(min=1e-6) < 1e-5, n
+
+
+def test_torch_func_error_names_the_transform():
+    from snntorch import surrogate
+    from torch.func import grad
+
+    m = snr.SpikingRNN(3, 4, surrogate=surrogate.atan())
+    with pytest.raises(RuntimeError, match=r"torch.func.grad .*surrogate='atan'"):
+        grad(lambda x: m(x)[0].sum())(torch.randn(5, 2, 3))
