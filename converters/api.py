@@ -210,14 +210,7 @@ def model_output(model: Any, x: torch.Tensor, lengths: Any = None) -> torch.Tens
 
 
 def _simulate(net: Network, x: Any, lengths: Any, backend: str, options: dict):
-    """(output tensor float64, per-inference dict) from a backend, or from the converters' reference."""
-    if backend == "reference":
-        from spikernn.converters.reference import simulate_reference
-        from spikernn.hardware.io import format_output, prepare_input
-
-        x_tbi, layout = prepare_input(net, x, lengths)
-        y_tbo, st = simulate_reference(net, x_tbi)
-        return format_output(net, y_tbo, layout).double(), st.per_inference()
+    """(output tensor float64, per-inference dict) from a backend."""
     y, st = net.simulate(x, backend=backend, lengths=lengths, **options)
     return y.double(), st.per_inference()
 
@@ -249,8 +242,9 @@ def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str =
     ``x`` is laid out as the model expects (``net.meta["batch_first"]``). For classifiers, ``lengths`` gives
     each sequence's valid length; logits are compared at that step (bidirectional classifiers are run in
     equal-length groups so that both sides start their backward pass at the sequence's end). For sequence
-    outputs with ``lengths``, only valid steps are compared. ``backend`` may also be ``"reference"``
-    (:mod:`spikernn.converters.reference`, float networks only). ``options`` go to the backend.
+    outputs with ``lengths``, only valid steps are compared. ``backend`` is any name in
+    :data:`spikernn.hardware.backends.BACKENDS` (``"reference"``: the neuron kinds' reference steps run plainly,
+    float or fixed point). ``options`` go to the backend.
     """
     x = _as_tensor(x)
     family = net.meta.get("family") or model_family(model)

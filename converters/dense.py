@@ -42,10 +42,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from spikernn.functional import GATES
 from spikernn.hardware.network import Network, Population, SynapseBlock
 from spikernn.protocol import batch_first_of
 
-_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 _KIND = {"RNN": "sd_rnn", "LSTM": "sd_lstm", "GRU": "sd_gru"}
 
 
@@ -110,7 +110,7 @@ def add_layers(pops: list, syns: list, rnn: Any, mode: str, source: str, *, thre
     modules ``threshold`` becomes ``attrs["delta_threshold"]``.
     """
     kinds = kinds or _KIND
-    G = _GATES[mode]
+    G = GATES[mode.lower()]
     H = int(rnn.hidden_size)
     D = 2 if rnn.bidirectional else 1
     prev = [source]

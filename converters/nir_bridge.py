@@ -8,7 +8,10 @@ A spikernn ``lif`` population (SpikingRNN layers, the spiking part of a converte
 block is an edge ``lif -> w_rec -> lif`` (snntorch's ``RLeaky`` export has exactly this form). A
 ``readout`` population is an ``Affine -> LI`` pair. ``Input``/``Output`` nodes are the network's ends.
 Spiking LSTM/GRU neurons, sigma-delta neurons, adaptive thresholds and bidirectional (time-reversed)
-populations have no NIR primitive: :func:`to_nir` raises ``ValueError`` naming them.
+populations have no NIR primitive: :func:`to_nir` raises ``ValueError`` naming them. An ``adlif`` population
+exports only without its adaptation current (``a = b = 0``: then ``u = α v + (1 - α) d`` is NIR's ``LIF`` with
+``r = 1``, and it imports back as a ``lif`` with the gain in its weights); NIR has no neuron with an adaptation
+current (``CubaLIF``'s second variable is a synaptic current), so an adLIF with ``a`` or ``b`` != 0 is refused.
 
 Time: NIR's neurons are continuous-time; discrete simulators (snntorch, Norse, Lava-via-NIR) use forward
 Euler with a step ``dt``. For ``LIF`` (``tau dv/dt = (v_leak - v) + r I``) one step is
@@ -80,6 +83,7 @@ from typing import Any
 
 import numpy as np
 
+from spikernn.hardware.kinds import DEFAULT_RESET
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 DEFAULT_DT = 1e-4  # snntorch's export/import constant
@@ -140,32 +144,41 @@ def to_nir(model: Any, dt: float = DEFAULT_DT, *, compat: str | None = None) -> 
     bias_done: set[str] = set()
     gain: dict[str, np.ndarray] = {}  # compat="norse": r = 1, the input gain tau/dt moved into the weights
 
-    def r_of(name: str, tau: np.ndarray) -> np.ndarray:
+    def r_of(name: str, tau: np.ndarray, drive_gain: Any = 1.0) -> np.ndarray:
+        """NIR's r for a per-step input gain ``drive_gain`` (1 for lif and readout, 1 - alpha for adlif)."""
         if compat == "norse":
-            gain[name] = tau / dt
+            gain[name] = drive_gain * tau / dt
             return np.ones_like(tau)
-        return tau / dt
+        return drive_gain * tau / dt
     for p in net.populations:
         if p.reverse:
             raise ValueError(f"population {p.name!r} runs time-reversed (bidirectional layer): NIR has no such node")
         if p.kind == "input":
             nodes[p.name] = nir.Input(input_type={"input": np.array([p.size])})
-        elif p.kind == "lif":
-            decay = np.asarray(p.params["decay"], np.float64)
-            if np.any(np.asarray(p.params.get("adapt_scale", 0.0)) != 0):
+        elif p.kind in ("lif", "adlif"):
+            values, settings = p.spec.resolve(p.params, p.attrs, "float", p.size, where=p.where())
+            if p.kind == "adlif":  # u = alpha v + (1 - alpha)(d - w): without w, NIR's LIF with r = 1
+                if np.any(values["a"] != 0) or np.any(values["b"] != 0):
+                    raise ValueError(f"population {p.name!r} is an adLIF neuron with an adaptation current (a or b "
+                                     "!= 0): NIR has no neuron with one (CubaLIF's second variable is a synaptic "
+                                     "current); only a = b = 0 exports, as a LIF")
+                decay, drive_gain = values["alpha"], 1.0 - values["alpha"]
+            else:
+                decay, drive_gain = values["decay"], np.ones(p.size)
+            if np.any(values.get("adapt_scale", 0.0) != 0):
                 raise ValueError(f"population {p.name!r} has an adaptive threshold (adapt_scale != 0): NIR's LIF has none")
-            reset = p.attrs.get("reset", "subtract")
-            vth = np.asarray(p.params["threshold"], np.float64).copy()
+            reset = settings["reset"]
+            vth = values["threshold"].copy()
             if np.all(decay == 1.0):
                 if compat == "snntorch":
                     raise ValueError(f"population {p.name!r} has decay 1 (NIR IF), which snntorch's import_from_nir "
                                      "builds as Leaky(beta=0.9): no snntorch-compatible export")
-                node = nir.IF(r=np.ones(p.size), v_threshold=vth, v_reset=np.zeros(p.size))
+                node = nir.IF(r=drive_gain, v_threshold=vth, v_reset=np.zeros(p.size))
             elif np.any(decay >= 1.0):
                 raise ValueError(f"population {p.name!r}: decay 1 mixed with decay < 1 cannot be one NIR node")
             else:
                 tau = dt / (1.0 - decay)
-                node = nir.LIF(tau=tau, r=r_of(p.name, tau), v_leak=np.zeros(p.size), v_threshold=vth,
+                node = nir.LIF(tau=tau, r=r_of(p.name, tau, drive_gain), v_leak=np.zeros(p.size), v_threshold=vth,
                                v_reset=np.zeros(p.size))
             if reset != "zero":
                 node.metadata["spikernn_reset"] = reset
@@ -205,7 +218,7 @@ def to_nir(model: Any, dt: float = DEFAULT_DT, *, compat: str | None = None) -> 
         else:
             edges += [(s.source, s.name), (s.name, s.target)]
     for p in net.populations:  # a bias with no feed-forward block: put it on the recurrent one
-        if p.kind in ("lif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
+        if p.kind in ("lif", "adlif", "readout") and p.name not in bias_done and np.any(np.asarray(p.params.get("bias", 0))):
             blk = next((s for s in net.synapses if s.target == p.name), None)
             if blk is None:
                 raise ValueError(f"population {p.name!r} has a bias but no incoming synapses")
@@ -506,7 +519,7 @@ def network_to_spikernn(net: Network) -> Any:
     H = chain[0][0].size
     if any(p.size != H for p, _ in chain):
         raise ValueError(f"layer sizes {[p.size for p, _ in chain]} differ: SpikingRNN layers share one hidden_size")
-    resets = {p.attrs.get("reset", "subtract") for p, _ in chain}
+    resets = {p.attrs.get("reset", DEFAULT_RESET) for p, _ in chain}
     if len(resets) != 1:
         raise ValueError(f"layers use different resets {sorted(resets)}")
     if any(np.any(np.asarray(p.params.get("adapt_scale", 0)) != 0) for p, _ in chain):

@@ -1,4 +1,5 @@
-"""spikernn spiking models -> networks of spiking neuron populations (``lif``, ``spiking_lstm``, ``spiking_gru``).
+"""spikernn spiking models -> networks of spiking neuron populations (``lif`` or ``adlif``, ``spiking_lstm``,
+``spiking_gru``).
 
 Accepted models:
 
@@ -13,10 +14,13 @@ Accepted models:
 
 Mapping: layer ``k`` (direction ``d``) is one population of ``hidden_size`` neurons named ``l{k}`` /
 ``l{k}_reverse``; ``W_ih`` is a synapse block from the previous layer (split by source direction), ``W_hh``
-a recurrent block to itself, weights copied 1:1. ``lif`` and ``spiking_lstm`` get ``bias = b_ih + b_hh`` on
-port ``in`` (the drive sums them); ``spiking_gru`` keeps ``bias_in``/``bias_rec`` and ports ``in``/``rec``.
-Neuron parameters (``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale``: effective, clamped values;
-``reset``) come from the layer's ``neuron_parameters(layer, reverse)``. The input population sends
+a recurrent block to itself, weights copied 1:1. ``lif``/``adlif`` and ``spiking_lstm`` get ``bias = b_ih +
+b_hh`` on port ``in`` (the drive sums them); ``spiking_gru`` keeps ``bias_in``/``bias_rec`` and ports
+``in``/``rec``. Neuron parameters (the kind's float parameters: LIF ``decay``, ``threshold``, ``adapt_decay``,
+``adapt_scale``; adLIF ``alpha``, ``beta``, ``a``, ``b``, ``threshold``: effective, clamped values; settings
+``reset`` and, adLIF, ``discretisation``) come from the layer's ``neuron_parameters(layer, reverse)``. A
+``SpikingRNN`` with ``neuron="adlif"`` becomes ``adlif`` populations; spiking LSTM/GRU layers with the adLIF
+soma have no hardware kind and raise NotImplementedError. The input population sends
 values (``encoding "value"``). The readout (``LeakyReadout``) becomes a ``readout`` population with its
 decay. Bidirectional stages as for dense models (see :mod:`spikernn.converters.dense`).
 """
@@ -28,10 +32,12 @@ import numpy as np
 import torch
 
 from spikernn.converters.dense import add_layers, add_readout
+from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 from spikernn.protocol import batch_first_of
 
 _KINDS = {"RNN": "lif", "LSTM": "spiking_lstm", "GRU": "spiking_gru"}
+_SOMA_KIND = {"lif": "lif", "adlif": "adlif"}  # the core's soma (neuron option) -> the kind whose soma it is
 _CLASS_MODE = {"SpikingRNN": "RNN", "SpikingLSTM": "LSTM", "SpikingGRU": "GRU"}
 
 
@@ -58,20 +64,35 @@ def _f64(t: Any) -> np.ndarray:
 
 
 def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, dict]:
-    """Soma params and attrs of one layer/direction, from ``rnn.neuron_parameters(layer, reverse)``."""
+    """Soma params and attrs of one layer/direction, from ``rnn.neuron_parameters(layer, reverse)``: the LIF
+    soma's ``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale`` and ``reset``, or the adLIF soma's
+    ``alpha``, ``beta``, ``a``, ``b``, ``threshold``, ``reset`` and ``discretisation``."""
     fn = getattr(rnn, "neuron_parameters", None)
     if fn is None:
         raise TypeError(f"{type(rnn).__name__} has no neuron_parameters(layer, reverse): not a spikernn spiking layer")
     p = fn(layer, reverse)
-    if p.get("neuron", "lif") != "lif":  # until the hardware has an adLIF kind (issue 10)
-        raise NotImplementedError(f"{type(rnn).__name__} uses neuron={p['neuron']!r}: its conversion to hardware "
-                                  "is not implemented yet (only the LIF soma converts)")
+    kind = KINDS[_SOMA_KIND[p.get("neuron", "lif")]]
     params = {}
-    for k in ("decay", "threshold", "adapt_decay", "adapt_scale"):
-        v = _f64(p.get(k, 0.0))
-        params[k] = np.broadcast_to(v, (H,)).astype(np.float64).copy()
-    reset = str(p.get("reset", "subtract"))
-    return params, {"reset": reset}
+    for spec in kind.float_params:
+        if spec.name != "bias":
+            params[spec.name] = np.broadcast_to(_f64(p.get(spec.name, spec.default)), (H,)).astype(np.float64).copy()
+    attrs = {s.name: str(p.get(s.name, s.default)) for s in kind.settings if s.name in ("reset", "discretisation")}
+    return params, attrs
+
+
+def soma_kinds(rnn: Any) -> dict[str, str]:
+    """Mode -> neuron kind of a spikernn spiking layer's populations (its soma: LIF or adLIF)."""
+    neuron = getattr(getattr(rnn, "neuron_options", None), "neuron", "lif")
+    if neuron not in _SOMA_KIND:
+        raise NotImplementedError(f"{type(rnn).__name__} uses neuron={neuron!r}, which has no hardware kind")
+    if neuron == "lif":
+        return _KINDS
+    mode = spiking_mode(rnn)
+    if mode != "RNN":
+        raise NotImplementedError(f"{type(rnn).__name__} with neuron={neuron!r}: the hardware has the adLIF soma as "
+                                  "the 'adlif' kind of spiking RNN layers only (SpikingRNN); spiking LSTM/GRU neurons "
+                                  "with an adLIF soma have no hardware kind yet")
+    return {"RNN": _SOMA_KIND[neuron]}
 
 
 def _check_encoder(enc: Any) -> None:
@@ -140,7 +161,7 @@ def spiking_to_network(model: Any, batch_first: bool | None = None) -> Network:
     pops: list[Population] = [Population(name="input", kind="input", size=int(rnn.input_size),
                                          attrs={"encoding": "value"})]
     syns: list[SynapseBlock] = []
-    last = add_layers(pops, syns, rnn, mode, "input", threshold=0.0, kinds=_KINDS,
+    last = add_layers(pops, syns, rnn, mode, "input", threshold=0.0, kinds=soma_kinds(rnn),
                       params_fn=lambda k, rev, H: neuron_params(rnn, k, rev, H))
     D = 2 if rnn.bidirectional else 1
     H = int(rnn.hidden_size)

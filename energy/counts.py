@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from spikernn.energy.figures import HorowitzFigures, horowitz
+from spikernn.functional import GATES as _CORE_GATES
 
-GATES = {"RNN": 1, "RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+GATES = {**{k.upper(): g for k, g in _CORE_GATES.items()}, "RNN_TANH": _CORE_GATES["rnn"], "RNN_RELU": _CORE_GATES["rnn"]}
 # per H: elementwise ops other than the 2GH bias adds (RNN 3H-2H, LSTM 16H-8H, GRU 14H-6H; see above)
 _ELEMENTWISE_NONBIAS = {1: 1, 4: 8, 3: 8}
 _NONLIN = {1: 1, 4: 5, 3: 3}

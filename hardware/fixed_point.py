@@ -3,14 +3,15 @@
 Every helper returns the quantised values AND the error they introduced (quantised minus exact, in the
 float units of the input), so that reports can say how much precision was lost.
 
-Formats (see :mod:`spikernn.hardware.neurons` for the arithmetic):
+Formats (the arithmetic is :mod:`spikernn.hardware.arith`; each kind's own quantisation rules are in its file
+under :mod:`spikernn.hardware.kinds`, applied here through ``quantize_params``/``frac_bits_limits``):
 
 * weights: signed 8-bit mantissa m in [-128, 127] and one exponent per synapse block e in [-8, 7]
   (the Loihi weight-exponent range); effective weight m * 2**e in the target's input units. Lava: pass
   ``weights=2*m, weight_exp=e-1, sign_mode=MIXED`` (:func:`spikernn.hardware.synapses.lava_dense_args`).
 * input units: each non-input population has ``attrs["in_frac_bits"]`` = F: its synaptic input and biases
   are integers in units of 2**-F. Graded senders have output units 2**-out_frac_bits
-  (:func:`spikernn.hardware.neurons.out_frac_bits`; binary spikes are 1). A block from S to D therefore
+  (:meth:`NeuronKind.out_frac_bits <spikernn.hardware.kinds.spec.NeuronKind.out_frac_bits>`; binary spikes are 1). A block from S to D therefore
   stores ``W * 2**(F_D - out_frac_bits(S))`` as m * 2**e.
 * ``lif``: Lava LIF registers: du = 4095 (u = a_in), dv = round(4096*(1-decay)) in [0, 4095] (12-bit),
   vth = round(threshold * 2**F) (17-bit unsigned, <= 131071), bias = bias_mant * 2**(bias_exp-6) input
@@ -37,16 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from spikernn.hardware import neurons as N
+from spikernn.hardware.arith import MAX24, Q
+from spikernn.hardware.kinds.lif import BIAS_MANT_MAX as LIF_BIAS_MANT_MAX
+from spikernn.hardware.kinds.lif import VTH_MAX as LIF_VTH_MAX  # noqa: F401 - the 17-bit LIF threshold register
+from spikernn.hardware.kinds.spec import F_MAX, floor_log2
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 WEIGHT_EXP_RANGE = (-8, 7)
 MANT_MIN, MANT_MAX = -128, 127
-LIF_VTH_MAX = (1 << 17) - 1
-LIF_BIAS_MANT_MAX = (1 << 12) - 1  # 13-bit signed: -4096..4095
-LIF_AIN_MAX = 1 << 15  # 16-bit synaptic input
-MAX24 = (1 << 23) - 1
-F_MAX = 16
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -112,13 +111,14 @@ def quantize_lif_bias(b: np.ndarray, frac_bits: int) -> tuple[np.ndarray, np.nda
 
 def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
     """Host side of a fixed-point network: float x (T, B, I) -> int64 payloads round(x * 2**F_x), 24-bit."""
-    F = int(net.population(net.input).attrs.get("out_frac_bits", 0))
+    inp = net.population(net.input)
+    F = inp.spec.out_frac_bits(inp.attrs)
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
 
 
 def output_scale(pop: Population) -> float:
-    """Factor turning a fixed-point population's read value (:func:`neurons.read_value`) into float."""
-    return 2.0 ** -N.out_frac_bits(pop.kind, pop.attrs)
+    """Factor turning a fixed-point population's read value (:meth:`NeuronKind.read_value`) into float."""
+    return 2.0 ** -pop.spec.out_frac_bits(pop.attrs)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -169,13 +169,12 @@ class QuantizationReport:
 # quantize
 # ----------------------------------------------------------------------------------------------------------
 
-def _floor_log2(x: float) -> int:
-    return int(math.floor(math.log2(x))) if x > 0 else F_MAX
+_floor_log2 = floor_log2
 
 
 def _topo(net: Network) -> list[Population]:
     """Populations ordered by stage then depth (feed-forward order)."""
-    from spikernn.hardware.fast import depths
+    from spikernn.hardware.timing import depths
 
     d = depths(net)
     return sorted(net.populations, key=lambda p: (0 if p.kind == "input" else 1, p.stage, d[p.name]))
@@ -236,8 +235,9 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
     new_blocks: dict[str, SynapseBlock] = {}
     order = _topo(net)
     for p in order:
+        kind = p.spec
         attrs = copy.deepcopy(p.attrs)
-        prm = {k: np.asarray(v, dtype=np.float64) for k, v in p.params.items()}
+        prm, _ = kind.resolve(p.params, p.attrs, "float", p.size, where=p.where())
         info: dict[str, Any] = {}
         if p.kind == "input":
             attrs["out_frac_bits"] = Fx
@@ -258,9 +258,8 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
                 return bound[name]
             if name in observed:
                 return 2.0 * max(observed[name], 1e-3)  # calibrated, with 2x headroom
-            if sp.kind in ("sd_lstm", "sd_gru") or (sp.kind == "sd_rnn" and sp.attrs.get("activation", "tanh") == "tanh"):
-                return 1.0
-            return float("nan")  # unknown relu source (recurrent): filled below
+            known = sp.spec.output_bound(sp.attrs)
+            return float("nan") if known is None else known  # None: unknown relu source (recurrent): filled below
 
         rows: dict[str, np.ndarray] = {}
         unknown_rows: dict[str, np.ndarray] = {}
@@ -271,13 +270,9 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
                 unknown_rows[b.port] = unknown_rows.get(b.port, 0) + contrib
             else:
                 rows[b.port] = rows.get(b.port, 0) + contrib * sb
-        def bias_rows(port: str) -> np.ndarray:
-            if p.kind in ("spiking_gru", "sd_gru"):
-                return np.abs(prm.get("bias_in" if port == "in" else "bias_rec", np.zeros(1)))
-            return np.abs(prm.get("bias", np.zeros(1)))
         D = 0.0
-        for port in N.NEURON_KINDS[p.kind]:
-            r = rows.get(port, 0.0) + bias_rows(port)
+        for port in kind.ports:
+            r = rows.get(port.name, 0.0) + (np.abs(prm[port.bias]) if port.bias else 0.0)
             D = max(D, float(np.max(r, initial=0.0)))
         if unknown_rows:
             # a relu sigma-delta population feeding itself: bound its value by 4x the known drive
@@ -288,21 +283,8 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
                              "calibration_x= to quantize for a measured bound")
         D = max(D, 1e-9)
         info["drive_bound"] = D
-        # ---- choose F ----------------------------------------------------------------------------------
-        limits = [max_frac_bits]
-        if p.kind == "lif":
-            th = float(np.max(prm.get("threshold", np.ones(1))))
-            limits.append(_floor_log2((LIF_AIN_MAX - 1) / D))
-            limits.append(_floor_log2(LIF_VTH_MAX / max(th, 1e-12)))
-            bmax = float(np.max(np.abs(prm.get("bias", np.zeros(1))), initial=0.0))
-            if bmax > 0:
-                limits.append(_floor_log2(LIF_BIAS_MANT_MAX * 2.0 / bmax))
-        elif p.kind == "readout":
-            dec = float(np.max(prm.get("decay", np.zeros(1)), initial=0.0))
-            ybound = D / max(1.0 - dec, 1.0 / 4096)
-            limits.append(_floor_log2(MAX24 / (2.0 * ybound)))
-        else:
-            limits.append(_floor_log2(MAX24 / (2.0 * D)))
+        # ---- choose F: the kind's own limits, and weights that fit the 8-bit mantissa with e <= 7 --------
+        limits = [max_frac_bits, *kind.frac_bits_limits(prm, D)]
         for b in inc:
             wmax = float(np.abs(b.weights).max(initial=0.0))
             if wmax > 0 and b.source in fout:
@@ -312,48 +294,19 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
         F = int(max(0, min(limits)))
         attrs["in_frac_bits"] = F
         info["in_frac_bits"] = F
-        newp: dict[str, np.ndarray] = {}
-        # ---- params ------------------------------------------------------------------------------------
-        if p.kind == "lif":
-            n = p.size
-            dec = prm.get("decay", np.ones(n))
-            newp["du"] = np.full(n, 4095, np.int64)
-            newp["dv"], e = quantize_decay(np.broadcast_to(dec, (n,)), 4095)
-            info["decay_max_abs_error"] = float(np.abs(e).max())
-            vth, e = quantize_value(np.broadcast_to(prm.get("threshold", np.ones(n)), (n,)), F, LIF_VTH_MAX)
-            newp["vth"] = np.maximum(vth, 0)
-            info["threshold_max_abs_error"] = float(np.abs(e).max())
-            mant, ex, e = quantize_lif_bias(np.broadcast_to(prm.get("bias", np.zeros(n)), (n,)), F)
-            newp["bias_mant"], newp["bias_exp"] = mant, ex
-            info["bias_max_abs_error"] = float(np.abs(e).max())
-            _quant_adapt(prm, newp, info, n, F + 6)
-        elif p.kind in ("spiking_lstm", "spiking_gru"):
-            n = p.size
-            _quant_biases(p.kind, prm, newp, info, F)
-            newp["dv"], e = quantize_decay(np.broadcast_to(prm.get("decay", np.ones(n)), (n,)), 4096)
-            info["decay_max_abs_error"] = float(np.abs(e).max())
-            vth, e = quantize_value(np.broadcast_to(prm.get("threshold", np.ones(n)), (n,)), N.Q)
-            newp["vth"] = vth
-            info["threshold_max_abs_error"] = float(np.abs(e).max())
-            _quant_adapt(prm, newp, info, n, N.Q)
-        elif p.kind in ("sd_rnn", "sd_lstm", "sd_gru"):
-            _quant_biases(p.kind, prm, newp, info, F)
-        elif p.kind == "readout":
-            n = p.size
-            _quant_biases(p.kind, prm, newp, info, F)
-            newp["dv"], e = quantize_decay(np.broadcast_to(prm.get("decay", np.zeros(n)), (n,)), 4096)
-            info["decay_max_abs_error"] = float(np.abs(e).max())
-        fo = N.out_frac_bits(p.kind, attrs)
-        if p.kind.startswith("sd_"):
+        newp = kind.quantize_params(prm, p.size, F, info)
+        fo = kind.out_frac_bits(attrs)
+        if kind.graded and "delta_threshold" in {st.name for st in kind.settings}:
             thr = float(attrs.get("delta_threshold", 0.0))
             attrs["delta_threshold"] = int(round(thr * 2.0 ** fo))
         fout[p.name] = fo
         info["out_frac_bits"] = fo
         if p.graded:
-            if p.kind == "sd_rnn" and attrs.get("activation", "tanh") == "relu":
+            known = kind.output_bound(attrs)
+            if known is None:  # relu: measured, or the drive bound
                 bound[p.name] = 2.0 * max(observed[p.name], 1e-3) if p.name in observed else max(D, 1.0)
             else:
-                bound[p.name] = 1.0
+                bound[p.name] = known
         new_pops[p.name] = Population(p.name, p.kind, p.size, newp, attrs, p.stage, p.reverse)
         rep.populations[p.name] = info
     # ---- input frac bits: not finer than the blocks it feeds can resolve with e >= -8 -------------------
@@ -391,7 +344,7 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
         new_blocks[b.name] = SynapseBlock(b.name, b.source, b.target, b.port, m, e)
     meta = copy.deepcopy(net.meta)
     meta["fixed_point"] = {
-        "format": "spikernn-fixed-1", "q_frac_bits": N.Q, "input_frac_bits": Fx, "input_range": xr,
+        "format": "spikernn-fixed-1", "q_frac_bits": Q, "input_frac_bits": Fx, "input_range": xr,
         "in_frac_bits": {n: p.attrs.get("in_frac_bits") for n, p in new_pops.items()},
         "out_frac_bits": dict(fout),
         "lut": "sigmoid/tanh: 257 entries over [-8,8) step 1/16, Q12, linear interpolation",
@@ -402,61 +355,28 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
     return fixed, rep
 
 
-def _quant_biases(kind: str, prm: dict, newp: dict, info: dict, F: int) -> None:
-    keys = ("bias_in", "bias_rec") if kind in ("spiking_gru", "sd_gru") else ("bias",)
-    for k in keys:
-        if k in prm:
-            q, e = quantize_value(prm[k], F)
-            newp[k] = q
-            info[f"{k}_max_abs_error"] = float(np.abs(e).max(initial=0.0))
-
-
-def _quant_adapt(prm: dict, newp: dict, info: dict, n: int, frac: int) -> None:
-    ba = np.broadcast_to(prm.get("adapt_scale", np.zeros(n)), (n,))
-    if np.any(ba != 0):
-        newp["da"], e = quantize_decay(np.broadcast_to(prm.get("adapt_decay", np.zeros(n)), (n,)), 4096)
-        info["adapt_decay_max_abs_error"] = float(np.abs(e).max())
-        q, e = quantize_value(ba, frac)
-        newp["adapt_scale"] = q
-        info["adapt_scale_max_abs_error"] = float(np.abs(e).max())
-
-
 def dequantize(net: Network) -> Network:
     """The float network with exactly the effective values of a fixed network (weights m*2**e / scale,
     decays (4096-d)/4096, thresholds, biases): float vs dequantised isolates the arithmetic (rounding)
     error from the parameter quantisation error."""
     if net.precision != "fixed":
         raise ValueError("dequantize() needs a fixed-point network")
-    fo = {p.name: N.out_frac_bits(p.kind, p.attrs) for p in net.populations}
+    fo = {p.name: p.spec.out_frac_bits(p.attrs) for p in net.populations}
     pops = []
     for p in net.populations:
+        kind = p.spec
         attrs = {k: v for k, v in p.attrs.items() if k not in ("in_frac_bits", "out_frac_bits")}
-        F = int(p.attrs.get("in_frac_bits", 0))
-        prm = {k: np.asarray(v) for k, v in p.params.items()}
-        newp: dict[str, np.ndarray] = {}
         if "delta_threshold" in attrs:
             attrs["delta_threshold"] = float(attrs["delta_threshold"]) * 2.0 ** -fo[p.name]
-        for k in ("bias", "bias_in", "bias_rec"):
-            if k in prm:
-                newp[k] = prm[k] * 2.0 ** -F
-        if "dv" in prm:
-            newp["decay"] = (4096 - prm["dv"]) / 4096.0
-        if "da" in prm:
-            newp["adapt_decay"] = (4096 - prm["da"]) / 4096.0
-        if p.kind == "lif":
-            newp["bias"] = prm["bias_mant"] * 2.0 ** (prm["bias_exp"] - 6 - F)
-            newp["threshold"] = prm["vth"] * 2.0 ** -F
-            if "adapt_scale" in prm:
-                newp["adapt_scale"] = prm["adapt_scale"] * 2.0 ** -(F + 6)
-        elif p.kind in ("spiking_lstm", "spiking_gru"):
-            newp["threshold"] = prm["vth"] / float(N.ONE)
-            if "adapt_scale" in prm:
-                newp["adapt_scale"] = prm["adapt_scale"] / float(N.ONE)
+        prm, settings = kind.resolve(p.params, p.attrs, "fixed", p.size, where=p.where())
+        F = int(settings.get("in_frac_bits", 0))
+        newp = kind.dequantize_params(prm, p.size, F) if kind.ports else {}
         pops.append(Population(p.name, p.kind, p.size, newp, attrs, p.stage, p.reverse))
     blocks = []
     for b in net.synapses:
         tgt = net.population(b.target)
-        scale = 2.0 ** (int(tgt.attrs.get("in_frac_bits", 0)) - fo[b.source])
+        F = int(tgt.attrs.get("in_frac_bits", tgt.spec.setting("in_frac_bits").default))
+        scale = 2.0 ** (F - fo[b.source])
         blocks.append(SynapseBlock(b.name, b.source, b.target, b.port,
                                    np.asarray(b.weights, np.float64) * 2.0 ** b.weight_exp / scale, 0))
     meta = {k: v for k, v in net.meta.items() if k != "fixed_point"}

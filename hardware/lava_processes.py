@@ -1,27 +1,30 @@
-"""spikernn's own Lava Processes (interfaces) and their PyProcessModels ('floating_pt' and bit-accurate
-'fixed_pt'), for what lava-nc 0.10.0 lacks:
+"""spikernn's own Lava Processes and their PyProcessModels, in Lava's style (``lava/proc/lif/process.py`` and
+``models.py``): a Process declares the interface (ports, and the neurons' parameters and state as ``Var``s), and
+explicit ``floating_pt`` / bit-accurate ``fixed_pt`` ProcessModel classes implement it.
 
-* neuron kinds with no Lava counterpart, as Loihi 2 microcode neurons would be: :class:`SpikingLSTM`,
-  :class:`SpikingGRU`, :class:`SigmaDeltaRNN` (tanh, or relu with a bias), :class:`SigmaDeltaLSTM`,
-  :class:`SigmaDeltaGRU`, :class:`Readout`, and :class:`SomaLIF` (LIF with reset "subtract"/"none", an
-  adaptive threshold or a bias: Lava's LIF only resets to zero and cannot stay idle when it has a bias);
-* :class:`Recorder`: a sink that records (steps, n) for a whole run in one shared memory map, read once
-  by the host (``Var.get()`` copies element by element and is far too slow for records);
-* graded input comes from Lava's own ``lava.proc.io.source.RingBuffer``, which sends the values it holds
-  (float64 in 'floating_pt', int32 in 'fixed_pt'), i.e. graded spikes when the Dense after it has
-  ``num_message_bits > 0``.
+Processes, one per neuron kind that lava-nc 0.10.0 lacks (as Loihi 2 microcode neurons would be):
+:class:`LifNeuron` (LIF with reset "subtract"/"none", an adaptive threshold or a bias: Lava's LIF only resets
+to zero and cannot stay idle when it has a bias), :class:`AdLifNeuron`, :class:`SpikingLstmNeuron`, :class:`SpikingGruNeuron`,
+:class:`SigmaDeltaRnnNeuron`, :class:`SigmaDeltaLstmNeuron`, :class:`SigmaDeltaGruNeuron`,
+:class:`ReadoutNeuron`; and :class:`Recorder`, a sink that records (steps, n) for a whole run in one shared
+memory map read once by the host (``Var.get()`` copies element by element and is far too slow for records).
+Graded input comes from Lava's own ``lava.proc.io.source.RingBuffer``.
 
-Every neuron model calls the batched step functions of :mod:`spikernn.hardware.neurons` with a batch of one,
-so the fast simulator and Lava agree by construction. Timing: a neuron process handles ``samples`` inputs one
-after another, each in a window of ``period`` time steps; in each window it is idle (zero state, sends
-zeros) until its ``start`` step (its depth in the network), then runs ``active`` steps, then is idle again.
-It records what it sent, which neurons sent an event, and the value the host reads
-(:func:`spikernn.hardware.neurons.read_value`) into a memory map of shape (samples, active, ...), so a
-whole batch can run in one Lava run.
+Each Process's ``Var``s are its kind's parameters of the run's precision and its state fields, as the kind
+file (:mod:`spikernn.hardware.kinds`) defines them; the ProcessModels declare the matching ``LavaPyType``s
+(:func:`_declare_vars`) and step with the kind's reference step on a batch of one, so the fast simulator,
+the reference and Lava agree by construction.
+
+Timing: a neuron process handles ``samples`` inputs one after another, each in a window of ``period`` time
+steps; in each window it is idle (zero state, sends zeros) until its ``start`` step (its depth in the network),
+then runs ``active`` steps, then is idle again. It records what it sent, which neurons sent an event, and the
+value the host reads into a memory map of shape (samples, active, ...), so a whole batch runs in one Lava run.
 
 This module imports Lava (through :mod:`spikernn.hardware.lava_compat`); import it lazily.
 """
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 
@@ -35,16 +38,17 @@ from lava.magma.core.model.py.ports import PyInPort, PyOutPort  # noqa: E402
 from lava.magma.core.model.py.type import LavaPyType  # noqa: E402
 from lava.magma.core.process.ports.ports import InPort, OutPort  # noqa: E402
 from lava.magma.core.process.process import AbstractProcess  # noqa: E402
+from lava.magma.core.process.variable import Var  # noqa: E402
 from lava.magma.core.resources import CPU  # noqa: E402
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol  # noqa: E402
 
-from spikernn.hardware import neurons as N  # noqa: E402
-from spikernn.hardware.network import NEURON_KINDS  # noqa: E402
+from spikernn.hardware.kinds import KINDS  # noqa: E402
+from spikernn.hardware.kinds.spec import NeuronKind  # noqa: E402
 
 __all__ = [
-    "NeuronProcess", "SomaLIF", "SpikingLSTM", "SpikingGRU", "SigmaDeltaRNN", "SigmaDeltaLSTM",
-    "SigmaDeltaGRU", "Readout", "Recorder", "PROCESS_FOR_KIND", "models_for", "record_dtype",
-    "open_record",
+    "NeuronProcess", "LifNeuron", "AdLifNeuron", "SpikingLstmNeuron", "SpikingGruNeuron", "SigmaDeltaRnnNeuron",
+    "SigmaDeltaLstmNeuron", "SigmaDeltaGruNeuron", "ReadoutNeuron", "Recorder", "PROCESS_FOR_KIND", "models_for",
+    "record_dtype", "open_record", "create_record",
 ]
 
 
@@ -72,19 +76,26 @@ def create_record(path: str, samples: int, steps: int, size: int, precision: str
         f.truncate(2 * n * item + n)
 
 
+def _state_widths(kind: NeuronKind, size: int) -> dict[str, int]:
+    """Width of every state field of one neuron population (from the kind's zero state)."""
+    prep = kind.prepare({}, {}, "float", size)
+    return {f: int(np.shape(v)[-1]) for f, v in zip(kind.state_type._fields, kind.init_state(prep, 1))}
+
+
 # --------------------------------------------------------------------------------------------------------
 # Processes (interfaces)
 # --------------------------------------------------------------------------------------------------------
 
 class NeuronProcess(AbstractProcess):
-    """A population of ``size`` neurons of a spikernn kind (docs/equations.md), as a Loihi 2 microcode neuron.
+    """A population of ``size`` neurons of a spikernn kind (:attr:`kind`), as a Loihi 2 microcode neuron.
 
-    Ports: ``a_in`` (size x gates of the kind's "in" port), ``a_rec`` for the GRU kinds ("rec" port), and
-    ``s_out`` (size): binary spikes, graded deltas or (readout) the value y.
+    Ports: ``a_in`` (size x gates of the kind's "in" port), ``a_rec`` for kinds with a "rec" port, and ``s_out``
+    (size): binary spikes, graded deltas or (readout) the value y. Vars: every parameter of the kind at
+    ``precision`` (full arrays, defaults filled in) and every state field (zero).
 
     Args:
         size: number of neurons.
-        params, attrs: as the :class:`~spikernn.hardware.network.Population` (float or fixed precision).
+        params, attrs: as the :class:`~spikernn.hardware.network.Population` (checked against the kind).
         precision: "float" or "fixed" (must match the run config's tag: 'floating_pt' / 'fixed_pt').
         start: first active step in each window (the population's depth).
         active: number of active steps per window (the sequence length T).
@@ -94,68 +105,79 @@ class NeuronProcess(AbstractProcess):
         label: name used in error messages (the population name).
     """
 
-    kind: str = ""
+    kind: ClassVar[NeuronKind]
 
     def __init__(self, *, size: int, params: dict, attrs: dict, precision: str, start: int, active: int,
                  period: int, samples: int = 1, record_path: str | None = None, label: str = "",
                  name: str | None = None, **kwargs) -> None:
+        kind = self.kind
         if start < 0 or start + active > period:
-            raise ValueError(f"{label or self.kind}: window start {start} + active {active} exceeds period {period}")
-        prepared = N.prepare_params(self.kind, params, attrs, precision, size=size)
-        super().__init__(size=size, kind=self.kind, params=prepared, attrs=dict(attrs), precision=precision,
-                         start=int(start), active=int(active), period=int(period), samples=int(samples),
-                         record_path=record_path, label=label or self.kind, name=name, **kwargs)
-        ports = NEURON_KINDS[self.kind]
-        self.a_in = InPort(shape=(size * ports["in"],))
-        if "rec" in ports:
-            self.a_rec = InPort(shape=(size * ports["rec"],))
+            raise ValueError(f"{label or kind.name}: window start {start} + active {active} exceeds period {period}")
+        values, settings = kind.resolve(params, attrs, precision, size, where=f"population {label or kind.name!r}")
+        super().__init__(size=size, kind=kind.name, settings=settings, precision=precision, start=int(start),
+                         active=int(active), period=int(period), samples=int(samples), record_path=record_path,
+                         label=label or kind.name, name=name, **kwargs)
+        self.a_in = InPort(shape=(kind.port("in").size(size),))
+        if "rec" in kind.gates:
+            self.a_rec = InPort(shape=(kind.port("rec").size(size),))
         self.s_out = OutPort(shape=(size,))
+        for pname, value in values.items():  # the kind's parameters
+            setattr(self, pname, Var(shape=value.shape, init=value))
+        for field, width in _state_widths(kind, size).items():  # the kind's state
+            setattr(self, field, Var(shape=(width,), init=0))
 
 
-class SomaLIF(NeuronProcess):
-    """Recurrent LIF soma with reset "zero"/"subtract"/"none", adaptive threshold and bias (lif kind)."""
+class LifNeuron(NeuronProcess):
+    """The ``lif`` kind: LIF soma with reset "zero"/"subtract"/"none", adaptive threshold and bias."""
 
-    kind = "lif"
-
-
-class SpikingLSTM(NeuronProcess):
-    """Spiking LSTM neuron: analog gates and cell state inside, binary spikes out (a_in: 4H)."""
-
-    kind = "spiking_lstm"
+    kind = KINDS["lif"]
 
 
-class SpikingGRU(NeuronProcess):
-    """Spiking GRU neuron (a_in: 3H input part, a_rec: 3H recurrent part)."""
+class AdLifNeuron(NeuronProcess):
+    """The ``adlif`` kind: adaptive LIF with an adaptation current (Bittar & Garner 2022)."""
 
-    kind = "spiking_gru"
-
-
-class SigmaDeltaRNN(NeuronProcess):
-    """Sigma-delta RNN neuron, tanh (or relu) activation, graded deltas out."""
-
-    kind = "sd_rnn"
+    kind = KINDS["adlif"]
 
 
-class SigmaDeltaLSTM(NeuronProcess):
-    """Sigma-delta LSTM neuron (torch LSTM cell on accumulated inputs), graded deltas out."""
+class SpikingLstmNeuron(NeuronProcess):
+    """The ``spiking_lstm`` kind: analog gates and cell state inside, binary spikes out (a_in: 4H)."""
 
-    kind = "sd_lstm"
-
-
-class SigmaDeltaGRU(NeuronProcess):
-    """Sigma-delta GRU neuron (a_in: 3H, a_rec: 3H), graded deltas out."""
-
-    kind = "sd_gru"
+    kind = KINDS["spiking_lstm"]
 
 
-class Readout(NeuronProcess):
-    """Leaky-integrator readout; s_out carries y (the host reads it; it is not counted as an event)."""
+class SpikingGruNeuron(NeuronProcess):
+    """The ``spiking_gru`` kind (a_in: 3H input part, a_rec: 3H recurrent part)."""
 
-    kind = "readout"
+    kind = KINDS["spiking_gru"]
+
+
+class SigmaDeltaRnnNeuron(NeuronProcess):
+    """The ``sd_rnn`` kind: sigma-delta RNN neuron, tanh (or relu) activation, graded deltas out."""
+
+    kind = KINDS["sd_rnn"]
+
+
+class SigmaDeltaLstmNeuron(NeuronProcess):
+    """The ``sd_lstm`` kind: torch's LSTM cell on accumulated inputs, graded deltas out."""
+
+    kind = KINDS["sd_lstm"]
+
+
+class SigmaDeltaGruNeuron(NeuronProcess):
+    """The ``sd_gru`` kind (a_in: 3H, a_rec: 3H), graded deltas out."""
+
+    kind = KINDS["sd_gru"]
+
+
+class ReadoutNeuron(NeuronProcess):
+    """The ``readout`` kind: leaky integrator; s_out carries y (the host reads it; not counted as an event)."""
+
+    kind = KINDS["readout"]
 
 
 PROCESS_FOR_KIND: dict[str, type[NeuronProcess]] = {
-    c.kind: c for c in (SomaLIF, SpikingLSTM, SpikingGRU, SigmaDeltaRNN, SigmaDeltaLSTM, SigmaDeltaGRU, Readout)
+    c.kind.name: c for c in (LifNeuron, AdLifNeuron, SpikingLstmNeuron, SpikingGruNeuron, SigmaDeltaRnnNeuron,
+                             SigmaDeltaLstmNeuron, SigmaDeltaGruNeuron, ReadoutNeuron)
 }
 
 
@@ -172,37 +194,60 @@ class Recorder(AbstractProcess):
 # ProcessModels
 # --------------------------------------------------------------------------------------------------------
 
-class _NeuronModelBase(PyLoihiProcessModel):
-    """Shared run_spk: windowing, reset, step function (batch of one), send, record."""
+FLOAT_IN = LavaPyType(PyInPort.VEC_DENSE, float)
+FLOAT_OUT = LavaPyType(PyOutPort.VEC_DENSE, float)
+FIXED_IN = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+FIXED_OUT = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
-    a_in = None
-    s_out = None
+
+def _declare_vars(kind: NeuronKind, precision: str):
+    """Class decorator: the ``LavaPyType`` of every Var of a :class:`NeuronProcess` of ``kind`` at
+    ``precision`` (its parameters and state fields; float64, or int64 registers holding the hardware widths)."""
+    dtype = np.int64 if precision == "fixed" else float
+
+    def declare(cls):
+        for p in kind.params_for(precision):
+            setattr(cls, p.name, LavaPyType(np.ndarray, dtype))
+        for field in kind.state_type._fields:
+            setattr(cls, field, LavaPyType(np.ndarray, dtype))
+        cls.kind_name, cls.precision = kind.name, precision
+        return cls
+
+    return declare
+
+
+class NeuronModel(PyLoihiProcessModel):
+    """What every neuron model shares: windowing, zero state at the start of a window, the kind's reference
+    step (batch of one) on the Vars, send, record. Subclasses declare their ports and Vars."""
+
+    kind_name: ClassVar[str] = ""
+    precision: ClassVar[str] = ""
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
         pp = self.proc_params
-        self._kind = pp["kind"]
+        self._kind = KINDS[pp["kind"]]
+        self._settings = pp["settings"]
         self._size = pp["size"]
-        self._params = pp["params"]
-        self._attrs = pp["attrs"]
-        self._prec = pp["precision"]
-        self._start = pp["start"]
-        self._active = pp["active"]
-        self._period = pp["period"]
-        self._samples = pp["samples"]
-        self._label = pp["label"]
-        self._dt = record_dtype(self._prec)
-        self._has_rec = "rec" in NEURON_KINDS[self._kind]
-        self._fn = N.STEP[self._kind]
+        self._start, self._active, self._period = pp["start"], pp["active"], pp["period"]
+        self._samples, self._label = pp["samples"], pp["label"]
+        self._dt = record_dtype(self.precision)
+        self._has_rec = "rec" in self._kind.gates
         self._zero = np.zeros(self._size, self._dt)
-        self._state = None
+        self._prep = None
         self._rec = None
         self._rec_path = pp["record_path"]
 
     def _records(self):
         if self._rec is None and self._rec_path:
-            self._rec = open_record(self._rec_path, self._samples, self._active, self._size, self._prec, mode="r+")
+            self._rec = open_record(self._rec_path, self._samples, self._active, self._size, self.precision, mode="r+")
         return self._rec
+
+    def _prepared(self):
+        if self._prep is None:  # the parameter Vars, as the kind's typed constants
+            values = {p.name: getattr(self, p.name) for p in self._kind.params_for(self.precision)}
+            self._prep = self._kind._prepare(values, self._settings, self.precision, self._size)
+        return self._prep
 
     def run_spk(self) -> None:
         t = self.time_step - 1
@@ -214,60 +259,178 @@ class _NeuronModelBase(PyLoihiProcessModel):
         if sample >= self._samples or not (0 <= k < self._active):
             self.s_out.send(self._zero)
             return
+        fields = self._kind.state_type._fields
         try:
-            if k == 0:
-                self._state = N.init_state(self._kind, self._size, 1, self._params, self._attrs, self._prec)
+            if k == 0:  # a new input: zero state
+                for f in fields:
+                    getattr(self, f)[:] = 0
+            prep = self._prepared()
+            state = self._kind.state_type(*(getattr(self, f)[None] for f in fields))
             ins = {"in": np.asarray(a_in, dtype=self._dt)[None]}
             if self._has_rec:
                 ins["rec"] = np.asarray(a_rec, dtype=self._dt)[None]
-            st, out, mask = self._fn(self._state, ins, self._params, self._attrs, self._prec)
-            self._state = st
+            state, out, mask = self._kind.step(state, ins, prep)
+            for f, v in zip(fields, state):
+                getattr(self, f)[:] = v[0]
             rec = self._records()
             if rec is not None:
                 rec[0][sample, k] = out[0]
-                rec[1][sample, k] = N.read_value(self._kind, st, out)[0]
+                rec[1][sample, k] = self._kind.read_value(state, out)[0]
                 rec[2][sample, k] = mask[0]
         except Exception as e:  # name what failed: the runtime only reports "1 Exception(s) occurred"
-            raise RuntimeError(f"spikernn Lava process {self._label!r} ({self._kind}, {self._prec}) failed at "
-                               f"time step {self.time_step}: {type(e).__name__}: {e}") from e
+            raise RuntimeError(f"spikernn Lava process {self._label!r} ({self._kind.name}, {self.precision}) failed "
+                               f"at time step {self.time_step}: {type(e).__name__}: {e}") from e
         self.s_out.send(np.asarray(out[0], dtype=self._dt))
 
 
-_FLOAT_PORTS = dict(
-    a_in=LavaPyType(PyInPort.VEC_DENSE, float),
-    a_rec=LavaPyType(PyInPort.VEC_DENSE, float),
-    s_out=LavaPyType(PyOutPort.VEC_DENSE, float),
-)
-_FIXED_PORTS = dict(
-    a_in=LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24),
-    a_rec=LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24),
-    s_out=LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24),
-)
+class FloatNeuronModel(NeuronModel):
+    """A floating-point neuron model: float64 ports (a GRU kind's model adds ``a_rec``)."""
 
-_MODELS: dict[tuple[type, str], type] = {}
+    a_in: PyInPort = FLOAT_IN
+    s_out: PyOutPort = FLOAT_OUT
 
 
-def _define_models(proc_cls: type[NeuronProcess]) -> tuple[type, type]:
-    has_rec = "rec" in NEURON_KINDS[proc_cls.kind]
-    made = []
-    for prec, tag_name, ports, extra_tags in (("float", "floating_pt", _FLOAT_PORTS, ()),
-                                               ("fixed", "fixed_pt", _FIXED_PORTS, ("bit_accurate_loihi",))):
-        attrs = {"a_in": ports["a_in"], "s_out": ports["s_out"], "__module__": __name__,
-                 "__doc__": f"{'Floating-point' if prec == 'float' else 'Bit-accurate fixed-point'} model of "
-                            f":class:`{proc_cls.__name__}` (calls spikernn.hardware.neurons.step_{proc_cls.kind})."}
-        if has_rec:
-            attrs["a_rec"] = ports["a_rec"]
-        name = f"Py{proc_cls.__name__}Model{'Float' if prec == 'float' else 'Fixed'}"
-        cls = type(name, (_NeuronModelBase,), attrs)
-        cls = tag(tag_name, *extra_tags)(requires(CPU)(implements(proc=proc_cls, protocol=LoihiProtocol)(cls)))
-        globals()[name] = cls
-        _MODELS[(proc_cls, prec)] = cls
-        made.append(cls)
-    return made[0], made[1]
+class FixedNeuronModel(NeuronModel):
+    """A bit-accurate neuron model: 24-bit integer ports (a GRU kind's model adds ``a_rec``)."""
+
+    a_in: PyInPort = FIXED_IN
+    s_out: PyOutPort = FIXED_OUT
 
 
-for _cls in PROCESS_FOR_KIND.values():
-    _define_models(_cls)
+@implements(proc=LifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["lif"], "float")
+class PyLifNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`LifNeuron` (the ``lif`` kind's float reference step)."""
+
+
+@implements(proc=LifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["lif"], "fixed")
+class PyLifNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`LifNeuron` (the ``lif`` kind's fixed-point reference step)."""
+
+
+@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["adlif"], "float")
+class PyAdLifNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`AdLifNeuron`."""
+
+
+@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["adlif"], "fixed")
+class PyAdLifNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`AdLifNeuron`."""
+
+
+@implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["spiking_lstm"], "float")
+class PySpikingLstmNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`SpikingLstmNeuron`."""
+
+
+@implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["spiking_lstm"], "fixed")
+class PySpikingLstmNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`SpikingLstmNeuron`."""
+
+
+@implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["spiking_gru"], "float")
+class PySpikingGruNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`SpikingGruNeuron`."""
+
+    a_rec: PyInPort = FLOAT_IN
+
+
+@implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["spiking_gru"], "fixed")
+class PySpikingGruNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`SpikingGruNeuron`."""
+
+    a_rec: PyInPort = FIXED_IN
+
+
+@implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["sd_rnn"], "float")
+class PySigmaDeltaRnnNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`SigmaDeltaRnnNeuron`."""
+
+
+@implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["sd_rnn"], "fixed")
+class PySigmaDeltaRnnNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`SigmaDeltaRnnNeuron`."""
+
+
+@implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["sd_lstm"], "float")
+class PySigmaDeltaLstmNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`SigmaDeltaLstmNeuron`."""
+
+
+@implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["sd_lstm"], "fixed")
+class PySigmaDeltaLstmNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`SigmaDeltaLstmNeuron`."""
+
+
+@implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["sd_gru"], "float")
+class PySigmaDeltaGruNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`SigmaDeltaGruNeuron`."""
+
+    a_rec: PyInPort = FLOAT_IN
+
+
+@implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["sd_gru"], "fixed")
+class PySigmaDeltaGruNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`SigmaDeltaGruNeuron`."""
+
+    a_rec: PyInPort = FIXED_IN
+
+
+@implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["readout"], "float")
+class PyReadoutNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`ReadoutNeuron`."""
+
+
+@implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["readout"], "fixed")
+class PyReadoutNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`ReadoutNeuron`."""
 
 
 class _RecorderModelBase(PyLoihiProcessModel):
@@ -294,7 +457,7 @@ class _RecorderModelBase(PyLoihiProcessModel):
 class PyRecorderModelFloat(_RecorderModelBase):
     """Float recorder model."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_in: PyInPort = FLOAT_IN
 
 
 @implements(proc=Recorder, protocol=LoihiProtocol)
@@ -303,11 +466,21 @@ class PyRecorderModelFloat(_RecorderModelBase):
 class PyRecorderModelFixed(_RecorderModelBase):
     """Fixed-point recorder model."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in: PyInPort = FIXED_IN
 
 
-_MODELS[(Recorder, "float")] = PyRecorderModelFloat
-_MODELS[(Recorder, "fixed")] = PyRecorderModelFixed
+MODELS: dict[tuple[type, str], type] = {
+    (proc, prec): model for model in (
+        PyLifNeuronModelFloat, PyLifNeuronModelFixed, PyAdLifNeuronModelFloat, PyAdLifNeuronModelFixed,
+        PySpikingLstmNeuronModelFloat, PySpikingLstmNeuronModelFixed,
+        PySpikingGruNeuronModelFloat, PySpikingGruNeuronModelFixed, PySigmaDeltaRnnNeuronModelFloat,
+        PySigmaDeltaRnnNeuronModelFixed, PySigmaDeltaLstmNeuronModelFloat, PySigmaDeltaLstmNeuronModelFixed,
+        PySigmaDeltaGruNeuronModelFloat, PySigmaDeltaGruNeuronModelFixed, PyReadoutNeuronModelFloat,
+        PyReadoutNeuronModelFixed)
+    for proc, prec in [(PROCESS_FOR_KIND[model.kind_name], model.precision)]
+}
+MODELS[(Recorder, "float")] = PyRecorderModelFloat
+MODELS[(Recorder, "fixed")] = PyRecorderModelFixed
 
 
 def models_for(precision: str) -> dict[type, type]:
@@ -322,7 +495,7 @@ def models_for(precision: str) -> dict[type, type]:
     from lava.proc.sdn.process import SigmaDelta
 
     fixed = precision == "fixed"
-    m = {cls: mdl for (cls, prec), mdl in _MODELS.items() if prec == precision}
+    m = {cls: mdl for (cls, prec), mdl in MODELS.items() if prec == precision}
     m[Dense] = PyDenseModelBitAcc if fixed else PyDenseModelFloat
     m[RingBuffer] = PySendModelFixed if fixed else PySendModelFloat
     m[LIF] = PyLifModelBitAcc if fixed else PyLifModelFloat

@@ -15,27 +15,16 @@ the earlier ones have seen the whole sequence; its inputs from earlier stages ar
 order and its recorded output is flipped back, which is how the backward direction of a bidirectional layer
 runs.
 
-Neuron kinds and their ``params`` (float precision; every array has shape (size,) unless said otherwise,
-gate order as torch: LSTM i,f,g,o; GRU r,z,n) — the equations are in docs/equations.md:
+Neuron kinds (``input``, ``lif``, ``spiking_lstm``, ``spiking_gru``, ``sd_rnn``, ``sd_lstm``, ``sd_gru``,
+``readout``) are defined in :mod:`spikernn.hardware.kinds`, one file each: their ports, parameters (names,
+defaults, units, ranges), settings (``attrs``), state, what they send, equations and quantisation. A
+population's ``params``/``attrs`` are checked against its kind when the network is built.
 
-==============  ========  =====================================================================
-kind            ports     params / attrs
-==============  ========  =====================================================================
-input           -         attrs: encoding "value" (send x_t) or "delta" (send x_t - last sent when
-                          |change| > attrs["delta_threshold"]); the host feeds x here
-lif             in        bias, decay, threshold, adapt_decay, adapt_scale; attrs: reset
-spiking_lstm    in (4H)   bias (4H), decay, threshold, adapt_decay, adapt_scale; attrs: reset
-spiking_gru     in, rec   bias_in (3H), bias_rec (3H) + soma params as lif; attrs: reset
-                (3H each)
-sd_rnn          in        bias, attrs: activation "tanh"|"relu", delta_threshold (float)
-sd_lstm         in (4H)   bias (4H); attrs: delta_threshold
-sd_gru          in, rec   bias_in (3H), bias_rec (3H); attrs: delta_threshold
-readout         in        bias, decay (leaky integrator y = decay*y + in + bias; decay 0 = linear)
-==============  ========  =====================================================================
-
-``sd_*`` neurons and a ``readout`` with ``attrs["input_coding"] == "delta"`` accumulate their inputs
-(sigma) because their sources send changes (delta); all others take each step's input as it comes.
-The size of a port is ``size`` times the number of gates (4 for LSTM, 3 for GRU, 1 otherwise).
+File format (:meth:`Network.save`): one safetensors file, arrays as tensors, the rest as JSON metadata under
+``"spikernn_network"``. Version 2 (this one) differs from version 1 in one meaning only: a spiking population
+without a ``reset`` setting resets by the one default of every backend (``spikernn.hardware.kinds.DEFAULT_RESET``,
+the core's "subtract"). Version-1 files are read with ``reset = "zero"`` filled in where it was missing, which
+is what version 1's fast and Lava backends did with them.
 """
 from __future__ import annotations
 
@@ -46,28 +35,11 @@ from typing import Any
 
 import numpy as np
 
-NEURON_KINDS: dict[str, dict[str, int]] = {
-    # kind -> {port name: gates per neuron}
-    "input": {},
-    "lif": {"in": 1},
-    "spiking_lstm": {"in": 4},
-    "spiking_gru": {"in": 3, "rec": 3},
-    "sd_rnn": {"in": 1},
-    "sd_lstm": {"in": 4},
-    "sd_gru": {"in": 3, "rec": 3},
-    "readout": {"in": 1},
-}
-GRADED_KINDS = frozenset({"input", "sd_rnn", "sd_lstm", "sd_gru"})  # send graded (valued) events
-PRECISIONS = ("float", "fixed")
-FORMAT_VERSION = 1
-_GATED_PARAMS = {("spiking_lstm", "bias"): 4, ("sd_lstm", "bias"): 4, ("spiking_gru", "bias_in"): 3,
-                 ("spiking_gru", "bias_rec"): 3, ("sd_gru", "bias_in"): 3, ("sd_gru", "bias_rec"): 3}
+from spikernn.hardware.kinds import KINDS, NeuronKind, kind as kind_named
+from spikernn.hardware.kinds.spec import PRECISIONS, Prepared, check_precision  # noqa: F401 - PRECISIONS re-exported
 
-
-def param_length(kind: str, key: str, size: int) -> int:
-    """Length of a per-neuron param array: ``size`` times the gates for gate biases (LSTM ``bias`` 4H, GRU
-    ``bias_in``/``bias_rec`` 3H), ``size`` otherwise (see the table in the module docstring)."""
-    return size * _GATED_PARAMS.get((kind, key), 1)
+FORMAT_VERSION = 2
+V1_RESET = "zero"  # what version 1's fast and Lava backends did with a spiking population without "reset"
 
 
 @dataclass
@@ -76,10 +48,11 @@ class Population:
 
     Attributes:
         name: unique name within the network.
-        kind: one of :data:`NEURON_KINDS`.
+        kind: one of :data:`spikernn.hardware.kinds.KINDS`.
         size: number of neurons.
-        params: name -> array of neuron parameters (see the module docstring).
-        attrs: JSON-able settings (reset mode, activation, delta threshold, input coding, ...).
+        params: name -> array (or scalar) of neuron parameters of the kind and the network's precision
+            (a missing one takes the kind's default).
+        attrs: the kind's JSON settings (reset mode, activation, delta threshold, input coding, ...).
         stage: execution stage (0 for everything that streams together).
         reverse: run this population on time-reversed input (backward direction).
     """
@@ -92,17 +65,31 @@ class Population:
     stage: int = 0
     reverse: bool = False
 
+    @property
+    def spec(self) -> NeuronKind:
+        """The population's kind (:mod:`spikernn.hardware.kinds`)."""
+        return kind_named(self.kind)
+
     def port_size(self, port: str) -> int:
         """Number of synaptic inputs of ``port`` (size x gates)."""
-        ports = NEURON_KINDS[self.kind]
-        if port not in ports:
-            raise ValueError(f"population {self.name!r} ({self.kind}) has no input port {port!r}; ports: {sorted(ports)}")
-        return self.size * ports[port]
+        k = self.spec
+        if port not in k.gates:
+            raise ValueError(f"population {self.name!r} ({self.kind}) has no input port {port!r}; "
+                             f"ports: {sorted(k.gates)}")
+        return self.size * k.gates[port]
 
     @property
     def graded(self) -> bool:
         """Whether this population sends graded (valued) events rather than binary spikes."""
-        return self.kind in GRADED_KINDS
+        return self.spec.graded
+
+    def where(self) -> str:
+        """How error messages name this population."""
+        return f"population {self.name!r} ({self.kind}, size {self.size})"
+
+    def prepare(self, precision: str) -> Prepared:
+        """The kind's typed constants for this population (validated; defaults filled in)."""
+        return self.spec.prepare(self.params, self.attrs, precision, self.size, where=self.where())
 
 
 @dataclass
@@ -159,10 +146,15 @@ class Network:
     # -- lookup ---------------------------------------------------------------------------------------
     def population(self, name: str) -> Population:
         """The population called ``name``."""
-        for p in self.populations:
-            if p.name == name:
-                return p
-        raise KeyError(f"no population named {name!r}; have {[p.name for p in self.populations]}")
+        pops = self.populations
+        index = self.__dict__.get("_index")  # name -> position, rebuilt when the list changed under it
+        i = index.get(name) if index is not None else None
+        if i is None or i >= len(pops) or pops[i].name != name:
+            index = self.__dict__["_index"] = {p.name: k for k, p in enumerate(pops)}
+            i = index.get(name)
+            if i is None:
+                raise KeyError(f"no population named {name!r}; have {[p.name for p in pops]}")
+        return pops[i]
 
     def incoming(self, target: str) -> list[SynapseBlock]:
         """Synapse blocks that end at population ``target``."""
@@ -181,26 +173,20 @@ class Network:
         return sorted({p.stage for p in self.populations})
 
     # -- checks ---------------------------------------------------------------------------------------
-    def validate(self) -> None:
-        """Raise ValueError naming the first inconsistency (kind, port, shape, precision, names)."""
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+    def validate(self, params: bool = True) -> None:
+        """Raise ValueError naming the first inconsistency (kind, port, shape, precision, names); ``params=False``
+        leaves the populations' parameters and settings to the caller (who prepares them, which checks them)."""
+        check_precision(self.precision)
         names = [p.name for p in self.populations]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique: {names}")
         for p in self.populations:
-            if p.kind not in NEURON_KINDS:
-                raise ValueError(f"population {p.name!r}: unknown neuron kind {p.kind!r}; known: {sorted(NEURON_KINDS)}")
+            if p.kind not in KINDS:
+                raise ValueError(f"population {p.name!r}: unknown neuron kind {p.kind!r}; known: {sorted(KINDS)}")
             if p.size <= 0:
                 raise ValueError(f"population {p.name!r}: size must be positive, got {p.size}")
-            for key, value in p.params.items():
-                arr = np.asarray(value)
-                n = param_length(p.kind, key, p.size)
-                if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
-                    raise ValueError(f"population {p.name!r} ({p.kind}, size {p.size}): param {key!r} has shape "
-                                     f"{arr.shape}; expected a scalar or shape ({n},)")
-                if arr.dtype.kind in "fc" and np.isnan(arr).any():
-                    raise ValueError(f"population {p.name!r}: param {key!r} contains NaN")
+            if params:
+                p.spec.resolve(p.params, p.attrs, self.precision, p.size, where=p.where())
         if self.population(self.input).kind != "input":
             raise ValueError(f"network input {self.input!r} must be a population of kind 'input'")
         for o in self.outputs:
@@ -231,7 +217,7 @@ class Network:
         pops = []
         for p in self.populations:
             for k, v in p.params.items():
-                tensors[f"pop/{p.name}/{k}"] = np.ascontiguousarray(np.asarray(v))
+                tensors[f"pop/{p.name}/{k}"] = np.asarray(v).copy(order="C")  # a scalar stays 0-d
             pops.append({"name": p.name, "kind": p.kind, "size": p.size, "params": sorted(p.params),
                          "attrs": p.attrs, "stage": p.stage, "reverse": p.reverse})
         syns = []
@@ -264,11 +250,13 @@ class Network:
             if "spikernn_network" not in meta:
                 raise ValueError(f"{path} is not a spikernn hardware network (no 'spikernn_network' metadata)")
             header = json.loads(meta["spikernn_network"])
-            if header.get("version", 0) > FORMAT_VERSION:
+            version = header.get("version", 0)
+            if version > FORMAT_VERSION:
                 raise ValueError(f"{path}: network format version {header['version']} is newer than this spikernn reads")
             pops = [Population(name=p["name"], kind=p["kind"], size=int(p["size"]),
                                params={k: f.get_tensor(f"pop/{p['name']}/{k}") for k in p["params"]},
-                               attrs=p["attrs"], stage=int(p["stage"]), reverse=bool(p["reverse"]))
+                               attrs=_upgrade_attrs(p["kind"], p["attrs"], version), stage=int(p["stage"]),
+                               reverse=bool(p["reverse"]))
                     for p in header["populations"]]
             syns = [SynapseBlock(name=s["name"], source=s["source"], target=s["target"], port=s["port"],
                                  weights=f.get_tensor(f"syn/{s['name']}/weights"), weight_exp=int(s["weight_exp"]))
@@ -284,7 +272,8 @@ class Network:
             x: torch tensor or numpy array shaped like the source model's input: (T, B, I), (B, T, I) when
                 ``meta["batch_first"]``, or unbatched (T, I). Float values; fixed-point networks quantise
                 the input themselves.
-            backend: "fast" (batched array simulator) or "lava" (real Lava processes, Loihi2SimCfg).
+            backend: a name in :data:`spikernn.hardware.backends.BACKENDS`: "fast" (batched array simulator),
+                "lava" (real Lava processes, Loihi2SimCfg) or "reference" (the kinds' reference steps, plainly).
             lengths: optional (B,) valid lengths per sequence (time steps); needed for
                 ``meta["output"] == "last_step"`` outputs of padded batches, and the activity statistics
                 count only the valid steps (padding is not work an inference would do).
@@ -294,21 +283,22 @@ class Network:
             The output as a torch tensor shaped like the source model's output (float32 unless x was
             float64) and the run's activity statistics.
         """
+        from spikernn.hardware.backends import get_backend
         from spikernn.hardware.io import format_output, prepare_input
 
+        runner = get_backend(backend)
         x_tbi, layout = prepare_input(self, x, lengths)
-        if backend == "fast":
-            from spikernn.hardware.fast import simulate_fast
-
-            y_tbo, stats = simulate_fast(self, x_tbi, lengths=layout.lengths, **options)
-        elif backend == "lava":
-            from spikernn.hardware.lava_runner import simulate_lava
-
-            y_tbo, stats = simulate_lava(self, x_tbi, lengths=layout.lengths, **options)
-        else:
-            raise ValueError(f"unknown backend {backend!r}; use 'fast' or 'lava'")
+        y_tbo, stats = runner.simulate(self, x_tbi, lengths=layout.lengths, **options)
         return format_output(self, y_tbo, layout), stats
 
     def run(self, x: Any, backend: str = "fast", lengths: Any = None, **options: Any):
         """Like :meth:`simulate` but returns only the output."""
         return self.simulate(x, backend=backend, lengths=lengths, **options)[0]
+
+
+def _upgrade_attrs(kind: str, attrs: dict, version: int) -> dict:
+    """Settings of a population read from a file of format ``version``, in this version's meaning."""
+    attrs = dict(attrs)
+    if version < 2 and kind in KINDS and any(s.name == "reset" for s in KINDS[kind].settings):
+        attrs.setdefault("reset", V1_RESET)
+    return attrs

@@ -6,10 +6,11 @@ figure:
 
 * weights are 8-bit and stored densely: 1 byte per synapse, zero weights of a dense block included (the
   Dense process has no sparse format); synapses live in the memory of the core holding the target neuron;
-* a neuron's cost in neuron slots (compartments) is its number of dendritic accumulators plus soma:
-  ``COMPARTMENTS`` below (LIF 1; spiking/sigma-delta LSTM 4: one accumulator per gate i,f,g,o, the cell
-  state and membrane kept in the neuron's microcode state; GRU 6: three gates on each of the "in" and "rec"
-  ports; sigma-delta RNN and readout 1); the 8,192-neuron limit counts compartments;
+* a neuron's cost in neuron slots (compartments) is its kind's
+  :attr:`~spikernn.hardware.kinds.spec.NeuronKind.compartments`: one dendritic accumulator per gate of every
+  port, the cell state and membrane kept in the neuron's microcode state (``COMPARTMENTS`` below: LIF 1;
+  spiking/sigma-delta LSTM 4; GRU 6: three gates on each of the "in" and "rec" ports; sigma-delta RNN and
+  readout 1); the 8,192-neuron limit counts compartments;
 * the ``input`` population is fed by the host and takes no core; its messages enter through a host port
   next to core 0 of chip 0;
 * populations never share a core (each starts on a fresh core), neurons are split into contiguous slices;
@@ -25,15 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from spikernn.hardware.network import NEURON_KINDS, Network
+from spikernn.hardware.kinds import KINDS
+from spikernn.hardware.network import Network
 from spikernn.hardware.stats import ActivityStats
 
 NEURONS_PER_CORE = 8192
 SYNAPTIC_MEMORY_BYTES_PER_CORE = 192 * 1024
 CORES_PER_CHIP = 128
 BYTES_PER_SYNAPSE = 1
-COMPARTMENTS = {"lif": 1, "readout": 1, "sd_rnn": 1, "spiking_lstm": 4, "sd_lstm": 4, "spiking_gru": 6,
-                "sd_gru": 6, "input": 0}
+COMPARTMENTS = {name: k.compartments for name, k in KINDS.items()}  # neuron slots per neuron, by kind
 
 
 @dataclass
@@ -142,7 +143,7 @@ def place(net: Network, *, neurons_per_core: int = NEURONS_PER_CORE,
         if p.kind == "input":
             continue
         c = comp[p.kind]
-        fan_in = sum(int(np.shape(b.weights)[1]) * NEURON_KINDS[p.kind][b.port] for b in net.incoming(p.name))
+        fan_in = sum(int(np.shape(b.weights)[1]) * p.spec.gates[b.port] for b in net.incoming(p.name))
         if max_fan_in is not None and fan_in > max_fan_in:
             raise ValueError(f"population {p.name!r}: each neuron has fan-in {fan_in} synapses, more than "
                              f"max_fan_in={max_fan_in}")

@@ -86,8 +86,9 @@ class ActivityStats:
 
 
 def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
-                   lengths: np.ndarray | None = None, graded_bits: int = 24) -> ActivityStats:
-    """Count a run's activity from its event masks; both backends use this, so they count alike.
+                   lengths: np.ndarray | None = None) -> ActivityStats:
+    """Count a run's activity from its event masks; every backend uses this, so they count alike. What a
+    neuron sends and how many updates it makes per step come from its kind (:mod:`spikernn.hardware.kinds`).
 
     Args:
         net: the :class:`~spikernn.hardware.network.Network` that ran.
@@ -96,7 +97,6 @@ def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
         steps, batch: time steps (aligned to input steps) and batch size of the run.
         lengths: optional (batch,) valid lengths in time steps: steps at or after a sequence's length are
             padding and are not counted (neither events, synaptic operations nor neuron updates).
-        graded_bits: payload bits of a graded event.
     """
     valid = None
     updates_per_neuron = steps * batch
@@ -118,9 +118,10 @@ def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
         pn = m.sum(axis=1, dtype=np.int64)  # (steps, size) events per neuron and step
         per_neuron[p.name] = pn
         stats.events[p.name] = pn.sum(axis=1)
-        stats.message_bits[p.name] = graded_bits if (p.graded or p.kind == "readout") else 1
-        if p.kind != "input":
-            stats.neuron_updates[p.name] = int(p.size) * updates_per_neuron
+        kind = p.spec
+        stats.message_bits[p.name] = kind.message_bits
+        if kind.updates_per_step:
+            stats.neuron_updates[p.name] = int(p.size) * kind.updates_per_step * updates_per_neuron
     for b in net.synapses:
         stats.synaptic_ops[b.name] = per_neuron[b.source] @ b.fan_out.astype(np.int64)
     return stats

@@ -39,10 +39,24 @@ def dense_float(weights: np.ndarray, msg: np.ndarray, graded: bool = True) -> np
     return msg @ weights.T
 
 
-def int_matmul_exact_in_float(weights: np.ndarray, max_abs_msg: float) -> bool:
-    """Whether ``msg @ weights.T`` with integer operands is exact in float64 BLAS."""
-    bound = float(np.abs(weights).sum(axis=1).max(initial=0)) * float(max_abs_msg)
-    return bound < EXACT_FLOAT_LIMIT
+class FixedDense:
+    """A fixed-point block with its weights prepared once: ``block(msg)`` is :func:`dense_fixed`."""
+
+    def __init__(self, weights: np.ndarray, weight_exp: int) -> None:
+        m = np.asarray(weights)
+        self.exp = int(weight_exp)
+        self.wt = np.ascontiguousarray(m.astype(np.float64).T)
+        self.wt_int = m.astype(np.int64).T
+        self.rowsum = float(np.abs(self.wt).sum(axis=0).max(initial=0))
+
+    def __call__(self, msg: np.ndarray, graded: bool = True) -> np.ndarray:
+        msg = np.asarray(msg)
+        msg = (msg != 0).astype(np.int64) if not graded else msg.astype(np.int64)
+        if self.rowsum * float(np.abs(msg).max(initial=0)) < EXACT_FLOAT_LIMIT:  # every partial sum exact
+            acc = (msg.astype(np.float64) @ self.wt).astype(np.int64)
+        else:
+            acc = msg @ self.wt_int
+        return shift_floor(acc, self.exp)
 
 
 def dense_fixed(weights: np.ndarray, weight_exp: int, msg: np.ndarray, graded: bool = True) -> np.ndarray:
@@ -52,16 +66,7 @@ def dense_fixed(weights: np.ndarray, weight_exp: int, msg: np.ndarray, graded: b
     (binary spikes are 0/1; with ``graded=False`` any nonzero payload counts as 1, as Lava's Dense with
     num_message_bits=0).
     """
-    m = np.asarray(weights)
-    msg = np.asarray(msg)
-    if not graded:
-        msg = (msg != 0).astype(np.int64)
-    max_msg = float(np.abs(msg).max(initial=0))
-    if int_matmul_exact_in_float(m, max_msg):
-        acc = (msg.astype(np.float64) @ m.astype(np.float64).T).astype(np.int64)
-    else:
-        acc = msg.astype(np.int64) @ m.astype(np.int64).T
-    return shift_floor(acc, weight_exp)
+    return FixedDense(weights, weight_exp)(msg, graded)
 
 
 def lava_dense_args(mantissa: np.ndarray, weight_exp: int) -> dict:

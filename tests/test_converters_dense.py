@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from spikernn.converters import to_lava, verify
-from spikernn.converters.reference import simulate_reference
 
 CASES = [(torch.nn.RNN, {}), (torch.nn.RNN, {"nonlinearity": "relu"}), (torch.nn.LSTM, {}), (torch.nn.GRU, {})]
 
@@ -111,8 +110,8 @@ def test_threshold_trades_accuracy_for_events():
     assert errs[0] < 1e-5
     assert events[0] > events[1] > events[2]
     assert errs[2] > errs[0]
-    # the reference reading of the contract counts the same events
-    y, st = simulate_reference(to_lava(m, threshold=0.02), x.double().numpy())
+    # the reference backend counts the same events
+    y, st = to_lava(m, threshold=0.02).simulate(x.double(), backend="reference")
     assert st.total_events() / 4 == pytest.approx(events[1])
 
 

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 pytest.importorskip("lava")
+pytestmark = pytest.mark.lava  # real Lava processes (deselect with -m "not lava")
 
 from spikernn.converters import to_lava, verify  # noqa: E402
 from spikernn.layers import SpikingGRU, SpikingLSTM  # noqa: E402

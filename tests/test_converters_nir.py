@@ -412,3 +412,27 @@ def test_spikernn_classifier_to_norse_readout_is_the_membrane():
     print(f"spikernn classifier -> Norse (never-firing LIF readout): max |diff| {err:.2g} at the last step")
     assert err < 1e-5
     assert (from_nir(g).run(x, backend="fast", lengths=torch.full((B,), T)) - ref).abs().max() < 1e-5
+
+
+def test_adlif_exports_only_without_its_adaptation_current():
+    """NIR has no neuron with an adaptation current: an adLIF with a or b != 0 is refused; with a = b = 0 it
+    is NIR's LIF with r = 1 and comes back as a lif with the same spikes."""
+    from spikernn.converters import to_lava
+
+    torch.manual_seed(4)
+    m = SpikingRNN(3, 6, neuron="adlif", reset="zero", threshold=0.1).double().eval()
+    with pytest.raises(ValueError, match="adaptation current"):
+        to_nir(m)
+    with torch.no_grad():
+        m.a_l0.zero_()
+        m.b_l0.zero_()
+        m.weight_ih_l0.mul_(4)
+    g = to_nir(m)
+    assert type(g.nodes["l0"]).__name__ == "LIF" and np.allclose(g.nodes["l0"].r, 1.0)
+    back = from_nir(g)
+    assert [p.kind for p in back.populations] == ["input", "lif"]
+    x = torch.randn(40, 2, 3, dtype=torch.float64) * 2 + 0.5
+    with torch.no_grad():
+        ref = m(x)[0]
+    assert ref.mean() > 0.02 and _spikes_equal(back.run(x, backend="fast"), ref) == 0
+    assert _spikes_equal(to_lava(m).run(x, backend="fast"), ref) == 0

@@ -112,3 +112,42 @@ def test_spikernn_sequence_classifier(kind, bidir, decay):
     r = verify(m, net, x, lengths, backend="fast")
     assert r.agreement == 1.0 and r.max_abs_error < 1e-4, r.summary()
     assert verify(m, net, x, lengths, backend="reference").max_abs_error < 1e-4
+
+
+def _adlif_model(layers, disc, reset, dtype=torch.float64):
+    torch.manual_seed(layers + 3)
+    m = SpikingRNN(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.1).to(dtype)
+    with torch.no_grad():  # adLIF's drive enters with the gain 1 - alpha (~0.1): stronger inputs to spike
+        for name, p in m.named_parameters():
+            if name.startswith("weight"):
+                p.mul_(4)
+    return m.eval()
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("disc", ["ef", "se"])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_adlif_rnn_converts_with_identical_spikes(layers, disc, reset):
+    """A SpikingRNN with the adLIF soma becomes ``adlif`` populations: torch == fast == reference in float
+    (float64 model) over 100 steps, and the fixed-point network agrees with torch on most spikes."""
+    m = _adlif_model(layers, disc, reset)
+    x = torch.randn(100, 3, 3, dtype=torch.float64) * 2 + 0.5
+    net = to_lava(m)
+    assert [p.kind for p in net.populations] == ["input"] + ["adlif"] * layers
+    assert net.population("l0").attrs == {"reset": reset, "discretisation": disc}
+    np.testing.assert_allclose(net.population("l0").params["alpha"], m.neuron_parameters(0)["alpha"].double())
+    for backend in ("fast", "reference"):
+        r = verify(m, net, x, backend=backend)
+        assert r.agreement == 1.0 and r.max_abs_error < 1e-6, r.summary()
+    assert 0.02 < r.model_output.mean() < 0.9
+    q = to_lava(m, "fixed", calibration_x=x)
+    assert verify(m, q, x, backend="fast").agreement > 0.9
+
+
+def test_adlif_float32_model_and_what_does_not_convert():
+    m = _adlif_model(2, "ef", "subtract", torch.float32)
+    x = torch.randn(60, 2, 3) * 2 + 0.5
+    assert verify(m, to_lava(m), x, backend="fast").agreement > 0.99  # float32 torch vs float64 hardware
+    for cls in (SpikingLSTM, SpikingGRU):
+        with pytest.raises(NotImplementedError, match="adLIF soma as the 'adlif' kind of spiking RNN layers only"):
+            to_lava(cls(3, 4, neuron="adlif"))

@@ -57,8 +57,9 @@ def test_simulate_layouts_and_last_step():
 def test_hardware_import_is_lazy_and_lava_free():
     code = ("import sys, spikernn, spikernn.hardware as h; assert 'lava' not in sys.modules; "
             "h.Network; h.simulate_fast; h.quantize; h.place; h.annotate_hops; h.ActivityStats; "
-            "import spikernn.hardware.neurons, spikernn.hardware.fast, spikernn.hardware.fixed_point, "
-            "spikernn.hardware.placement, spikernn.hardware.synapses; "
+            "h.KINDS; h.BACKENDS; h.get_backend('fast'); h.get_backend('reference'); h.get_backend('lava'); "
+            "import spikernn.hardware.kinds, spikernn.hardware.fast, spikernn.hardware.fixed_point, "
+            "spikernn.hardware.placement, spikernn.hardware.synapses, spikernn.hardware.lava_runner; "
             "assert 'lava' not in sys.modules and not any(m.startswith('lava.') for m in sys.modules); print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
@@ -104,3 +105,56 @@ def test_fractional_lengths_are_a_value_error():
     with pytest.raises(ValueError, match="whole numbers"):
         net.run(x, lengths=[2.7, 15])
     assert net.run(x, lengths=torch.tensor([3.0, 15.0])).shape == (2, 3)
+
+
+def _v1(name):
+    from pathlib import Path
+
+    return Path(__file__).parent / "data" / f"network_v1_{name}.safetensors"
+
+
+def test_version_1_files_load_and_run_as_they_did():
+    """Files written by format version 1 (tests/data, written by the code before the kinds redesign): every
+    kind, one lif without a reset attribute (version 1's backends reset it to zero). They load, run to the
+    outputs version 1 gave (fixed point bit for bit), and quantising the version-1 float network gives the
+    version-1 fixed network again."""
+    from safetensors.numpy import load_file
+
+    from spikernn.hardware.fast import simulate_fast
+
+    ref = load_file(str(_v1("expected")))
+    net_f, net_q = Network.load(_v1("float")), Network.load(_v1("fixed"))
+    assert net_f.population("b0_lif").attrs == {"reset": "zero"}  # filled in: what version 1 did
+    assert net_f.population("b1_lif").attrs == {"reset": "subtract"}
+    yf, _ = simulate_fast(net_f, ref["x"])
+    yq, _ = simulate_fast(net_q, ref["x"])
+    np.testing.assert_allclose(yf, ref["y_float"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(yq, ref["y_fixed"])
+    assert (ref["y_fixed"] != 0).mean() > 0.3  # the fixture means something
+    q, _ = fp.quantize(net_f, calibration_x=ref["x"])
+    for p in q.populations:
+        p1 = net_q.population(p.name)
+        assert p.attrs == p1.attrs, p.name
+        for k, v in p1.params.items():
+            np.testing.assert_array_equal(p.params[k], v, err_msg=f"{p.name}.{k}")
+    assert [(b.weight_exp, b.weights.tolist()) for b in q.synapses] == \
+        [(b.weight_exp, b.weights.tolist()) for b in net_q.synapses]
+
+
+def test_saved_files_are_version_2_and_keep_the_one_reset_default(tmp_path):
+    """A population without "reset" resets by the one default (the core's) on every backend, and a version-2
+    file keeps that meaning (it is not upgraded as a version-1 file would be)."""
+    import json
+
+    from safetensors import safe_open
+
+    from spikernn.hardware.kinds import DEFAULT_RESET
+    from spikernn.hardware.network import FORMAT_VERSION
+
+    pops = [Population("x", "input", 2), Population("h", "lif", 3, {"threshold": 0.5})]
+    net = Network(pops, [SynapseBlock("xh", "x", "h", "in", np.ones((3, 2)))], "x", ["h"])
+    path = net.save(tmp_path / "n.safetensors")
+    with safe_open(str(path), framework="numpy") as f:
+        assert json.loads(f.metadata()["spikernn_network"])["version"] == FORMAT_VERSION == 2
+    back = Network.load(path)
+    assert back.population("h").attrs == {} and back.population("h").prepare("float").soma.reset == DEFAULT_RESET

@@ -50,3 +50,24 @@ def test_lengths_that_do_not_match_the_batch_are_refused():
     masks = {p.name: np.zeros((4, 2, p.size), bool) for p in net.populations}
     with pytest.raises(ValueError, match="lengths"):
         count_activity(net, masks, 4, 2, lengths=np.array([1, 2, 3]))
+
+
+def test_adlif_activity_and_placement_come_from_its_kind():
+    """An adLIF layer is counted as its kind says (one neuron update per neuron and step, binary spikes of one
+    bit) and placed with one compartment per neuron; the Loihi estimate reads those counts."""
+    from spikernn.energy import loihi_estimate
+    from spikernn.hardware import place
+    from spikernn.hardware.kinds import KINDS
+
+    torch.manual_seed(0)
+    model = snr.SpikingSequenceClassifier("rnn", 3, 6, 4, neuron="adlif", threshold=0.1).eval()
+    net = to_lava(model)
+    x = torch.randn(2, 9, 3) * 3
+    _, stats = net.simulate(x)
+    k = KINDS["adlif"]
+    assert stats.message_bits["l0"] == k.message_bits == 1
+    assert stats.neuron_updates["l0"] == 6 * k.updates_per_step * 9 * 2
+    row = next(r for r in place(net).table if r["population"] == "l0")
+    assert row["compartments"] == 6 * k.compartments == 6
+    assert loihi_estimate(stats).counts["neuron_updates_active"] + \
+        loihi_estimate(stats).counts["neuron_updates_inactive"] == stats.total_neuron_updates() / 2

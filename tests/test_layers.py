@@ -242,10 +242,10 @@ def test_adlif_options_ranges_and_errors():
         snr.SpikingRNN(3, 4, neuron="adlif", alpha_range=(0.5, 1.5))
     with pytest.raises(ValueError, match="adapt_scale"):
         snr.NeuronOptions(neuron="adlif", adapt_scale=0.5)
-    with pytest.raises(NotImplementedError, match="adlif"):
+    with pytest.raises(NotImplementedError, match="adlif"):  # the hardware's adlif kind is the RNN soma only
         from spikernn import converters
 
-        converters.to_lava(snr.SpikingRNN(3, 4, neuron="adlif"))
+        converters.to_lava(snr.SpikingLSTM(3, 4, neuron="adlif"))
 
 
 

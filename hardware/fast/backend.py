@@ -1,0 +1,287 @@
+"""The fast backend: the network run as batched numpy array code, the bits of the Lava backend in fixed point
+and the same values (to float rounding) in float.
+
+Execution: populations are grouped into strongly connected components (recurrence, :mod:`~spikernn.hardware.fast.plan`);
+each group runs over the whole sequence before the next, its inputs from earlier groups being computed for many
+steps in one matrix product (:func:`~spikernn.hardware.fast.synapses.block_input`), so only the recurrent part
+loops over time. Timing is the shared contract of :mod:`spikernn.hardware.timing`.
+
+Per kind, a kernel (:data:`~spikernn.hardware.fast.kernels.KERNELS`: ``lif``, ``spiking_lstm``, ``readout``) steps
+the population in place where it applies; other kinds step through their reference
+(:meth:`~spikernn.hardware.kinds.spec.NeuronKind.step`). A group of one ``lif`` / ``spiking_lstm`` population whose
+internal blocks are its own self-recurrent ones, and a group of one ``readout``, run a fused time loop
+(:mod:`~spikernn.hardware.fast.fused`). Binary-spike products in fixed point use float32 BLAS where every partial
+sum is an integer below 2**24 (checked per block at compile time; float64 otherwise, exact below 2**53; float
+precision always float64), and ``workers`` splits the batch over threads. ``use_kernels=False`` runs the
+reference steps only.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from spikernn.hardware.arith import sat24
+from spikernn.hardware.backends.base import Backend, Encoded, Recording
+from spikernn.hardware.fast.fused import FusedLif, FusedReadout, memoryless_readout
+from spikernn.hardware.fast.kernels import KERNELS, ReadoutKernel
+from spikernn.hardware.fast.plan import Blk, Plan, Pop, compile_network
+from spikernn.hardware.fast.synapses import StepSynapse, block_input
+from spikernn.hardware.network import Network
+from spikernn.hardware.timing import replay_messages
+
+MIN_SHARD = 16  # smallest batch shard worth a thread of its own
+_BLAS_CTL: list = []
+
+
+def blas_limit(threads: int | None):
+    """Context manager limiting BLAS threads (small per-step products are much slower multi-threaded)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        if not _BLAS_CTL:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CTL.append(ThreadpoolController())
+        return _BLAS_CTL[0].limit(limits=int(threads), user_api="blas")
+    except Exception:  # pragma: no cover - threadpoolctl missing or failing: run as is
+        return contextlib.nullcontext()
+
+
+class FastBackend(Backend):
+    """The batched numpy simulator (module docstring)."""
+
+    name = "fast"
+
+    def execute(self, net: Network, x: np.ndarray, encoded: Encoded, *, chunk_elems: int = 1 << 17,
+                plan: Plan | None = None, use_kernels: bool = True, blas_threads: int | None = 1,
+                workers: int = 1, record_all: bool = False) -> Recording:
+        """Run ``net``.
+
+        Args:
+            chunk_elems: at most this many elements per precomputed block of external synaptic input (memory).
+            plan: a :func:`compile_network` result for ``net`` to skip recompiling and checking it again
+                (benchmarks).
+            use_kernels: False runs the kinds' reference steps only.
+            blas_threads: BLAS threads during the run (default 1; None leaves the setting alone): the per-step
+                products are small, and threads waiting on each other cost more than they give.
+            workers: batch shards run in parallel threads (0 or None: every core); a shard has at least
+                :data:`MIN_SHARD` samples. Every sample is computed on its own, so the result does not depend
+                on the split (bit for bit in fixed point; in float up to BLAS summation order, ~1e-16).
+            record_all: keep every population's values (calibration, debugging).
+        """
+        plan = plan if plan is not None else compile_network(net)
+        if not workers:
+            workers = os.cpu_count() or 1
+        B = x.shape[1]
+        shards = max(1, min(int(workers), B // MIN_SHARD))
+        with blas_limit(blas_threads):
+            if shards <= 1:
+                return _run(plan, encoded, chunk_elems, use_kernels, record_all)
+            bounds = np.linspace(0, B, shards + 1).round().astype(int)
+            parts = [Encoded(*(a[:, bounds[i]:bounds[i + 1]] for a in (encoded.sent, encoded.values, encoded.masks)))
+                     for i in range(shards)]
+            with ThreadPoolExecutor(shards) as ex:
+                recs = list(ex.map(lambda e: _run(plan, e, chunk_elems, use_kernels, record_all), parts))
+        return Recording.concatenate(recs)
+
+
+def _add(acc: np.ndarray | None, part: np.ndarray) -> np.ndarray:
+    """acc + part; float32 parts (exact integers) are added in float64: their sum may pass 2**24."""
+    if acc is None:
+        return part
+    return np.add(acc, part, dtype=np.result_type(acc, part, np.float64) if acc.dtype == np.float32 else None)
+
+
+def _run(plan: Plan, enc: Encoded, chunk_elems: int, use_kernels: bool, record_all: bool) -> Recording:
+    fixed = plan.fixed
+    pops: dict[str, Pop] = plan.pops
+    blks: dict[str, Blk] = plan.blocks
+    dt = np.int64 if fixed else np.float64
+    T, B = enc.sent.shape[:2]
+
+    # Per population, in its own time: masks (T, B, n) bool (spiking kinds: the spikes themselves);
+    # payload sequences of graded populations where a later group reads them; values where read by host.
+    inp = plan.input
+    masks: dict[str, np.ndarray] = {inp: enc.masks}
+    sent: dict[str, np.ndarray] = {inp: enc.sent}
+    values: dict[str, np.ndarray] = {inp: enc.values}
+
+    def messages(b: Blk, target: Pop) -> np.ndarray:
+        """Full message sequence of block ``b`` in ``target``'s time (bool for spikes)."""
+        src = pops[b.source]
+        flip = b.external and src.reverse != target.reverse
+        if src.spec.spiking:
+            m = masks[src.name]
+            return m[::-1] if flip else m
+        return replay_messages(values.get(src.name), flip, sent.get(src.name), delta=src.spec.delta_coded(src.attrs))
+
+    need_vals = set(pops) if record_all else plan.need_values
+    need_sent = plan.need_sent
+    for group in plan.groups:
+        G = [pops[n] for n in group]
+        ext_src = {P.name: {port: [(b, messages(b, P)) for b in P.ext[port]] for port in P.ports} for P in G}
+        width = sum(sum(P.ports.values()) for P in G) * B
+        tc = max(1, min(T, chunk_elems // max(width, 1)))
+        states = {P.name: P.spec.init_state(P.prep, B) for P in G}
+        hist: dict[str, list] = {}
+        specs = []
+        kernel_pops: set[str] = set()
+        for P in G:
+            name = P.name
+            masks[name] = mk = np.empty((T, B, P.size), bool)
+            sq = vq = None
+            if not P.spec.spiking:
+                if name in need_sent:
+                    sent[name] = sq = np.empty((T, B, P.size), dt)
+                if name in need_vals:
+                    values[name] = vq = np.empty((T, B, P.size), dt)
+            hist[name] = [None] * T
+            ports = []
+            for port, n in P.ports.items():
+                internals = [(b, b.source, b.lag) for b in P.internal[port]]
+                ports.append((port, internals, np.zeros((B, n), dt)))
+            keep = max([b.lag for b in blks.values() if b.source == name and not b.external] + [0])
+            kern = None
+            kcls = KERNELS.get(P.kind) if use_kernels else None
+            if kcls is ReadoutKernel:  # alone in its group, no internal blocks: the host reads it
+                if len(G) == 1 and not any(P.internal.values()) and kcls.supported(P.prep):
+                    kern = kcls(P.prep, B)
+                    mk[:] = False  # a readout sends no events
+            elif kcls is not None and list(P.ports) == ["in"] and kcls.supported(P.prep):
+                kern = kcls(P.prep, B)
+                kernel_pops.add(name)
+            ports = [(port, [(b, src, lag, StepSynapse(b, B, fixed, kern is not None)) for b, src, lag in internals],
+                      zero) for port, internals, zero in ports]
+            specs.append((name, P, ports, mk, sq, vq, keep, kern))
+        if len(G) == 1 and memoryless_readout(G[0], fixed):
+            # y_t = in_t + bias (decay 0): the whole sequence at once, the same numbers as step by step
+            P = G[0]
+            acc = np.zeros((T, B, P.size), dt)
+            for b, msgs in ext_src[P.name]["in"]:
+                if b.lag >= T:
+                    continue
+                acc[b.lag:] += block_input(b, msgs[: T - b.lag], fixed)
+            if P.prep.sigma:
+                acc = np.cumsum(acc, axis=0)
+            y = acc + P.prep.bias
+            if fixed:
+                y = sat24(y)
+            masks[P.name][:] = False
+            for q in (values.get(P.name), sent.get(P.name)):
+                if q is not None:
+                    q[:] = y
+            continue
+        fz = None
+        if use_kernels and len(G) == 1:
+            kern0 = specs[0][-1]
+            fz = FusedReadout(kern0, B, G[0].size) if isinstance(kern0, ReadoutKernel) else \
+                FusedLif.build(G[0], kern0, fixed, B)
+        if fz is not None:
+            fz.start(masks[G[0].name] if isinstance(fz, FusedLif) else T)
+            for t0 in range(0, T, tc):
+                t1 = min(T, t0 + tc)
+                acc = None
+                for b, msgs in ext_src[G[0].name]["in"]:
+                    if t1 - b.lag <= max(t0 - b.lag, 0):
+                        continue
+                    acc = _add(acc, block_input(b, msgs[t0:t1], fixed, as_float=True))  # lag 0: external / feed-forward
+                fz.run(acc, t0, t1)
+            name = G[0].name
+            if isinstance(fz, FusedReadout):
+                for q in (sent.get(name), values.get(name)):
+                    if q is not None:
+                        q[...] = fz.Y  # exact integers in fixed point
+            continue
+        for t0 in range(0, T, tc):
+            t1 = min(T, t0 + tc)
+            ext_chunk: dict[str, dict[str, np.ndarray | None]] = {}
+            for P in G:
+                ext_chunk[P.name] = {}
+                for port in P.ports:
+                    acc = None
+                    for b, msgs in ext_src[P.name][port]:
+                        lo, hi = t0 - b.lag, t1 - b.lag
+                        a = max(lo, 0)
+                        if hi <= a:
+                            continue
+                        part = block_input(b, msgs[a:hi], fixed, as_float=P.name in kernel_pops)
+                        if a > lo:  # the first steps of a lagged block carry nothing
+                            part = np.concatenate([np.zeros((a - lo,) + part.shape[1:], part.dtype), part])
+                        acc = _add(acc, part)
+                    ext_chunk[P.name][port] = acc
+            chunk_ins = [[ext_chunk[name][port] for port, _, _ in ports] for name, _, ports, *_ in specs]
+            for t in range(t0, t1):
+                k = t - t0
+                for (name, P, ports, mk, sq, vq, keep, kern), ecs in zip(specs, chunk_ins):
+                    ins = {}
+                    for (port, internals, zero), e in zip(ports, ecs):
+                        cur = None if e is None else e[k]
+                        owned = False  # whether cur is a fresh array this loop may add into
+                        for b, src, lag, ss in internals:
+                            if t >= lag:
+                                c = ss(hist[src][t - lag])
+                                if cur is None:
+                                    cur = c
+                                elif not owned:
+                                    cur = cur + c  # (e + c1) + c2 ...: the order of the reference loop
+                                    owned = True
+                                else:
+                                    cur += c
+                        ins[port] = zero if cur is None else cur
+                    h = hist[name]
+                    if kern is not None and P.spec.spiking:  # LifKernel, LstmKernel
+                        m = mk[t]
+                        kern.step(ins["in"], m)
+                        h[t] = m
+                    elif kern is not None:  # readout: alone in its group, read by the host
+                        y = kern.step(ins["in"])
+                        if sq is not None:
+                            sq[t] = y
+                        if vq is not None:
+                            vq[t] = y
+                        continue
+                    else:
+                        st, o, m = P.spec.step(states[name], ins, P.prep)
+                        states[name] = st
+                        mk[t] = m
+                        h[t] = m if P.spec.spiking else o
+                    if keep < t:
+                        h[t - keep - 1] = None
+                    if sq is not None:
+                        sq[t] = o
+                    if vq is not None:
+                        vq[t] = P.spec.read_value(st, o)
+    return Recording(masks=masks, values=values, sent=sent)
+
+
+def simulate_fast(net: Network, x_tbi: Any, *, lengths: np.ndarray | None = None, **options: Any):
+    """Run ``net`` on float input ``x_tbi`` (T, B, I) on the fast backend; return the aligned output (T, B, O)
+    float64 and the :class:`~spikernn.hardware.stats.ActivityStats` (options: :meth:`FastBackend.execute`).
+
+    >>> import numpy as np
+    >>> from spikernn.hardware import Network, Population, SynapseBlock
+    >>> net = Network([Population("x", "input", 2), Population("h", "lif", 3, {"threshold": 0.5})],
+    ...               [SynapseBlock("xh", "x", "h", "in", np.ones((3, 2)))], "x", ["h"])
+    >>> y, stats = simulate_fast(net, np.full((4, 1, 2), 0.2))
+    >>> y[:, 0, 0].tolist(), stats.total_events()
+    ([0.0, 1.0, 1.0, 1.0], 17)
+    """
+    return FastBackend().simulate(net, x_tbi, lengths=lengths, **options)
+
+
+def record_values(net: Network, x_tbi: Any) -> dict[str, np.ndarray]:
+    """Run ``net`` and return every population's host-readable values (T, B, n) in forward time (spikes,
+    sent values, readout y; raw integers in fixed point). For calibration and debugging."""
+    from spikernn.hardware.backends.base import check_input, encode_input
+
+    x = check_input(x_tbi)
+    rec = FastBackend().execute(net, x, encode_input(net, x), record_all=True)
+    out = {}
+    for p in net.populations:
+        v = rec.masks[p.name] if p.spec.spiking else rec.values[p.name]
+        out[p.name] = v[::-1] if p.reverse else v
+    return out

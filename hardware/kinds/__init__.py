@@ -1,0 +1,63 @@
+"""Neuron kinds of the simulated chip: one typed definition per kind, one file each, all in :data:`KINDS`.
+
+==============  =======================================================================================
+kind            what it is (file)
+==============  =======================================================================================
+input           host input x_t, values or sigma-delta changes (``input.py``)
+lif             recurrent LIF soma: Lava's LIF plus reset modes and an adaptive threshold (``lif.py``)
+adlif           recurrent adaptive LIF soma with an adaptation current (Bittar & Garner 2022) (``adlif.py``)
+spiking_lstm    spiking LSTM neuron: analog gates and cell inside, binary spikes out (``spiking_lstm.py``)
+spiking_gru     spiking GRU neuron (ports "in" and "rec") (``spiking_gru.py``)
+sd_rnn          sigma-delta RNN neuron (tanh / relu) of a converted dense RNN (``sd_rnn.py``)
+sd_lstm         sigma-delta LSTM neuron of a converted dense LSTM (``sd_lstm.py``)
+sd_gru          sigma-delta GRU neuron of a converted dense GRU (``sd_gru.py``)
+readout         leaky-integrator readout read by the host (``readout.py``)
+==============  =======================================================================================
+
+:func:`describe` prints every kind's ports, parameters (defaults, units, ranges) and settings; the
+description itself is :class:`~spikernn.hardware.kinds.spec.NeuronKind`. Adding a kind is one file defining a
+``NeuronKind`` subclass and its instance, plus its line in :data:`KINDS`.
+
+>>> from spikernn.hardware.kinds import KINDS
+>>> KINDS["spiking_lstm"].gates, KINDS["spiking_lstm"].message_bits, KINDS["sd_gru"].message_bits
+({'in': 4}, 1, 24)
+"""
+from __future__ import annotations
+
+from spikernn.hardware.kinds.adlif import ADLIF
+from spikernn.hardware.kinds.input import INPUT
+from spikernn.hardware.kinds.lif import LIF
+from spikernn.hardware.kinds.readout import READOUT
+from spikernn.hardware.kinds.sd_gru import SD_GRU
+from spikernn.hardware.kinds.sd_lstm import SD_LSTM
+from spikernn.hardware.kinds.sd_rnn import SD_RNN
+from spikernn.hardware.kinds.soma import DEFAULT_RESET
+from spikernn.hardware.kinds.spec import GRADED_MESSAGE_BITS, PRECISIONS, NeuronKind
+from spikernn.hardware.kinds.spiking_gru import SPIKING_GRU
+from spikernn.hardware.kinds.spiking_lstm import SPIKING_LSTM
+
+KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, ADLIF, SPIKING_LSTM, SPIKING_GRU, SD_RNN, SD_LSTM,
+                                                     SD_GRU, READOUT)}
+
+__all__ = ["KINDS", "NeuronKind", "kind", "describe", "markdown", "DEFAULT_RESET", "GRADED_MESSAGE_BITS",
+           "PRECISIONS"]
+
+
+def kind(name: str) -> NeuronKind:
+    """The kind called ``name``; ValueError listing the known kinds otherwise."""
+    try:
+        return KINDS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown neuron kind {name!r}; known: {sorted(KINDS)}") from None
+
+
+def describe() -> str:
+    """Every kind's ports, parameters and settings, one block per kind (the docs table)."""
+    return "\n\n".join(k.describe() for k in KINDS.values())
+
+
+def markdown() -> str:
+    """docs/hardware_kinds.md: :func:`describe` with a title (``python -m spikernn.hardware.kinds`` prints it)."""
+    return ("# Neuron kinds of the simulated chip\n\n"
+            "Written by `python -m spikernn.hardware.kinds` from the kinds' definitions (`hardware/kinds/`); do not "
+            "edit by hand.\n\n```text\n" + describe() + "\n```\n")
