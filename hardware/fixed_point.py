@@ -19,7 +19,9 @@ under :mod:`spikernn.hardware.kinds`, applied here through ``quantize_params``/`
   da = round(4096*(1-adapt_decay)) and adapt_scale = round(adapt_scale * 2**(F+6)) (v units). F is chosen
   so that |a_in| < 2**15 (16-bit synaptic input) for the worst-case input, vth fits 17 bits and the bias 13.
 * ``spiking_lstm``/``spiking_gru``: biases in F units, soma in Q12: dv in [0, 4096], vth = round(thr*4096),
-  adapt_scale = round(b_a*4096), da as above.
+  adapt_scale = round(b_a*4096), da as above; ``adlif_lstm``/``adlif_gru`` the same biases and the adLIF soma
+  in Q12 (``adlif`` with F = 12: dalpha, dbeta 12-bit, a Q12, b and vth round(. * 4096)).
+* ``adlif``: bias, b and vth in F units, dalpha = round(4096 (1 - alpha)), dbeta likewise, a in Q12.
 * ``sd_*``: biases in F units; ``delta_threshold`` (attrs) becomes an integer in output units.
 * ``readout``: bias in F units, dv in [0, 4096]; the output is y * 2**-F.
 * ``input``: ``attrs["out_frac_bits"]`` = F_x; the host sends round(x * 2**F_x) saturated to 24 bits.

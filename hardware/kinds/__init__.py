@@ -6,8 +6,10 @@ kind            what it is (file)
 input           host input x_t, values or sigma-delta changes (``input.py``)
 lif             recurrent LIF soma: Lava's LIF plus reset modes and an adaptive threshold (``lif.py``)
 adlif           recurrent adaptive LIF soma with an adaptation current (Bittar & Garner 2022) (``adlif.py``)
-spiking_lstm    spiking LSTM neuron: analog gates and cell inside, binary spikes out (``spiking_lstm.py``)
-spiking_gru     spiking GRU neuron (ports "in" and "rec") (``spiking_gru.py``)
+spiking_lstm    spiking LSTM neuron, LIF soma: analog gates and cell inside, binary spikes out (``spiking_lstm.py``)
+adlif_lstm      the same LSTM cell with the adLIF soma (``spiking_lstm.py``)
+spiking_gru     spiking GRU neuron, LIF soma (ports "in" and "rec") (``spiking_gru.py``)
+adlif_gru       the same GRU cell with the adLIF soma (``spiking_gru.py``)
 sd_rnn          sigma-delta RNN neuron (tanh / relu) of a converted dense RNN (``sd_rnn.py``)
 sd_lstm         sigma-delta LSTM neuron of a converted dense LSTM (``sd_lstm.py``)
 sd_gru          sigma-delta GRU neuron of a converted dense GRU (``sd_gru.py``)
@@ -16,7 +18,9 @@ readout         leaky-integrator readout read by the host (``readout.py``)
 
 :func:`describe` prints every kind's ports, parameters (defaults, units, ranges) and settings; the
 description itself is :class:`~spikernn.hardware.kinds.spec.NeuronKind`. Adding a kind is one file defining a
-``NeuronKind`` subclass and its instance, plus its line in :data:`KINDS`.
+``NeuronKind`` subclass and its instance, plus its line in :data:`KINDS`. The spiking kinds are built from a
+drive and a soma (:mod:`~spikernn.hardware.kinds.soma`: the LIF and adLIF somas, written once): a gated
+kind with another soma is one more instance (``spiking_lstm("adlif_lstm", ADLIF_SOMA)``).
 
 >>> from spikernn.hardware.kinds import KINDS
 >>> KINDS["spiking_lstm"].gates, KINDS["spiking_lstm"].message_bits, KINDS["sd_gru"].message_bits
@@ -33,11 +37,11 @@ from spikernn.hardware.kinds.sd_lstm import SD_LSTM
 from spikernn.hardware.kinds.sd_rnn import SD_RNN
 from spikernn.hardware.kinds.soma import DEFAULT_RESET
 from spikernn.hardware.kinds.spec import GRADED_MESSAGE_BITS, PRECISIONS, NeuronKind
-from spikernn.hardware.kinds.spiking_gru import SPIKING_GRU
-from spikernn.hardware.kinds.spiking_lstm import SPIKING_LSTM
+from spikernn.hardware.kinds.spiking_gru import ADLIF_GRU, SPIKING_GRU
+from spikernn.hardware.kinds.spiking_lstm import ADLIF_LSTM, SPIKING_LSTM
 
-KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, ADLIF, SPIKING_LSTM, SPIKING_GRU, SD_RNN, SD_LSTM,
-                                                     SD_GRU, READOUT)}
+KINDS: dict[str, NeuronKind] = {k.name: k for k in (INPUT, LIF, ADLIF, SPIKING_LSTM, ADLIF_LSTM, SPIKING_GRU,
+                                                     ADLIF_GRU, SD_RNN, SD_LSTM, SD_GRU, READOUT)}
 
 __all__ = ["KINDS", "NeuronKind", "kind", "describe", "markdown", "DEFAULT_RESET", "GRADED_MESSAGE_BITS",
            "PRECISIONS"]
