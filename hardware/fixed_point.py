@@ -26,6 +26,14 @@ under :mod:`spikernn.hardware.kinds`, applied here through ``quantize_params``/`
 * ``readout``: bias in F units, dv in [0, 4096]; the output is y * 2**-F.
 * ``input``: ``attrs["out_frac_bits"]`` = F_x; the host sends round(x * 2**F_x) saturated to 24 bits.
 
+Fixed point against float (:func:`dequantize`): the dequantised network has exactly the fixed network's
+parameters, and runs bit for bit alike only where no arithmetic step rounds (decays 1, every synaptic sum
+exact, a memoryless readout). In general the 12-bit decays truncate, blocks with a negative weight exponent
+floor their sums and the adaptive threshold floors ``b_a a``: membranes stay within the bound those roundings
+accumulate (``b_t = beta b_{t-1} + 1 + 64 n_floor`` units of v, plus the threshold's error), and a membrane
+within it of its threshold may spike one step apart (docs/hardware_kinds.md has the measured rate; the test
+``test_quantize_lif_network_tracks_dequantized_within_the_rounding_bound`` checks the bound on every draw).
+
 Scales are chosen from worst-case bounds (sum of |weights| times the largest message + |bias|) so that
 activations cannot saturate, capped so that weights fit the 8-bit mantissa with e <= 7. The input range
 comes from ``calibration_x`` (max |x|), ``input_range``, ``net.meta["input_range"]``, or is assumed to be 1.
@@ -360,7 +368,9 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
 def dequantize(net: Network) -> Network:
     """The float network with exactly the effective values of a fixed network (weights m*2**e / scale,
     decays (4096-d)/4096, thresholds, biases): float vs dequantised isolates the arithmetic (rounding)
-    error from the parameter quantisation error."""
+    error from the parameter quantisation error. The two are bit-identical only where nothing rounds; otherwise
+    their membranes stay within the accumulated rounding bound and a spike near threshold may fall a step
+    apart (module docstring, "Fixed point against float")."""
     if net.precision != "fixed":
         raise ValueError("dequantize() needs a fixed-point network")
     fo = {p.name: p.spec.out_frac_bits(p.attrs) for p in net.populations}
