@@ -3,9 +3,10 @@
 Cells: backend x kind x reset x adaptation x precision x batch x topology (chain / feedback / bidirectional
 stages). Fixed point: outputs bit for bit and identical activity; float: spikes identical, analog outputs to
 float rounding. The reference backend runs the kinds' reference steps plainly
-(:mod:`spikernn.hardware.backends.reference`); the fast backend is checked with its kernels and fused loops
-("fast"), with the reference steps inside its scheduler ("fast-steps"), and with batch shards in threads
-("fast-threads", batch 40). Lava cells (marked ``lava``) share three small networks per precision: every kind
+(:mod:`spikernn.hardware.backends.reference`); the fast backend is checked with its compiled kernels
+("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group), with its numpy kernels and fused loops ("fast-numpy"),
+with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
+("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group). Lava cells (marked ``lava``) share three small networks per precision: every kind
 with a spread of resets and adaptation (one Lava run each), Lava's own LIF and SigmaDelta, and bidirectional
 stages.
 """
@@ -23,8 +24,8 @@ from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 BRANCHES = spiking_branches() + sigma_delta_branches()
-VARIANTS = {"fast": ("fast", {}), "fast-steps": ("fast", {"use_kernels": False}),
-            "fast-threads": ("fast", {"workers": 3})}
+VARIANTS = {"fast-numba": ("fast", {"engine": "numba"}), "fast-numpy": ("fast", {"engine": "numpy"}),
+            "fast-steps": ("fast", {"use_kernels": False}), "fast-threads": ("fast", {"workers": 3})}
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,7 +61,8 @@ def _cells():
         for b in BRANCHES:
             for precision in ("float", "fixed"):
                 for topology in TOPOLOGIES:
-                    for batch in ((32,) if variant == "fast-threads" else (1, 4)):
+                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16)}.get(variant, (1, 4))
+                    for batch in batches:
                         yield pytest.param(variant, b, precision, batch, topology,
                                            id=f"{variant}-{b.id}-{precision}-B{batch}-{topology}")
 

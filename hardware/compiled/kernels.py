@@ -1,0 +1,816 @@
+"""The compiled (numba) kernels: every neuron kind's step in fixed and float precision, the synaptic products and
+the interpreter that steps a unit of populations over time. Imported only by :mod:`spikernn.hardware.compiled`
+(numba is imported here, never by ``import spikernn``); compiled lazily on first use and cached on disk.
+
+Each kernel ``_<kind>_<precision>`` is the per-neuron form of the reference step it names
+(:data:`spikernn.hardware.kinds.KINDS`), written with the same integer operations (fixed point: bit for bit) or
+the same float operations in the same order (float; ``tanh`` is :func:`tanh`, within 2 ulp of ``np.tanh``).
+``tests/conformance/`` checks every one against its reference. The packed tables they read (``POP``, ``BLK``, the
+parameter and state layouts) are written by :mod:`spikernn.hardware.compiled.layout`, which documents them; the
+column indices are the ``K_*`` / ``B_*`` constants below.
+
+All of it is in this one file on purpose: numba's on-disk cache of a function is invalidated when the function's
+own file changes, not when a function it calls in another file does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+
+
+def _probe():  # a function of this file: can numba cache it?
+    return 0
+
+
+def can_cache() -> bool:
+    """Whether numba finds a writable cache directory for this file's functions (next to it, numba's per-user
+    directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it the
+    kernels compile uncached (on first use in every process)."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        FunctionCache(_probe)
+        return True
+    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
+        return False
+
+
+JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)
+
+# ---- packed-table columns (layout.py writes them) -------------------------------------------------------------
+K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_FLAGS, K_F, K_B0, K_NB, \
+    K_SENT, K_VAL, K_VST, K_SPK = range(20)
+POP_COLS = 20
+B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID = range(11)
+BLK_COLS = 11
+INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT = range(9)
+SUBTRACT, ZERO, NONE = range(3)
+F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
+
+MAX24 = (1 << 23) - 1
+M23 = 1 << 23
+LUT_HALF = 1 << 15  # a Q12 input clamped to [-32768, 32767] plus this is an index into a 65,536-entry table
+TANH_BASE = 1 << 16  # FULL_BOTH: sigmoid at 0 .. 65535, tanh at 65536 ..
+
+
+# ---- fixed-point arithmetic (spikernn.hardware.arith, per element) ---------------------------------------------
+@njit(**JIT)
+def sat24(x):
+    return min(max(x, -MAX24), MAX24)
+
+
+@njit(**JIT)
+def decay12(x, d):
+    """arith.decay_q: sign(x (4096-d)) (|x (4096-d)| >> 12)."""
+    p = x * (4096 - d)
+    return (p >> 12) if p >= 0 else -((-p) >> 12)
+
+
+@njit(**JIT)
+def mulq(a, b):
+    """arith.mul_q: (a b + 2048) >> 12."""
+    return (a * b + 2048) >> 12
+
+
+@njit(**JIT)
+def to_q12(x, F):
+    """arith.to_q12."""
+    if F > 12:
+        return x >> (F - 12)
+    if F < 12:
+        return x << (12 - F)
+    return x
+
+
+@njit(**JIT)
+def lut(LUT, x12, base):
+    """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): the full table at the clamped Q12 input."""
+    return np.int64(LUT[base + min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF])
+
+
+def shifted(v, ex):
+    """floor(v 2**ex) for an integer block sum and ex < 0 (an arithmetic shift); v otherwise (float sums)."""
+    return v >> (-ex) if isinstance(v, (int, np.integer)) and ex < 0 else v
+
+
+@overload(shifted, jit_options=JIT)
+def _shifted(v, ex):
+    if isinstance(v, types.Integer):
+        return lambda v, ex: v >> (-ex) if ex < 0 else v
+    return lambda v, ex: v
+
+
+def exact(v):
+    """Whether v is an integer (fixed point: sums are exact, in any order)."""
+    return isinstance(v, (int, np.integer))
+
+
+@overload(exact, jit_options=JIT)
+def _exact(v):
+    flag = isinstance(v, types.Integer)
+    return lambda v: flag
+
+
+# ---- float tanh (vectorisable; Cephes' tanh: a rational function below 0.625, 1 - 2/(e^{2|x|}+1) above) --------
+_TP = (-9.64399179425052238628E-1, -9.92877231001918586564E1, -1.61468768441708447952E3)
+_TQ = (1.12811678491632931402E2, 2.23548839060100448583E3, 4.84406305325125486048E3)
+_EP = (1.26177193074810590878E-4, 3.02994407707441961300E-2, 9.99999999999999999910E-1)
+_EQ = (3.00198505138664455042E-6, 2.52448340349684104192E-3, 2.27265548208155028766E-1, 2.00000000000000000009E0)
+_LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634073599, 6.93145751953125E-1, 1.42860682030941723212E-6
+
+
+@njit(**JIT)
+def tanh(x):
+    """tanh(x) in float64, within 2 ulp of ``np.tanh`` (measured over 6e6 normal samples at scales 0.01-30), as
+    branch-free code that LLVM vectorises (numba's ``math.tanh`` calls libm per element: ~18x slower here).
+    exp(2|x|) (|x| clamped at 20, where tanh is 1.0 in float64) by Cody-Waite reduction and Cephes' Pade form."""
+    ax = abs(x)
+    z = x * x
+    small = x + x * z * ((_TP[0] * z + _TP[1]) * z + _TP[2]) / (((z + _TQ[0]) * z + _TQ[1]) * z + _TQ[2])
+    y = min(2.0 * ax, 40.0)
+    k = math.floor(_LOG2E * y + 0.5)
+    r = (y - k * _LN2_HI) - k * _LN2_LO
+    rr = r * r
+    px = r * ((_EP[0] * rr + _EP[1]) * rr + _EP[2])
+    e = px / ((((_EQ[0] * rr + _EQ[1]) * rr + _EQ[2]) * rr + _EQ[3]) - px)
+    e = (1.0 + 2.0 * e) * np.float64(np.int64(1) << np.int64(k))
+    big = 1.0 - 2.0 / (e + 1.0)
+    return math.copysign(small if ax < 0.625 else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
+
+
+@njit(**JIT)
+def sigmoid(x):
+    """arith.sigmoid: 0.5 + 0.5 tanh(x/2), in its order of operations."""
+    return tanh(x * 0.5) * 0.5 + 0.5
+
+
+@njit(**JIT)
+def vtanh(x, out):
+    """out[i] = tanh(x[i]) (1-D; for the conformance tests)."""
+    for i in range(x.size):
+        out[i] = tanh(x[i])
+
+
+# ---- the spiking soma (kinds/soma.py: soma_fixed / soma_float), one neuron ------------------------------------
+@njit(**JIT)
+def _soma_fixed(ST, b, iv, ia, d, dv, th, ba, da, reset, adapt):
+    """v = sat24(decay12(v) + d); theta = th + ((ba a) >> 12); spike v > theta; reset; a = sat24(decay12(a) + 4096 s)."""
+    v = sat24(decay12(ST[b, iv], dv) + d)
+    a = ST[b, ia]
+    theta = th + ((ba * a) >> 12) if adapt else th
+    s = v > theta
+    if s:
+        if reset == SUBTRACT:
+            v = sat24(v - theta)
+        elif reset == ZERO:
+            v = 0
+    ST[b, iv] = v
+    if adapt:
+        ST[b, ia] = sat24(decay12(a, da) + (4096 if s else 0))
+    return s
+
+
+@njit(**JIT)
+def _fire_float(ST, b, iv, ia, v, th, ba, rho, reset, adapt):
+    """soma.fire_float on the fresh membrane v: theta = th + ba a; spike v > theta; reset; a = rho a + s."""
+    a = ST[b, ia]
+    theta = th + ba * a if adapt else th
+    s = v > theta
+    if s:
+        if reset == SUBTRACT:
+            v = v - theta
+        elif reset == ZERO:
+            v = 0.0
+    ST[b, iv] = v
+    if adapt:
+        ST[b, ia] = rho * a + (1.0 if s else 0.0)
+    return s
+
+
+# ---- gated cells (kinds/gates.py), one neuron -------------------------------------------------------------------
+@njit(**JIT)
+def _lstm_fixed(LUT, zi, zf, zg, zo, c, F):
+    """gates.lstm_fixed: returns (c, h) in Q12 from pre-activations with F fractional bits."""
+    i_ = lut(LUT, to_q12(zi, F), 0)
+    f_ = lut(LUT, to_q12(zf, F), 0)
+    g_ = lut(LUT, to_q12(zg, F), TANH_BASE)
+    o_ = lut(LUT, to_q12(zo, F), 0)
+    c = sat24(mulq(f_, c) + mulq(i_, g_))
+    return c, mulq(o_, lut(LUT, c, TANH_BASE))
+
+
+@njit(**JIT)
+def _lstm_float(zi, zf, zg, zo, c):
+    """gates.lstm_float: c = sigma(f) c + sigma(i) tanh(g); h = sigma(o) tanh(c)."""
+    c = sigmoid(zf) * c + sigmoid(zi) * tanh(zg)
+    return c, sigmoid(zo) * tanh(c)
+
+
+@njit(**JIT)
+def _gru_fixed(LUT, pr, pz, pn, hr, hz, hn, h, F):
+    """gates.gru_fixed: h in Q12."""
+    r = lut(LUT, to_q12(pr + hr, F), 0)
+    z = lut(LUT, to_q12(pz + hz, F), 0)
+    n = lut(LUT, sat24(to_q12(pn, F) + mulq(r, to_q12(hn, F))), TANH_BASE)
+    return sat24(mulq(4096 - z, n) + mulq(z, h))
+
+
+@njit(**JIT)
+def _gru_float(pr, pz, pn, hr, hz, hn, h):
+    """gates.gru_float: h = (1 - z) n + z h."""
+    r = sigmoid(pr + hr)
+    z = sigmoid(pz + hz)
+    n = tanh(pn + r * hn)
+    return (1.0 - z) * n + z * h
+
+
+# ---- the kinds, one population for the whole batch (the population's row j of POP) ----------------------------
+@njit(**JIT)
+def _lif_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.lif (fixed): Lava's bit-accurate LIF; params du, bias, dv, th (vth << 6), ba, da; state v, a, u."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, flags = POP[j, K_RESET], POP[j, K_FLAGS]
+    adapt, upass = (flags & F_ADAPT) != 0, (flags & F_UPASS) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            a_in = ACC[b, a0 + i] << 6
+            u = a_in if upass else decay12(ST[b, s0 + 2 * n + i], P[p0 + i] + 1) + a_in
+            if u > M23:  # arith.wrap24
+                u -= 2 * M23
+            elif u <= -M23:
+                u += 2 * M23
+            ST[b, s0 + 2 * n + i] = u
+            s = _soma_fixed(ST, b, s0 + i, s0 + n + i, u + P[p0 + n + i], P[p0 + 2 * n + i], P[p0 + 3 * n + i],
+                            P[p0 + 4 * n + i], P[p0 + 5 * n + i], reset, adapt)
+            OUT[b, o0 + i] = 1 if s else 0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _lif_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.lif (float): v = v m + a_in + bias, then the soma; params m, bias, th, ba, rho; state v, a, u."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            a_in = ACC[b, a0 + i]
+            v = ST[b, s0 + i] * P[p0 + i]
+            v = v + a_in
+            v = v + P[p0 + n + i]
+            ST[b, s0 + 2 * n + i] = a_in
+            s = _fire_float(ST, b, s0 + i, s0 + n + i, v, P[p0 + 2 * n + i], P[p0 + 3 * n + i], P[p0 + 4 * n + i],
+                            reset, adapt)
+            OUT[b, o0 + i] = 1.0 if s else 0.0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _adlif_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.adlif (fixed): params bias, dalpha, dbeta, a (Q12), b, vth; state v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            d = ACC[b, a0 + i] + P[p0 + i]
+            v, w, sp = ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i]
+            th = P[p0 + 5 * n + i]
+            u = sat24(v + mulq(P[p0 + n + i], (d - w) - v))
+            s = u > th
+            if s:
+                if reset == SUBTRACT:
+                    u = sat24(u - th)
+                elif reset == ZERO:
+                    u = 0
+            out = 1 if s else 0
+            x, y = (u, out) if se else (v, sp)
+            w = sat24(w + mulq(P[p0 + 2 * n + i], (mulq(P[p0 + 3 * n + i], x) + P[p0 + 4 * n + i] * y) - w))
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = u, w, out
+            OUT[b, o0 + i] = out
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _adlif_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.adlif (float): params bias, 1-alpha, 1-beta, a, b, threshold; state v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            d = ACC[b, a0 + i] + P[p0 + i]
+            v, w, sp = ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i]
+            th = P[p0 + 5 * n + i]
+            u = v + P[p0 + n + i] * ((d - w) - v)
+            s = u > th
+            if s:
+                if reset == SUBTRACT:
+                    u = u - th
+                elif reset == ZERO:
+                    u = 0.0
+            out = 1.0 if s else 0.0
+            x, y = (u, out) if se else (v, sp)
+            w = w + P[p0 + 2 * n + i] * ((P[p0 + 3 * n + i] * x + P[p0 + 4 * n + i] * y) - w)
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = u, w, out
+            OUT[b, o0 + i] = out
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_lstm (fixed): params bias (4n), dv, vth, ba, da; state c, v, a."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
+    q = p0 + 4 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            c, d = _lstm_fixed(LUT, ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
+                               ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a0 + 3 * n + i] + P[p0 + 3 * n + i],
+                               ST[b, s0 + i], F)
+            ST[b, s0 + i] = c
+            s = _soma_fixed(ST, b, s0 + n + i, s0 + 2 * n + i, d, P[q + i], P[q + n + i], P[q + 2 * n + i],
+                            P[q + 3 * n + i], reset, adapt)
+            OUT[b, o0 + i] = 1 if s else 0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _slstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_lstm (float): params bias (4n), m, th, ba, rho; state c, v, a."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    q = p0 + 4 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            c, d = _lstm_float(ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
+                               ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a0 + 3 * n + i] + P[p0 + 3 * n + i],
+                               ST[b, s0 + i])
+            ST[b, s0 + i] = c
+            v = ST[b, s0 + n + i] * P[q + i]
+            v = v + d
+            s = _fire_float(ST, b, s0 + n + i, s0 + 2 * n + i, v, P[q + n + i], P[q + 2 * n + i], P[q + 3 * n + i],
+                            reset, adapt)
+            OUT[b, o0 + i] = 1.0 if s else 0.0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_gru (fixed): params bias_in (3n), bias_rec (3n), dv, vth, ba, da; state h, v, a."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
+    pr, q = p0 + 3 * n, p0 + 6 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            h = _gru_fixed(LUT, ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
+                           ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a1 + i] + P[pr + i],
+                           ACC[b, a1 + n + i] + P[pr + n + i], ACC[b, a1 + 2 * n + i] + P[pr + 2 * n + i],
+                           ST[b, s0 + i], F)
+            ST[b, s0 + i] = h
+            s = _soma_fixed(ST, b, s0 + n + i, s0 + 2 * n + i, h, P[q + i], P[q + n + i], P[q + 2 * n + i],
+                            P[q + 3 * n + i], reset, adapt)
+            OUT[b, o0 + i] = 1 if s else 0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _sgru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_gru (float): params bias_in (3n), bias_rec (3n), m, th, ba, rho; state h, v, a."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    pr, q = p0 + 3 * n, p0 + 6 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            h = _gru_float(ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
+                           ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a1 + i] + P[pr + i],
+                           ACC[b, a1 + n + i] + P[pr + n + i], ACC[b, a1 + 2 * n + i] + P[pr + 2 * n + i],
+                           ST[b, s0 + i])
+            ST[b, s0 + i] = h
+            v = ST[b, s0 + n + i] * P[q + i]
+            v = v + h
+            s = _fire_float(ST, b, s0 + n + i, s0 + 2 * n + i, v, P[q + n + i], P[q + 2 * n + i], P[q + 3 * n + i],
+                            reset, adapt)
+            OUT[b, o0 + i] = 1.0 if s else 0.0
+            MK[b, o0 + i] = s
+
+
+@njit(**JIT)
+def _delta_send(ST, b, isent, value, thr, OUT, MK, io):
+    """kinds.delta.delta_send for one neuron: send value - sent where |value - sent| > thr; sent += what was sent."""
+    sent = ST[b, isent]
+    delta = value - sent
+    m = abs(delta) > thr
+    out = delta if m else delta - delta  # a zero of delta's type (+0.0 in float)
+    ST[b, isent] = sent + out
+    OUT[b, io] = out
+    MK[b, io] = m
+
+
+@njit(**JIT)
+def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_rnn (fixed): params bias, thr; state sigma, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    relu, F, thr = (POP[j, K_FLAGS] & F_RELU) != 0, POP[j, K_F], P[p0 + n]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            sigma = ST[b, s0 + i] + ACC[b, a0 + i]
+            ST[b, s0 + i] = sigma
+            pre = sigma + P[p0 + i]
+            act = max(pre, 0) if relu else lut(LUT, to_q12(pre, F), TANH_BASE)
+            _delta_send(ST, b, s0 + n + i, act, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _sdrnn_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_rnn (float): params bias, thr; state sigma, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    relu, thr = (POP[j, K_FLAGS] & F_RELU) != 0, P[p0 + n]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            sigma = ST[b, s0 + i] + ACC[b, a0 + i]
+            ST[b, s0 + i] = sigma
+            pre = sigma + P[p0 + i]
+            act = (pre if pre >= 0.0 else 0.0) if relu else tanh(pre)  # np.maximum(pre, 0.0)
+            _delta_send(ST, b, s0 + n + i, act, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_lstm (fixed): params bias (4n), thr; state sigma (4n), c, sent."""
+    n, s0, p0, a0, o0, F = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT], POP[j, K_F]
+    thr = P[p0 + 4 * n]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            z0 = ST[b, s0 + i] + ACC[b, a0 + i]
+            z1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
+            z2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
+            z3 = ST[b, s0 + 3 * n + i] + ACC[b, a0 + 3 * n + i]
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i], ST[b, s0 + 3 * n + i] = z0, z1, z2, z3
+            c, h = _lstm_fixed(LUT, z0 + P[p0 + i], z1 + P[p0 + n + i], z2 + P[p0 + 2 * n + i],
+                               z3 + P[p0 + 3 * n + i], ST[b, s0 + 4 * n + i], F)
+            ST[b, s0 + 4 * n + i] = c
+            _delta_send(ST, b, s0 + 5 * n + i, h, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _sdlstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_lstm (float): params bias (4n), thr; state sigma (4n), c, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    thr = P[p0 + 4 * n]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            z0 = ST[b, s0 + i] + ACC[b, a0 + i]
+            z1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
+            z2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
+            z3 = ST[b, s0 + 3 * n + i] + ACC[b, a0 + 3 * n + i]
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i], ST[b, s0 + 3 * n + i] = z0, z1, z2, z3
+            c, h = _lstm_float(z0 + P[p0 + i], z1 + P[p0 + n + i], z2 + P[p0 + 2 * n + i], z3 + P[p0 + 3 * n + i],
+                               ST[b, s0 + 4 * n + i])
+            ST[b, s0 + 4 * n + i] = c
+            _delta_send(ST, b, s0 + 5 * n + i, h, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_gru (fixed): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    F, thr, sr, pr = POP[j, K_F], P[p0 + 6 * n], s0 + 3 * n, p0 + 3 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            x0 = ST[b, s0 + i] + ACC[b, a0 + i]
+            x1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
+            x2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
+            h0 = ST[b, sr + i] + ACC[b, a1 + i]
+            h1 = ST[b, sr + n + i] + ACC[b, a1 + n + i]
+            h2 = ST[b, sr + 2 * n + i] + ACC[b, a1 + 2 * n + i]
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = x0, x1, x2
+            ST[b, sr + i], ST[b, sr + n + i], ST[b, sr + 2 * n + i] = h0, h1, h2
+            h = _gru_fixed(LUT, x0 + P[p0 + i], x1 + P[p0 + n + i], x2 + P[p0 + 2 * n + i], h0 + P[pr + i],
+                           h1 + P[pr + n + i], h2 + P[pr + 2 * n + i], ST[b, s0 + 6 * n + i], F)
+            ST[b, s0 + 6 * n + i] = h
+            _delta_send(ST, b, s0 + 7 * n + i, h, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _sdgru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_gru (float): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    thr, sr, pr = P[p0 + 6 * n], s0 + 3 * n, p0 + 3 * n
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            x0 = ST[b, s0 + i] + ACC[b, a0 + i]
+            x1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
+            x2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
+            h0 = ST[b, sr + i] + ACC[b, a1 + i]
+            h1 = ST[b, sr + n + i] + ACC[b, a1 + n + i]
+            h2 = ST[b, sr + 2 * n + i] + ACC[b, a1 + 2 * n + i]
+            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = x0, x1, x2
+            ST[b, sr + i], ST[b, sr + n + i], ST[b, sr + 2 * n + i] = h0, h1, h2
+            h = _gru_float(x0 + P[p0 + i], x1 + P[p0 + n + i], x2 + P[p0 + 2 * n + i], h0 + P[pr + i],
+                           h1 + P[pr + n + i], h2 + P[pr + 2 * n + i], ST[b, s0 + 6 * n + i])
+            ST[b, s0 + 6 * n + i] = h
+            _delta_send(ST, b, s0 + 7 * n + i, h, thr, OUT, MK, o0 + i)
+
+
+@njit(**JIT)
+def _readout_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.readout (fixed): y = sat24(decay12(y) + in + bias); params bias, dv; state sigma, y. No events."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            a = ACC[b, a0 + i]
+            if sig:
+                a = ST[b, s0 + i] + a
+                ST[b, s0 + i] = a
+            y = sat24(decay12(ST[b, s0 + n + i], P[p0 + n + i]) + a + P[p0 + i])
+            ST[b, s0 + n + i] = y
+            OUT[b, o0 + i] = y
+            MK[b, o0 + i] = False
+
+
+@njit(**JIT)
+def _readout_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.readout (float): y = decay y + in + bias; params bias, decay; state sigma, y. No events."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            a = ACC[b, a0 + i]
+            if sig:
+                a = ST[b, s0 + i] + a
+                ST[b, s0 + i] = a
+            y = P[p0 + n + i] * ST[b, s0 + n + i] + a + P[p0 + i]
+            ST[b, s0 + n + i] = y
+            OUT[b, o0 + i] = y
+            MK[b, o0 + i] = False
+
+
+@njit(**JIT)
+def _input_fixed(j, POP, P, ST, X, tt, OUT, MK):
+    """kinds.input (fixed) on the host's float input X[tt] after fixed_point.quantize_input (round half to even,
+    24-bit saturation): "value" sends x, "delta" changes above the threshold; state sent."""
+    n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
+    delta, thr, scale = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0], 2.0 ** POP[j, K_F]
+    lim = float(MAX24)
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            x = np.int64(min(max(np.rint(X[tt, b, i] * scale), -lim), lim))
+            if delta:
+                _delta_send(ST, b, s0 + i, x, thr, OUT, MK, o0 + i)
+            else:
+                ST[b, s0 + i] = x
+                OUT[b, o0 + i] = x
+                MK[b, o0 + i] = x != 0
+
+
+@njit(**JIT)
+def _input_float(j, POP, P, ST, X, tt, OUT, MK):
+    """kinds.input (float) on the host's input X[tt]; state sent."""
+    n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
+    delta, thr = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            x = X[tt, b, i]
+            if delta:
+                _delta_send(ST, b, s0 + i, x, thr, OUT, MK, o0 + i)
+            else:
+                ST[b, s0 + i] = x
+                OUT[b, o0 + i] = x
+                MK[b, o0 + i] = x != 0
+
+
+# ---- synaptic products (synapses.py: Lava's Dense arithmetic) ---------------------------------------------------
+@njit(**JIT)
+def _block_into(dst, d0, src, s0, ns, W, w0, m, graded):
+    """dst[b, d0:d0+m] += sum_k src[b, s0+k] * W[w0 + k*m : ...] over the sources that sent (binary: column
+    additions; graded: the payload times the column), k ascending."""
+    for b in range(dst.shape[0]):
+        for k in range(ns):
+            p = src[b, s0 + k]
+            if p != 0:
+                base = w0 + k * m
+                if graded:
+                    for c in range(m):
+                        dst[b, d0 + c] += p * W[base + c]
+                else:
+                    for c in range(m):
+                        dst[b, d0 + c] += W[base + c]
+
+
+@njit(**JIT)
+def _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E):
+    """The synaptic input of population j at global step t: ``E[tt]`` (inputs computed beforehand) or zero, then
+    every live block in order (a block of lag L reads what its source sent at step t - L; nothing before step L).
+    Each block's sum starts from zero and is added to the port's running sum, in the block order (float: the same
+    rounding whatever else the port receives); fixed point adds exact integers (exponent < 0: floor of the
+    block's sum, an arithmetic shift)."""
+    B, R = ACC.shape[0], HIST.shape[0]
+    fresh0, fresh1 = True, True
+    for q in range(2):
+        a0, w = POP[j, K_A0 + 2 * q], POP[j, K_AW0 + 2 * q]
+        if w == 0:
+            continue
+        use_e = POP[j, K_E0 + q] != 0
+        for b in range(B):
+            for c in range(w):
+                ACC[b, a0 + c] = E[tt, b, a0 + c] if use_e else 0
+        if use_e:
+            if q == 0:
+                fresh0 = False
+            else:
+                fresh1 = False
+    b0 = POP[j, K_B0]
+    for k in range(b0, b0 + POP[j, K_NB]):
+        lag = BLK[k, B_LAG]
+        if t < lag:
+            continue
+        src = HIST[(t - lag) % R]
+        q = BLK[k, B_PORT]
+        a0, m, ex = POP[j, K_A0 + 2 * q], BLK[k, B_M], BLK[k, B_EXP]
+        fresh = fresh0 if q == 0 else fresh1
+        direct = ex >= 0 and (fresh or exact(ACC[0, 0]))
+        if direct:
+            _block_into(ACC, a0, src, BLK[k, B_SOUT], BLK[k, B_NSRC], W, BLK[k, B_W], m, BLK[k, B_GRADED] != 0)
+        else:
+            for b in range(B):
+                for c in range(m):
+                    TMP[b, c] = 0
+            _block_into(TMP, 0, src, BLK[k, B_SOUT], BLK[k, B_NSRC], W, BLK[k, B_W], m, BLK[k, B_GRADED] != 0)
+            for b in range(B):
+                for c in range(m):
+                    ACC[b, a0 + c] += shifted(TMP[b, c], ex)
+        if q == 0:
+            fresh0 = False
+        else:
+            fresh1 = False
+
+
+@njit(**JIT)
+def _record(j, tt, POP, ST, OUT, VREC):
+    """Keep what the host reads of population j at step tt: the payload sent and/or the value (read_value)."""
+    n, o0, sc, vc, vs = POP[j, K_N], POP[j, K_OUT], POP[j, K_SENT], POP[j, K_VAL], POP[j, K_VST]
+    for b in range(ST.shape[0]):
+        if sc >= 0:
+            for i in range(n):
+                VREC[tt, b, sc + i] = OUT[b, o0 + i]
+        if vc >= 0:
+            for i in range(n):
+                VREC[tt, b, vc + i] = ST[b, vs + i]
+
+
+@njit(**JIT)
+def _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC):
+    """Activity of step tt (stats.count_activity, per step): events per population, synaptic operations per block
+    (events of its source this step times each source neuron's fan-out)."""
+    B = MASKS.shape[1]
+    for j in range(POP.shape[0]):
+        n, o0 = POP[j, K_N], POP[j, K_OUT]
+        e = 0
+        for b in range(B):
+            for i in range(n):
+                e += MASKS[r, b, o0 + i]
+        EVC[tt, j] = e
+    for k in range(BLK.shape[0]):
+        s0, f0 = BLK[k, B_SOUT], BLK[k, B_FAN]
+        e = 0
+        for b in range(B):
+            for i in range(BLK[k, B_NSRC]):
+                if MASKS[r, b, s0 + i]:
+                    e += FAN[f0 + i]
+        SOC[tt, BLK[k, B_ID]] = e
+
+
+@njit(**JIT)
+def _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, fixed):
+    """The network output of the step (backends.base.decode_outputs): spikes as 0/1, values (fixed: times
+    2**-out_frac_bits)."""
+    for q in range(OUTS.shape[0]):
+        j, y0 = OUTS[q, 0], OUTS[q, 1]
+        n, o0, vs = POP[j, K_N], POP[j, K_OUT], POP[j, K_VST]
+        for b in range(ST.shape[0]):
+            for i in range(n):
+                if POP[j, K_SPK]:
+                    Y[r, b, y0 + i] = 1.0 if MASKS[r, b, o0 + i] else 0.0
+                elif fixed:
+                    Y[r, b, y0 + i] = float(ST[b, vs + i]) * OSCALE[q]
+                else:
+                    Y[r, b, y0 + i] = ST[b, vs + i]
+
+
+@njit(**JIT)
+def _finite(X, tt):
+    for b in range(X.shape[1]):
+        for i in range(X.shape[2]):
+            if not math.isfinite(X[tt, b, i]):
+                return False
+    return True
+
+
+# ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
+@njit(**JIT)
+def run_fixed(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC, EVC, SOC, FAN, OUTS, OSCALE, Y):
+    """Step the populations of POP (in order) T times in fixed point. Per step: each population's synaptic input
+    (:func:`_port_inputs`), its kind's step, then recording (``MASKS``/``VREC``/``Y``: one row per step, or a
+    single row reused when they have one row) and counting (``EVC``/``SOC`` when they have rows). Returns 0, or
+    k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
+    R = HIST.shape[0]
+    for tt in range(T):
+        if POP[0, K_KIND] == INPUT and not _finite(X, tt):
+            return tt + 1
+        t = t0 + tt
+        OUT = HIST[t % R]
+        r = tt if MASKS.shape[0] == T else 0
+        MK = MASKS[r]
+        for j in range(POP.shape[0]):
+            kind = POP[j, K_KIND]
+            if kind == INPUT:
+                _input_fixed(j, POP, P, ST, X, tt, OUT, MK)
+                continue
+            _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E)
+            if kind == LIF:
+                _lif_fixed(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SGRU:
+                _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == ADLIF:
+                _adlif_fixed(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDRNN:
+                _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SDLSTM:
+                _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SDGRU:
+                _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            else:
+                _readout_fixed(j, POP, P, ST, ACC, OUT, MK)
+        for j in range(POP.shape[0]):
+            _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
+        if EVC.shape[0]:
+            _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
+        if Y.shape[0]:
+            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, True)
+    return 0
+
+
+@njit(**JIT)
+def run_float(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC, EVC, SOC, FAN, OUTS, OSCALE, Y):
+    """:func:`run_fixed` in float precision (float64 state, weights and messages)."""
+    R = HIST.shape[0]
+    for tt in range(T):
+        if POP[0, K_KIND] == INPUT and not _finite(X, tt):
+            return tt + 1
+        t = t0 + tt
+        OUT = HIST[t % R]
+        r = tt if MASKS.shape[0] == T else 0
+        MK = MASKS[r]
+        for j in range(POP.shape[0]):
+            kind = POP[j, K_KIND]
+            if kind == INPUT:
+                _input_float(j, POP, P, ST, X, tt, OUT, MK)
+                continue
+            _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E)
+            if kind == LIF:
+                _lif_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SGRU:
+                _sgru_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ADLIF:
+                _adlif_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDRNN:
+                _sdrnn_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDLSTM:
+                _sdlstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDGRU:
+                _sdgru_float(j, POP, P, ST, ACC, OUT, MK)
+            else:
+                _readout_float(j, POP, P, ST, ACC, OUT, MK)
+        for j in range(POP.shape[0]):
+            _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
+        if EVC.shape[0]:
+            _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
+        if Y.shape[0]:
+            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, False)
+    return 0
+
+
+@njit(**JIT)
+def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
+    """One block's input into ``E[tt, :, a0:a0+m]`` for steps t0 .. t0+T-1 from a source's whole message sequence
+    ``msg`` (T_all, B, n_src) in the target's time (a block of lag L delivers msg[t - L]; nothing before L). The
+    block's sum is formed on its own (``TMP``) and added, as in :func:`_port_inputs`."""
+    B = E.shape[1]
+    for tt in range(T):
+        ts = t0 + tt - lag
+        if ts < 0:
+            continue
+        for b in range(B):
+            for c in range(m):
+                TMP[b, c] = 0
+        _block_into(TMP, 0, msg[ts], 0, msg.shape[2], W, 0, m, graded)
+        for b in range(B):
+            for c in range(m):
+                E[tt, b, a0 + c] += shifted(TMP[b, c], ex)
