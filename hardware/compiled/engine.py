@@ -39,10 +39,12 @@ class UnitState:
         self.ST = np.zeros((batch, unit.n_state), dt)
         self.ACC = np.zeros((batch, unit.n_acc), dt)
         self.TMP = np.zeros((batch, unit.n_tmp), dt)
+        self.T32 = np.zeros((batch, unit.n_tmp), np.int32)
+        self.IDX = np.zeros(max(unit.n_out, 1), np.int64)
         self.HIST = np.zeros((unit.R, batch, unit.n_out), dt)
 
     def reset(self) -> None:
-        for a in (self.ST, self.ACC, self.TMP, self.HIST):
+        for a in (self.ST, self.ACC, self.TMP, self.T32, self.HIST):
             a.fill(0)
 
 
@@ -67,11 +69,11 @@ def _interpret(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, X: np.
     fn = K.run_fixed if unit.fixed else K.run_float
     key = "fixed" if unit.fixed else "float"
     if key in _STARTED:
-        return fn(t0, T, unit.POP, unit.BLK, unit.W, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.HIST, E, X, MASKS,
-                  VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
+        return fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+                  E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
     t = time.perf_counter()
-    status = fn(t0, T, unit.POP, unit.BLK, unit.W, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.HIST, E, X, MASKS, VREC,
-                EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
+    status = fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+                E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
     _STARTED.add(key)
     TIMING[f"{key}_first_call_s"] = time.perf_counter() - t
     stats = getattr(fn, "stats", None)
@@ -140,7 +142,11 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
     values: dict[str, np.ndarray] = {inp: enc.values}
     need_values = set(plan.pops) if record_all else set(plan.need_values)
     groups = units_of(plan, B)
-    units = [build_unit(plan, names, record_sent=set(plan.need_sent), record_values=need_values) for names in groups]
+    from spikernn.hardware.compiled import intmm
+
+    stepped = plan.fixed and B >= intmm.MIN_ROWS and intmm.available()
+    units = [build_unit(plan, names, record_sent=set(plan.need_sent), record_values=need_values, stepped=stepped)
+             for names in groups]
     dt = np.int64 if plan.fixed else np.float64
     X, EVC, SOC = _empty((1, 1, 1), np.float64), _empty((0, 1), np.int64), _empty((0, 1), np.int64)
     OUTS, OSC, Y = _empty((0, 2), np.int64), _empty((1,), np.float64), _empty((0, 1, 1), np.float64)
@@ -153,7 +159,10 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
         for t0 in range(0, T, tc):
             n = min(T, t0 + tc) - t0
             E = pre_inputs(unit, msgs, t0, n, B) if unit.pre else _empty((1, B, unit.n_acc), dt)
-            _interpret(unit, st, t0, n, E, X, MASKS[t0:t0 + n], VREC[t0:t0 + n], EVC, SOC, OUTS, OSC, Y)
+            if unit.stepped:
+                _run_stepped(unit, st, t0, n, E, X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y)
+            else:
+                _interpret(unit, st, t0, n, E, X, MASKS[t0:t0 + n], VREC[t0:t0 + n], EVC, SOC, OUTS, OSC, Y)
         for name in names:
             masks[name] = MASKS[:, :, unit.out_cols(name)]
             for what, store in (("sent", sent), ("value", values)):
@@ -161,6 +170,36 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
                 if cols is not None:
                     store[name] = VREC[:, :, cols]
     return Recording(masks=masks, values=values, sent=sent)
+
+
+def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *rest) -> None:
+    """Steps t0 .. t0+T-1 one at a time, the unit's stepped (recurrent) blocks computed before each step from what
+    their sources sent (``HIST``) with int8 matrix products (fixed point, large batches)."""
+    from spikernn.hardware.compiled import intmm
+
+    X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y = rest
+    B = st.ST.shape[0]
+    Et = np.zeros((1, B, unit.n_acc), np.int64)
+    weights = [(sb, intmm.Weights(sb.blk)) for sb in unit.stepped]
+    R = unit.R
+    for tt in range(T):
+        t = t0 + tt
+        if E.shape[0] == T:
+            np.copyto(Et[0], E[tt])
+        else:
+            Et.fill(0)
+        for sb, w in weights:
+            lag = sb.blk.lag
+            if t < lag:
+                continue
+            j_src = unit.index(sb.blk.source)
+            cols = unit.out_cols(unit.names[j_src])
+            payload = st.HIST[(t - lag) % R][:, cols]
+            msg = payload.astype(np.bool_) if not sb.blk.graded else np.ascontiguousarray(payload)
+            if not (w.ok and intmm.product(msg, w, Et[0], sb.a0)):  # weights or payloads beyond int8 planes
+                K.pre_block(msg[None], 0, 1, 0, sb.w.reshape(-1), sb.m, sb.blk.graded, sb.ex, Et, sb.a0,
+                            np.zeros((B, unit.n_tmp), np.int64))
+        _interpret(unit, st, t, 1, Et, X, MASKS[t:t + 1], VREC[t:t + 1], EVC, SOC, OUTS, OSC, Y)
 
 
 class CompiledStream(Stream):

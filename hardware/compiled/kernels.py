@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 from numba import njit, types
+
+from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
 from numba.extending import overload
 
 
@@ -40,13 +42,14 @@ def can_cache() -> bool:
 
 
 JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)
+INLINE = dict(JIT, inline="always")  # small scalar helpers: inlined into the kernels' loops, which LLVM vectorises
 
 # ---- packed-table columns (layout.py writes them) -------------------------------------------------------------
 K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_FLAGS, K_F, K_B0, K_NB, \
     K_SENT, K_VAL, K_VST, K_SPK = range(20)
 POP_COLS = 20
-B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID = range(11)
-BLK_COLS = 11
+B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8 = range(13)
+BLK_COLS = 13
 INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT = range(9)
 SUBTRACT, ZERO, NONE = range(3)
 F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
@@ -58,25 +61,25 @@ TANH_BASE = 1 << 16  # FULL_BOTH: sigmoid at 0 .. 65535, tanh at 65536 ..
 
 
 # ---- fixed-point arithmetic (spikernn.hardware.arith, per element) ---------------------------------------------
-@njit(**JIT)
+@njit(**INLINE)
 def sat24(x):
     return min(max(x, -MAX24), MAX24)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def decay12(x, d):
     """arith.decay_q: sign(x (4096-d)) (|x (4096-d)| >> 12)."""
     p = x * (4096 - d)
     return (p >> 12) if p >= 0 else -((-p) >> 12)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def mulq(a, b):
     """arith.mul_q: (a b + 2048) >> 12."""
     return (a * b + 2048) >> 12
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def to_q12(x, F):
     """arith.to_q12."""
     if F > 12:
@@ -86,10 +89,28 @@ def to_q12(x, F):
     return x
 
 
-@njit(**JIT)
+@njit(**INLINE)
+def seg(a, base, n, k):
+    """a[base + k n : base + (k + 1) n]: field k of a row laid out as consecutive fields of n values."""
+    return a[base + k * n:base + (k + 1) * n]
+
+
+_SIG = SIGMOID_LUT.copy()  # module constants: frozen into the compiled code, so LLVM knows no store aliases them
+_TANH = TANH_LUT.copy()
+
+
+@njit(**INLINE)
 def lut(LUT, x12, base):
-    """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): the full table at the clamped Q12 input."""
-    return np.int64(LUT[base + min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF])
+    """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): arith.lut_interp of the 257-entry table at the clamped
+    Q12 input (the full 65,536-entry tables are this function tabulated: the same values)."""
+    xc = min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF
+    k = xc >> 8
+    f = xc & 255
+    if base == 0:
+        lo, hi = _SIG[k], _SIG[k + 1]
+    else:
+        lo, hi = _TANH[k], _TANH[k + 1]
+    return lo + (((hi - lo) * f + 128) >> 8)
 
 
 def shifted(v, ex):
@@ -123,7 +144,7 @@ _EQ = (3.00198505138664455042E-6, 2.52448340349684104192E-3, 2.27265548208155028
 _LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634073599, 6.93145751953125E-1, 1.42860682030941723212E-6
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def tanh(x):
     """tanh(x) in float64, within 2 ulp of ``np.tanh`` (measured over 6e6 normal samples at scales 0.01-30), as
     branch-free code that LLVM vectorises (numba's ``math.tanh`` calls libm per element: ~18x slower here).
@@ -142,7 +163,7 @@ def tanh(x):
     return math.copysign(small if ax < 0.625 else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def sigmoid(x):
     """arith.sigmoid: 0.5 + 0.5 tanh(x/2), in its order of operations."""
     return tanh(x * 0.5) * 0.5 + 0.5
@@ -156,11 +177,11 @@ def vtanh(x, out):
 
 
 # ---- the spiking soma (kinds/soma.py: soma_fixed / soma_float), one neuron ------------------------------------
-@njit(**JIT)
-def _soma_fixed(ST, b, iv, ia, d, dv, th, ba, da, reset, adapt):
-    """v = sat24(decay12(v) + d); theta = th + ((ba a) >> 12); spike v > theta; reset; a = sat24(decay12(a) + 4096 s)."""
-    v = sat24(decay12(ST[b, iv], dv) + d)
-    a = ST[b, ia]
+@njit(**INLINE)
+def _soma_fixed(v, a, d, dv, th, ba, da, reset, adapt):
+    """v = sat24(decay12(v) + d); theta = th + ((ba a) >> 12); spike v > theta; reset; a = sat24(decay12(a) + 4096 s).
+    Returns (v, a, spike)."""
+    v = sat24(decay12(v, dv) + d)
     theta = th + ((ba * a) >> 12) if adapt else th
     s = v > theta
     if s:
@@ -168,16 +189,14 @@ def _soma_fixed(ST, b, iv, ia, d, dv, th, ba, da, reset, adapt):
             v = sat24(v - theta)
         elif reset == ZERO:
             v = 0
-    ST[b, iv] = v
     if adapt:
-        ST[b, ia] = sat24(decay12(a, da) + (4096 if s else 0))
-    return s
+        a = sat24(decay12(a, da) + (4096 if s else 0))
+    return v, a, s
 
 
-@njit(**JIT)
-def _fire_float(ST, b, iv, ia, v, th, ba, rho, reset, adapt):
+@njit(**INLINE)
+def _fire_float(v, a, th, ba, rho, reset, adapt):
     """soma.fire_float on the fresh membrane v: theta = th + ba a; spike v > theta; reset; a = rho a + s."""
-    a = ST[b, ia]
     theta = th + ba * a if adapt else th
     s = v > theta
     if s:
@@ -185,14 +204,22 @@ def _fire_float(ST, b, iv, ia, v, th, ba, rho, reset, adapt):
             v = v - theta
         elif reset == ZERO:
             v = 0.0
-    ST[b, iv] = v
     if adapt:
-        ST[b, ia] = rho * a + (1.0 if s else 0.0)
-    return s
+        a = rho * a + (1.0 if s else 0.0)
+    return v, a, s
+
+
+@njit(**INLINE)
+def _delta(value, sent, thr):
+    """kinds.delta.delta_send for one neuron: (payload, new sent, event): value - sent where |value - sent| > thr."""
+    d = value - sent
+    m = abs(d) > thr
+    out = d if m else d - d  # a zero of d's type (+0.0 in float)
+    return out, sent + out, m
 
 
 # ---- gated cells (kinds/gates.py), one neuron -------------------------------------------------------------------
-@njit(**JIT)
+@njit(**INLINE)
 def _lstm_fixed(LUT, zi, zf, zg, zo, c, F):
     """gates.lstm_fixed: returns (c, h) in Q12 from pre-activations with F fractional bits."""
     i_ = lut(LUT, to_q12(zi, F), 0)
@@ -203,14 +230,14 @@ def _lstm_fixed(LUT, zi, zf, zg, zo, c, F):
     return c, mulq(o_, lut(LUT, c, TANH_BASE))
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _lstm_float(zi, zf, zg, zo, c):
     """gates.lstm_float: c = sigma(f) c + sigma(i) tanh(g); h = sigma(o) tanh(c)."""
     c = sigmoid(zf) * c + sigmoid(zi) * tanh(zg)
     return c, sigmoid(zo) * tanh(c)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _gru_fixed(LUT, pr, pz, pn, hr, hz, hn, h, F):
     """gates.gru_fixed: h in Q12."""
     r = lut(LUT, to_q12(pr + hr, F), 0)
@@ -219,7 +246,7 @@ def _gru_fixed(LUT, pr, pz, pn, hr, hz, hn, h, F):
     return sat24(mulq(4096 - z, n) + mulq(z, h))
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _gru_float(pr, pz, pn, hr, hz, hn, h):
     """gates.gru_float: h = (1 - z) n + z h."""
     r = sigmoid(pr + hr)
@@ -229,25 +256,30 @@ def _gru_float(pr, pz, pn, hr, hz, hn, h):
 
 
 # ---- the kinds, one population for the whole batch (the population's row j of POP) ----------------------------
+# Every kernel works on 1-D row views (one sample's state fields, inputs and parameters) so that LLVM vectorises
+# the loop over neurons.
 @njit(**JIT)
 def _lif_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.lif (fixed): Lava's bit-accurate LIF; params du, bias, dv, th (vth << 6), ba, da; state v, a, u."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, flags = POP[j, K_RESET], POP[j, K_FLAGS]
     adapt, upass = (flags & F_ADAPT) != 0, (flags & F_UPASS) != 0
+    du, bias, dv, th = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ba, da = seg(P, p0, n, 4), seg(P, p0, n, 5)
     for b in range(ST.shape[0]):
+        acc, v, a, u = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            a_in = ACC[b, a0 + i] << 6
-            u = a_in if upass else decay12(ST[b, s0 + 2 * n + i], P[p0 + i] + 1) + a_in
-            if u > M23:  # arith.wrap24
-                u -= 2 * M23
-            elif u <= -M23:
-                u += 2 * M23
-            ST[b, s0 + 2 * n + i] = u
-            s = _soma_fixed(ST, b, s0 + i, s0 + n + i, u + P[p0 + n + i], P[p0 + 2 * n + i], P[p0 + 3 * n + i],
-                            P[p0 + 4 * n + i], P[p0 + 5 * n + i], reset, adapt)
-            OUT[b, o0 + i] = 1 if s else 0
-            MK[b, o0 + i] = s
+            ai = acc[i] << 6
+            ui = ai if upass else decay12(u[i], du[i] + 1) + ai
+            if ui > M23:  # arith.wrap24
+                ui -= 2 * M23
+            elif ui <= -M23:
+                ui += 2 * M23
+            u[i] = ui
+            v[i], a[i], s = _soma_fixed(v[i], a[i], ui + bias[i], dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -255,17 +287,18 @@ def _lif_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.lif (float): v = v m + a_in + bias, then the soma; params m, bias, th, ba, rho; state v, a, u."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    m, bias, th, ba, rho = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3), seg(P, p0, n, 4)
     for b in range(ST.shape[0]):
+        acc, v, a, u = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            a_in = ACC[b, a0 + i]
-            v = ST[b, s0 + i] * P[p0 + i]
-            v = v + a_in
-            v = v + P[p0 + n + i]
-            ST[b, s0 + 2 * n + i] = a_in
-            s = _fire_float(ST, b, s0 + i, s0 + n + i, v, P[p0 + 2 * n + i], P[p0 + 3 * n + i], P[p0 + 4 * n + i],
-                            reset, adapt)
-            OUT[b, o0 + i] = 1.0 if s else 0.0
-            MK[b, o0 + i] = s
+            vi = v[i] * m[i]
+            vi = vi + acc[i]
+            vi = vi + bias[i]
+            u[i] = acc[i]
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -273,24 +306,25 @@ def _adlif_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.adlif (fixed): params bias, dalpha, dbeta, a (Q12), b, vth; state v, w, s."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
     for b in range(ST.shape[0]):
+        acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            d = ACC[b, a0 + i] + P[p0 + i]
-            v, w, sp = ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i]
-            th = P[p0 + 5 * n + i]
-            u = sat24(v + mulq(P[p0 + n + i], (d - w) - v))
-            s = u > th
+            d = acc[i] + bias[i]
+            vi, wi = v[i], w[i]
+            u = sat24(vi + mulq(ka[i], (d - wi) - vi))
+            s = u > th[i]
             if s:
                 if reset == SUBTRACT:
-                    u = sat24(u - th)
+                    u = sat24(u - th[i])
                 elif reset == ZERO:
                     u = 0
-            out = 1 if s else 0
-            x, y = (u, out) if se else (v, sp)
-            w = sat24(w + mulq(P[p0 + 2 * n + i], (mulq(P[p0 + 3 * n + i], x) + P[p0 + 4 * n + i] * y) - w))
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = u, w, out
-            OUT[b, o0 + i] = out
-            MK[b, o0 + i] = s
+            o = 1 if s else 0
+            x, y = (u, o) if se else (vi, sp[i])
+            w[i] = sat24(wi + mulq(kb[i], (mulq(ca[i], x) + cb[i] * y) - wi))
+            v[i], sp[i], out[i], mk[i] = u, o, o, s
 
 
 @njit(**JIT)
@@ -298,24 +332,25 @@ def _adlif_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.adlif (float): params bias, 1-alpha, 1-beta, a, b, threshold; state v, w, s."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
     for b in range(ST.shape[0]):
+        acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            d = ACC[b, a0 + i] + P[p0 + i]
-            v, w, sp = ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i]
-            th = P[p0 + 5 * n + i]
-            u = v + P[p0 + n + i] * ((d - w) - v)
-            s = u > th
+            d = acc[i] + bias[i]
+            vi, wi = v[i], w[i]
+            u = vi + ka[i] * ((d - wi) - vi)
+            s = u > th[i]
             if s:
                 if reset == SUBTRACT:
-                    u = u - th
+                    u = u - th[i]
                 elif reset == ZERO:
                     u = 0.0
-            out = 1.0 if s else 0.0
-            x, y = (u, out) if se else (v, sp)
-            w = w + P[p0 + 2 * n + i] * ((P[p0 + 3 * n + i] * x + P[p0 + 4 * n + i] * y) - w)
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = u, w, out
-            OUT[b, o0 + i] = out
-            MK[b, o0 + i] = s
+            o = 1.0 if s else 0.0
+            x, y = (u, o) if se else (vi, sp[i])
+            w[i] = wi + kb[i] * ((ca[i] * x + cb[i] * y) - wi)
+            v[i], sp[i], out[i], mk[i] = u, o, o, s
 
 
 @njit(**JIT)
@@ -323,17 +358,18 @@ def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
     """kinds.spiking_lstm (fixed): params bias (4n), dv, vth, ba, da; state c, v, a."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
-    q = p0 + 4 * n
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    dv, th, ba, da = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
     for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            c, d = _lstm_fixed(LUT, ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
-                               ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a0 + 3 * n + i] + P[p0 + 3 * n + i],
-                               ST[b, s0 + i], F)
-            ST[b, s0 + i] = c
-            s = _soma_fixed(ST, b, s0 + n + i, s0 + 2 * n + i, d, P[q + i], P[q + n + i], P[q + 2 * n + i],
-                            P[q + 3 * n + i], reset, adapt)
-            OUT[b, o0 + i] = 1 if s else 0
-            MK[b, o0 + i] = s
+            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            c[i] = ci
+            v[i], a[i], s = _soma_fixed(v[i], a[i], d, dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -341,19 +377,20 @@ def _slstm_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_lstm (float): params bias (4n), m, th, ba, rho; state c, v, a."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
-    q = p0 + 4 * n
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    m, th, ba, rho = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
     for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            c, d = _lstm_float(ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
-                               ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a0 + 3 * n + i] + P[p0 + 3 * n + i],
-                               ST[b, s0 + i])
-            ST[b, s0 + i] = c
-            v = ST[b, s0 + n + i] * P[q + i]
-            v = v + d
-            s = _fire_float(ST, b, s0 + n + i, s0 + 2 * n + i, v, P[q + n + i], P[q + 2 * n + i], P[q + 3 * n + i],
-                            reset, adapt)
-            OUT[b, o0 + i] = 1.0 if s else 0.0
-            MK[b, o0 + i] = s
+            ci, d = _lstm_float(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i])
+            c[i] = ci
+            vi = v[i] * m[i]
+            vi = vi + d
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -361,18 +398,21 @@ def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
     """kinds.spiking_gru (fixed): params bias_in (3n), bias_rec (3n), dv, vth, ba, da; state h, v, a."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
     reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
-    pr, q = p0 + 3 * n, p0 + 6 * n
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn, dv, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    ba, da = seg(P, p0, n, 8), seg(P, p0, n, 9)
     for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            h = _gru_fixed(LUT, ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
-                           ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a1 + i] + P[pr + i],
-                           ACC[b, a1 + n + i] + P[pr + n + i], ACC[b, a1 + 2 * n + i] + P[pr + 2 * n + i],
-                           ST[b, s0 + i], F)
-            ST[b, s0 + i] = h
-            s = _soma_fixed(ST, b, s0 + n + i, s0 + 2 * n + i, h, P[q + i], P[q + n + i], P[q + 2 * n + i],
-                            P[q + 3 * n + i], reset, adapt)
-            OUT[b, o0 + i] = 1 if s else 0
-            MK[b, o0 + i] = s
+            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i], F)
+            h[i] = hi
+            v[i], a[i], s = _soma_fixed(v[i], a[i], hi, dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -380,32 +420,23 @@ def _sgru_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_gru (float): params bias_in (3n), bias_rec (3n), m, th, ba, rho; state h, v, a."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
     reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
-    pr, q = p0 + 3 * n, p0 + 6 * n
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn, m, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    ba, rho = seg(P, p0, n, 8), seg(P, p0, n, 9)
     for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            h = _gru_float(ACC[b, a0 + i] + P[p0 + i], ACC[b, a0 + n + i] + P[p0 + n + i],
-                           ACC[b, a0 + 2 * n + i] + P[p0 + 2 * n + i], ACC[b, a1 + i] + P[pr + i],
-                           ACC[b, a1 + n + i] + P[pr + n + i], ACC[b, a1 + 2 * n + i] + P[pr + 2 * n + i],
-                           ST[b, s0 + i])
-            ST[b, s0 + i] = h
-            v = ST[b, s0 + n + i] * P[q + i]
-            v = v + h
-            s = _fire_float(ST, b, s0 + n + i, s0 + 2 * n + i, v, P[q + n + i], P[q + 2 * n + i], P[q + 3 * n + i],
-                            reset, adapt)
-            OUT[b, o0 + i] = 1.0 if s else 0.0
-            MK[b, o0 + i] = s
-
-
-@njit(**JIT)
-def _delta_send(ST, b, isent, value, thr, OUT, MK, io):
-    """kinds.delta.delta_send for one neuron: send value - sent where |value - sent| > thr; sent += what was sent."""
-    sent = ST[b, isent]
-    delta = value - sent
-    m = abs(delta) > thr
-    out = delta if m else delta - delta  # a zero of delta's type (+0.0 in float)
-    ST[b, isent] = sent + out
-    OUT[b, io] = out
-    MK[b, io] = m
+            hi = _gru_float(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i])
+            h[i] = hi
+            vi = v[i] * m[i]
+            vi = vi + hi
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
 
 
 @njit(**JIT)
@@ -413,13 +444,16 @@ def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
     """kinds.sd_rnn (fixed): params bias, thr; state sigma, sent."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     relu, F, thr = (POP[j, K_FLAGS] & F_RELU) != 0, POP[j, K_F], P[p0 + n]
+    bias = seg(P, p0, n, 0)
     for b in range(ST.shape[0]):
+        acc, sg, sent = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            sigma = ST[b, s0 + i] + ACC[b, a0 + i]
-            ST[b, s0 + i] = sigma
-            pre = sigma + P[p0 + i]
+            sigma = sg[i] + acc[i]
+            sg[i] = sigma
+            pre = sigma + bias[i]
             act = max(pre, 0) if relu else lut(LUT, to_q12(pre, F), TANH_BASE)
-            _delta_send(ST, b, s0 + n + i, act, thr, OUT, MK, o0 + i)
+            out[i], sent[i], mk[i] = _delta(act, sent[i], thr)
 
 
 @njit(**JIT)
@@ -427,13 +461,16 @@ def _sdrnn_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_rnn (float): params bias, thr; state sigma, sent."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     relu, thr = (POP[j, K_FLAGS] & F_RELU) != 0, P[p0 + n]
+    bias = seg(P, p0, n, 0)
     for b in range(ST.shape[0]):
+        acc, sg, sent = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            sigma = ST[b, s0 + i] + ACC[b, a0 + i]
-            ST[b, s0 + i] = sigma
-            pre = sigma + P[p0 + i]
+            sigma = sg[i] + acc[i]
+            sg[i] = sigma
+            pre = sigma + bias[i]
             act = (pre if pre >= 0.0 else 0.0) if relu else tanh(pre)  # np.maximum(pre, 0.0)
-            _delta_send(ST, b, s0 + n + i, act, thr, OUT, MK, o0 + i)
+            out[i], sent[i], mk[i] = _delta(act, sent[i], thr)
 
 
 @njit(**JIT)
@@ -441,17 +478,17 @@ def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
     """kinds.sd_lstm (fixed): params bias (4n), thr; state sigma (4n), c, sent."""
     n, s0, p0, a0, o0, F = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT], POP[j, K_F]
     thr = P[p0 + 4 * n]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
     for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        si, sf, sg, so = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        c, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            z0 = ST[b, s0 + i] + ACC[b, a0 + i]
-            z1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
-            z2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
-            z3 = ST[b, s0 + 3 * n + i] + ACC[b, a0 + 3 * n + i]
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i], ST[b, s0 + 3 * n + i] = z0, z1, z2, z3
-            c, h = _lstm_fixed(LUT, z0 + P[p0 + i], z1 + P[p0 + n + i], z2 + P[p0 + 2 * n + i],
-                               z3 + P[p0 + 3 * n + i], ST[b, s0 + 4 * n + i], F)
-            ST[b, s0 + 4 * n + i] = c
-            _delta_send(ST, b, s0 + 5 * n + i, h, thr, OUT, MK, o0 + i)
+            ii, ff, gg, oo = si[i] + zi[i], sf[i] + zf[i], sg[i] + zg[i], so[i] + zo[i]
+            si[i], sf[i], sg[i], so[i] = ii, ff, gg, oo
+            c[i], h = _lstm_fixed(LUT, ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i], F)
+            out[i], sent[i], mk[i] = _delta(h, sent[i], thr)
 
 
 @njit(**JIT)
@@ -459,59 +496,61 @@ def _sdlstm_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_lstm (float): params bias (4n), thr; state sigma (4n), c, sent."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     thr = P[p0 + 4 * n]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
     for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        si, sf, sg, so = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        c, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            z0 = ST[b, s0 + i] + ACC[b, a0 + i]
-            z1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
-            z2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
-            z3 = ST[b, s0 + 3 * n + i] + ACC[b, a0 + 3 * n + i]
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i], ST[b, s0 + 3 * n + i] = z0, z1, z2, z3
-            c, h = _lstm_float(z0 + P[p0 + i], z1 + P[p0 + n + i], z2 + P[p0 + 2 * n + i], z3 + P[p0 + 3 * n + i],
-                               ST[b, s0 + 4 * n + i])
-            ST[b, s0 + 4 * n + i] = c
-            _delta_send(ST, b, s0 + 5 * n + i, h, thr, OUT, MK, o0 + i)
+            ii, ff, gg, oo = si[i] + zi[i], sf[i] + zf[i], sg[i] + zg[i], so[i] + zo[i]
+            si[i], sf[i], sg[i], so[i] = ii, ff, gg, oo
+            c[i], h = _lstm_float(ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i])
+            out[i], sent[i], mk[i] = _delta(h, sent[i], thr)
 
 
 @njit(**JIT)
 def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
     """kinds.sd_gru (fixed): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
-    F, thr, sr, pr = POP[j, K_F], P[p0 + 6 * n], s0 + 3 * n, p0 + 3 * n
+    F, thr = POP[j, K_F], P[p0 + 6 * n]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
     for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        sr, sz, sn, tr = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        tz, tn, h, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5), seg(ST[b], s0, n, 6), seg(ST[b], s0, n, 7)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            x0 = ST[b, s0 + i] + ACC[b, a0 + i]
-            x1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
-            x2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
-            h0 = ST[b, sr + i] + ACC[b, a1 + i]
-            h1 = ST[b, sr + n + i] + ACC[b, a1 + n + i]
-            h2 = ST[b, sr + 2 * n + i] + ACC[b, a1 + 2 * n + i]
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = x0, x1, x2
-            ST[b, sr + i], ST[b, sr + n + i], ST[b, sr + 2 * n + i] = h0, h1, h2
-            h = _gru_fixed(LUT, x0 + P[p0 + i], x1 + P[p0 + n + i], x2 + P[p0 + 2 * n + i], h0 + P[pr + i],
-                           h1 + P[pr + n + i], h2 + P[pr + 2 * n + i], ST[b, s0 + 6 * n + i], F)
-            ST[b, s0 + 6 * n + i] = h
-            _delta_send(ST, b, s0 + 7 * n + i, h, thr, OUT, MK, o0 + i)
+            x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
+            h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
+            sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
+            hi = _gru_fixed(LUT, x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i], F)
+            h[i] = hi
+            out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
 
 
 @njit(**JIT)
 def _sdgru_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_gru (float): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
-    thr, sr, pr = P[p0 + 6 * n], s0 + 3 * n, p0 + 3 * n
+    thr = P[p0 + 6 * n]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
     for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        sr, sz, sn, tr = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        tz, tn, h, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5), seg(ST[b], s0, n, 6), seg(ST[b], s0, n, 7)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            x0 = ST[b, s0 + i] + ACC[b, a0 + i]
-            x1 = ST[b, s0 + n + i] + ACC[b, a0 + n + i]
-            x2 = ST[b, s0 + 2 * n + i] + ACC[b, a0 + 2 * n + i]
-            h0 = ST[b, sr + i] + ACC[b, a1 + i]
-            h1 = ST[b, sr + n + i] + ACC[b, a1 + n + i]
-            h2 = ST[b, sr + 2 * n + i] + ACC[b, a1 + 2 * n + i]
-            ST[b, s0 + i], ST[b, s0 + n + i], ST[b, s0 + 2 * n + i] = x0, x1, x2
-            ST[b, sr + i], ST[b, sr + n + i], ST[b, sr + 2 * n + i] = h0, h1, h2
-            h = _gru_float(x0 + P[p0 + i], x1 + P[p0 + n + i], x2 + P[p0 + 2 * n + i], h0 + P[pr + i],
-                           h1 + P[pr + n + i], h2 + P[pr + 2 * n + i], ST[b, s0 + 6 * n + i])
-            ST[b, s0 + 6 * n + i] = h
-            _delta_send(ST, b, s0 + 7 * n + i, h, thr, OUT, MK, o0 + i)
+            x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
+            h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
+            sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
+            hi = _gru_float(x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i])
+            h[i] = hi
+            out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
 
 
 @njit(**JIT)
@@ -519,16 +558,17 @@ def _readout_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.readout (fixed): y = sat24(decay12(y) + in + bias); params bias, dv; state sigma, y. No events."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    bias, dv = seg(P, p0, n, 0), seg(P, p0, n, 1)
     for b in range(ST.shape[0]):
+        acc, sg, y = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            a = ACC[b, a0 + i]
+            a = acc[i]
             if sig:
-                a = ST[b, s0 + i] + a
-                ST[b, s0 + i] = a
-            y = sat24(decay12(ST[b, s0 + n + i], P[p0 + n + i]) + a + P[p0 + i])
-            ST[b, s0 + n + i] = y
-            OUT[b, o0 + i] = y
-            MK[b, o0 + i] = False
+                a = sg[i] + a
+                sg[i] = a
+            yi = sat24(decay12(y[i], dv[i]) + a + bias[i])
+            y[i], out[i], mk[i] = yi, yi, False
 
 
 @njit(**JIT)
@@ -536,16 +576,17 @@ def _readout_float(j, POP, P, ST, ACC, OUT, MK):
     """kinds.readout (float): y = decay y + in + bias; params bias, decay; state sigma, y. No events."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    bias, dec = seg(P, p0, n, 0), seg(P, p0, n, 1)
     for b in range(ST.shape[0]):
+        acc, sg, y = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            a = ACC[b, a0 + i]
+            a = acc[i]
             if sig:
-                a = ST[b, s0 + i] + a
-                ST[b, s0 + i] = a
-            y = P[p0 + n + i] * ST[b, s0 + n + i] + a + P[p0 + i]
-            ST[b, s0 + n + i] = y
-            OUT[b, o0 + i] = y
-            MK[b, o0 + i] = False
+                a = sg[i] + a
+                sg[i] = a
+            yi = dec[i] * y[i] + a + bias[i]
+            y[i], out[i], mk[i] = yi, yi, False
 
 
 @njit(**JIT)
@@ -556,14 +597,13 @@ def _input_fixed(j, POP, P, ST, X, tt, OUT, MK):
     delta, thr, scale = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0], 2.0 ** POP[j, K_F]
     lim = float(MAX24)
     for b in range(ST.shape[0]):
+        xs, sent, out, mk = X[tt, b], seg(ST[b], s0, n, 0), seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            x = np.int64(min(max(np.rint(X[tt, b, i] * scale), -lim), lim))
+            x = np.int64(min(max(np.rint(xs[i] * scale), -lim), lim))
             if delta:
-                _delta_send(ST, b, s0 + i, x, thr, OUT, MK, o0 + i)
+                out[i], sent[i], mk[i] = _delta(x, sent[i], thr)
             else:
-                ST[b, s0 + i] = x
-                OUT[b, o0 + i] = x
-                MK[b, o0 + i] = x != 0
+                sent[i], out[i], mk[i] = x, x, x != 0
 
 
 @njit(**JIT)
@@ -572,41 +612,136 @@ def _input_float(j, POP, P, ST, X, tt, OUT, MK):
     n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
     delta, thr = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0]
     for b in range(ST.shape[0]):
+        xs, sent, out, mk = X[tt, b], seg(ST[b], s0, n, 0), seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            x = X[tt, b, i]
+            x = xs[i]
             if delta:
-                _delta_send(ST, b, s0 + i, x, thr, OUT, MK, o0 + i)
+                out[i], sent[i], mk[i] = _delta(x, sent[i], thr)
             else:
-                ST[b, s0 + i] = x
-                OUT[b, o0 + i] = x
-                MK[b, o0 + i] = x != 0
+                sent[i], out[i], mk[i] = x, x, x != 0
 
 
 # ---- synaptic products (synapses.py: Lava's Dense arithmetic) ---------------------------------------------------
 @njit(**JIT)
-def _block_into(dst, d0, src, s0, ns, W, w0, m, graded):
-    """dst[b, d0:d0+m] += sum_k src[b, s0+k] * W[w0 + k*m : ...] over the sources that sent (binary: column
-    additions; graded: the payload times the column), k ascending."""
-    for b in range(dst.shape[0]):
-        for k in range(ns):
-            p = src[b, s0 + k]
-            if p != 0:
-                base = w0 + k * m
-                if graded:
-                    for c in range(m):
-                        dst[b, d0 + c] += p * W[base + c]
-                else:
-                    for c in range(m):
-                        dst[b, d0 + c] += W[base + c]
+def _row_into(row, srow, W, w0, m, graded):
+    """row += sum_k srow[k] * W[w0 + k*m : ...] over the sources that sent (binary: column additions; graded: the
+    payload times the column), k ascending."""
+    for k in range(srow.shape[0]):
+        p = srow[k]
+        if p != 0:
+            w = W[w0 + k * m:w0 + (k + 1) * m]
+            if graded:
+                for c in range(m):
+                    row[c] += p * w[c]
+            else:
+                for c in range(m):
+                    row[c] += w[c]
 
 
 @njit(**JIT)
-def _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E):
+def _block_into(dst, d0, src, s0, ns, W, w0, m, graded):
+    """dst[b, d0:d0+m] += the block's input for every sample b (:func:`_row_into`)."""
+    for b in range(dst.shape[0]):
+        _row_into(dst[b, d0:d0 + m], src[b, s0:s0 + ns], W, w0, m, graded)
+
+
+@njit(**JIT)
+def _active(srow, idx):
+    """The indices of the sources that sent (nonzero payload) into idx; their number."""
+    nk = 0
+    for k in range(srow.shape[0]):
+        if srow[k] != 0:
+            idx[nk] = k
+            nk += 1
+    return nk
+
+
+@njit(**JIT)
+def _sum8_graded(acc, srow, W8, w0, m, idx):
+    """acc (m,) int32 = sum_k srow[k] W8[w0 + k m : ...] over the sources that sent, four at a time (int8 weights:
+    a quarter of int32's memory traffic; the caller checked that no sum can overflow)."""
+    nk = _active(srow, idx)
+    acc[:] = 0
+    k = 0
+    while k + 3 < nk:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        a, b = W8[w0 + i0 * m:w0 + i0 * m + m], W8[w0 + i1 * m:w0 + i1 * m + m]
+        c_, d = W8[w0 + i2 * m:w0 + i2 * m + m], W8[w0 + i3 * m:w0 + i3 * m + m]
+        p0, p1, p2, p3 = np.int32(srow[i0]), np.int32(srow[i1]), np.int32(srow[i2]), np.int32(srow[i3])
+        for c in range(m):
+            acc[c] += (p0 * np.int32(a[c]) + p1 * np.int32(b[c])) + (p2 * np.int32(c_[c]) + p3 * np.int32(d[c]))
+        k += 4
+    while k < nk:
+        i0 = idx[k]
+        a = W8[w0 + i0 * m:w0 + i0 * m + m]
+        p0 = np.int32(srow[i0])
+        for c in range(m):
+            acc[c] += p0 * np.int32(a[c])
+        k += 1
+
+
+@njit(**JIT)
+def _sum8_binary(acc, srow, W8, w0, m, idx):
+    """:func:`_sum8_graded` for binary spikes: column additions."""
+    nk = _active(srow, idx)
+    acc[:] = 0
+    k = 0
+    while k + 3 < nk:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        a, b = W8[w0 + i0 * m:w0 + i0 * m + m], W8[w0 + i1 * m:w0 + i1 * m + m]
+        c_, d = W8[w0 + i2 * m:w0 + i2 * m + m], W8[w0 + i3 * m:w0 + i3 * m + m]
+        for c in range(m):
+            acc[c] += (np.int32(a[c]) + np.int32(b[c])) + (np.int32(c_[c]) + np.int32(d[c]))
+        k += 4
+    while k < nk:
+        i0 = idx[k]
+        a = W8[w0 + i0 * m:w0 + i0 * m + m]
+        for c in range(m):
+            acc[c] += np.int32(a[c])
+        k += 1
+
+
+@njit(**JIT)
+def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum):
+    """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
+    times the largest column sum of |mantissas| below 2**31, checked per sample), then scaled by 2**exp (floor for
+    exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0)."""
+    for b in range(dst.shape[0]):
+        srow = src[b, s0:s0 + ns]
+        row = dst[b, d0:d0 + m]
+        pmax = 1
+        if graded:
+            for k in range(ns):
+                pmax = max(pmax, abs(srow[k]))
+        if pmax * rsum < 2147483648:
+            t = T32[b, :m]
+            if graded:
+                _sum8_graded(t, srow, W8, w0, m, idx)
+            else:
+                _sum8_binary(t, srow, W8, w0, m, idx)
+            if ex8 >= 0:
+                for c in range(m):
+                    row[c] += np.int64(t[c]) << ex8
+            else:
+                for c in range(m):
+                    row[c] += np.int64(t[c]) >> (-ex8)
+        elif ex >= 0:
+            _row_into(row, srow, W, w0, m, graded)
+        else:
+            t64 = np.zeros(m, np.int64)
+            _row_into(t64, srow, W, w0, m, graded)
+            for c in range(m):
+                row[c] += shifted(t64[c], ex)
+
+
+@njit(**JIT)
+def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
     """The synaptic input of population j at global step t: ``E[tt]`` (inputs computed beforehand) or zero, then
     every live block in order (a block of lag L reads what its source sent at step t - L; nothing before step L).
     Each block's sum starts from zero and is added to the port's running sum, in the block order (float: the same
     rounding whatever else the port receives); fixed point adds exact integers (exponent < 0: floor of the
-    block's sum, an arithmetic shift)."""
+    block's sum, an arithmetic shift), over int8 mantissas in int32 where that is provably exact
+    (:func:`_block_narrow`)."""
     B, R = ACC.shape[0], HIST.shape[0]
     fresh0, fresh1 = True, True
     for q in range(2):
@@ -615,8 +750,11 @@ def _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E):
             continue
         use_e = POP[j, K_E0 + q] != 0
         for b in range(B):
-            for c in range(w):
-                ACC[b, a0 + c] = E[tt, b, a0 + c] if use_e else 0
+            row = ACC[b, a0:a0 + w]
+            if use_e:
+                row[:] = E[tt, b, a0:a0 + w]
+            else:
+                row[:] = 0
         if use_e:
             if q == 0:
                 fresh0 = False
@@ -629,19 +767,21 @@ def _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E):
             continue
         src = HIST[(t - lag) % R]
         q = BLK[k, B_PORT]
-        a0, m, ex = POP[j, K_A0 + 2 * q], BLK[k, B_M], BLK[k, B_EXP]
+        a0, m, ex, graded = POP[j, K_A0 + 2 * q], BLK[k, B_M], BLK[k, B_EXP], BLK[k, B_GRADED] != 0
+        s0, ns, w0 = BLK[k, B_SOUT], BLK[k, B_NSRC], BLK[k, B_W]
         fresh = fresh0 if q == 0 else fresh1
-        direct = ex >= 0 and (fresh or exact(ACC[0, 0]))
-        if direct:
-            _block_into(ACC, a0, src, BLK[k, B_SOUT], BLK[k, B_NSRC], W, BLK[k, B_W], m, BLK[k, B_GRADED] != 0)
+        if BLK[k, B_RSUM] >= 0:
+            _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM])
+        elif ex >= 0 and (fresh or exact(ACC[0, 0])):
+            _block_into(ACC, a0, src, s0, ns, W, w0, m, graded)
         else:
             for b in range(B):
+                tmp = TMP[b, :m]
+                tmp[:] = 0
+                _row_into(tmp, src[b, s0:s0 + ns], W, w0, m, graded)
+                row = ACC[b, a0:a0 + m]
                 for c in range(m):
-                    TMP[b, c] = 0
-            _block_into(TMP, 0, src, BLK[k, B_SOUT], BLK[k, B_NSRC], W, BLK[k, B_W], m, BLK[k, B_GRADED] != 0)
-            for b in range(B):
-                for c in range(m):
-                    ACC[b, a0 + c] += shifted(TMP[b, c], ex)
+                    row[c] += shifted(tmp[c], ex)
         if q == 0:
             fresh0 = False
         else:
@@ -711,7 +851,8 @@ def _finite(X, tt):
 
 # ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
 @njit(**JIT)
-def run_fixed(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC, EVC, SOC, FAN, OUTS, OSCALE, Y):
+def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+              OUTS, OSCALE, Y):
     """Step the populations of POP (in order) T times in fixed point. Per step: each population's synaptic input
     (:func:`_port_inputs`), its kind's step, then recording (``MASKS``/``VREC``/``Y``: one row per step, or a
     single row reused when they have one row) and counting (``EVC``/``SOC`` when they have rows). Returns 0, or
@@ -729,7 +870,7 @@ def run_fixed(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC,
             if kind == INPUT:
                 _input_fixed(j, POP, P, ST, X, tt, OUT, MK)
                 continue
-            _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E)
+            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
             if kind == LIF:
                 _lif_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SLSTM:
@@ -756,7 +897,8 @@ def run_fixed(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC,
 
 
 @njit(**JIT)
-def run_float(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC, EVC, SOC, FAN, OUTS, OSCALE, Y):
+def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+              OUTS, OSCALE, Y):
     """:func:`run_fixed` in float precision (float64 state, weights and messages)."""
     R = HIST.shape[0]
     for tt in range(T):
@@ -771,7 +913,7 @@ def run_float(t0, T, POP, BLK, W, P, LUT, ST, ACC, TMP, HIST, E, X, MASKS, VREC,
             if kind == INPUT:
                 _input_float(j, POP, P, ST, X, tt, OUT, MK)
                 continue
-            _port_inputs(j, t, tt, POP, BLK, W, ACC, TMP, HIST, E)
+            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
             if kind == LIF:
                 _lif_float(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SLSTM:
@@ -808,9 +950,63 @@ def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
         if ts < 0:
             continue
         for b in range(B):
+            tmp = TMP[b, :m]
+            tmp[:] = 0
+            _row_into(tmp, msg[ts, b], W, 0, m, graded)
+            row = E[tt, b, a0:a0 + m]
             for c in range(m):
-                TMP[b, c] = 0
-        _block_into(TMP, 0, msg[ts], 0, msg.shape[2], W, 0, m, graded)
-        for b in range(B):
+                row[c] += shifted(tmp[c], ex)
+
+
+# ---- int8 matrix products of large batches (intmm.py) ------------------------------------------------------------
+@njit(**JIT)
+def byte_planes(rows, out):
+    """Signed-byte digits of int64 payloads (N, n) into ``out`` (>= k, N, n) int8: rows = sum_j out[j] 256**j with
+    k as few as the largest |payload| needs (each digit in [-128, 127]); returns k (or -1 when out has too few
+    planes)."""
+    N, n = rows.shape
+    mx = 0
+    for i in range(N):
+        r = rows[i]
+        for c in range(n):
+            mx = max(mx, abs(r[c]))
+    k, lim = 1, 127
+    while lim < mx:
+        k += 1
+        lim = lim * 256 + 127
+    if k > out.shape[0]:
+        return -1
+    for i in range(N):
+        r = rows[i]
+        for c in range(n):
+            x = r[c]
+            for j in range(k):
+                d = ((x + 128) & 255) - 128
+                out[j, i, c] = d
+                x = (x - d) >> 8
+    return k
+
+
+@njit(**JIT)
+def add_planes(res, N, k, ex, out, a0, v):
+    """out[i, a0:a0+m] += floor((sum_{j<k} res[j, i] 256**j) * 2**ex) for rows i < N: the int32 products of
+    :func:`byte_planes` recombined exactly in int64, then the block's exponent (synapses.shift_floor)."""
+    m = res.shape[2]
+    for i in range(N):
+        row = out[i, a0:a0 + m]
+        if ex >= 0:  # linear: each plane adds its part shifted
+            for j in range(k):
+                rj = res[j, i]
+                sh = 8 * j + ex
+                for c in range(m):
+                    row[c] += np.int64(rj[c]) << sh
+        else:
+            r0 = res[0, i]
             for c in range(m):
-                E[tt, b, a0 + c] += shifted(TMP[b, c], ex)
+                v[c] = np.int64(r0[c])
+            for j in range(1, k):
+                rj = res[j, i]
+                for c in range(m):
+                    v[c] += np.int64(rj[c]) << (8 * j)
+            for c in range(m):
+                row[c] += v[c] >> (-ex)

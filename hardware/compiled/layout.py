@@ -149,6 +149,7 @@ class Unit:
     POP: np.ndarray
     BLK: np.ndarray
     W: np.ndarray
+    W8: np.ndarray  # fixed point: the int8 mantissas (times 2**B_EXP8) of the blocks with B_RSUM >= 0, else zeros
     P: np.ndarray
     FAN: np.ndarray
     state_widths: dict[str, list[tuple[str, int, int]]]  # name -> [(field, column, width)]
@@ -159,6 +160,7 @@ class Unit:
     n_rec: int
     R: int
     pre: list[PreBlock] = field(default_factory=list)
+    stepped: list[PreBlock] = field(default_factory=list)  # fixed point: recurrent blocks the engine computes per step
     block_names: list[str] = field(default_factory=list)  # BLK's B_ID -> network block name
 
     @property
@@ -210,9 +212,11 @@ def _weights(b: Blk, fixed: bool) -> tuple[np.ndarray, int]:
 
 
 def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozenset(),
-               record_values: set[str] = frozenset()) -> Unit:
+               record_values: set[str] = frozenset(), stepped: bool = False) -> Unit:
     """Pack the populations ``names`` (in step order) of ``plan``; blocks from outside the unit become
-    :attr:`Unit.pre` (their ports start from ``E``). Raises :class:`Unsupported` for what the kernels cannot run."""
+    :attr:`Unit.pre` (their ports start from ``E``), and with ``stepped`` (fixed point only: exact in any order) the
+    blocks inside it with a lag of one step or more become :attr:`Unit.stepped` (computed by the engine before each
+    step, into ``E``). Raises :class:`Unsupported` for what the kernels cannot run."""
     fixed = plan.fixed
     precision = "fixed" if fixed else "float"
     group_of = {n: i for i, g in enumerate(plan.groups) for n in g}
@@ -264,7 +268,7 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
     Pk = np.concatenate(params).astype(dt) if params else np.zeros(0, dt)
     if fixed and float(np.abs(Pk).max(initial=0)) >= 2.0 ** 40:
         raise Unsupported("fixed-point parameters beyond 40 bits")
-    blk_rows, w_parts, fan_parts, pre, block_names = [], [], [], [], []
+    blk_rows, w_parts, w8_parts, fan_parts, pre, steps, block_names = [], [], [], [], [], [], []
     w_len = fan_len = 0
     tmp = 1
     lag_max = 0
@@ -277,11 +281,12 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             m = int(POP[j, K.K_AW0 + 2 * q])
             w, ex = _weights(b, fixed)
             tmp = max(tmp, m)
-            if b.source not in inside:
-                if seen_live[b.port]:
+            if b.source not in inside or (stepped and fixed and b.lag >= 1):
+                if seen_live[b.port] and not fixed:
                     raise AssertionError("canonical order: a precomputed block after a live one")  # pragma: no cover
                 POP[j, K.K_E0 + q] = 1
-                pre.append(PreBlock(b, j, a0, m, w, ex))
+                (pre if b.source not in inside else steps).append(PreBlock(b, j, a0, m, w, ex))
+                lag_max = max(lag_max, b.lag if b.source in inside else 0)
                 continue
             seen_live[b.port] = True
             lag_max = max(lag_max, b.lag)
@@ -297,8 +302,14 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             row[K.B_GRADED] = 1 if b.graded else 0
             row[K.B_FAN] = fan_len
             row[K.B_ID] = len(block_names)
+            mant = np.ascontiguousarray(b.wt.astype(np.int64)) if fixed else None
+            rsum = float(np.abs(mant).sum(axis=0).max(initial=0)) if fixed else np.inf
+            int8 = fixed and mant.size and -128 <= mant.min() and mant.max() <= 127
+            row[K.B_RSUM] = int(rsum) if int8 and rsum < 2 ** 31 else -1  # int32 sums exact below 2**31 / rsum
+            row[K.B_EXP8] = b.exp
             block_names.append(b.name)
             blk_rows.append(row)
+            w8_parts.append(mant.reshape(-1).astype(np.int8) if row[K.B_RSUM] >= 0 else np.zeros(w.size, np.int8))
             w_parts.append(w.reshape(-1))
             w_len += w.size
             fan_parts.append(b.fan_out.astype(np.int64))
@@ -306,10 +317,11 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
         POP[j, K.K_NB] = len(blk_rows) - POP[j, K.K_B0]
     BLK = np.array(blk_rows, np.int64).reshape(-1, K.BLK_COLS)
     W = np.concatenate(w_parts).astype(dt) if w_parts else np.zeros(1, dt)
+    W8 = np.concatenate(w8_parts) if fixed and w8_parts else np.zeros(1, np.int8)
     FAN = np.concatenate(fan_parts) if fan_parts else np.zeros(1, np.int64)
-    return Unit(names=list(names), fixed=fixed, POP=POP, BLK=BLK, W=W, P=Pk if Pk.size else np.zeros(1, dt),
+    return Unit(names=list(names), fixed=fixed, POP=POP, BLK=BLK, W=W, W8=W8, P=Pk if Pk.size else np.zeros(1, dt),
                 FAN=FAN, state_widths=state_widths, n_state=max(st_cols, 1), n_out=max(out_cols, 1),
-                n_acc=max(acc_cols, 1), n_tmp=tmp, n_rec=rec_cols, R=lag_max + 1, pre=pre, block_names=block_names)
+                n_acc=max(acc_cols, 1), n_tmp=tmp, n_rec=rec_cols, R=lag_max + 1, pre=pre, stepped=steps, block_names=block_names)
 
 
 def unpack_state(unit: Unit, ST: np.ndarray, name: str) -> list[np.ndarray]:
