@@ -50,7 +50,7 @@ K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_
 POP_COLS = 20
 B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8 = range(13)
 BLK_COLS = 13
-INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT = range(9)
+INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT, ALSTM, AGRU = range(11)
 SUBTRACT, ZERO, NONE = range(3)
 F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
 
@@ -301,6 +301,36 @@ def _lif_float(j, POP, P, ST, ACC, OUT, MK):
             mk[i] = s
 
 
+@njit(**INLINE)
+def _adlif_soma_fixed(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
+    """soma.AdLifSoma.step (fixed) for one neuron on the drive d: returns (v, w, spike as 0/1, spike)."""
+    u = sat24(v + mulq(ka, (d - w) - v))
+    s = u > th
+    if s:
+        if reset == SUBTRACT:
+            u = sat24(u - th)
+        elif reset == ZERO:
+            u = 0
+    o = 1 if s else 0
+    x, y = (u, o) if se else (v, sp)
+    return u, sat24(w + mulq(kb, (mulq(ca, x) + cb * y) - w)), o, s
+
+
+@njit(**INLINE)
+def _adlif_soma_float(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
+    """soma.AdLifSoma.step (float) for one neuron on the drive d: returns (v, w, spike as 0/1, spike)."""
+    u = v + ka * ((d - w) - v)
+    s = u > th
+    if s:
+        if reset == SUBTRACT:
+            u = u - th
+        elif reset == ZERO:
+            u = 0.0
+    o = 1.0 if s else 0.0
+    x, y = (u, o) if se else (v, sp)
+    return u, w + kb * ((ca * x + cb * y) - w), o, s
+
+
 @njit(**JIT)
 def _adlif_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.adlif (fixed): params bias, dalpha, dbeta, a (Q12), b, vth; state v, w, s."""
@@ -312,19 +342,9 @@ def _adlif_fixed(j, POP, P, ST, ACC, OUT, MK):
         acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            d = acc[i] + bias[i]
-            vi, wi = v[i], w[i]
-            u = sat24(vi + mulq(ka[i], (d - wi) - vi))
-            s = u > th[i]
-            if s:
-                if reset == SUBTRACT:
-                    u = sat24(u - th[i])
-                elif reset == ZERO:
-                    u = 0
-            o = 1 if s else 0
-            x, y = (u, o) if se else (vi, sp[i])
-            w[i] = sat24(wi + mulq(kb[i], (mulq(ca[i], x) + cb[i] * y) - wi))
-            v[i], sp[i], out[i], mk[i] = u, o, o, s
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], acc[i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                                 th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
 
 
 @njit(**JIT)
@@ -338,19 +358,9 @@ def _adlif_float(j, POP, P, ST, ACC, OUT, MK):
         acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            d = acc[i] + bias[i]
-            vi, wi = v[i], w[i]
-            u = vi + ka[i] * ((d - wi) - vi)
-            s = u > th[i]
-            if s:
-                if reset == SUBTRACT:
-                    u = u - th[i]
-                elif reset == ZERO:
-                    u = 0.0
-            o = 1.0 if s else 0.0
-            x, y = (u, o) if se else (vi, sp[i])
-            w[i] = wi + kb[i] * ((ca[i] * x + cb[i] * y) - wi)
-            v[i], sp[i], out[i], mk[i] = u, o, o, s
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], acc[i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                                 th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
 
 
 @njit(**JIT)
@@ -437,6 +447,86 @@ def _sgru_float(j, POP, P, ST, ACC, OUT, MK):
             v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
             out[i] = 1.0 if s else 0.0
             mk[i] = s
+
+
+@njit(**JIT)
+def _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_lstm ``adlif_lstm`` (fixed): params bias (4n), dalpha, dbeta, a (Q12), b, vth; state c, v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0, POP[j, K_F]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ka, kb, ca, cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            c[i] = ci
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], d, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _alstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_lstm ``adlif_lstm`` (float): params bias (4n), 1-alpha, 1-beta, a, b, threshold; state c, v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ka, kb, ca, cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_float(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i])
+            c[i] = ci
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], d, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_gru ``adlif_gru`` (fixed): params bias_in (3n), bias_rec (3n), dalpha, dbeta, a, b, vth;
+    state h, v, w, s."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, se, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0, POP[j, K_F]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    ka, kb, ca, cb, th = seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8), seg(P, p0, n, 9), seg(P, p0, n, 10)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i], F)
+            h[i] = hi
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], hi, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _agru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_gru ``adlif_gru`` (float): params bias_in (3n), bias_rec (3n), 1-alpha, 1-beta, a, b,
+    threshold; state h, v, w, s."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    ka, kb, ca, cb, th = seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8), seg(P, p0, n, 9), seg(P, p0, n, 10)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_float(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i])
+            h[i] = hi
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], hi, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
 
 
 @njit(**JIT)
@@ -879,6 +969,10 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
                 _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
             elif kind == ADLIF:
                 _adlif_fixed(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == AGRU:
+                _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
             elif kind == SDRNN:
                 _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
             elif kind == SDLSTM:
@@ -922,6 +1016,10 @@ def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
                 _sgru_float(j, POP, P, ST, ACC, OUT, MK)
             elif kind == ADLIF:
                 _adlif_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == AGRU:
+                _agru_float(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SDRNN:
                 _sdrnn_float(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SDLSTM:

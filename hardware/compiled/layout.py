@@ -28,7 +28,7 @@ import numpy as np
 
 from spikernn.hardware.arith import FULL_BOTH
 from spikernn.hardware.fast.plan import Blk, Plan, Pop
-from spikernn.hardware.kinds.soma import SomaFixed, SomaFloat
+from spikernn.hardware.kinds.soma import AdLifSomaPrepared, SomaFixed, SomaFloat
 
 from spikernn.hardware.compiled import kernels as K
 
@@ -50,6 +50,11 @@ KNOWN = {
     "spiking_gru": (K.SGRU, {"reset", "in_frac_bits"},
                     {"bias_in", "bias_rec", "decay", "threshold", "adapt_decay", "adapt_scale"},
                     {"bias_in", "bias_rec", "dv", "vth", "da", "adapt_scale"}),
+    "adlif_lstm": (K.ALSTM, {"reset", "discretisation", "in_frac_bits"},
+                   {"bias", "alpha", "beta", "a", "b", "threshold"}, {"bias", "dalpha", "dbeta", "a", "b", "vth"}),
+    "adlif_gru": (K.AGRU, {"reset", "discretisation", "in_frac_bits"},
+                  {"bias_in", "bias_rec", "alpha", "beta", "a", "b", "threshold"},
+                  {"bias_in", "bias_rec", "dalpha", "dbeta", "a", "b", "vth"}),
     "sd_rnn": (K.SDRNN, {"activation", "delta_threshold", "in_frac_bits"}, {"bias"}, {"bias"}),
     "sd_lstm": (K.SDLSTM, {"delta_threshold", "in_frac_bits"}, {"bias"}, {"bias"}),
     "sd_gru": (K.SDGRU, {"delta_threshold", "in_frac_bits"}, {"bias_in", "bias_rec"}, {"bias_in", "bias_rec"}),
@@ -59,7 +64,9 @@ VALUE_FIELD = {"input": "sent", "sd_rnn": "sent", "sd_lstm": "sent", "sd_gru": "
 PREPARED_FIELDS = {  # the Prepared dataclass fields the packers read, either precision (another: not compiled)
     "input": {"fixed", "size", "encoding", "threshold", "out_frac_bits"},
     "lif": {"fixed", "size", "soma", "bias", "du", "u_pass"},
-    "adlif": {"fixed", "size", "bias", "ka", "kb", "a", "b", "threshold", "reset", "symplectic"},
+    "adlif": {"fixed", "size", "bias", "soma"},
+    "adlif_lstm": {"fixed", "size", "soma", "bias", "bias_rec", "frac_bits"},
+    "adlif_gru": {"fixed", "size", "soma", "bias", "bias_rec", "frac_bits"},
     "spiking_lstm": {"fixed", "size", "soma", "bias", "bias_rec", "frac_bits"},
     "spiking_gru": {"fixed", "size", "soma", "bias", "bias_rec", "frac_bits"},
     "sd_rnn": {"fixed", "size", "bias", "bias_rec", "threshold", "frac_bits", "activation"},
@@ -67,7 +74,14 @@ PREPARED_FIELDS = {  # the Prepared dataclass fields the packers read, either pr
     "sd_gru": {"fixed", "size", "bias", "bias_rec", "threshold", "frac_bits", "activation"},
     "readout": {"fixed", "size", "bias", "decay", "sigma", "frac_bits"},
 }
-SOMA_FIELDS = {f.name for f in fields(SomaFixed)} | {f.name for f in fields(SomaFloat)}
+LIF_SOMAS, ADLIF_SOMAS = (SomaFixed, SomaFloat), (AdLifSomaPrepared,)
+SOMAS = {"lif": LIF_SOMAS, "spiking_lstm": LIF_SOMAS, "spiking_gru": LIF_SOMAS,
+         "adlif": ADLIF_SOMAS, "adlif_lstm": ADLIF_SOMAS, "adlif_gru": ADLIF_SOMAS}
+# the prepared soma types the packers read, per kind, and their fields (another type, or one that gains a field:
+# not compiled)
+SOMA_FIELDS = {SomaFixed: {"dv", "threshold", "adapt_scale", "da", "reset", "adaptive"},
+               SomaFloat: {"m", "threshold", "adapt_scale", "adapt_decay", "reset", "adaptive"},
+               AdLifSomaPrepared: {"fixed", "ka", "kb", "a", "b", "threshold", "reset", "symplectic"}}
 
 
 class Unsupported(Exception):
@@ -89,8 +103,9 @@ def check_kind(P: Pop, precision: str) -> None:
     if new:
         raise Unsupported(f"kind {P.kind!r} has settings/parameters the compiled kernel does not know: {new}")
     soma = getattr(P.prep, "soma", None)
-    if soma is not None and {f.name for f in fields(soma)} - SOMA_FIELDS:
-        raise Unsupported(f"kind {P.kind!r}: its soma has fields the kernels do not know")
+    if soma is not None and (type(soma) not in SOMAS.get(P.kind, ()) or
+                             {f.name for f in fields(soma)} != SOMA_FIELDS[type(soma)]):
+        raise Unsupported(f"kind {P.kind!r}: its soma ({type(soma).__name__}) is not one the kernels know")
 
 
 def _soma_params(sm, fixed: bool, lif: bool) -> tuple[list, int, int]:
@@ -113,8 +128,14 @@ def pack_params(P: Pop) -> tuple[list[np.ndarray], int, int, int]:
             return [p.du, p.bias, *sm], flags | (K.F_UPASS if p.u_pass else 0), reset, 0
         m, th, ba, rho = sm
         return [m, p.bias, th, ba, rho], flags, reset, 0
-    if kind == "adlif":
-        return ([p.bias, p.ka, p.kb, p.a, p.b, p.threshold], K.F_SE if p.symplectic else 0, RESET_CODES[p.reset], 0)
+    if kind in ("adlif", "adlif_lstm", "adlif_gru"):
+        sm = p.soma
+        soma = [sm.ka, sm.kb, sm.a, sm.b, sm.threshold]
+        flags, reset = K.F_SE if sm.symplectic else 0, RESET_CODES[sm.reset]
+        if kind == "adlif":
+            return [p.bias, *soma], flags, reset, 0
+        biases = [p.bias] if kind == "adlif_lstm" else [p.bias, p.bias_rec]
+        return [*biases, *soma], flags, reset, p.frac_bits
     if kind in ("spiking_lstm", "spiking_gru"):
         sm, flags, reset = _soma_params(p.soma, fixed, False)
         biases = [p.bias] if kind == "spiking_lstm" else [p.bias, p.bias_rec]

@@ -34,12 +34,16 @@ def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
         soma = {"decay": rng.uniform(0, 1, n), "threshold": rng.uniform(-0.2, 1, n)}
         if adapt:
             soma.update(adapt_scale=rng.uniform(0, 1, n), adapt_decay=rng.uniform(0, 1, n))
+        adlif = {"alpha": rng.uniform(0, 1, n), "beta": rng.uniform(0, 1, n), "a": rng.normal(0, 1, n),
+                 "b": rng.normal(0, 1, n), "threshold": rng.uniform(-.1, .5, n)}  # a gated drive is in (-1, 1)
         return {
             "lif": lambda: {**soma, "bias": rng.normal(0, 0.3, n)},
             "adlif": lambda: {"bias": rng.normal(0, .3, n), "alpha": rng.uniform(0, 1, n), "beta": rng.uniform(0, 1, n),
                               "a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n), "threshold": rng.uniform(-.1, .5, n)},
             "spiking_lstm": lambda: {**soma, "bias": rng.normal(0, 1, 4 * n)},
             "spiking_gru": lambda: {**soma, "bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
+            "adlif_lstm": lambda: {**adlif, "bias": rng.normal(0, 1, 4 * n)},
+            "adlif_gru": lambda: {**adlif, "bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
             "sd_rnn": lambda: {"bias": rng.normal(0, 1, n)},
             "sd_lstm": lambda: {"bias": rng.normal(0, 1, 4 * n)},
             "sd_gru": lambda: {"bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
@@ -51,6 +55,8 @@ def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
     if adapt:
         soma.update(adapt_scale=rng.integers(-(1 << 14), 1 << 14, n), da=rng.integers(0, 4097, n))
     ints = lambda k: rng.integers(-big, big, k * n)  # noqa: E731
+    adlif = {"dalpha": rng.integers(0, 4097, n), "dbeta": rng.integers(0, 4097, n), "a": rng.integers(-8192, 8192, n),
+             "b": rng.integers(-(1 << 13), 1 << 13, n), "vth": rng.integers(-(1 << 9), 1 << 12, n)}  # Q12 drive
     return {
         "lif": lambda: {"dv": rng.integers(0, 4096, n), "vth": rng.integers(0, 1 << 17, n),
                         "bias_mant": rng.integers(-4096, 4096, n), "bias_exp": rng.integers(0, 8, n),
@@ -62,6 +68,8 @@ def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
                           "vth": rng.integers(-(1 << 10), 1 << 14, n)},
         "spiking_lstm": lambda: {**soma, "bias": ints(4)},
         "spiking_gru": lambda: {**soma, "bias_in": ints(3), "bias_rec": ints(3)},
+        "adlif_lstm": lambda: {**adlif, "bias": ints(4)},
+        "adlif_gru": lambda: {**adlif, "bias_in": ints(3), "bias_rec": ints(3)},
         "sd_rnn": lambda: {"bias": ints(1)},
         "sd_lstm": lambda: {"bias": ints(4)},
         "sd_gru": lambda: {"bias_in": ints(3), "bias_rec": ints(3)},
@@ -73,7 +81,7 @@ def _settings(kind: str, setting, precision: str, F: int) -> dict:
     attrs = {} if precision == "float" else {"in_frac_bits": F}
     if kind in ("lif", "spiking_lstm", "spiking_gru"):
         attrs["reset"] = setting
-    elif kind == "adlif":
+    elif kind in ("adlif", "adlif_lstm", "adlif_gru"):
         attrs["reset"], attrs["discretisation"] = setting
     elif kind.startswith("sd_"):
         attrs["delta_threshold"] = 0 if setting == "exact" else (37 if precision == "fixed" else 0.01)
@@ -87,6 +95,8 @@ def _settings(kind: str, setting, precision: str, F: int) -> dict:
 SETTINGS = {"lif": ("subtract", "zero", "none"), "spiking_lstm": ("subtract", "zero", "none"),
             "spiking_gru": ("subtract", "zero", "none"),
             "adlif": (("subtract", "ef"), ("zero", "se"), ("none", "ef"), ("subtract", "se")),
+            "adlif_lstm": (("subtract", "ef"), ("zero", "se"), ("none", "se")),
+            "adlif_gru": (("subtract", "se"), ("zero", "ef"), ("none", "ef")),
             "sd_rnn": ("exact", "thr", "relu"), "sd_lstm": ("exact", "thr"), "sd_gru": ("exact", "thr"),
             "readout": ("value", "delta")}
 
@@ -140,7 +150,7 @@ def test_compiled_kernel_equals_reference_step(kind, precision, setting, adapt, 
                           rng.normal(0, 1, a.shape) for a in ref])
         if kind in ("lif", "spiking_lstm", "spiking_gru") and precision == "fixed":
             ref = ref._replace(a=np.abs(ref.a))  # the adaptation trace is never negative
-        if kind == "adlif":
+        if kind in ("adlif", "adlif_lstm", "adlif_gru"):
             ref = ref._replace(s=(rng.random(ref.s.shape) < .5).astype(ref.s.dtype))
         pack_state(unit, st.ST, "p", ref)
     dt = unit.dtype
