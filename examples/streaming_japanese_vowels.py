@@ -4,8 +4,9 @@ with the running class decision and the latency of every step.
     .venv/bin/python examples/streaming_japanese_vowels.py            # trains a small nn.LSTM first (a few seconds)
     .venv/bin/python examples/streaming_japanese_vowels.py --utterances 5 --precision float
 
-An ordinary ``torch.nn.LSTM`` classifier (logits from the last step's hidden output) is trained on the packaged
-JapaneseVowels set (sktime; 12 LPC cepstra per 10 ms frame, 9 speakers), converted to sigma-delta LSTM neurons
+An ordinary ``torch.nn.LSTM`` classifier (``snr.DenseSequenceClassifier``: logits from the last valid step's
+hidden output) is trained on the packaged JapaneseVowels set (sktime; 12 LPC cepstra per 10 ms frame, 9
+speakers), converted to sigma-delta LSTM neurons
 (``converters.to_lava``, fixed point by default: what the chip runs), and streamed: ``s = net.stream()``, then
 ``y_t = s.step(x_t)`` per frame. The readout at frame t is the classifier's logits for the utterance so far, so
 its argmax is the running decision. Prints, per utterance, the decision at each frame, the latency of each
@@ -19,24 +20,10 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
 import spikernn as snr
 from spikernn import converters
 from spikernn.app.data import load_dataset
-
-
-class LSTMClassifier(nn.Module):
-    """Logits from the LSTM's hidden output at each sequence's last valid step."""
-
-    def __init__(self, input_size: int, hidden_size: int, num_classes: int):
-        super().__init__()
-        self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)
-        return self.head(out[torch.arange(out.shape[0]), lengths.to(out.device) - 1])
 
 
 def main(argv=None) -> dict:
@@ -49,7 +36,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     ds = load_dataset("japanese_vowels")
-    model = LSTMClassifier(ds.input_size, a.hidden_size, ds.num_classes)
+    model = snr.DenseSequenceClassifier("lstm", ds.input_size, a.hidden_size, ds.num_classes)
     t0 = time.perf_counter()
     snr.train(model, ds.train, epochs=a.epochs, lr=1e-2, progress=False)
     model.eval()
