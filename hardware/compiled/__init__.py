@@ -8,6 +8,8 @@ its numpy kernels (the fallback, chosen automatically; ``SPIKERNN_KERNELS=numpy`
 stays fast. Compilation happens on first use and is cached on disk (numba's ``cache=True``: next to the
 package when that is writable, else in numba's per-user cache directory, or ``NUMBA_CACHE_DIR``); when no cache
 directory is writable the kernels still compile, uncached. :func:`info` says which (``spikernn doctor``).
+Measured (benchmarks/bench_streaming.py --compile-time, 2 shared cores): the first stream step of a fresh process
+took 25.9 s with an empty cache (compiling the fixed-point interpreter) and 0.48 s loading it from the cache.
 
 >>> from spikernn.hardware import compiled
 >>> compiled.info()["engine"] in ("numba", "numpy")
