@@ -36,6 +36,7 @@ class _Hang(BaseException):
 
 def classify_table(tmp: Path) -> dict[str, list[str]]:
     """Run every case of the table (SIGALRM after HANG_S seconds: "hang"); verdict -> case ids."""
+    tmp.mkdir(parents=True, exist_ok=True)
     files = hostile.Files(tmp)
     out: dict[str, list[str]] = {"clear": [], "unclear": [], "silent": [], "hang": []}
 
@@ -78,11 +79,11 @@ def main() -> None:
     (tmp / "res").mkdir()
     rc = hostile.resource_check(tmp / "res")
     cases = rc["cases"]
-    worst_t = max(v[1] for v in cases.values())
-    worst_m = max(v[2] for v in cases.values())
+    worst_t, slow_id = max((v[1], k) for k, v in cases.items())
+    worst_m, big_id = max((v[2], k) for k, v in cases.items())
     print(f"resource test: {len(cases)} hostile files under RLIMIT_DATA +{rc['limit_mb']} MB: "
-          f"{sum(v[0] == 'clear' for v in cases.values())} refused clearly; slowest {worst_t:.3f} s, "
-          f"largest RSS growth {worst_m:.1f} MB")
+          f"{sum(v[0] == 'clear' for v in cases.values())} refused clearly; slowest {worst_t:.3f} s ({slow_id}), "
+          f"largest RSS growth {worst_m:.1f} MB ({big_id})")
     k4 = rc["4k"]
     print(f"4 KB hostile model file ({k4['bytes']} bytes, num_layers 10**7): {k4['verdict']} in "
           f"{k4['seconds'] * 1000:.1f} ms, peak RSS growth {k4['peak_growth_mb']:.1f} MB "
