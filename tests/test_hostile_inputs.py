@@ -484,16 +484,11 @@ def _cli(*args: str) -> tuple[int, str]:
     import contextlib
     import io
 
-    from spikernn.app.cli import err_console, main
+    from spikernn.app.cli import main
 
-    buf = io.StringIO()
-    old = err_console.file
-    err_console.file = buf
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = main(list(args))
-    finally:
-        err_console.file = old
+    buf = io.StringIO()  # the CLI's stderr console writes to whatever sys.stderr is at the time
+    with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(args))
     return code, buf.getvalue()
 
 
