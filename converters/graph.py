@@ -434,19 +434,18 @@ class _Builder:
                               if lin.bias is not None else np.zeros(lin.weight.shape[0])), decay=decay)
 
     def time_dim(self, f: Feat, dim: Any) -> None:
+        """Bind dimension ``dim`` of ``f`` to time (the other non-feature dimension to batch)."""
         if not isinstance(dim, int):
             self.fail(f"pooling needs one integer dimension, got {dim!r}")
         d = dim % len(f.dims)
-        want = tuple("T" if i == d else None for i in range(len(f.dims)))
         r = self.resolve(f.dims[d])
         if r in ("B", "F"):
-            self.fail(f"pooling over dimension {dim}, which is {r}, not time")
-        self.subst.setdefault(r, "T") if r != "T" else None
-        others = [x for i, x in enumerate(f.dims) if i != d and i != len(f.dims) - 1]
-        for o in others:
-            if self.resolve(o) not in ("B",):
+            self.fail(f"reading over dimension {dim}, which is {r}, not time")
+        if r != "T":
+            self.subst[r] = "T"
+        for i, o in enumerate(f.dims[:-1]):
+            if i != d and self.resolve(o) not in ("B", "T"):
                 self.subst[self.resolve(o)] = "B"
-        del want
 
     def pool(self, kind: str, f: Any, dim: Any, keepdim: bool = False) -> Pooled:
         if not isinstance(f, Feat) or f.packed:

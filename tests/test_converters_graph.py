@@ -322,7 +322,6 @@ _BAD_NAMES = {"softplus": "softplus", "mul": "operator.mul", "exp": ".exp", "abs
 def test_fuzz_unsupported_graphs_name_the_culprit(spec, bad, where):
     m = _build(spec)
     fn = _BAD[bad]
-    inner = m.forward
 
     class Bad(nn.Module):
         def __init__(self):
@@ -340,7 +339,6 @@ def test_fuzz_unsupported_graphs_name_the_culprit(spec, bad, where):
             y = self.m.heads[0](y)
             return fn(y) if where == "end" else y
 
-    del inner
     with pytest.raises(UnsupportedModelError) as e:
         to_lava(Bad().eval())
     assert _BAD_NAMES[bad] in str(e.value) and "test_converters_graph.py" in str(e.value), str(e.value)
