@@ -10,14 +10,17 @@ Public API::
     from_nir(graph, dt=None, *, batch_first=False) -> Network
     convert_file(model_path, out_path, precision="float", threshold=0.0, check_data=None) -> dict
 
-Accepted models: see :mod:`spikernn.converters.dense` (torch.nn.RNN/LSTM/GRU, ``.rnn`` + ``.head``
-classifiers) and :mod:`spikernn.converters.spiking` (SpikingRNN/LSTM/GRU, SpikingSequenceClassifier);
+Accepted models: any module whose traced graph (torch.fx) is built from the operations
+:mod:`spikernn.converters.graph` maps (recurrent layers, Linear, ReLU/tanh/sigmoid, Dropout, Embedding, Conv1d,
+the usual readouts; anything else raises :class:`UnsupportedModelError` naming it), bare recurrent layers and
+spikernn's own classifiers (:mod:`spikernn.converters.dense`, :mod:`spikernn.converters.spiking`);
 NIR mapping and the snntorch equivalence conditions: :mod:`spikernn.converters.nir_bridge`.
 """
 from spikernn.converters.api import VerificationResult, model_output, to_lava, verify
+from spikernn.converters.graph import UnsupportedModelError
 from spikernn.converters.files import convert_file, format_summary, load_model, save_dense
 from spikernn.converters.nir_bridge import from_nir, to_nir
 
-__all__ = ["to_lava", "verify", "VerificationResult", "to_nir", "from_nir", "convert_file", "format_summary",
+__all__ = ["to_lava", "verify", "VerificationResult", "UnsupportedModelError", "to_nir", "from_nir", "convert_file", "format_summary",
            "load_model", "save_dense",
            "model_output"]

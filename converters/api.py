@@ -8,27 +8,62 @@ from typing import Any
 import numpy as np
 import torch
 
-from spikernn.converters.dense import dense_mode, dense_to_network, is_dense_classifier
+from spikernn.converters.dense import check_thresholds, dense_mode, dense_to_network, is_dense_classifier
+from spikernn.converters.graph import UnsupportedModelError, graph_to_network
 from spikernn.converters.spiking import is_spiking_classifier, spiking_mode, spiking_to_network
+from spikernn.hardware.io import POOLED_OUTPUTS
 from spikernn.hardware.network import Network
 from spikernn.protocol import call_model
 
-_ACCEPTED = ("torch.nn.RNN/LSTM/GRU; a model with .rnn (torch.nn.RNN/LSTM/GRU) and .head (nn.Linear); "
-             "spikernn SpikingRNN/LSTM/GRU; SpikingSequenceClassifier; a spikernn.hardware Network")
+_ACCEPTED = ("torch.nn.RNN/LSTM/GRU; spikernn SpikingRNN/LSTM/GRU, SpikingSequenceClassifier, "
+             "DenseSequenceClassifier; any nn.Module whose traced graph (torch.fx) is built from "
+             "the operations spikernn.converters.graph maps; a spikernn.hardware Network")
+
+
+def is_own_composite(model: Any) -> bool:
+    """spikernn's own classifiers (their forwards check lengths and cannot be traced): converted from their
+    declared structure (:mod:`~spikernn.converters.dense`, :mod:`~spikernn.converters.spiking`)."""
+    own = type(model).__module__.startswith("spikernn")
+    return own and (is_spiking_classifier(model) or is_dense_classifier(model))
 
 
 def model_family(model: Any) -> str:
-    """"dense" or "spiking" for a model :func:`to_lava` accepts; TypeError naming anything else."""
-    if spiking_mode(model) is not None or is_spiking_classifier(model):
+    """"dense" or "spiking" for a model :func:`to_lava` accepts (spiking when it holds a spikernn spiking
+    layer); TypeError naming anything else."""
+    if spiking_mode(model) is not None or (is_own_composite(model) and is_spiking_classifier(model)):
         return "spiking"
-    if dense_mode(model) is not None or is_dense_classifier(model):
+    if dense_mode(model) is not None or is_own_composite(model):
         return "dense"
-    rnn = getattr(model, "rnn", None)
-    if rnn is not None:
-        raise TypeError(f"unsupported model {type(model).__name__}: its .rnn is {type(rnn).__name__} and its head/"
-                        f"readout is {type(getattr(model, 'head', getattr(model, 'readout', None))).__name__}; "
-                        f"accepted: {_ACCEPTED}")
-    raise TypeError(f"unsupported model {type(model).__name__}; accepted: {_ACCEPTED}")
+    if isinstance(model, torch.nn.Module):
+        mods = list(model.modules())
+        if any(spiking_mode(m) is not None for m in mods):
+            return "spiking"
+        if any(dense_mode(m) is not None for m in mods) or any(isinstance(m, torch.nn.Linear) for m in mods):
+            return "dense"
+    raise UnsupportedModelError(f"unsupported model {type(model).__name__}: no recurrent layer or Linear in it; "
+                                f"accepted: {_ACCEPTED}")
+
+
+def convert_module(model: Any, threshold: float = 0.0, input_threshold: float | None = None,
+                   batch_first: bool | None = None) -> Network:
+    """The float network of a torch / spikernn model: a bare recurrent layer and spikernn's own classifiers
+    from their declared structure, any other module from its traced graph
+    (:func:`spikernn.converters.graph.graph_to_network`)."""
+    if spiking_mode(model) is not None or (is_own_composite(model) and is_spiking_classifier(model)):
+        if threshold or input_threshold:
+            raise ValueError("threshold/input_threshold are sigma-delta settings of dense models; spiking "
+                             "models send binary spikes (their firing threshold is a neuron parameter)")
+        return spiking_to_network(model, batch_first=batch_first)
+    if dense_mode(model) is not None or is_own_composite(model):
+        return dense_to_network(model, threshold=threshold, input_threshold=input_threshold, batch_first=batch_first)
+    if not isinstance(model, torch.nn.Module):
+        raise UnsupportedModelError(f"unsupported model {type(model).__name__}; accepted: {_ACCEPTED}")
+    check_thresholds(threshold, input_threshold)
+    net = graph_to_network(model, threshold=threshold, input_threshold=input_threshold, batch_first=batch_first)
+    if net.meta["family"] == "spiking" and (threshold or input_threshold):
+        raise ValueError("threshold/input_threshold are sigma-delta settings of dense models; spiking "
+                         "models send binary spikes (their firing threshold is a neuron parameter)")
+    return net
 
 
 def quantize_network(net: Network, stacklevel: int = 2, **options: Any) -> Network:
@@ -99,18 +134,22 @@ def to_lava(model: Any, precision: str = "float", *, threshold: float = 0.0, inp
             raise ValueError("this network is already fixed-point; convert the source model again for float")
     else:
         was_training = getattr(model, "training", False)
-        fam = model_family(model)
-        if fam == "spiking":
-            if threshold or input_threshold:
-                raise ValueError("threshold/input_threshold are sigma-delta settings of dense models; spiking "
-                                 "models send binary spikes (their firing threshold is a neuron parameter)")
-            net = spiking_to_network(model, batch_first=batch_first)
-        else:
-            net = dense_to_network(model, threshold=threshold, input_threshold=input_threshold, batch_first=batch_first)
-        rnn = getattr(model, "rnn", model)
-        if was_training and float(getattr(rnn, "dropout", 0.0) or 0.0) > 0:
+        net = convert_module(model, threshold=threshold, input_threshold=input_threshold, batch_first=batch_first)
+        if was_training and any(isinstance(m, torch.nn.Dropout) and m.p > 0 or float(getattr(m, "dropout", 0.0) or 0.0) > 0
+                                for m in model.modules()):
             warnings.warn(f"{type(model).__name__} is in training mode with dropout: dropout is ignored by the conversion "
                           "(call model.eval() before comparing)", stacklevel=2)
+    if precision == "fixed" and net.precision != "fixed" and (net.meta.get("input_encoding") == "one_hot"
+                                                            or net.meta.get("input_unfold")):
+        # the host's input stage (one-hot token vectors, Conv1d windows) comes first: calibrate on what it sends
+        cx = quantize_options.get("calibration_x")
+        if cx is not None:
+            from spikernn.hardware.io import prepare_input
+
+            cx = prepare_input(net, cx)[0]  # (T, B, I)
+            quantize_options["calibration_x"] = cx.transpose(1, 0, 2) if net.meta.get("batch_first") else cx
+        elif net.meta.get("input_encoding") == "one_hot":
+            quantize_options.setdefault("input_range", 1.0)
     if precision == "fixed" and net.precision != "fixed":
         if (quantize_options.get("calibration_x") is None and quantize_options.get("input_range") is None
                 and "input_range" not in net.meta):
@@ -187,20 +226,28 @@ def _as_tensor(x: Any) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x))
 
 
-def model_output(model: Any, x: torch.Tensor, lengths: Any = None) -> torch.Tensor:
+def model_output(model: Any, x: torch.Tensor, lengths: Any = None, net: Network | None = None) -> torch.Tensor:
     """The source model's output that a converted network reproduces (eval mode, no grad): logits for
     classifiers (called through :func:`spikernn.protocol.call_model`: ``model(x, lengths)``, full lengths when
-    none are given), the ``out`` sequence for bare recurrent modules."""
+    none are given), the ``out`` sequence for bare recurrent modules. A network converted from the traced
+    graph records the arguments its forward takes (``net.meta["inputs"]``): ``model(x)`` or
+    ``model(x, lengths)``; ``x`` may be token ids (an ``nn.Embedding`` model)."""
     model_family(model)  # TypeError for unsupported models
     p0 = next(model.parameters())
-    xx = x.to(device=p0.device, dtype=p0.dtype)
+    xx = x.to(device=p0.device, dtype=p0.dtype) if x.is_floating_point() else x.to(p0.device)
+    inputs = (net.meta.get("inputs") if net is not None else None)
     was = model.training
     model.eval()
     try:
         with torch.no_grad():
             if dense_mode(model) is not None or spiking_mode(model) is not None:
                 out = model(xx)[0]
+            elif inputs == ["x"]:
+                out = model(xx)
             else:  # a classifier, called as spikernn.protocol says: model(x, lengths), lengths on the CPU
+                if inputs == ["x", "lengths"] and lengths is None:
+                    bf = bool(net.meta.get("batch_first", True))
+                    lengths = torch.full((xx.shape[0 if bf else 1],), xx.shape[1 if bf else 0], dtype=torch.long)
                 out = call_model(model, xx, None if lengths is None else _as_tensor(lengths).long())
                 if isinstance(out, tuple):
                     out = out[0]
@@ -249,11 +296,12 @@ def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str =
     x = _as_tensor(x)
     family = net.meta.get("family") or model_family(model)
     mode = net.meta.get("output", "sequence")
-    ref = model_output(model, x, lengths)
+    ref = model_output(model, x, lengths, net)
     lens = None
     if lengths is not None:
         lens = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths).astype(np.int64).reshape(-1)
-    if mode == "last_step" and lens is not None and net.meta.get("bidirectional") and len(set(lens.tolist())) > 1:
+    if (mode in POOLED_OUTPUTS and lens is not None and net.meta.get("bidirectional") and net.meta.get("packed", True)
+            and len(set(lens.tolist())) > 1):
         y, ev, so = _run_grouped(net, x, lens, backend, options)
     else:
         y, pi = _simulate(net, x, lengths, backend, options)
@@ -274,7 +322,7 @@ def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str =
         n = net.population(name).size
         per[name] = float(diff[..., col:col + n].max()) if diff.numel() else 0.0
         col += n
-    if mode == "last_step":
+    if mode in POOLED_OUTPUTS:
         kind = "class"
         agreement = float((y.argmax(-1) == ref.argmax(-1)).double().mean())
     elif family == "spiking":
@@ -285,9 +333,9 @@ def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str =
         kind = "within_atol"
         ok = (diff <= atol).double()
         agreement = float(ok[mask].mean()) if mask is not None else float(ok.mean())
-    if ref.dim() == (1 if mode == "last_step" else 2):  # unbatched
+    if ref.dim() == (1 if mode in POOLED_OUTPUTS else 2):  # unbatched
         batch = 1
-    elif mode == "last_step":
+    elif mode in POOLED_OUTPUTS:
         batch = int(ref.shape[0])
     else:
         batch = int(ref.shape[0 if net.meta.get("batch_first") else 1])

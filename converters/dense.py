@@ -101,31 +101,40 @@ def check_dense_rnn(rnn: Any) -> str:
     return mode
 
 
-def add_layers(pops: list, syns: list, rnn: Any, mode: str, source: str, *, threshold: float,
-               kinds: dict[str, str] | None = None, params_fn=None, stage0: int = 0) -> list[str]:
+def add_layers(pops: list, syns: list, rnn: Any, mode: str, source: str | list[tuple[str, int]], *,
+               threshold: float, kinds: dict[str, str] | None = None, params_fn=None, stage0: int = 0,
+               in_affine: tuple[np.ndarray, np.ndarray] | None = None, first_layer: int = 0) -> list[str]:
     """Append the populations and synapse blocks of a (dense or spiking) multi-layer recurrent module whose
     weights follow torch's naming; returns the names of the last layer's populations (forward first).
 
-    ``params_fn(layer, reverse, H)`` (spiking modules) returns ``(params, attrs)`` for the soma; for dense
-    modules ``threshold`` becomes ``attrs["delta_threshold"]``.
+    ``source``: the input population's name, or ``[(population, size), ...]`` whose outputs, concatenated,
+    feed layer 0. ``in_affine = (A, c)``: layer 0 reads ``A @ sources + c`` (a Linear before the module,
+    folded exactly: ``W_ih A`` on the synapses, ``W_ih c`` added to the input bias). Populations are named
+    ``l{first_layer + k}``. ``params_fn(layer, reverse, H)`` (spiking modules) returns ``(params, attrs)`` for
+    the soma; for dense modules ``threshold`` becomes ``attrs["delta_threshold"]``.
     """
     kinds = kinds or _KIND
     G = GATES[mode.lower()]
     H = int(rnn.hidden_size)
     D = 2 if rnn.bidirectional else 1
-    prev = [source]
-    prev_sizes = [int(rnn.input_size)]
+    srcs = [(source, int(rnn.input_size))] if isinstance(source, str) else list(source)
+    prev = [n for n, _ in srcs]
+    prev_sizes = [int(s) for _, s in srcs]
     for k in range(int(rnn.num_layers)):
         cur = []
         for d in range(D):
             sfx = "_reverse" if d else ""
-            name = f"l{k}{sfx}"
+            name = f"l{first_layer + k}{sfx}"
             w_ih, w_hh = _param(rnn, f"weight_ih_l{k}{sfx}"), _param(rnn, f"weight_hh_l{k}{sfx}")
             if w_ih is None or w_hh is None:
                 raise ValueError(f"{type(rnn).__name__} has no weight_ih_l{k}{sfx}/weight_hh_l{k}{sfx}")
             w_ih, w_hh = _np(w_ih), _np(w_hh)
             b_ih = _np(_param(rnn, f"bias_ih_l{k}{sfx}"), (G * H,))
             b_hh = _np(_param(rnn, f"bias_hh_l{k}{sfx}"), (G * H,))
+            if k == 0 and in_affine is not None:
+                A, c = in_affine
+                b_ih = b_ih + w_ih @ c
+                w_ih = w_ih @ A
             if w_ih.shape != (G * H, sum(prev_sizes)) or w_hh.shape != (G * H, H):
                 raise ValueError(f"{type(rnn).__name__} layer {k}{sfx}: unexpected weight shapes "
                                  f"{w_ih.shape}, {w_hh.shape} (projections or a custom cell?)")
@@ -159,17 +168,22 @@ def add_layers(pops: list, syns: list, rnn: Any, mode: str, source: str, *, thre
     return prev
 
 
-def add_readout(pops: list, syns: list, linear: torch.nn.Linear, sources: list[str], sizes: list[int], *,
-                decay: np.ndarray | None = None, input_coding: str | None = None, stage: int = 0,
+def add_readout(pops: list, syns: list, linear: torch.nn.Linear | tuple[np.ndarray, np.ndarray], sources: list[str],
+                sizes: list[int], *, decay: np.ndarray | None = None, input_coding: str | None = None, stage: int = 0,
                 name: str = "readout") -> str:
-    """Append a ``readout`` population fed by ``sources`` through ``linear`` (columns split per source)."""
-    W = _np(linear.weight)
+    """Append a ``readout`` population fed by ``sources`` through ``linear`` (an ``nn.Linear`` or a
+    ``(weight, bias)`` pair; columns split per source)."""
+    if isinstance(linear, tuple):
+        W, b = (np.asarray(a, np.float64) for a in linear)
+    else:
+        W = _np(linear.weight)
+        b = _np(linear.bias, (W.shape[0],))
     C = W.shape[0]
     if W.shape[1] != sum(sizes):
         raise ValueError(f"readout Linear expects {W.shape[1]} features but the recurrent part gives {sum(sizes)}")
     attrs = {"input_coding": input_coding} if input_coding else {}
     pops.append(Population(name=name, kind="readout", size=C,
-                           params={"bias": _np(linear.bias, (C,)),
+                           params={"bias": b,
                                    "decay": np.zeros(C) if decay is None else np.asarray(decay, np.float64)},
                            attrs=attrs, stage=stage))
     col = 0
@@ -179,15 +193,20 @@ def add_readout(pops: list, syns: list, linear: torch.nn.Linear, sources: list[s
     return name
 
 
-def dense_to_network(model: Any, threshold: float = 0.0, input_threshold: float | None = None,
-                     batch_first: bool | None = None) -> Network:
-    """Build the float sigma-delta :class:`Network` of a dense model (see the module docstring)."""
-    def bad(v: float | None) -> bool:  # NaN would silently never send an event
+def check_thresholds(threshold: float | None, input_threshold: float | None) -> None:
+    """ValueError unless the sigma-delta thresholds are finite and >= 0 (NaN would silently never send)."""
+    def bad(v: float | None) -> bool:
         return v is not None and not (math.isfinite(float(v)) and float(v) >= 0)
 
     if bad(threshold) or bad(input_threshold):
         raise ValueError(f"sigma-delta thresholds must be finite and >= 0, got threshold={threshold}, "
                          f"input_threshold={input_threshold}")
+
+
+def dense_to_network(model: Any, threshold: float = 0.0, input_threshold: float | None = None,
+                     batch_first: bool | None = None) -> Network:
+    """Build the float sigma-delta :class:`Network` of a dense model (see the module docstring)."""
+    check_thresholds(threshold, input_threshold)
     head = None
     if dense_mode(model) is not None:
         rnn = model

@@ -4,8 +4,9 @@ simulator and on Lava, and verify it against PyTorch.
     .venv/bin/python examples/convert_trained_lstm.py                  # trains a small LSTM for ~20 s first
     .venv/bin/python examples/convert_trained_lstm.py --state-dict my_lstm.pt --hidden-size 64
 
-Your model only needs a ``.rnn`` (torch.nn.RNN/LSTM/GRU) and a ``.head`` (torch.nn.Linear) applied to the
-output at each sequence's last valid step, like ``LSTMClassifier`` below. Took 41 s with its defaults on a loaded 2-core machine (load average ~14).
+The converter reads your model's traced graph (torch.fx), whatever its attributes are called: recurrent
+layers, Linear layers and the readout (here the output at each sequence's last valid step, like
+``LSTMClassifier`` below; mean/sum/max over time and per-step outputs convert too). Took 41 s with its defaults on a loaded 2-core machine (load average ~14).
 """
 from __future__ import annotations
 

@@ -27,9 +27,13 @@ def test_unknown_modules_refused():
         def __init__(self):
             super().__init__()
             self.rnn = torch.nn.LSTM(3, 4)
-            self.head = torch.nn.Sequential(torch.nn.Linear(4, 2))
+            self.head = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.LayerNorm(2))
 
-    with pytest.raises(TypeError, match="Sequential"):
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    # the error names the module type, its path and the user's source line
+    with pytest.raises(TypeError, match=r"LayerNorm \(module 'head.1'\).*test_converters_errors.py.*self.head"):
         to_lava(Odd())
 
 
@@ -59,6 +63,10 @@ class _Clf(torch.nn.Module):
         self.encoder = encoder
         self.rnn = SpikingLSTM(3, 4, batch_first=True)
         self.readout = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        s, _ = self.rnn(x if self.encoder is None else self.encoder(x))
+        return self.readout(s[:, -1])
 
 
 def test_spike_generating_encoder_refused():

@@ -90,3 +90,23 @@ def test_snntorch_graph_runs_on_lava():
     out = from_nir(g).run(x, backend="lava")
     assert ref.mean() > 0.05
     assert (out != ref).sum() == 0
+
+
+def test_traced_graph_models_on_lava():
+    """Models converted from their traced graph (an MLP head with a ReLU population, a Conv1d window input,
+    an embedding's one-hot input, mean pooling) run on Lava as on the fast simulator."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_conversion_models import KeywordConvGRU, MLPHead, TextLSTM, inputs
+
+    for cls in (MLPHead, KeywordConvGRU, TextLSTM):
+        torch.manual_seed(0)
+        m = cls().eval()
+        x, lengths = inputs(m, 2, 5)
+        for precision in ("float", "fixed"):
+            net = to_lava(m, precision, **({"calibration_x": x} if precision == "fixed" else {}))
+            fast, lava = net.run(x, backend="fast"), net.run(x, backend="lava")
+            assert torch.equal(fast, lava) if precision == "fixed" else (fast - lava).abs().max() < 1e-9, cls
+        assert verify(m, to_lava(m), x, backend="lava").max_abs_error <= 1e-5

@@ -5,6 +5,7 @@ import torch
 
 from spikernn.converters import to_lava, verify
 from spikernn.layers import SpikingGRU, SpikingLSTM, SpikingRNN
+from spikernn.readout import LeakyReadout
 
 KINDS = {SpikingRNN: "lif", SpikingLSTM: "spiking_lstm", SpikingGRU: "spiking_gru"}
 
@@ -53,35 +54,18 @@ def test_batch_first_float32_layout():
     assert (out != ref).sum() == 0
 
 
-class _Readout(torch.nn.Module):
-    """A LeakyReadout-shaped module (weight, bias, decay): y_t = decay y_{t-1} + W s_t + b."""
-
-    def __init__(self, h, c, decay=0.5):
-        super().__init__()
-        self.linear = torch.nn.Linear(h, c)
-        self.decay = torch.full((c,), decay)
-
-    def forward(self, s):  # s: (B, T, H)
-        y, ys = torch.zeros(s.shape[0], self.linear.out_features, dtype=s.dtype), []
-        for t in range(s.shape[1]):
-            y = self.decay * y + self.linear(s[:, t])
-            ys.append(y)
-        return torch.stack(ys, 1)
-
-
 class _Classifier(torch.nn.Module):
-    """SpikingSequenceClassifier shape: .encoder (None = direct current), .rnn, .readout; logits at last valid step."""
+    """A user's model: SpikingLSTM -> spikernn LeakyReadout (time first); logits at the last valid step."""
 
     def __init__(self):
         super().__init__()
-        self.encoder = None
         self.rnn = SpikingLSTM(3, 8, batch_first=True, threshold=0.3)
-        self.readout = _Readout(8, 4)
+        self.readout = LeakyReadout(8, 4, decay=0.5)
 
     def forward(self, x, lengths):
         s, _ = self.rnn(x)
-        y = self.readout(s)
-        return y[torch.arange(x.shape[0]), lengths - 1]
+        y = self.readout(s.transpose(0, 1))
+        return y[lengths - 1, torch.arange(x.shape[0])]
 
 
 def test_spiking_classifier_readout():

@@ -54,7 +54,7 @@ def simulate_dataset(net: Any, data: SequenceData, backend: str = "fast", batch_
                      on_batch: Optional[Callable[[int], None]] = None, **options: Any) -> dict[str, Any]:
     """Run ``net`` on every sequence of ``data``: sequences are batched by length (little padding), each batch
     trimmed to its longest sequence. Returns accuracy (when the network ends in one logit per class read at
-    the last valid step), predictions, outputs, merged activity statistics and activity per inference."""
+    the last valid step or pooled over time), predictions, outputs, merged activity statistics and activity per inference."""
     n = len(data)
     order = torch.argsort(data.lengths, stable=True)
     outputs: list[Optional[torch.Tensor]] = [None] * n
@@ -78,7 +78,9 @@ def simulate_dataset(net: Any, data: SequenceData, backend: str = "fast", batch_
     out = torch.stack(outputs).float()
     stats = merge_stats(stats_parts)
     pred = out.argmax(-1)
-    is_classifier = net.meta.get("output") == "last_step" and out.shape[-1] > int(data.y.max())
+    from spikernn.hardware.io import POOLED_OUTPUTS
+
+    is_classifier = net.meta.get("output") in POOLED_OUTPUTS and out.shape[-1] > int(data.y.max())
     acc = float((pred == data.y).double().mean()) if is_classifier else None
     per_inf = stats.per_inference() if stats is not None else {}
     return {"accuracy": acc, "predictions": pred, "outputs": out, "stats": stats, "per_inference": per_inf,
