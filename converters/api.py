@@ -262,33 +262,13 @@ def _simulate(net: Network, x: Any, lengths: Any, backend: str, options: dict):
     return y.double(), st.per_inference()
 
 
-def _run_grouped(net: Network, x: torch.Tensor, lengths: np.ndarray, backend: str, options: dict):
-    """Run each group of equal-length sequences trimmed to its length (bidirectional last-step models, whose
-    backward pass must start at each sequence's own last step). Returns (output (B, O), events, synops)."""
-    bf = bool(net.meta.get("batch_first", False))
-    B = len(lengths)
-    out = None
-    events = synops = 0.0
-    for L in sorted(set(int(v) for v in lengths)):
-        idx = np.nonzero(lengths == L)[0]
-        ti = torch.as_tensor(idx)
-        xi = x[ti, :L] if bf else x[:L, ti]
-        y, pi = _simulate(net, xi, None, backend, options)
-        if out is None:
-            out = torch.zeros((B,) + tuple(y.shape[1:]), dtype=torch.float64)
-        out[ti] = y
-        events += pi["events"] * len(idx)
-        synops += pi["synaptic_ops"] * len(idx)
-    return out, events / B, synops / B
-
-
 def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str = "fast", *, atol: float = 1e-5,
            **options: Any) -> VerificationResult:
     """Run ``model`` (torch) and ``net`` (``backend``) on the same ``x`` and compare.
 
     ``x`` is laid out as the model expects (``net.meta["batch_first"]``). For classifiers, ``lengths`` gives
-    each sequence's valid length; logits are compared at that step (bidirectional classifiers are run in
-    equal-length groups so that both sides start their backward pass at the sequence's end). For sequence
+    each sequence's valid length; logits are compared at that step (bidirectional networks run in equal-length
+    groups, :meth:`Network.runs_in_length_groups`, so that both sides start their backward pass at the sequence's end). For sequence
     outputs with ``lengths``, only valid steps are compared. ``backend`` is any name in
     :data:`spikernn.hardware.backends.BACKENDS` (``"reference"``: the neuron kinds' reference steps run plainly,
     float or fixed point). ``options`` go to the backend.
@@ -300,12 +280,8 @@ def verify(model: Any, net: Network, x: Any, lengths: Any = None, backend: str =
     lens = None
     if lengths is not None:
         lens = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths).astype(np.int64).reshape(-1)
-    if (mode in POOLED_OUTPUTS and lens is not None and net.meta.get("bidirectional") and net.meta.get("packed", True)
-            and len(set(lens.tolist())) > 1):
-        y, ev, so = _run_grouped(net, x, lens, backend, options)
-    else:
-        y, pi = _simulate(net, x, lengths, backend, options)
-        ev, so = pi["events"], pi["synaptic_ops"]
+    y, pi = _simulate(net, x, lengths, backend, options)  # bidirectional nets: equal-length groups (Network.simulate)
+    ev, so = pi["events"], pi["synaptic_ops"]
     if tuple(y.shape) != tuple(ref.shape):
         raise ValueError(f"network output shape {tuple(y.shape)} != model output shape {tuple(ref.shape)}")
     diff = (y - ref).abs()

@@ -31,8 +31,8 @@ Mapping (equations: docs/equations.md, "Dense (ANN) cells converted to sigma-del
   and its backward direction is a ``reverse=True`` population (the next layer needs the whole backward
   sequence). Padded batches: the backward direction of a torch module run on a padded tensor starts at
   the padded end, and so does the network's; a classifier that packs its input starts each backward pass
-  at that sequence's last valid step instead - :func:`spikernn.converters.verify` handles this by running
-  equal-length groups.
+  at that sequence's last valid step instead - :meth:`Network.simulate` runs such a network's unequal
+  lengths in equal-length groups (``meta["packed"]``, :meth:`Network.runs_in_length_groups`).
 """
 from __future__ import annotations
 

@@ -336,7 +336,9 @@ class Network:
                 "lava" (real Lava processes, Loihi2SimCfg) or "reference" (the kinds' reference steps, plainly).
             lengths: optional (B,) valid lengths per sequence (time steps); needed for
                 ``meta["output"] == "last_step"`` outputs of padded batches, and the activity statistics
-                count only the valid steps (padding is not work an inference would do).
+                count only the valid steps (padding is not work an inference would do). A bidirectional
+                network from a packed model runs unequal lengths in equal-length groups
+                (:meth:`runs_in_length_groups`), as torch's packed backward pass does.
             options: passed to the backend.
 
         Returns:
@@ -348,8 +350,35 @@ class Network:
 
         runner = get_backend(backend)
         x_tbi, layout = prepare_input(self, x, lengths)
-        y_tbo, stats = runner.simulate(self, x_tbi, lengths=layout.lengths, **options)
+        if self.runs_in_length_groups(layout.lengths):
+            y_tbo, stats = self._simulate_length_groups(runner, x_tbi, layout.lengths, options)
+        else:
+            y_tbo, stats = runner.simulate(self, x_tbi, lengths=layout.lengths, **options)
         return format_output(self, y_tbo, layout), stats
+
+    def runs_in_length_groups(self, lengths: np.ndarray | None) -> bool:
+        """True when a padded batch of unequal ``lengths`` must run as groups of equal length: a network with a
+        backward direction (reverse populations or several stages) converted from a model that runs its
+        sequences packed (``meta["packed"]``, default True), whose backward pass starts at each sequence's own
+        last step, not at the padded end."""
+        if lengths is None or len(set(np.asarray(lengths).tolist())) < 2 or not self.meta.get("packed", True):
+            return False
+        return len(self.stages) > 1 or any(p.reverse for p in self.populations)
+
+    def _simulate_length_groups(self, runner: Any, x_tbi: np.ndarray, lengths: np.ndarray, options: dict):
+        """Run each group of equal-length sequences trimmed to its length; (T, B, O) output (zero beyond each
+        sequence's length) and the merged activity statistics."""
+        from spikernn.hardware.stats import merge_stats
+
+        y_tbo, parts = None, []
+        for L in sorted(set(int(v) for v in lengths)):
+            idx = np.nonzero(lengths == L)[0]
+            y, st = runner.simulate(self, np.ascontiguousarray(x_tbi[:L, idx]), lengths=None, **options)
+            if y_tbo is None:
+                y_tbo = np.zeros((x_tbi.shape[0], len(lengths)) + y.shape[2:], dtype=y.dtype)
+            y_tbo[:L, idx] = y
+            parts.append(st)
+        return y_tbo, merge_stats(parts)
 
     def run(self, x: Any, backend: str = "fast", lengths: Any = None, **options: Any):
         """Like :meth:`simulate` but returns only the output."""

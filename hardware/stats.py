@@ -138,3 +138,27 @@ def assemble_stats(net, events: dict[str, np.ndarray], synaptic_ops: dict[str, n
     for b in net.synapses:
         stats.synaptic_ops[b.name] = synaptic_ops[b.name]
     return stats
+
+
+def merge_stats(parts: list[ActivityStats]) -> ActivityStats:
+    """One :class:`ActivityStats` for runs over disjoint parts of a batch (e.g. groups of equal length, each run
+    over its own steps): batch and neuron updates add, per-step counts add with the shorter runs' missing steps
+    counted as zero, ``steps`` is the longest run's."""
+    steps = max(p.steps for p in parts)
+
+    def add(maps: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for m in maps:
+            for k, v in m.items():
+                acc = out.setdefault(k, np.zeros(steps, np.int64))
+                acc[:len(v)] += np.asarray(v, np.int64)
+        return out
+
+    merged = ActivityStats(steps=steps, batch=sum(p.batch for p in parts),
+                           events=add([p.events for p in parts]), synaptic_ops=add([p.synaptic_ops for p in parts]),
+                           core_hops=add([p.core_hops for p in parts]))
+    for p in parts:
+        merged.message_bits.update(p.message_bits)
+        for k, v in p.neuron_updates.items():
+            merged.neuron_updates[k] = merged.neuron_updates.get(k, 0) + int(v)
+    return merged

@@ -36,6 +36,21 @@ class PackedMean(nn.Module):
         return self.head(out.sum(1) / lengths.unsqueeze(1))
 
 
+class PackedBiTagger(nn.Module):
+    """Bidirectional GRU over a packed batch, per-step head: torch's backward pass starts at each sequence's
+    own last valid step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 6, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x, lengths):
+        p = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.rnn(p)[0], batch_first=True, total_length=x.shape[1])
+        return self.head(out)
+
+
 class GatherLast(nn.Module):
     def __init__(self):
         super().__init__()
@@ -102,6 +117,30 @@ def test_models_convert_exactly_at_threshold_zero(model, x, lengths, output):
     y = net.run(x, lengths=lengths)
     ref = m(x) if lengths is None else m(x, lengths)
     assert y.shape == ref.shape and float((y - ref.detach()).abs().max()) <= 1e-5
+
+
+@pytest.mark.parametrize("pool", ["sequence", "mean"])
+def test_packed_bidirectional_unequal_lengths_run_in_length_groups(pool):
+    """A packed bidirectional model on a padded batch of unequal lengths: the network runs equal-length groups
+    (Network.runs_in_length_groups), so net.run and verify equal torch on every valid step, and the activity
+    counts only valid steps."""
+    torch.manual_seed(0)
+    m = PackedBiTagger().eval()
+    if pool == "mean":
+        m = PackedMean().eval()
+        m.rnn = nn.LSTM(4, 4, batch_first=True, bidirectional=True)
+    net = to_lava(m)
+    assert net.runs_in_length_groups(LENGTHS.numpy()) and not net.runs_in_length_groups(np.array([9, 9, 9]))
+    y, stats = net.simulate(X, lengths=LENGTHS)
+    with torch.no_grad():
+        ref = m(X, LENGTHS)
+    valid = (torch.arange(X.shape[1])[None, :] < LENGTHS[:, None])[..., None] if pool == "sequence" else True
+    assert float(((y - ref).abs() * valid).max()) <= 1e-5
+    assert verify(m, net, X, LENGTHS).max_abs_error <= 1e-5
+    assert stats.batch == 3 and stats.steps == 9
+    updates = sum(stats.neuron_updates.values())
+    assert updates == sum(net.population(p.name).size * p.spec.updates_per_step * int(LENGTHS.sum())
+                          for p in net.populations if p.spec.updates_per_step)
 
 
 def test_spiking_layer_and_linear_head_bit_equal():
