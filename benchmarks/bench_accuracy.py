@@ -95,10 +95,12 @@ class PlainClassifier(nn.Module):
     each forward, ``last_spikes`` / ``last_steps`` hold the spikes and valid neuron steps (spiking only).
     """
 
-    def __init__(self, layer: type, input_size: int, hidden_size: int, num_classes: int, **neuron_options: Any):
+    def __init__(self, layer: type, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1,
+                 dropout: float = 0.0, **neuron_options: Any):
         super().__init__()
         self.spiking = layer in SPIKING.values()
-        self.rnn = layer(input_size, hidden_size, batch_first=True, **neuron_options)
+        self.rnn = layer(input_size, hidden_size, num_layers=num_layers, dropout=dropout, batch_first=True,
+                         **neuron_options)
         self.head = nn.Linear(hidden_size, num_classes)
         self.last_spikes, self.last_steps = 0.0, 0.0
 
@@ -121,16 +123,17 @@ def fan_in_init(net: nn.Module) -> None:
 
 
 def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int, neuron: dict,
-          input_init: str = "torch") -> nn.Module:
+          input_init: str = "torch", layers: int = 1, dropout: float = 0.0) -> nn.Module:
     F, C = data.num_features, data.num_classes
     if recipe == "plain":
         layer = SPIKING.get(model) or DENSE[model]
-        net = PlainClassifier(layer, F, hidden, C, **(neuron if model in SPIKING else {}))
+        net = PlainClassifier(layer, F, hidden, C, layers, dropout, **(neuron if model in SPIKING else {}))
     elif model in SPIKING:
         opts = {"learn_threshold": True, **neuron}
-        net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, readout_decay=0.97, **opts)
+        net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, num_layers=layers, dropout=dropout,
+                                            readout_decay=0.97, **opts)
     else:
-        net = snr.DenseSequenceClassifier(model, F, hidden, C)
+        net = snr.DenseSequenceClassifier(model, F, hidden, C, num_layers=layers, dropout=dropout)
     if input_init == "fan_in":
         fan_in_init(net)
     return net
@@ -176,9 +179,10 @@ def evaluate(model: nn.Module, data: snr.datasets.SequenceData) -> dict[str, flo
 
 
 def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: int, hidden: int, neuron: dict,
-            clip: Optional[float], verbose: bool, input_init: str = "torch") -> dict[str, Any]:
+            clip: Optional[float], verbose: bool, input_init: str = "torch", layers: int = 1,
+            dropout: float = 0.0) -> dict[str, Any]:
     torch.manual_seed(seed)
-    net = build(model, recipe, train, hidden, neuron, input_init)
+    net = build(model, recipe, train, hidden, neuron, input_init, layers, dropout)
     t0 = time.perf_counter()
 
     def progress(epoch: int, loss: float) -> None:
@@ -322,6 +326,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=1, help="num_layers of every model (dense and spiking)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (with --layers > 1)")
     ap.add_argument("--epochs", type=int, default=None, help="override every data set's epochs")
     ap.add_argument("--plaid-pool", type=int, default=8)
     ap.add_argument("--subset", type=int, default=None, help="use only this many training sequences (screening)")
@@ -359,6 +365,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     config = {"hidden": a.hidden, "neuron": neuron, "clip": a.clip, "subset": a.subset, "tag": a.tag}
     if a.input_init != "torch":
         config["input_init"] = a.input_init
+    if a.layers != 1 or a.dropout:  # recorded only when not the one-layer default (older records stay valid)
+        config.update(layers=a.layers, dropout=a.dropout)
     print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
           f"hidden {a.hidden}, threads {torch.get_num_threads()}, config {config}", flush=True)
     todo = [] if a.report_only else [(d, rc, m, s) for d in datasets for rc in recipes for m in models
@@ -379,7 +387,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"[{n}/{len(todo)}] {d} {rc} {m} seed {s} ({epochs} epochs, train {tuple(train.x.shape)}) "
               f"elapsed {time.perf_counter() - t_all:.0f} s", flush=True)
         r = run_one(m, rc, train, test, epochs, s, a.hidden, neuron, a.clip, not a.quiet and sys.stdout.isatty(),
-                    a.input_init)
+                    a.input_init, a.layers, a.dropout)
         rec = {**key, **r}
         fr = f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else ""
         print(f"    test accuracy {100 * r['accuracy']:.2f} %{fr}, {r['train_s']:.0f} s", flush=True)

@@ -85,6 +85,9 @@ def load(path: Union[str, Path], **overrides: Any) -> nn.Module:
     reg = _registry()
     if name not in reg:
         raise ValueError(f"unknown model class {name!r} in {path}; registered: {sorted(reg)}")
-    model = reg[name](**{**cfg.get("args", {}), **overrides})
+    args = dict(cfg.get("args", {}))
+    if args.get("neuron") == "adlif" and "adapt_gain" not in args:
+        args["adapt_gain"] = 1.0  # saved before the gain q existed: a and b then acted unscaled
+    model = reg[name](**{**args, **overrides})
     model.load_state_dict(load_file(str(path)))
     return model

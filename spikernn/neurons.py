@@ -72,21 +72,28 @@ from typing import Any, Callable, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from spikernn.functional import DISCRETISATIONS, RESETS, AdLIFParams, LIFParams, SomaParams
+from spikernn.functional import DISCRETISATIONS, RESETS, AdLIFParams, DeltaParams, LIFParams, SomaParams
 
 MIN_THRESHOLD = 1e-3
-# defaults chosen by measurement (module docstring): θ0 per soma, and the arctan surrogate's α = SURROGATE_ALPHA / θ0
-DEFAULT_THRESHOLD = {"lif": 1.5, "adlif": 1.0}
+# defaults chosen by measurement (module docstring): θ0 and the reset per soma, and the arctan surrogate's
+# α = SURROGATE_ALPHA / θ0
+DEFAULT_THRESHOLD = {"lif": 1.5, "adlif": 1.0, "delta": 0.05}
+DEFAULT_RESET = {"lif": "subtract", "adlif": "zero", "delta": "none"}
+# the default soma of each cell type (module docstring): the RNN's unbounded drive suits the adLIF soma
+DEFAULT_NEURON = {"rnn": "adlif", "lstm": "lif", "gru": "lif"}
 SURROGATE_ALPHA = 2.0
 # the spiking cells/layers draw weight_ih from U(±1/sqrt(fan-in)) (module docstring, last point)
 INPUT_INIT = "uniform(±1/sqrt(fan_in))"
-NEURONS = ("lif", "adlif")
-# sparch (idiap/sparch, sparch/models/snns.py, adLIFLayer.__init__): alpha_lim, beta_lim, a_lim, b_lim
-ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 30), math.exp(-1 / 120)),
-                "a": (-1.0, 1.0), "b": (0.0, 2.0)}
+NEURONS = ("lif", "adlif", "delta")
+# SE-adLIF (Baronig et al. 2025; IGITUGraz/SE-adlif, config/experiment/SHD_SE_adLIF.yaml and models/alif.py):
+# tau_u_range [5, 25], tau_w_range [60, 300] steps, a_range [0, 1], b_range [0, 2], and q = 120, the factor of
+# the reparametrisation w_t = beta w_{t-1} + (1 - beta) q (a u + b s) (ADLIF_GAIN)
+ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 60), math.exp(-1 / 300)),
+                "a": (0.0, 1.0), "b": (0.0, 2.0)}
+ADLIF_GAIN = 120.0
 ADLIF_TENSORS = ("alpha", "beta", "a", "b")
 _LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
-_ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "learn_adlif")
+_ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "adapt_gain", "learn_adlif")
 
 
 @dataclass
@@ -98,14 +105,15 @@ class NeuronOptions:
     learn_decay: bool = True
     threshold: Optional[float] = None  # DEFAULT_THRESHOLD[neuron]
     learn_threshold: bool = False
-    reset: str = "subtract"
+    reset: Optional[str] = None  # DEFAULT_RESET[neuron]
     adapt_decay: float = 0.0
     adapt_scale: float = 0.0
-    discretisation: str = "ef"
+    discretisation: str = "se"
     alpha_range: tuple = ADLIF_RANGES["alpha"]
     beta_range: tuple = ADLIF_RANGES["beta"]
     a_range: tuple = ADLIF_RANGES["a"]
     b_range: tuple = ADLIF_RANGES["b"]
+    adapt_gain: float = ADLIF_GAIN
     learn_adlif: bool = True
     surrogate: Union[str, Callable, None] = "atan"
     surrogate_options: Optional[dict] = field(default=None)
@@ -113,7 +121,9 @@ class NeuronOptions:
     def __post_init__(self) -> None:
         if self.threshold is None:
             self.threshold = DEFAULT_THRESHOLD.get(self.neuron, 1.0)
-        for name in ("decay", "threshold", "adapt_decay", "adapt_scale"):
+        if self.reset is None:
+            self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
+        for name in ("decay", "threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
         if self.neuron not in NEURONS:
             raise ValueError(f"neuron must be one of {NEURONS}, got {self.neuron!r}")
@@ -121,10 +131,21 @@ class NeuronOptions:
             raise ValueError(f"decay must be in [0, 1], got {self.decay}")
         if not 0.0 <= self.adapt_decay <= 1.0:
             raise ValueError(f"adapt_decay must be in [0, 1], got {self.adapt_decay}")
-        if self.threshold <= 0:
+        if self.neuron == "delta":
+            if self.threshold < 0:
+                raise ValueError(f"threshold (the sigma-delta event threshold) must be >= 0, got {self.threshold}")
+            if self.learn_threshold:
+                raise ValueError("learn_threshold does not apply to neuron='delta': its event threshold gets no "
+                                 "gradient (the event mask is piecewise constant)")
+            if self.reset != "none":
+                raise ValueError(f"reset does not apply to neuron='delta' (it sends changes, it has no membrane "
+                                 f"to reset), got reset={self.reset!r}")
+        elif self.threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
         if self.adapt_scale < 0:
             raise ValueError(f"adapt_scale must be >= 0, got {self.adapt_scale}")
+        if self.adapt_gain <= 0:
+            raise ValueError(f"adapt_gain must be > 0, got {self.adapt_gain}")
         if self.reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {self.reset!r}")
         if self.discretisation not in DISCRETISATIONS:
@@ -161,6 +182,11 @@ class NeuronOptions:
         """True for the adLIF soma."""
         return self.neuron == "adlif"
 
+    @property
+    def delta(self) -> bool:
+        """True for the sigma-delta (graded-spike) soma."""
+        return self.neuron == "delta"
+
     def surrogate_fn(self) -> Callable[[Tensor], Tensor]:
         """The surrogate spike function (forward Heaviside, backward surrogate derivative): for a name, a
         picklable :class:`spikernn.surrogates.Surrogate` (or :class:`~spikernn.surrogates.SnnTorchSurrogate`)."""
@@ -182,24 +208,29 @@ class NeuronOptions:
     def to_config(self) -> dict[str, Any]:
         """JSON-able dict of the options that apply to this soma; a custom surrogate callable is recorded as
         "custom" (pass it again to ``load``)."""
-        skip = _ADLIF_ONLY if self.neuron == "lif" else _LIF_ONLY
+        skip = {"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY}.get(self.neuron, _LIF_ONLY + _ADLIF_ONLY)
         d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
         if callable(self.surrogate):
             d["surrogate"] = "custom"
         return d
 
     @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> "NeuronOptions":
-        """Build from ``**neuron_options``; unknown names raise TypeError naming them, and options of the other
-        soma (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
+    def from_kwargs(cls, kwargs: dict[str, Any], default_neuron: str = "lif") -> "NeuronOptions":
+        """Build from ``**neuron_options``; ``neuron`` defaults to ``default_neuron`` (the cell type's default
+        soma, :data:`DEFAULT_NEURON`). Unknown names raise TypeError naming them, and options of the other soma
+        (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
         known = {f.name for f in fields(cls)}
         bad = sorted(set(kwargs) - known)
         if bad:
             raise TypeError(f"unknown neuron option(s) {bad}; known: {sorted(known)}")
-        neuron = kwargs.get("neuron", "lif")
-        other = sorted(set(kwargs) & set(_LIF_ONLY if neuron == "adlif" else _ADLIF_ONLY if neuron == "lif" else ()))
+        kwargs = {"neuron": default_neuron, **kwargs}
+        neuron = kwargs["neuron"]
+        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY}
+                                         .get(neuron, ())))
         if other:
-            raise ValueError(f"neuron option(s) {other} do not apply to neuron={neuron!r}")
+            hint = (f" (neuron={neuron!r} is this layer's default soma: pass neuron='lif' for the LIF soma)"
+                    if neuron == default_neuron != "lif" else "")
+            raise ValueError(f"neuron option(s) {other} do not apply to neuron={neuron!r}{hint}")
         if kwargs.get("surrogate") == "custom":
             raise ValueError("this model was saved with a custom surrogate callable: pass surrogate=<callable>")
         return cls(**kwargs)
@@ -224,7 +255,10 @@ def _check_range(name: str, val: object) -> tuple[float, float]:
 
 
 def _tensor_names(opts: NeuronOptions) -> tuple[tuple[str, bool], ...]:
-    """(name, learnable) of the per-neuron tensors of this soma."""
+    """(name, learnable) of the per-neuron tensors of this soma (none for the sigma-delta soma, whose event
+    threshold is one number per layer, as the hardware's)."""
+    if opts.delta:
+        return ()
     if opts.adlif:
         return (("threshold", opts.learn_threshold),) + tuple((n, opts.learn_adlif) for n in ADLIF_TENSORS)
     return (("decay", opts.learn_decay), ("threshold", opts.learn_threshold), ("adapt_decay", False),
@@ -259,12 +293,15 @@ def reset_neuron_tensors(module: nn.Module, suffix: str, opts: NeuronOptions) ->
 
 
 def soma_params(module: nn.Module, suffix: str, opts: NeuronOptions) -> SomaParams:
-    """The soma's parameters as used in the equations (clamped), each (H,): :class:`LIFParams` or
-    :class:`AdLIFParams`."""
+    """The soma's parameters as used in the equations (clamped), each (H,): :class:`LIFParams`,
+    :class:`AdLIFParams` or :class:`DeltaParams` (the RNN's sigma-delta soma sends tanh of its drive)."""
+    if opts.delta:
+        return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity")
     threshold = getattr(module, "threshold" + suffix).clamp(min=MIN_THRESHOLD)
-    if opts.adlif:
-        vals = [getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS]
-        return AdLIFParams(*vals, threshold, opts.reset, opts.discretisation)
+    if opts.adlif:  # a and b act scaled by the gain q (the reparametrisation of SE-adLIF)
+        alpha, beta, a, b = (getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS)
+        q = float(opts.adapt_gain)
+        return AdLIFParams(alpha, beta, a * q, b * q, threshold, opts.reset, opts.discretisation)
     decay = getattr(module, "decay" + suffix).clamp(0.0, 1.0)
     if not opts.adaptive:
         return LIFParams(decay, threshold, opts.reset)
@@ -279,6 +316,8 @@ def neuron_values(module: nn.Module, suffix: str, opts: NeuronOptions) -> dict[s
     ``discretisation``."""
     p = soma_params(module, suffix, opts)
     out: dict[str, Any] = {"neuron": opts.neuron, "reset": opts.reset}
+    if opts.delta:
+        return {**out, "threshold": p.threshold, "activation": p.activation}
     if opts.adlif:
         out["discretisation"] = opts.discretisation
         vals = {n: getattr(p, n) for n in ADLIF_TENSORS + ("threshold",)}

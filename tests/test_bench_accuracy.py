@@ -45,5 +45,6 @@ def test_forecasting_harness_runs(tmp_path, monkeypatch):
     assert bench_forecasting.main(["--series", "airline", "--models", "gru,snn_gru", "--seeds", "1",
                                    "--hidden", "8", "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "forecasting.json").read_text())["summary"]
-    assert {(r["recipe"], r["model"]) for r in rows} == {(rc, m) for rc in ("best", "plain") for m in ("gru", "snn_gru")}
+    assert {(r["recipe"], r["model"]) for r in rows} == {(rc, m) for rc in ("best", "plain", "graded")
+                                                         for m in ("gru", "snn_gru")}
     assert all(r["rmse"] > 0 and r["naive_rmse"] > 0 for r in rows)

@@ -31,11 +31,12 @@ from spikernn.hardware.arith import MAX24, ONE, Q, mul_q, sat24
 from spikernn.hardware.kinds import soma
 from spikernn.hardware.kinds.spec import (IN_FRAC_BITS, MAX24_FLOAT, NeuronKind, Param, Port, Prepared, Setting,
                                           dequantize_biases, floor_log2, quantize_biases)
-from spikernn.neurons import ADLIF_RANGES, NeuronOptions
+from spikernn.neurons import ADLIF_GAIN, ADLIF_RANGES, NeuronOptions
 
 DEFAULT_DISCRETISATION: str = next(f.default for f in fields(NeuronOptions) if f.name == "discretisation")
-# a hand-built population's defaults: the middle of the core's ranges (sparch's), also in their fixed form
-MID = {k: (lo + hi) / 2 for k, (lo, hi) in ADLIF_RANGES.items()}
+# a hand-built population's defaults: the middle of the core's ranges (SE-adLIF's), as the neuron uses them
+# (a and b times the core's gain q), also in their fixed form
+MID = {k: (lo + hi) / 2 * (ADLIF_GAIN if k in ("a", "b") else 1.0) for k, (lo, hi) in ADLIF_RANGES.items()}
 
 
 class AdLifState(NamedTuple):

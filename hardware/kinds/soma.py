@@ -14,7 +14,7 @@ fast kernel.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,11 @@ import numpy as np
 from spikernn.functional import RESETS
 from spikernn.hardware.arith import ONE, Q, decay_q, sat24
 from spikernn.hardware.kinds.spec import Param, Setting
-from spikernn.neurons import NeuronOptions
+from spikernn.neurons import DEFAULT_RESET as _CORE_RESETS
 
-DEFAULT_RESET: str = next(f.default for f in fields(NeuronOptions) if f.name == "reset")
+# the hardware's one reset default: the core's default for its LIF soma (the soma of every kind but adlif; the
+# converter writes every population's reset out, so a converted adLIF layer keeps the core's "zero")
+DEFAULT_RESET: str = _CORE_RESETS["lif"]
 RESET = Setting("reset", DEFAULT_RESET, "what a spike does to the membrane: 'subtract' the threshold, set it to "
                 "'zero', or 'none' (the core's NeuronOptions default)", choices=RESETS)
 
