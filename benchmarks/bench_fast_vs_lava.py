@@ -43,8 +43,8 @@ def build(kind: str, I: int, H: int, O: int, seed: int = 0) -> Network:
     for k in range(2):
         name = f"h{k}"
         prm = {"decay": np.full(H, 0.9), "threshold": np.full(H, 0.5), "bias": rng.normal(0, 0.05, g * H)}
-        if kind == "adlif":  # the middle of the core's ranges; its drive enters with the gain 1 - alpha
-            prm = {"threshold": np.full(H, 0.05), "bias": rng.normal(0, 0.05, H)}
+        if kind.startswith("adlif"):  # the middle of the core's ranges; its drive enters with the gain 1 - alpha
+            prm = {"threshold": np.full(H, 0.05), "bias": rng.normal(0, 0.05, g * H)}
         pops.append(Population(name, kind, H, prm, {"reset": "subtract"}))
         syn.append(SynapseBlock(f"{src}>{name}", src, name, "in", rng.normal(0, 1.5 / np.sqrt(n), (g * H, n))))
         syn.append(SynapseBlock(f"{name}>{name}", name, name, "in", rng.normal(0, 1.0 / np.sqrt(H), (g * H, H))))
@@ -141,7 +141,7 @@ def run_one(a, precision: str) -> dict:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kind", default="lif", choices=["lif", "adlif", "spiking_lstm"])
+    ap.add_argument("--kind", default="lif", choices=["lif", "adlif", "spiking_lstm", "adlif_lstm"])
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--inputs", type=int, default=16)
     ap.add_argument("--steps", type=int, default=200)

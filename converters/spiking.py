@@ -1,5 +1,5 @@
-"""spikernn spiking models -> networks of spiking neuron populations (``lif`` or ``adlif``, ``spiking_lstm``,
-``spiking_gru``).
+"""spikernn spiking models -> networks of spiking neuron populations (``lif``, ``spiking_lstm``, ``spiking_gru``
+with the LIF soma; ``adlif``, ``adlif_lstm``, ``adlif_gru`` with the adLIF soma).
 
 Accepted models:
 
@@ -14,13 +14,13 @@ Accepted models:
 
 Mapping: layer ``k`` (direction ``d``) is one population of ``hidden_size`` neurons named ``l{k}`` /
 ``l{k}_reverse``; ``W_ih`` is a synapse block from the previous layer (split by source direction), ``W_hh``
-a recurrent block to itself, weights copied 1:1. ``lif``/``adlif`` and ``spiking_lstm`` get ``bias = b_ih +
-b_hh`` on port ``in`` (the drive sums them); ``spiking_gru`` keeps ``bias_in``/``bias_rec`` and ports
-``in``/``rec``. Neuron parameters (the kind's float parameters: LIF ``decay``, ``threshold``, ``adapt_decay``,
-``adapt_scale``; adLIF ``alpha``, ``beta``, ``a``, ``b``, ``threshold``: effective, clamped values; settings
-``reset`` and, adLIF, ``discretisation``) come from the layer's ``neuron_parameters(layer, reverse)``. A
-``SpikingRNN`` with ``neuron="adlif"`` becomes ``adlif`` populations; spiking LSTM/GRU layers with the adLIF
-soma have no hardware kind and raise NotImplementedError. The input population sends
+a recurrent block to itself, weights copied 1:1. The kind is the layer's cell with its soma
+(:data:`SPIKING_KINDS`: ``SpikingLSTM(neuron="adlif")`` becomes ``adlif_lstm`` populations). RNN and LSTM
+kinds get ``bias = b_ih + b_hh`` on port ``in`` (the drive sums them); the GRU kinds keep
+``bias_in``/``bias_rec`` and ports ``in``/``rec``. Neuron parameters (the soma's float parameters,
+:mod:`spikernn.hardware.kinds.soma`: LIF ``decay``, ``threshold``, ``adapt_decay``, ``adapt_scale``; adLIF
+``alpha``, ``beta``, ``a``, ``b``, ``threshold``: effective, clamped values; settings ``reset`` and, adLIF,
+``discretisation``) come from the layer's ``neuron_parameters(layer, reverse)``. The input population sends
 values (``encoding "value"``). The readout (``LeakyReadout``) becomes a ``readout`` population with its
 decay. Bidirectional stages as for dense models (see :mod:`spikernn.converters.dense`).
 """
@@ -33,11 +33,13 @@ import torch
 
 from spikernn.converters.dense import add_layers, add_readout
 from spikernn.hardware.kinds import KINDS
+from spikernn.hardware.kinds.soma import SOMAS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 from spikernn.protocol import batch_first_of
 
-_KINDS = {"RNN": "lif", "LSTM": "spiking_lstm", "GRU": "spiking_gru"}
-_SOMA_KIND = {"lif": "lif", "adlif": "adlif"}  # the core's soma (neuron option) -> the kind whose soma it is
+# (the layer's cell, the core's soma option) -> the neuron kind
+SPIKING_KINDS = {("RNN", "lif"): "lif", ("LSTM", "lif"): "spiking_lstm", ("GRU", "lif"): "spiking_gru",
+                 ("RNN", "adlif"): "adlif", ("LSTM", "adlif"): "adlif_lstm", ("GRU", "adlif"): "adlif_gru"}
 # the sigma-delta (graded-spike) soma: the cell of each mode inside a sigma-delta neuron (sends changes)
 _DELTA_KINDS = {"RNN": "sd_rnn", "LSTM": "sd_lstm", "GRU": "sd_gru"}
 _CLASS_MODE = {"SpikingRNN": "RNN", "SpikingLSTM": "LSTM", "SpikingGRU": "GRU"}
@@ -78,30 +80,22 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
         if p.get("activation") == "tanh":
             attrs["activation"] = "tanh"
         return {}, attrs
-    kind = KINDS[_SOMA_KIND[p.get("neuron", "lif")]]
-    params = {}
-    for spec in kind.float_params:
-        if spec.name != "bias":
-            params[spec.name] = np.broadcast_to(_f64(p.get(spec.name, spec.default)), (H,)).astype(np.float64).copy()
-    attrs = {s.name: str(p.get(s.name, s.default)) for s in kind.settings if s.name in ("reset", "discretisation")}
+    sm = SOMAS[p.get("neuron", "lif")]
+    params = {spec.name: np.broadcast_to(_f64(p.get(spec.name, spec.default)), (H,)).astype(np.float64).copy()
+              for spec in sm.float_params}
+    attrs = {s.name: str(p.get(s.name, s.default)) for s in sm.settings}
     return params, attrs
 
 
 def soma_kinds(rnn: Any) -> dict[str, str]:
-    """Mode -> neuron kind of a spikernn spiking layer's populations (its soma: LIF or adLIF)."""
+    """Mode -> neuron kind of a spikernn spiking layer's populations (its cell with its soma, LIF or adLIF)."""
     neuron = getattr(getattr(rnn, "neuron_options", None), "neuron", "lif")
     if neuron == "delta":
         return _DELTA_KINDS
-    if neuron not in _SOMA_KIND:
-        raise NotImplementedError(f"{type(rnn).__name__} uses neuron={neuron!r}, which has no hardware kind")
-    if neuron == "lif":
-        return _KINDS
-    mode = spiking_mode(rnn)
-    if mode != "RNN":
-        raise NotImplementedError(f"{type(rnn).__name__} with neuron={neuron!r}: the hardware has the adLIF soma as "
-                                  "the 'adlif' kind of spiking RNN layers only (SpikingRNN); spiking LSTM/GRU neurons "
-                                  "with an adLIF soma have no hardware kind yet")
-    return {"RNN": _SOMA_KIND[neuron]}
+    if neuron not in SOMAS:
+        raise NotImplementedError(f"{type(rnn).__name__} uses neuron={neuron!r}, which has no hardware soma; "
+                                  f"known: {sorted(SOMAS)}")
+    return {mode: kind for (mode, soma), kind in SPIKING_KINDS.items() if soma == neuron}
 
 
 def _check_encoder(enc: Any) -> None:

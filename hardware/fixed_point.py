@@ -19,10 +19,20 @@ under :mod:`spikernn.hardware.kinds`, applied here through ``quantize_params``/`
   da = round(4096*(1-adapt_decay)) and adapt_scale = round(adapt_scale * 2**(F+6)) (v units). F is chosen
   so that |a_in| < 2**15 (16-bit synaptic input) for the worst-case input, vth fits 17 bits and the bias 13.
 * ``spiking_lstm``/``spiking_gru``: biases in F units, soma in Q12: dv in [0, 4096], vth = round(thr*4096),
-  adapt_scale = round(b_a*4096), da as above.
+  adapt_scale = round(b_a*4096), da as above; ``adlif_lstm``/``adlif_gru`` the same biases and the adLIF soma
+  in Q12 (``adlif`` with F = 12: dalpha, dbeta 12-bit, a Q12, b and vth round(. * 4096)).
+* ``adlif``: bias, b and vth in F units, dalpha = round(4096 (1 - alpha)), dbeta likewise, a in Q12.
 * ``sd_*``: biases in F units; ``delta_threshold`` (attrs) becomes an integer in output units.
 * ``readout``: bias in F units, dv in [0, 4096]; the output is y * 2**-F.
 * ``input``: ``attrs["out_frac_bits"]`` = F_x; the host sends round(x * 2**F_x) saturated to 24 bits.
+
+Fixed point against float (:func:`dequantize`): the dequantised network has exactly the fixed network's
+parameters, and runs bit for bit alike only where no arithmetic step rounds (decays 1, every synaptic sum
+exact, a memoryless readout). In general the 12-bit decays truncate, blocks with a negative weight exponent
+floor their sums and the adaptive threshold floors ``b_a a``: membranes stay within the bound those roundings
+accumulate (``b_t = beta b_{t-1} + 1 + 64 n_floor`` units of v, plus the threshold's error), and a membrane
+within it of its threshold may spike one step apart (docs/hardware_kinds.md has the measured rate; the test
+``test_quantize_lif_network_tracks_dequantized_within_the_rounding_bound`` checks the bound on every draw).
 
 Scales are chosen from worst-case bounds (sum of |weights| times the largest message + |bias|) so that
 activations cannot saturate, capped so that weights fit the 8-bit mantissa with e <= 7. The input range
@@ -358,7 +368,9 @@ def quantize(net: Network, *, calibration_x: Any = None, input_range: float | No
 def dequantize(net: Network) -> Network:
     """The float network with exactly the effective values of a fixed network (weights m*2**e / scale,
     decays (4096-d)/4096, thresholds, biases): float vs dequantised isolates the arithmetic (rounding)
-    error from the parameter quantisation error."""
+    error from the parameter quantisation error. The two are bit-identical only where nothing rounds; otherwise
+    their membranes stay within the accumulated rounding bound and a spike near threshold may fall a step
+    apart (module docstring, "Fixed point against float")."""
     if net.precision != "fixed":
         raise ValueError("dequantize() needs a fixed-point network")
     fo = {p.name: p.spec.out_frac_bits(p.attrs) for p in net.populations}

@@ -4,7 +4,9 @@ under ``Loihi2SimCfg`` - 'floating_pt' for float networks, bit-accurate 'fixed_p
 ``net.run(x, backend="lava")`` (or :func:`simulate_lava`) runs every stage as a Lava graph
 (:mod:`spikernn.hardware.lava_graph`) fed by a host source with the encoded input and, for later stages, the
 host replays of earlier stages (:func:`~spikernn.hardware.backends.base.host_streams`); the run itself is
-supervised by :func:`spikernn.hardware.lava_supervision.run_processes` (always stopped, failures named).
+supervised by :func:`spikernn.hardware.lava_supervision.run_processes` (always stopped, failures named;
+SIGINT/SIGTERM stop it and are re-raised after the cleanup:
+:func:`~spikernn.hardware.lava_supervision.stop_on_signals`).
 
 Timing is the shared contract (:mod:`spikernn.hardware.timing`): every Dense adds one step; a population at
 depth k handles input step t at Lava step t+k and is idle before. Lava runs one input at a time: networks made
@@ -26,7 +28,7 @@ import numpy as np
 
 from spikernn.hardware.backends.base import Backend, Encoded, Recording, host_streams
 from spikernn.hardware.lava_graph import build_stage, lava_population_plan, read_records, record_dir
-from spikernn.hardware.lava_supervision import run_processes
+from spikernn.hardware.lava_supervision import run_processes, stop_on_signals
 from spikernn.hardware.network import Network
 from spikernn.hardware.stats import ActivityStats
 from spikernn.hardware.timing import check_directions, depths
@@ -77,61 +79,65 @@ class LavaBackend(Backend):
                         sent={net.input: encoded.sent})
         t_start = time.perf_counter()
         tim = {"runs": 0, "steps": 0, "build_s": 0.0, "compile_s": 0.0, "run_s": 0.0, "stop_s": 0.0}
-        tmpdir = tempfile.mkdtemp(prefix="spikernn-lava-", dir=record_dir(net, T, B))
-        try:
-            for stage in net.stages:
-                pops = [p for p in net.populations if p.stage == stage and p.kind != "input"]
-                if not pops:
-                    continue
-                streams = host_streams(net, stage, rec)
-                host_index, lo = {}, 0
-                for key, m in streams.items():
-                    host_index[key] = (lo, lo + m.shape[2])
-                    lo += m.shape[2]
-                host_all = np.zeros((T, B, max(lo, 1)), dt)
-                for key, (a, c) in host_index.items():
-                    host_all[:, :, a:c] = streams[key]
-                period = T + max(depth[p.name] for p in pops)
-                per_run = 1 if uses_builtin else max(1, min(B, samples_per_run or B))
-                outs = {p.name: np.zeros((T, B, p.size), dt) for p in pops}
-                vals = {p.name: np.zeros((T, B, p.size), dt) for p in pops}
-                msks = {p.name: np.zeros((T, B, p.size), bool) for p in pops}
-                runs = [(s, min(B, s + per_run)) for s in range(0, B, per_run)]
-                with _progress_bar(progress, sum((e - s) * period for s, e in runs), f"Lava stage {stage} ({prec})") as bar:
-                    done = 0
-                    for s, e in runs:
-                        n = e - s
-                        data = np.zeros((host_all.shape[2], n * period), dt)
-                        for j in range(n):
-                            data[:, j * period:j * period + T] = host_all[:, s + j, :].T
-                        if prec == "fixed":
-                            data = data.astype(np.int32)
-                        tb = time.perf_counter()
-                        host, _, recs = build_stage(net, stage, data, host_index, depth, T, period, n, plan, tmpdir)
-                        tim["build_s"] += time.perf_counter() - tb
-                        cb = None
-                        if bar is not None:
-                            prog, task = bar
-                            cb = (lambda d, base=done: prog.update(task, completed=base + d))
-                        info = run_processes(host, n * period, prec, model_map=models_for(prec),
-                                             what=f"Lava stage {stage} of network (batch items {s}..{e - 1})",
-                                             progress=cb, chunks=20 if bar is not None else 1)
-                        done += n * period
-                        tim["runs"] += 1
-                        for k in ("steps", "compile_s", "run_s", "stop_s"):
-                            tim[k] += info[k]
-                        for name, (o, v, m) in read_records(recs, prec, T, period, n).items():
-                            outs[name][:, s:e], vals[name][:, s:e], msks[name][:, s:e] = o, v, m
-                        for f in os.listdir(tmpdir):
-                            os.unlink(os.path.join(tmpdir, f))
-                for p in pops:
-                    rec.sent[p.name], rec.values[p.name], rec.masks[p.name] = outs[p.name], vals[p.name], msks[p.name]
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-            if timings is not None:
-                tim["total_s"] = time.perf_counter() - t_start
-                timings.update(tim)
-        return rec
+        # SIGINT/SIGTERM: every run's teardown and the records' removal first, then the signal (re-)raised
+        with stop_on_signals():
+            tmpdir = tempfile.mkdtemp(prefix="spikernn-lava-", dir=record_dir(net, T, B))
+            try:
+                for stage in net.stages:
+                    pops = [p for p in net.populations if p.stage == stage and p.kind != "input"]
+                    if not pops:
+                        continue
+                    streams = host_streams(net, stage, rec)
+                    host_index, lo = {}, 0
+                    for key, m in streams.items():
+                        host_index[key] = (lo, lo + m.shape[2])
+                        lo += m.shape[2]
+                    host_all = np.zeros((T, B, max(lo, 1)), dt)
+                    for key, (a, c) in host_index.items():
+                        host_all[:, :, a:c] = streams[key]
+                    period = T + max(depth[p.name] for p in pops)
+                    per_run = 1 if uses_builtin else max(1, min(B, samples_per_run or B))
+                    outs = {p.name: np.zeros((T, B, p.size), dt) for p in pops}
+                    vals = {p.name: np.zeros((T, B, p.size), dt) for p in pops}
+                    msks = {p.name: np.zeros((T, B, p.size), bool) for p in pops}
+                    runs = [(s, min(B, s + per_run)) for s in range(0, B, per_run)]
+                    steps_total = sum((e - s) * period for s, e in runs)
+                    with _progress_bar(progress, steps_total, f"Lava stage {stage} ({prec})") as bar:
+                        done = 0
+                        for s, e in runs:
+                            n = e - s
+                            data = np.zeros((host_all.shape[2], n * period), dt)
+                            for j in range(n):
+                                data[:, j * period:j * period + T] = host_all[:, s + j, :].T
+                            if prec == "fixed":
+                                data = data.astype(np.int32)
+                            tb = time.perf_counter()
+                            host, _, recs = build_stage(net, stage, data, host_index, depth, T, period, n, plan, tmpdir)
+                            tim["build_s"] += time.perf_counter() - tb
+                            cb = None
+                            if bar is not None:
+                                prog, task = bar
+                                cb = (lambda d, base=done: prog.update(task, completed=base + d))
+                            info = run_processes(host, n * period, prec, model_map=models_for(prec),
+                                                 what=f"Lava stage {stage} of network (batch items {s}..{e - 1})",
+                                                 progress=cb, chunks=20 if bar is not None else 1)
+                            done += n * period
+                            tim["runs"] += 1
+                            for k in ("steps", "compile_s", "run_s", "stop_s"):
+                                tim[k] += info[k]
+                            for name, (o, v, m) in read_records(recs, prec, T, period, n).items():
+                                outs[name][:, s:e], vals[name][:, s:e], msks[name][:, s:e] = o, v, m
+                            for f in os.listdir(tmpdir):
+                                os.unlink(os.path.join(tmpdir, f))
+                    for p in pops:
+                        n = p.name
+                        rec.sent[n], rec.values[n], rec.masks[n] = outs[n], vals[n], msks[n]
+            finally:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+                if timings is not None:
+                    tim["total_s"] = time.perf_counter() - t_start
+                    timings.update(tim)
+            return rec
 
 
 def simulate_lava(net: Network, x_tbi: Any, *, lengths: np.ndarray | None = None,

@@ -5,6 +5,7 @@ explicit ``floating_pt`` / bit-accurate ``fixed_pt`` ProcessModel classes implem
 Processes, one per neuron kind that lava-nc 0.10.0 lacks (as Loihi 2 microcode neurons would be):
 :class:`LifNeuron` (LIF with reset "subtract"/"none", an adaptive threshold or a bias: Lava's LIF only resets
 to zero and cannot stay idle when it has a bias), :class:`AdLifNeuron`, :class:`SpikingLstmNeuron`, :class:`SpikingGruNeuron`,
+:class:`AdLifLstmNeuron`, :class:`AdLifGruNeuron` (the LSTM/GRU cell with the adLIF soma),
 :class:`SigmaDeltaRnnNeuron`, :class:`SigmaDeltaLstmNeuron`, :class:`SigmaDeltaGruNeuron`,
 :class:`ReadoutNeuron`; and :class:`Recorder`, a sink that records (steps, n) for a whole run in one shared
 memory map read once by the host (``Var.get()`` copies element by element and is far too slow for records).
@@ -46,7 +47,8 @@ from spikernn.hardware.kinds import KINDS  # noqa: E402
 from spikernn.hardware.kinds.spec import NeuronKind  # noqa: E402
 
 __all__ = [
-    "NeuronProcess", "LifNeuron", "AdLifNeuron", "SpikingLstmNeuron", "SpikingGruNeuron", "SigmaDeltaRnnNeuron",
+    "NeuronProcess", "LifNeuron", "AdLifNeuron", "SpikingLstmNeuron", "SpikingGruNeuron", "AdLifLstmNeuron",
+    "AdLifGruNeuron", "SigmaDeltaRnnNeuron",
     "SigmaDeltaLstmNeuron", "SigmaDeltaGruNeuron", "ReadoutNeuron", "Recorder", "PROCESS_FOR_KIND", "models_for",
     "record_dtype", "open_record", "create_record",
 ]
@@ -151,6 +153,18 @@ class SpikingGruNeuron(NeuronProcess):
     kind = KINDS["spiking_gru"]
 
 
+class AdLifLstmNeuron(NeuronProcess):
+    """The ``adlif_lstm`` kind: the spiking LSTM cell with the adLIF soma (a_in: 4H)."""
+
+    kind = KINDS["adlif_lstm"]
+
+
+class AdLifGruNeuron(NeuronProcess):
+    """The ``adlif_gru`` kind: the spiking GRU cell with the adLIF soma (a_in: 3H, a_rec: 3H)."""
+
+    kind = KINDS["adlif_gru"]
+
+
 class SigmaDeltaRnnNeuron(NeuronProcess):
     """The ``sd_rnn`` kind: sigma-delta RNN neuron, tanh (or relu) activation, graded deltas out."""
 
@@ -176,8 +190,9 @@ class ReadoutNeuron(NeuronProcess):
 
 
 PROCESS_FOR_KIND: dict[str, type[NeuronProcess]] = {
-    c.kind.name: c for c in (LifNeuron, AdLifNeuron, SpikingLstmNeuron, SpikingGruNeuron, SigmaDeltaRnnNeuron,
-                             SigmaDeltaLstmNeuron, SigmaDeltaGruNeuron, ReadoutNeuron)
+    c.kind.name: c for c in (LifNeuron, AdLifNeuron, SpikingLstmNeuron, SpikingGruNeuron, AdLifLstmNeuron,
+                             AdLifGruNeuron, SigmaDeltaRnnNeuron, SigmaDeltaLstmNeuron, SigmaDeltaGruNeuron,
+                             ReadoutNeuron)
 }
 
 
@@ -365,6 +380,42 @@ class PySpikingGruNeuronModelFixed(FixedNeuronModel):
     a_rec: PyInPort = FIXED_IN
 
 
+@implements(proc=AdLifLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["adlif_lstm"], "float")
+class PyAdLifLstmNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`AdLifLstmNeuron`."""
+
+
+@implements(proc=AdLifLstmNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["adlif_lstm"], "fixed")
+class PyAdLifLstmNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`AdLifLstmNeuron`."""
+
+
+@implements(proc=AdLifGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_declare_vars(KINDS["adlif_gru"], "float")
+class PyAdLifGruNeuronModelFloat(FloatNeuronModel):
+    """Floating-point model of :class:`AdLifGruNeuron`."""
+
+    a_rec: PyInPort = FLOAT_IN
+
+
+@implements(proc=AdLifGruNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_declare_vars(KINDS["adlif_gru"], "fixed")
+class PyAdLifGruNeuronModelFixed(FixedNeuronModel):
+    """Bit-accurate model of :class:`AdLifGruNeuron`."""
+
+    a_rec: PyInPort = FIXED_IN
+
+
 @implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
@@ -473,7 +524,9 @@ MODELS: dict[tuple[type, str], type] = {
     (proc, prec): model for model in (
         PyLifNeuronModelFloat, PyLifNeuronModelFixed, PyAdLifNeuronModelFloat, PyAdLifNeuronModelFixed,
         PySpikingLstmNeuronModelFloat, PySpikingLstmNeuronModelFixed,
-        PySpikingGruNeuronModelFloat, PySpikingGruNeuronModelFixed, PySigmaDeltaRnnNeuronModelFloat,
+        PySpikingGruNeuronModelFloat, PySpikingGruNeuronModelFixed, PyAdLifLstmNeuronModelFloat,
+        PyAdLifLstmNeuronModelFixed, PyAdLifGruNeuronModelFloat, PyAdLifGruNeuronModelFixed,
+        PySigmaDeltaRnnNeuronModelFloat,
         PySigmaDeltaRnnNeuronModelFixed, PySigmaDeltaLstmNeuronModelFloat, PySigmaDeltaLstmNeuronModelFixed,
         PySigmaDeltaGruNeuronModelFloat, PySigmaDeltaGruNeuronModelFixed, PyReadoutNeuronModelFloat,
         PyReadoutNeuronModelFixed)

@@ -2,9 +2,20 @@
 
 :func:`run_processes` compiles and runs the graph connected to a process for a number of steps and stops it in a
 ``finally`` (also on KeyboardInterrupt and SystemExit); a run whose process failed is torn down by force
-(Lava's own ``stop()`` would hang) and raises :class:`LavaRunError` naming the failing process. Ctrl-C during
-Lava's fork of its processes only interrupts this process, which then tears the children down in order.
+(Lava's own ``stop()`` would hang) and raises :class:`LavaRunError` naming the failing process.
 :func:`live_children` lists this process's live child processes (what must be empty after every run).
+
+Signals (:func:`stop_on_signals`, entered by every run in the main thread): SIGINT and SIGTERM stop the run.
+The first one is recorded and unwinds the run (KeyboardInterrupt; SIGTERM as a private BaseException), the
+Lava processes are torn down (SIGTERM, then SIGKILL), Lava's shared memory and the records in /dev/shm are
+removed, and then the signal is re-raised: KeyboardInterrupt for SIGINT, and SIGTERM delivered again to the
+handler that was there before (the default ends the process with the usual status, after the cleanup). A
+signal is never lost: one that arrives while Lava forks its processes or while the teardown runs is acted on
+right after, and one swallowed on its way (a signal handler's exception raised inside a ``__del__`` is only
+printed) is raised again by the run's watch loop or at the end. The forked Lava processes inherit the handler
+and ignore SIGINT (a terminal's Ctrl-C reaches the whole process group: this process then tears them down in
+order) and die on SIGTERM. Outside the main thread Python cannot install handlers: such runs are stopped only
+by exceptions.
 
 Every process gets its ProcessModel through ``Loihi2SimCfg(exception_proc_model_map=...)`` when a
 ``model_map`` is given (:func:`spikernn.hardware.lava_processes.models_for`): Lava's own model search would
@@ -24,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["LavaRunError", "live_children", "run_processes"]
+__all__ = ["LavaRunError", "live_children", "run_processes", "stop_on_signals"]
 
 
 class LavaRunError(RuntimeError):
@@ -96,9 +107,15 @@ def _debug(msg: str) -> None:
 
 def _force_teardown(proc) -> None:
     """Terminate everything a (possibly failed) Lava runtime started, without Lava's stop() handshake.
-    A further Ctrl-C during the teardown is deferred until it is complete (then raised)."""
-    with _defer_sigint(True):
+    A further SIGINT/SIGTERM during the teardown is deferred until it is complete (then raised)."""
+    guard = _active_guard()
+    with guard.deferred() if guard is not None else _nothing():
         _force_teardown_now(proc)
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 def _force_teardown_now(proc) -> None:
@@ -207,6 +224,12 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
             if mdl is not None:
                 exc_map[p] = mdl
     cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=exc_map)
+    with stop_on_signals():
+        return _run_supervised(root, num_steps, cfg, tag, what, progress, chunks)
+
+
+def _run_supervised(root, num_steps: int, cfg, tag: str, what: str, progress, chunks: int) -> dict:
+    """:func:`run_processes`' run, stop and teardown (inside :func:`stop_on_signals`)."""
     info = {"compile_s": 0.0, "run_s": 0.0, "stop_s": 0.0, "steps": int(num_steps)}
     ok = False
     try:
@@ -229,7 +252,7 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
             msg = str(e).strip()
             details = [f"{type(e).__name__}: {msg.splitlines()[-1] if msg else ''}"]
         raise LavaRunError(f"{what} ({tag}, {num_steps} steps) failed: " + "; ".join(details)) from None
-    except BaseException:  # SystemExit (e.g. a SIGTERM handler calling sys.exit), GeneratorExit, ...
+    except BaseException:  # SIGTERM (_Terminated), SystemExit, GeneratorExit, ...
         _force_teardown(root)  # otherwise the Lava processes live on and the interpreter hangs at exit
         raise
     finally:
@@ -240,34 +263,104 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
     return info
 
 
+class _Terminated(BaseException):
+    """SIGTERM during a Lava run: unwinds the run (the teardown runs on the way) up to :func:`stop_on_signals`,
+    which delivers SIGTERM again to the previous handler."""
+
+
+_WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+
+class _SignalGuard:
+    """The handler :func:`stop_on_signals` installs, and what it has seen (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.caught: int | None = None  # the run's signal (the first; SIGTERM once one came)
+        self.defer = 0  # > 0: inside a window where the signal is only recorded
+        self.late = False  # a signal arrived inside such a window: raise it when the window closes
+        self.old: dict[int, object] = {}
+
+    def handler(self, signum: int, frame) -> None:  # noqa: ARG002 - signal handler signature
+        if os.getpid() != self.pid:  # inherited by a forked Lava process: the parent stops the run
+            if signum == signal.SIGTERM:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            return
+        if self.caught is None or signum == signal.SIGTERM:  # SIGTERM after SIGINT: the process is to end
+            self.caught = signum
+        if self.defer:
+            self.late = True
+            return
+        raise _signal_exception(signum)
+
+    def check(self) -> None:
+        """Raise the run's signal if one arrived and was not acted on (deferred, or swallowed on its way)."""
+        if self.caught is not None and not self.defer:
+            raise _signal_exception(self.caught)
+
+    @contextmanager
+    def deferred(self):
+        """Only record SIGINT/SIGTERM inside the block (Lava forking its processes, the teardown); one that
+        arrived is raised when the block ends."""
+        self.defer += 1
+        try:
+            yield
+        finally:
+            self.defer -= 1
+        if self.late and not self.defer:
+            self.late = False
+            self.check()
+
+
+def _signal_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else _Terminated(signum)
+
+
+_GUARD: list[_SignalGuard] = []  # the active guard of this process (at most one; entered in the main thread)
+
+
+def _active_guard() -> _SignalGuard | None:
+    return _GUARD[0] if _GUARD and _GUARD[0].pid == os.getpid() else None
+
+
 @contextmanager
-def _defer_sigint(enabled: bool):
-    """SIGINT only sets a flag inside the block; KeyboardInterrupt is raised after it (main thread only)."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
+def stop_on_signals():
+    """While the block runs (a Lava run and everything it leaves to clean up), SIGINT and SIGTERM stop it:
+    the block unwinds (its ``finally`` clauses and :func:`run_processes`' teardown run), then SIGINT is
+    raised as KeyboardInterrupt and SIGTERM is delivered again to the handler that was installed before (by
+    default: the process ends by SIGTERM, after the cleanup). Re-entrant; a no-op outside the main thread and
+    for a signal whose handler is SIG_IGN or not Python's."""
+    if _active_guard() is not None or threading.current_thread() is not threading.main_thread():
         yield
         return
-    pending: list[int] = []
-
-    def note(signum, frame):  # noqa: ARG001 - signal handler signature
-        pending.append(signum)
-
-    old = signal.signal(signal.SIGINT, note)
+    guard = _SignalGuard()
+    for sig in _WATCHED:
+        old = signal.getsignal(sig)
+        if old is None or old == signal.SIG_IGN:
+            continue  # a C-level handler, or ignored: leave it
+        guard.old[sig] = old
+        signal.signal(sig, guard.handler)
+    _GUARD[:] = [guard]
+    exc: BaseException | None = None
     try:
         yield
+        guard.check()  # a signal swallowed on its way (e.g. inside a __del__)
+    except BaseException as e:  # noqa: BLE001 - re-raised below
+        exc = e
     finally:
-        signal.signal(signal.SIGINT, old)
-    if pending:
-        raise KeyboardInterrupt
-
-
-@contextmanager
-def _children_ignore_sigint(enabled: bool):
-    """While Lava forks its processes, SIGINT only sets a flag; the forked children keep that handler, so
-    Ctrl-C in a terminal (sent to the whole process group) interrupts only this process, which then tears
-    the children down in order (SIGTERM) instead of each child dying with its own traceback. A Ctrl-C that
-    arrives during the fork window is raised as KeyboardInterrupt right after it."""
-    with _defer_sigint(enabled):
-        yield
+        guard.defer += 1  # from here on the handler only records, so that every handler is restored
+        _GUARD.clear()
+        for sig, old in guard.old.items():
+            signal.signal(sig, old)
+    if guard.caught == signal.SIGTERM:
+        _debug("SIGTERM during a Lava run: run stopped and cleaned up; delivering SIGTERM to the previous handler")
+        signal.raise_signal(signal.SIGTERM)  # the previous handler: the default ends the process here
+        raise LavaRunError("the Lava run was stopped by SIGTERM") from (None if isinstance(exc, _Terminated) else exc)
+    if guard.caught == signal.SIGINT and not isinstance(exc, KeyboardInterrupt):
+        raise KeyboardInterrupt from exc
+    if exc is not None:
+        raise exc
 
 
 class _ActorFailed(RuntimeError):
@@ -279,12 +372,15 @@ def _run_watched(root, steps: int, cfg, info: dict) -> None:
 
     Lava's blocking run joins every actor when one of them reports an error, which hangs when the others
     are blocked on their channels; here the main thread waits in short sleeps (so Ctrl-C works), sees a
-    failed or dead actor itself and raises, leaving the teardown to the caller.
+    failed or dead actor itself and raises, leaving the teardown to the caller. SIGINT/SIGTERM during the
+    first call (Lava forks its processes) are acted on when it returns.
     """
     from lava.magma.core.run_conditions import RunSteps
 
     t0 = time.perf_counter()
-    with _children_ignore_sigint(getattr(root, "_runtime", None) is None):
+    guard = _active_guard()
+    forking = guard is not None and getattr(root, "_runtime", None) is None  # the first call starts the processes
+    with guard.deferred() if forking else _nothing():
         root.run(condition=RunSteps(num_steps=steps, blocking=False), run_cfg=cfg)
     t1 = time.perf_counter()
     info["compile_s"] += t1 - t0  # compile + process start-up (first call); sending the run command
@@ -304,6 +400,8 @@ def _run_watched(root, steps: int, cfg, info: dict) -> None:
     while th.is_alive():
         th.join(delay)
         delay = min(delay * 2, 0.05)
+        if guard is not None:
+            guard.check()  # a signal whose exception was swallowed on its way
         if not th.is_alive():
             break
         for actor in actors:

@@ -73,13 +73,28 @@ def spike(x: Tensor, surrogate: Optional[Surrogate] = None) -> Tensor:
     return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
-def _reset(u: Tensor, s_detached: Tensor, threshold: Tensor, reset: str) -> Tensor:
-    """The membrane after the reset of a spike (docs/equations.md): subtract θ, to zero, or none."""
+def reset_membrane(u: Tensor, s: Tensor, threshold: Tensor, reset: str, out: Optional[Tensor] = None) -> Tensor:
+    """The reset rule, the core's one definition (docs/equations.md): the membrane after the spikes ``s``
+    (0/1, detached by the caller in training): "subtract" ``u − θ s``, "zero" ``u (1 − s)``, "none" ``u``.
+
+    ``out``: write the result there (the fused loops' in-place form, :mod:`spikernn.fused`). Its partial
+    derivatives are :func:`reset_partials`."""
     if reset == "subtract":
-        return torch.addcmul(u, s_detached, threshold, value=-1.0)
+        return torch.addcmul(u, s, threshold, value=-1.0, out=out)
     if reset == "zero":
-        return torch.addcmul(u, u, s_detached, value=-1.0)
-    return u
+        return torch.addcmul(u, u, s, value=-1.0, out=out)
+    return u if out is None else out.copy_(u)
+
+
+def reset_partials(s: Tensor, reset: str) -> tuple[Optional[Tensor], Optional[Tensor]]:
+    """``(∂v/∂u, ∂v/∂θ)`` of :func:`reset_membrane` for the spikes ``s`` (which carry no gradient through the
+    reset): "subtract" (1, −s), "zero" (1 − s, 0), "none" (1, 0); None stands for the constant 1 (∂v/∂u) or
+    0 (∂v/∂θ), so that a backward pass can skip the product. Used by the fused backward (:mod:`spikernn.fused`)."""
+    if reset == "subtract":
+        return None, torch.neg(s)
+    if reset == "zero":
+        return torch.sub(1.0, s), None
+    return None, None
 
 
 def _check_reset(reset: str) -> None:
@@ -109,7 +124,7 @@ def soma_step(
     u = torch.addcmul(d, decay, state.v)
     theta = threshold if adapt_scale is None else torch.addcmul(threshold, adapt_scale, state.a)
     s = spike(u - theta, surrogate)
-    v = _reset(u, s.detach(), theta, reset)
+    v = reset_membrane(u, s.detach(), theta, reset)
     a = state.a if adapt_decay is None else torch.addcmul(s, adapt_decay, state.a)
     return s, SomaState(v, a)
 
@@ -144,7 +159,7 @@ def adlif_step(
         raise ValueError(f"discretisation must be one of {DISCRETISATIONS}, got {discretisation!r}")
     u = torch.lerp(d - state.a, state.v, alpha)  # α v + (1 − α)(d − w)
     s = spike(u - threshold, surrogate)
-    v = _reset(u, s.detach(), threshold, reset)
+    v = reset_membrane(u, s.detach(), threshold, reset)
     x, y = (state.v, s_prev) if discretisation == "ef" else (v, s)
     w = torch.lerp(torch.addcmul(a * x, b, y), state.a, beta)  # β w + (1 − β)(a x + b y)
     return s, SomaState(v, w)

@@ -12,7 +12,9 @@ Inputs (``T`` time steps, ``B`` batch, ``H`` hidden, ``G`` gates):
     h for GRU, ignored for RNN), each (B,H).
 Outputs: the sequences S, V, A, C (T,B,H): spikes, membrane after reset, adaptation (LIF threshold trace or
 adLIF current w), analog state. The drive loops (one per cell kind) hand each step's drive to a soma object
-(:class:`_LIFSoma`, :class:`_AdLIFSoma`), whose backward twin turns dL/ds_t into dL/dd_t.
+(:class:`_LIFSoma`, :class:`_AdLIFSoma`), whose backward twin turns dL/ds_t into dL/dd_t. The reset is the core's
+one rule, :func:`spikernn.functional.reset_membrane` (written into the sequence buffers), and the backward
+uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 
 Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``): the per-step GEMMs use oneDNN with
 the recurrent weight packed once per sequence (~1.5x faster than the default BLAS on this machine), the
@@ -29,7 +31,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from spikernn.functional import RESETS, AdLIFParams, DeltaParams, SomaParams, Surrogate
+from spikernn.functional import (RESETS, AdLIFParams, DeltaParams, SomaParams, Surrogate, reset_membrane,
+                                 reset_partials)
 
 
 def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:
@@ -139,15 +142,6 @@ class SomaSpec(NamedTuple):
     activation: str = "identity"
 
 
-def _reset_into(u: Tensor, s: Tensor, th: Tensor, reset: str, out: Tensor) -> Tensor:
-    """``v = reset(u, s)`` (docs/equations.md) written into ``out``."""
-    if reset == "subtract":
-        return torch.addcmul(u, s, th, value=-1.0, out=out)
-    if reset == "zero":
-        return torch.addcmul(u, u, s, value=-1.0, out=out)
-    return out.copy_(u)
-
-
 class _LIFSoma:
     """Forward of the LIF soma over a sequence (reference: :func:`spikernn.functional.soma_step`).
 
@@ -173,7 +167,7 @@ class _LIFSoma:
         u = d.addcmul_(self.beta, self.v) if scratch else torch.addcmul(d, self.beta, self.v, out=self.Us[t])
         th = torch.addcmul(self.theta, self.ba, self.a) if self.adaptive else self.theta
         s = self.s = torch.gt(u, th, out=self.Ss[t + 1])
-        self.v = _reset_into(u, s, th, self.reset, self.Vs[t + 1])
+        self.v = reset_membrane(u, s, th, self.reset, out=self.Vs[t + 1])
         if self.adaptive:
             self.a = torch.addcmul(s, self.rho, self.a, out=self.As[t + 1])
         return s
@@ -203,7 +197,7 @@ class _AdLIFSoma(_LIFSoma):
         j = torch.sub(d, w_prev, out=self.Js[t])
         u = torch.lerp(j, v_prev, self.alpha, out=self.Us[t])  # α v + (1 − α)(d − w)
         s = self.s = torch.gt(u, self.theta, out=self.Ss[t + 1])
-        v = self.v = _reset_into(u, s, self.theta, self.reset, self.Vs[t + 1])
+        v = self.v = reset_membrane(u, s, self.theta, self.reset, out=self.Vs[t + 1])
         x, y = (v_prev, s_prev) if self.ef else (v, s)
         self.a = torch.mul(w_prev, self.beta, out=self.As[t + 1]).addcmul_(self.qa, x).addcmul_(self.qb, y)
         return s
@@ -220,7 +214,7 @@ class _LIFSomaBackward:
     def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
                  gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
         self.beta, self.theta, self.rho, self.ba = params
-        self.reset, self.adaptive = spec.reset, spec.adaptive
+        self.adaptive = spec.adaptive
         self.S, self.V, self.A, self.gV, self.gA = S, V, A, gV, gA
         T, B, H = U.shape
         opts = dict(dtype=U.dtype, device=U.device)
@@ -228,13 +222,13 @@ class _LIFSomaBackward:
         self.PHI = phi_of(torch.sub(U, TH))
         self.GU = self.GD = torch.empty(T, B, H, **opts)
         self.GTH = torch.empty(T, B, H, **opts) if self.adaptive else None
-        self.one = U.new_ones(())
         self.PHIs, self.GUs, self.Snow = self.PHI.unbind(0), self.GU.unbind(0), S[1:]
+        self.DVDU, self.DVDTH = reset_partials(self.Snow, spec.reset)  # the reset's partials, (T,B,H) or None
         self.gu = None  # g_u of step t+1
         self.ga_carry = None  # rho g_a_{t+1} + b_a g_theta_{t+1}
 
     def step(self, t: int, gs: Tensor) -> Tensor:
-        gV, gA, beta, reset, one = self.gV, self.gA, self.beta, self.reset, self.one
+        gV, gA, beta = self.gV, self.gA, self.beta
         gu, ga = self.gu, None
         if self.adaptive:
             ga = self.ga_carry
@@ -244,8 +238,8 @@ class _LIFSomaBackward:
                 gs = gs + ga
         phi = self.PHIs[t]
         gv = None
-        if gu is not None and gV is None and not self.adaptive and reset != "zero":
-            # the common case, in one buffer: g_u = beta g_u' + phi g_s
+        if gu is not None and gV is None and not self.adaptive and self.DVDU is None:
+            # the common case (dv/du = 1), in one buffer: g_u = beta g_u' + phi g_s
             gu = torch.mul(beta, gu, out=self.GUs[t]).addcmul_(phi, gs)
         else:
             if gu is None:
@@ -257,12 +251,12 @@ class _LIFSomaBackward:
             if gv is None:
                 gu = torch.mul(phi, gs, out=self.GUs[t])
             else:
-                gvu = gv * (one - self.Snow[t]) if reset == "zero" else gv
+                gvu = gv if self.DVDU is None else gv * self.DVDU[t]
                 gu = torch.addcmul(gvu, phi, gs, out=self.GUs[t])
         if self.adaptive:
             gth = torch.mul(phi, gs, out=self.GTH[t]).neg_()
-            if gv is not None and reset == "subtract":
-                gth.addcmul_(self.Snow[t], gv, value=-1.0)
+            if gv is not None and self.DVDTH is not None:
+                gth.addcmul_(self.DVDTH[t], gv)
             ga_new = gth * self.ba
             if ga is not None:
                 ga_new.addcmul_(self.rho, ga)
@@ -272,7 +266,7 @@ class _LIFSomaBackward:
 
     def finish(self, needs: tuple) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], tuple]:
         """``(g_v0, g_a0, extra g_s0, parameter gradients)``; ``needs`` = needs_input_grad of (v0, a0, *params)."""
-        GU, V, S, beta, gV, reset, one = self.GU, self.V, self.S, self.beta, self.gV, self.reset, self.one
+        GU, V, beta, gV = self.GU, self.V, self.beta, self.gV
         g_v0 = beta * GU[0] if needs[0] else None
         g_a0 = self.ga_carry if self.adaptive else (self.gA.sum(0) if self.gA is not None else None)
         g_beta = (GU * V[:-1]).sum((0, 1)) if needs[2] else None
@@ -281,18 +275,14 @@ class _LIFSomaBackward:
             if self.adaptive:
                 g_theta = self.GTH.sum((0, 1))
             else:
-                # g_theta_t = -phi_t g_s_t - [subtract] s_t g_v_t, and phi g_s = g_u - g_v (x (1-s) for "zero")
-                Snow = S[1:]
+                # g_theta_t = -phi_t g_s_t + dv/dtheta g_v_t, and phi g_s = g_u - dv/du g_v
                 GVp = torch.zeros_like(GU)
                 GVp[:-1] = beta * GU[1:]
                 if gV is not None:
                     GVp = GVp + gV
-                if reset == "zero":
-                    g_th = GVp * (one - Snow) - GU
-                elif reset == "subtract":
-                    g_th = GVp - GU - Snow * GVp
-                else:
-                    g_th = GVp - GU
+                g_th = (GVp if self.DVDU is None else GVp * self.DVDU) - GU
+                if self.DVDTH is not None:
+                    g_th = g_th.addcmul_(self.DVDTH, GVp)
                 g_theta = g_th.sum((0, 1))
         g_ba = (self.GTH * self.A[:-1]).sum((0, 1)) if self.adaptive and needs[5] else None
         return g_v0, g_a0, None, (g_beta, g_theta, None, g_ba)
@@ -304,13 +294,14 @@ class _AdLIFSomaBackward:
 
         g_w_t = gA_t + β g_w_{t+1} − (1 − α) g_u_{t+1}
         g_v_t = gV_t + α g_u_{t+1} + (1 − β) a g_w_{t+[ef]}     g_s_t += (1 − β) b g_w_{t+[ef]}
-        g_u_t = φ_t g_s_t + g_v_t ∂v/∂u ;  g_d_t = (1 − α) g_u_t ;  g_θ_t = −φ_t g_s_t − [subtract] s_t g_v_t
+        g_u_t = φ_t g_s_t + g_v_t ∂v/∂u ;  g_d_t = (1 − α) g_u_t ;  g_θ_t = −φ_t g_s_t + g_v_t ∂v/∂θ
+    (∂v/∂u, ∂v/∂θ: the reset's partials, :func:`spikernn.functional.reset_partials`)
     """
 
     def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
                  gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
         self.alpha, self.beta, self.a, self.b, self.theta = params
-        self.reset, self.ef = spec.reset, spec.discretisation == "ef"
+        self.ef = spec.discretisation == "ef"
         (self.J,) = extra
         self.S, self.V, self.A, self.gV, self.gA = S, V, A, gV, gA
         T, B, H = U.shape
@@ -322,6 +313,7 @@ class _AdLIFSomaBackward:
         self.PHIs, self.GUs, self.GDs, self.GWs, self.GTHs = (q.unbind(0) for q in (self.PHI, self.GU, self.GD,
                                                                                    self.GW, self.GTH))
         self.Snow = S[1:]
+        self.DVDU, self.DVDTH = reset_partials(self.Snow, spec.reset)  # the reset's partials, (T,B,H) or None
         self.gu = self.gw = None  # of step t+1
 
     def step(self, t: int, gs: Tensor) -> Tensor:
@@ -343,10 +335,10 @@ class _AdLIFSomaBackward:
         gu = torch.mul(self.PHIs[t], gs, out=self.GUs[t])
         gth = torch.neg(gu, out=self.GTHs[t])
         if gv is not None:
-            if self.reset == "subtract":
-                gth.addcmul_(self.Snow[t], gv, value=-1.0)
-            if self.reset == "zero":
-                gu.addcmul_(gv, 1 - self.Snow[t])
+            if self.DVDTH is not None:
+                gth.addcmul_(self.DVDTH[t], gv)
+            if self.DVDU is not None:
+                gu.addcmul_(gv, self.DVDU[t])
             else:
                 gu.add_(gv)
         self.gu, self.gw = gu, gw

@@ -172,13 +172,49 @@ def test_default_adlif_rnn_converts():
     assert verify(m, q, x, backend="fast").agreement > 0.85
 
 
-def test_adlif_float32_model_and_what_does_not_convert():
+def test_adlif_float32_model_converts():
     m = _adlif_model(2, "ef", "subtract", torch.float32)
     x = torch.randn(60, 2, 3) * 2 + 0.5
     assert verify(m, to_lava(m), x, backend="fast").agreement > 0.99  # float32 torch vs float64 hardware
-    for cls in (SpikingLSTM, SpikingGRU):
-        with pytest.raises(NotImplementedError, match="adLIF soma as the 'adlif' kind of spiking RNN layers only"):
-            to_lava(cls(3, 4, neuron="adlif"))
+
+
+@pytest.mark.parametrize("cls,kind", [(SpikingLSTM, "adlif_lstm"), (SpikingGRU, "adlif_gru")],
+                         ids=["lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("disc,reset", [("ef", "subtract"), ("se", "zero")])
+def test_adlif_lstm_gru_convert_with_identical_spikes(cls, kind, layers, disc, reset):
+    """Spiking LSTM/GRU layers with the adLIF soma become ``adlif_lstm``/``adlif_gru`` populations: torch ==
+    fast == reference in float (float64 model) over 100 steps; fixed point agrees with torch on most spikes."""
+    torch.manual_seed(layers)
+    # adapt_gain 1: with the default q = 120 the second layer of this small untrained net barely fires ("se")
+    m = cls(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.05,
+            adapt_gain=1.0).double().eval()
+    x = torch.randn(100, 3, 3, dtype=torch.float64) * 2 + 0.5
+    net = to_lava(m)
+    assert [p.kind for p in net.populations] == ["input"] + [kind] * layers
+    assert net.population("l0").attrs == {"reset": reset, "discretisation": disc}
+    np.testing.assert_allclose(net.population(f"l{layers - 1}").params["b"],
+                               m.neuron_parameters(layers - 1)["b"].double())
+    for backend in ("fast", "reference"):
+        r = verify(m, net, x, backend=backend)
+        assert r.agreement == 1.0 and r.max_abs_error == 0.0, r.summary()
+    assert 0.02 < r.model_output.mean() < 0.9
+    q = to_lava(m, "fixed", calibration_x=x)
+    assert verify(m, q, x, backend="fast").agreement > 0.9
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_adlif_gated_classifier_logits_to_1e6(kind):
+    """A classifier with an adLIF LSTM/GRU (float64): the fast simulator's logits equal torch's to 1e-6."""
+    from spikernn.models import SpikingSequenceClassifier
+
+    torch.manual_seed(4)
+    m = SpikingSequenceClassifier(kind, 3, 8, 4, num_layers=2, readout_decay=0.6, neuron="adlif",
+                                  threshold=0.05).double().eval()
+    x = torch.randn(5, 100, 3, dtype=torch.float64) * 2
+    lengths = torch.tensor([100, 40, 66, 100, 12])
+    r = verify(m, to_lava(m), x, lengths, backend="fast")
+    assert r.agreement == 1.0 and r.max_abs_error < 1e-6, r.summary()
 
 
 @pytest.mark.parametrize("cls,kind", [(SpikingRNN, "sd_rnn"), (SpikingLSTM, "sd_lstm"), (SpikingGRU, "sd_gru")],

@@ -1,4 +1,5 @@
 """The step functions implement docs/equations.md."""
+import pytest
 import torch
 
 from spikernn import functional as SF
@@ -43,6 +44,29 @@ def test_reset_is_detached():
     st.v.sum().backward()
     # v = u * (1 - sg(s)) = 0, gradient through u only: (1 - s) = 0
     assert d.grad.item() == 0.0
+
+
+@pytest.mark.parametrize("reset", SF.RESETS)
+def test_reset_rule_and_its_partials_are_one_definition(reset):
+    """``reset_membrane`` (out of place and in place into ``out``, as the fused loops call it) and the partial
+    derivatives ``reset_partials`` the fused backward uses agree with autograd through the rule itself."""
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(5, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    th = (torch.rand(6, generator=g, dtype=torch.float64) + 0.1).requires_grad_(True)
+    s = (u.detach() > th.detach()).to(u.dtype)
+    assert 0 < s.mean() < 1
+    v = SF.reset_membrane(u, s, th, reset)
+    out = torch.empty_like(v)
+    assert SF.reset_membrane(u.detach(), s, th.detach(), reset, out=out) is out and torch.equal(out, v.detach())
+    gv = torch.randn(5, 6, generator=g, dtype=torch.float64)
+    du, dth = torch.autograd.grad(v, (u, th), gv, allow_unused=True)
+    p_u, p_th = SF.reset_partials(s, reset)
+    torch.testing.assert_close(du, gv if p_u is None else gv * p_u, rtol=0, atol=0)
+    zero = torch.zeros(6, dtype=v.dtype)
+    torch.testing.assert_close(zero if dth is None else dth, zero if p_th is None else (gv * p_th).sum(0),
+                               rtol=0, atol=1e-15)
+    expected = {"subtract": u - th * s, "zero": u * (1 - s), "none": u}[reset]
+    torch.testing.assert_close(v, expected, rtol=0, atol=1e-15)
 
 
 def test_lstm_drive_matches_torch_cell():

@@ -112,16 +112,17 @@ def test_quantize_decay_and_lif_bias():
 
 # ------------------------------------------------------------------------------------------------ quantize()
 
-def _lif_net(I=6, H=16, O=3, reset="zero", adapt=False, rng=None):
+def _lif_net(I=6, H=16, O=3, reset="zero", adapt=False, rng=None, decay=0.75, adapt_decay=0.875,
+             readout_decay=0.5):
     rng = RNG if rng is None else rng
 
     def lif(n, name):
-        p = {"bias": rng.normal(0, 0.1, n), "decay": np.full(n, 0.75), "threshold": np.ones(n)}
+        p = {"bias": rng.normal(0, 0.1, n), "decay": np.full(n, decay), "threshold": np.ones(n)}
         if adapt:
-            p.update(adapt_decay=np.full(n, 0.875), adapt_scale=np.full(n, 0.25))
+            p.update(adapt_decay=np.full(n, adapt_decay), adapt_scale=np.full(n, 0.25))
         return Population(name, "lif", n, p, {"reset": reset})
     pops = [Population("x", "input", I), lif(H, "l1"), lif(H, "l2"),
-            Population("ro", "readout", O, {"bias": rng.normal(0, .1, O), "decay": np.full(O, 0.5)})]
+            Population("ro", "readout", O, {"bias": rng.normal(0, .1, O), "decay": np.full(O, readout_decay)})]
     syn = [SynapseBlock("a", "x", "l1", "in", rng.normal(0, .6, (H, I))),
            SynapseBlock("b", "l1", "l1", "in", rng.normal(0, .3, (H, H))),
            SynapseBlock("c", "l1", "l2", "in", rng.normal(0, .6, (H, H))),
@@ -130,18 +131,7 @@ def _lif_net(I=6, H=16, O=3, reset="zero", adapt=False, rng=None):
     return Network(pops, syn, "x", ["ro"])
 
 
-@pytest.mark.parametrize("reset,adapt", [("zero", False), ("subtract", True)])
-def test_quantize_lif_network_exact_against_dequantized(reset, adapt):
-    """With x on the input grid and power-of-two decays, fixed == float run of the dequantised network.
-
-    Known limit: this holds for the draw seeded here, not for every draw (a scan of 40 seeds x 4 settings
-    found 53 of 160 with a few differing spikes: the fixed-point decay rounds where the float run keeps the
-    fraction, and a membrane near threshold then spikes one step apart). The draw is seeded in the test so
-    that the order of the tests before it (e.g. Lava tests skipped in the core environment) cannot change it.
-    """
-    rng = np.random.default_rng(1)
-    net = _lif_net(reset=reset, adapt=adapt, rng=rng)
-    q, rep = fp.quantize(net, input_range=3.0)
+def _check_quantized(q, rep):
     assert q.precision == "fixed" and rep.saturated_weights == 0
     assert rep.max_weight_error > 0
     for b in q.synapses:
@@ -149,13 +139,96 @@ def test_quantize_lif_network_exact_against_dequantized(reset, adapt):
         assert fp.WEIGHT_EXP_RANGE[0] <= b.weight_exp <= fp.WEIGHT_EXP_RANGE[1]
     l1 = q.population("l1")
     assert l1.params["vth"].max() <= fp.LIF_VTH_MAX and np.all(l1.params["du"] == 4095)
-    F = rep.input_frac_bits
-    x = np.round(rng.normal(0, 1, (40, 3, 6)) * 2 ** F) / 2 ** F
-    yq, sq = simulate_fast(q, x)
-    yd, sd = simulate_fast(fp.dequantize(q), x)
-    for k in ("l1", "l2"):
-        np.testing.assert_array_equal(sq.events[k], sd.events[k])
-    np.testing.assert_allclose(yq, yd, atol=2 ** -q.population("ro").attrs["in_frac_bits"] * 60)
+
+
+@pytest.mark.parametrize("reset,adapt", [("zero", False), ("subtract", True)])
+def test_quantize_lif_network_exact_against_dequantized(reset, adapt):
+    """Where no arithmetic step rounds, fixed point == the float run of the dequantised network, bit for bit:
+    decays 1 (v and the adaptation trace keep every bit), every synaptic sum exact (weight exponents >= 0 for
+    spikes; for the input, x on a grid of 1/4 and e + F_x - 2 >= 0), a memoryless readout. Many draws, every
+    one exact (the general case rounds: see the next test)."""
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        net = _lif_net(reset=reset, adapt=adapt, rng=rng, decay=1.0, adapt_decay=1.0, readout_decay=0.0)
+        q, rep = fp.quantize(net, input_range=3.0)
+        _check_quantized(q, rep)
+        Fx = rep.input_frac_bits
+        for b in q.synapses:  # the preconditions: no synaptic sum drops bits
+            assert b.weight_exp + (Fx - 2 if b.source == "x" else 0) >= 0, (b.name, b.weight_exp, Fx)
+        x = np.round(rng.normal(0, 1, (40, 3, 6)) * 4) / 4
+        yq, sq = simulate_fast(q, x)
+        yd, sd = simulate_fast(fp.dequantize(q), x)
+        for k in ("l1", "l2"):
+            np.testing.assert_array_equal(sq.events[k], sd.events[k])
+            assert 0 < sq.events[k].sum() < 40 * 3 * 16
+        np.testing.assert_array_equal(yq, yd)
+
+
+def _rounding_bound(q, x):
+    """Run the fixed network ``q`` and its dequantised float twin in lockstep (reference steps) and check the
+    documented bound (:func:`spikernn.hardware.fixed_point.dequantize`) on every LIF membrane until the first
+    step whose spikes differ. Returns (that step or None, the largest |v_q - v_d| / bound seen, spikes
+    compared, spikes that differ over the whole run)."""
+    from spikernn.hardware.arith import ONE
+    from spikernn.hardware.fast import record_values
+    from spikernn.hardware.backends.reference import ReferenceStream
+
+    d = fp.dequantize(q)
+    sq, sd = ReferenceStream(q, x.shape[1]), ReferenceStream(d, x.shape[1])
+    lif = [p.name for p in q.populations if p.kind == "lif"]
+    prep = {n: q.population(n).prepare("fixed") for n in lif}
+    vunit = {n: 2.0 ** (q.population(n).attrs["in_frac_bits"] + 6) for n in lif}  # v units per input unit
+    floors = {n: sum(1 for b in q.synapses if b.target == n and b.weight_exp < 0) for n in lif}
+    bv = {n: 0.0 for n in lif}  # the bound on |v_q - v_d| (v units), per population
+    ea = {n: 0.0 for n in lif}  # the bound on |a_q - 4096 a_d| (Q12 units of a)
+    first, worst = None, 0.0
+    for t in range(x.shape[0]):
+        sq.step(x[t])
+        sd.step(x[t])
+        for n in lif:
+            sm, stq, std = prep[n].soma, sq.stepper.states[n], sd.stepper.states[n]
+            m = float(np.max((ONE - sm.dv) / ONE))
+            # the adaptive threshold in fixed point: floor(b_a a / 4096), a decayed with truncation
+            bth = float(np.max(sm.adapt_scale)) * ea[n] / ONE + 1.0 if sm.adaptive else 0.0
+            if sm.adaptive:
+                ea[n] = float(np.max((ONE - sm.da) / ONE)) * ea[n] + 1.0
+            spikes_q, spikes_d = sq.stepper.history[n][-1], sd.stepper.history[n][-1]
+            # decay truncation (< 1 v unit) + one floor per block with e < 0 (< 1 input LSB = 64 v units);
+            # a subtractive reset subtracts thresholds that differ by the threshold's error
+            bv[n] = m * bv[n] + 1.0 + 64.0 * floors[n] + (bth if sm.reset == "subtract" else 0.0)
+            if first is None:
+                if not np.array_equal(spikes_q, spikes_d):
+                    first = t
+                else:
+                    err = np.abs(stq.v - std.v * vunit[n])
+                    err = err[spikes_q == 0] if sm.reset == "zero" else err  # both at 0 where both spiked
+                    worst = max(worst, float(err.max(initial=0.0)) / bv[n])
+    rq, rd = record_values(q, x), record_values(d, x)
+    return first, worst, sum(rq[n].size for n in lif), sum(int((rq[n] != rd[n]).sum()) for n in lif)
+
+
+@pytest.mark.parametrize("reset,adapt", [("zero", False), ("subtract", True), ("subtract", False)])
+def test_quantize_lif_network_tracks_dequantized_within_the_rounding_bound(reset, adapt):
+    """In general fixed point rounds where the float run keeps the fraction: Lava's 12-bit decay truncates
+    (< 1 v unit per step), a synapse block with a negative weight exponent floors its sum (< 1 LSB of the
+    input), the adaptive threshold floors b_a a. So the dequantised float twin is not bit-identical
+    (benchmarks/bench_fixed_vs_dequantized.py: 47 of 160 draws with a differing spike): its membranes stay within the bound
+    those roundings accumulate, ``b_t = beta b_{t-1} + 1 + 64 n_floor (+ the threshold's error)`` v units, until
+    a membrane within that bound of its threshold spikes one step apart; from then on the runs are one spike
+    apart. Checked on every draw, none picked."""
+    firsts = []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        net = _lif_net(reset=reset, adapt=adapt, rng=rng)
+        q, rep = fp.quantize(net, input_range=3.0)
+        _check_quantized(q, rep)
+        F = rep.input_frac_bits
+        x = np.round(rng.normal(0, 1, (40, 3, 6)) * 2 ** F) / 2 ** F
+        first, worst, n_spk, n_diff = _rounding_bound(q, x)
+        assert worst <= 1.0, (seed, worst)
+        assert (first is None) == (n_diff == 0)
+        firsts.append(first)
+    assert 0 < sum(f is not None for f in firsts) < len(firsts) / 2  # the limit is real: some draws differ
 
 
 def test_quantize_rejects_fixed_and_warns_on_saturation():

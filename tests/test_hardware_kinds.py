@@ -210,7 +210,7 @@ def test_one_reset_default_from_the_core():
     from spikernn.neurons import NeuronOptions
 
     assert DEFAULT_RESET == NeuronOptions().reset == "subtract"
-    for name in ("lif", "spiking_lstm", "spiking_gru"):
+    for name in ("lif", "adlif", "spiking_lstm", "spiking_gru", "adlif_lstm", "adlif_gru"):
         assert KINDS[name].setting("reset").default == DEFAULT_RESET
         assert KINDS[name].prepare({}, {}, "float", 3).soma.reset == DEFAULT_RESET
 
@@ -220,11 +220,11 @@ def test_kind_descriptions_are_complete():
     from spikernn.functional import GATES
     from spikernn.hardware.kinds.spec import GRADED_MESSAGE_BITS
 
-    assert KINDS["spiking_lstm"].gates == KINDS["sd_lstm"].gates == {"in": GATES["lstm"]}
-    assert KINDS["spiking_gru"].gates == {"in": GATES["gru"], "rec": GATES["gru"]}
+    assert KINDS["spiking_lstm"].gates == KINDS["adlif_lstm"].gates == KINDS["sd_lstm"].gates == {"in": GATES["lstm"]}
+    assert KINDS["spiking_gru"].gates == KINDS["adlif_gru"].gates == {"in": GATES["gru"], "rec": GATES["gru"]}
     assert {n: k.message_bits for n, k in KINDS.items()} == {
         "input": GRADED_MESSAGE_BITS, "lif": 1, "adlif": 1, "spiking_lstm": 1, "spiking_gru": 1,
-        "sd_rnn": GRADED_MESSAGE_BITS,
+        "adlif_lstm": 1, "adlif_gru": 1, "sd_rnn": GRADED_MESSAGE_BITS,
         "sd_lstm": GRADED_MESSAGE_BITS, "sd_gru": GRADED_MESSAGE_BITS, "readout": GRADED_MESSAGE_BITS}
     text = describe()
     for name, k in KINDS.items():
@@ -401,6 +401,41 @@ def test_adlif_float_matches_the_core_step(reset, disc):
         np.testing.assert_allclose(st.w, ts.a.numpy(), rtol=0, atol=1e-12)
         total += int(m.sum())
     assert 0 < total < steps * B * n
+
+
+@pytest.mark.parametrize("cell,kind", [("lstm", "adlif_lstm"), ("gru", "adlif_gru")])
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("disc", ["ef", "se"])
+def test_adlif_gated_float_matches_the_core_cell(cell, kind, reset, disc):
+    """The ``adlif_lstm``/``adlif_gru`` kinds' float reference step == the core's torch ``cell_step`` with the
+    adLIF soma (float64): spikes identical, membrane, adaptation current and cell state to 1e-12."""
+    from spikernn.functional import AdLIFParams, cell_step, zero_state
+
+    n, steps = 5, 120
+    G = {"lstm": 4, "gru": 3}[cell]
+    rng = np.random.default_rng(7)
+    p = {"alpha": rng.uniform(0.8, 0.96, n), "beta": rng.uniform(0.96, 0.99, n), "a": rng.uniform(-1, 1, n),
+         "b": rng.uniform(0, 2, n), "threshold": rng.uniform(0.02, 0.1, n)}
+    w_hh, b_hh = rng.normal(0, 0.5, (G * n, n)), rng.normal(0, 0.3, G * n)
+    k = KINDS[kind]
+    bias = {"bias": b_hh} if cell == "lstm" else {"bias_rec": b_hh}
+    prep = k.prepare({**p, **bias}, {"reset": reset, "discretisation": disc}, "float", n)
+    st = k.init_state(prep, B)
+    tv = {key: torch.tensor(v) for key, v in p.items()}
+    soma = AdLIFParams(tv["alpha"], tv["beta"], tv["a"], tv["b"], tv["threshold"], reset, disc)
+    ts = zero_state(cell, (B,), n, dtype=torch.float64)
+    total = 0
+    for _ in range(steps):
+        x_proj = rng.normal(0.3, 1.5, (B, G * n))
+        s_prev = ts.s.numpy()
+        ins = {"in": x_proj + s_prev @ w_hh.T} if cell == "lstm" else {"in": x_proj, "rec": s_prev @ w_hh.T}
+        st, out, m = k.step(st, ins, prep)
+        s, ts = cell_step(cell, torch.tensor(x_proj), ts, torch.tensor(w_hh), torch.tensor(b_hh), soma)
+        np.testing.assert_array_equal(out, s.numpy())
+        for field, ref in (("v", ts.v), ("w", ts.a), ("c" if cell == "lstm" else "h", ts[3])):
+            np.testing.assert_allclose(getattr(st, field), ref.numpy(), rtol=0, atol=1e-12)
+        total += int(m.sum())
+    assert 0.02 * steps * B * n < total < 0.9 * steps * B * n
 
 
 @pytest.mark.parametrize("disc", ["ef", "se"])

@@ -1,4 +1,5 @@
-"""The Lava backend's supervision: failures inside a process are named and torn down, Ctrl-C stops a run,
+"""The Lava backend's supervision: failures inside a process are named and torn down, SIGINT and SIGTERM stop a
+run (signalled from inside Lava's step loop, so nothing races) and are re-raised after the cleanup,
 importing does not import Lava, bad calls are clear errors. (That Lava computes what the reference computes,
 every kind, precision, stages, Lava's own LIF and SigmaDelta, is in the conformance matrix,
 tests/conformance/test_conformance_backends.py, cells marked ``lava``.)
@@ -6,11 +7,12 @@ tests/conformance/test_conformance_backends.py, cells marked ``lava``.)
 Lava start-up costs about a second per run here, so the networks are tiny and each test makes few runs."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -63,26 +65,126 @@ def test_failure_inside_a_process_names_it_and_cleans_up(monkeypatch):
     assert live_children() == []
 
 
-def test_keyboard_interrupt_stops_the_run():
+SIGNAL_AT_STEP = 40  # a Lava process sends the signal from inside Lava's step loop, at this step
+
+
+def _signal_from_inside_the_run(monkeypatch, sig: int, note: str) -> None:
+    """Make the ``lif`` kind's step, as it runs inside a forked Lava process, write its pid and the /dev/shm
+    files it maps (Lava's channel buffers, the run's records) to ``note`` and send ``sig`` to its parent at
+    step :data:`SIGNAL_AT_STEP`: the run is then provably inside Lava's step loop (no timing to race)."""
+    cls = type(KINDS["lif"])
+    real = cls.step
+    count = {"n": 0}
+
+    def step(*a, **k):
+        count["n"] += 1
+        if count["n"] == SIGNAL_AT_STEP:
+            with open("/proc/self/maps") as f:
+                shm = sorted({ln.split()[-1] for ln in f if "/dev/shm/" in ln})
+            parent = os.getppid()
+            pids = set()  # the run's processes: the parent's children
+            for tid in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    pids.update(int(p) for p in f.read().split())
+            with open(note, "w") as f:
+                json.dump({"pid": os.getpid(), "pids": sorted(pids), "shm": shm}, f)
+            os.kill(parent, sig)
+        return real(*a, **k)
+
+    monkeypatch.setattr(cls, "step", step)
+
+
+def _gone(note: str) -> None:
+    """Every process of the run (the signalling one's siblings) is dead and the /dev/shm files it mapped are
+    removed (a failing check still kills and removes what it found, so that it leaves no orphans)."""
+    from multiprocessing import resource_tracker
+
+    with open(note) as f:
+        seen = json.load(f)
+    assert seen["pid"] in seen["pids"]
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # this interpreter's, not the run's
+    seen["pids"] = [p for p in seen["pids"] if p != tracker]
+    assert any("spikernn-lava-" in p for p in seen["shm"]) and any("psm_" in p for p in seen["shm"]), seen
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_dead(p) for p in seen["pids"]):
+        time.sleep(0.05)  # the subprocess case: its children may still be exiting
+    alive = [p for p in seen["pids"] if not _dead(p)]
+    left = [p for p in seen["shm"] if os.path.exists(p)]
+    dirs = {os.path.dirname(p) for p in seen["shm"] if "spikernn-lava-" in p}  # the run's record folder
+    left += sorted(d for d in dirs if os.path.isdir(d))
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    for path in left:
+        shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+    assert alive == [] and left == []
+
+
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_sigint_stops_the_run_cleans_up_and_reraises(monkeypatch, tmp_path):
+    """SIGINT (Ctrl-C) inside the step loop: KeyboardInterrupt after every Lava process is gone, Lava's shared
+    memory and the records are removed from /dev/shm, and the handlers are what they were."""
+    note = str(tmp_path / "note.json")
+    _signal_from_inside_the_run(monkeypatch, signal.SIGINT, note)
     net = one_layer("lif", {"reset": "subtract"})
     x = np.random.default_rng(0).normal(0, 1, (4000, 1, 3))
-    main = threading.get_ident()
-
-    def interrupt():
-        deadline = time.time() + 20
-        while not live_children() and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.5)
-        signal.pthread_kill(main, signal.SIGINT)
-
-    th = threading.Thread(target=interrupt, daemon=True)
-    th.start()
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         simulate_lava(net, x)
-    th.join()
-    assert time.perf_counter() - t0 < 30
+    assert time.perf_counter() - t0 < 60
     assert live_children() == []
+    _gone(note)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_sigterm_stops_the_run_and_reaches_the_previous_handler(monkeypatch, tmp_path):
+    """SIGTERM inside the step loop: the run is stopped and cleaned up, then the handler installed before
+    the run gets the signal (here one raising SystemExit, as an application's would)."""
+    note = str(tmp_path / "note.json")
+    _signal_from_inside_the_run(monkeypatch, signal.SIGTERM, note)
+    got = []
+
+    def app_handler(signum, frame):
+        got.append(signum)
+        raise SystemExit(143)
+
+    old = signal.signal(signal.SIGTERM, app_handler)
+    try:
+        with pytest.raises(SystemExit):
+            simulate_lava(one_layer("lif", {"reset": "subtract"}), np.random.default_rng(0).normal(0, 1, (4000, 1, 3)))
+        assert got == [signal.SIGTERM] and signal.getsignal(signal.SIGTERM) is app_handler
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert live_children() == []
+    _gone(note)
+
+
+def test_sigterm_with_the_default_handler_ends_the_process_after_the_cleanup(tmp_path):
+    """SIGTERM with the default disposition (a plain script): the process still ends by SIGTERM, but only
+    after its Lava processes and its /dev/shm files are gone."""
+    note = str(tmp_path / "note.json")
+    code = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import numpy as np, pytest, signal
+import test_hardware_lava as t
+mp = pytest.MonkeyPatch()
+t._signal_from_inside_the_run(mp, signal.SIGTERM, {note!r})
+t.simulate_lava(t.one_layer("lif", {{"reset": "subtract"}}), np.random.default_rng(0).normal(0, 1, (4000, 1, 3)))
+print("run finished: SIGTERM was lost")
+"""
+    log = tmp_path / "out.txt"
+    with open(log, "w") as out:  # not a pipe: a process outliving the script would hold it open
+        r = subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT, timeout=300)
+    _gone(note)
+    assert r.returncode == -signal.SIGTERM, (r.returncode, log.read_text()[-2000:])
 
 
 def test_import_spikernn_does_not_import_lava():

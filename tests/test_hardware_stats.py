@@ -52,22 +52,26 @@ def test_lengths_that_do_not_match_the_batch_are_refused():
         count_activity(net, masks, 4, 2, lengths=np.array([1, 2, 3]))
 
 
-def test_adlif_activity_and_placement_come_from_its_kind():
-    """An adLIF layer is counted as its kind says (one neuron update per neuron and step, binary spikes of one
-    bit) and placed with one compartment per neuron; the Loihi estimate reads those counts."""
+@pytest.mark.parametrize("cell,kind,compartments", [("rnn", "adlif", 1), ("lstm", "adlif_lstm", 4),
+                                                    ("gru", "adlif_gru", 6)])
+def test_adlif_activity_and_placement_come_from_its_kind(cell, kind, compartments):
+    """An adLIF layer (the soma of an RNN, LSTM or GRU cell) is counted as its kind says (one neuron update per
+    neuron and step, binary spikes of one bit) and placed with one compartment per gate input; the Loihi
+    estimate reads those counts."""
     from spikernn.energy import loihi_estimate
     from spikernn.hardware import place
     from spikernn.hardware.kinds import KINDS
 
     torch.manual_seed(0)
-    model = snr.SpikingSequenceClassifier("rnn", 3, 6, 4, neuron="adlif", threshold=0.1).eval()
+    model = snr.SpikingSequenceClassifier(cell, 3, 6, 4, neuron="adlif", threshold=0.1).eval()
     net = to_lava(model)
+    assert net.population("l0").kind == kind
     x = torch.randn(2, 9, 3) * 3
     _, stats = net.simulate(x)
-    k = KINDS["adlif"]
+    k = KINDS[kind]
     assert stats.message_bits["l0"] == k.message_bits == 1
     assert stats.neuron_updates["l0"] == 6 * k.updates_per_step * 9 * 2
     row = next(r for r in place(net).table if r["population"] == "l0")
-    assert row["compartments"] == 6 * k.compartments == 6
+    assert row["compartments"] == 6 * k.compartments == 6 * compartments
     assert loihi_estimate(stats).counts["neuron_updates_active"] + \
         loihi_estimate(stats).counts["neuron_updates_inactive"] == stats.total_neuron_updates() / 2

@@ -245,10 +245,9 @@ def test_adlif_options_ranges_and_errors():
         snr.SpikingRNN(3, 4, neuron="adlif", alpha_range=(0.5, 1.5))
     with pytest.raises(ValueError, match="adapt_scale"):
         snr.NeuronOptions(neuron="adlif", adapt_scale=0.5)
-    with pytest.raises(NotImplementedError, match="adlif"):  # the hardware's adlif kind is the RNN soma only
-        from spikernn import converters
+    from spikernn import converters  # the hardware has the adLIF soma in every cell
 
-        converters.to_lava(snr.SpikingLSTM(3, 4, neuron="adlif"))
+    assert converters.to_lava(snr.SpikingLSTM(3, 4, neuron="adlif")).population("l0").kind == "adlif_lstm"
 
 
 

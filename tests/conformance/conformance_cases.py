@@ -18,7 +18,8 @@ from spikernn.hardware.fixed_point import quantize
 from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
-SPIKING = ("lif", "adlif", "spiking_lstm", "spiking_gru")
+SPIKING = ("lif", "adlif", "spiking_lstm", "spiking_gru", "adlif_lstm", "adlif_gru")
+ADLIF = ("adlif", "adlif_lstm", "adlif_gru")  # the kinds with the adLIF soma
 SIGMA_DELTA = (("sd_rnn", "tanh"), ("sd_rnn", "relu"), ("sd_lstm", None), ("sd_gru", None))
 RESETS = ("subtract", "zero", "none", None)  # None: no "reset" attribute (the one default)
 I, H, O, T = 3, 4, 2, 12
@@ -30,7 +31,7 @@ class Branch:
 
     kind: str
     reset: str | None = None  # spiking kinds
-    adapt: bool = False  # spiking kinds: the adaptive threshold; adlif: the symplectic ("se") discretisation
+    adapt: bool = False  # spiking kinds: the adaptive threshold; adLIF soma: the symplectic ("se") discretisation
     activation: str | None = None  # sd_rnn
     threshold: float = 0.0  # sigma-delta delta threshold
     layers: int = 2
@@ -41,7 +42,7 @@ class Branch:
 
     @property
     def _id(self) -> str:
-        if self.kind == "adlif":
+        if self.kind in ADLIF:
             return f"{self.kind}-{self.reset or 'default'}-{'se' if self.adapt else 'ef'}"
         if self.kind in SPIKING:
             return f"{self.kind}-{self.reset or 'default'}-{'adapt' if self.adapt else 'fixed_th'}"
@@ -63,9 +64,11 @@ def sigma_delta_branches() -> list[Branch]:
 def _params(b: Branch, rng: np.random.Generator, builtin: bool = False) -> tuple[dict, dict]:
     g = KINDS[b.kind].gates["in"]
     attrs: dict = {}
-    if b.kind == "adlif":  # the core's ranges (sparch's); the drive enters with the gain 1 - alpha
-        p = {"alpha": rng.uniform(0.8, 0.96, H), "beta": rng.uniform(0.96, 0.99, H), "a": rng.uniform(-1, 1, H),
-             "b": rng.uniform(0, 2, H), "threshold": rng.uniform(0.05, 0.2, H)}
+    if b.kind in ADLIF:  # the core's ranges (sparch's); the drive enters with the gain 1 - alpha
+        # a gated drive lies in (-1, 1): faster membranes, lower thresholds to spike within T steps
+        (th, al) = ((0.05, 0.2), (0.8, 0.96)) if b.kind == "adlif" else ((0.01, 0.05), (0.6, 0.9))
+        p = {"alpha": rng.uniform(*al, H), "beta": rng.uniform(0.96, 0.99, H), "a": rng.uniform(-1, 1, H),
+             "b": rng.uniform(0, 2, H), "threshold": rng.uniform(*th, H)}
         attrs["discretisation"] = "se" if b.adapt else "ef"
         if b.reset is not None:
             attrs["reset"] = b.reset
@@ -87,8 +90,8 @@ def _params(b: Branch, rng: np.random.Generator, builtin: bool = False) -> tuple
         return p, attrs
     if b.kind.endswith("gru"):
         p.update(bias_in=rng.normal(0, .3, 3 * H), bias_rec=rng.normal(0, .3, 3 * H))
-    else:
-        p["bias"] = rng.normal(0.05, .2, g * H)
+    else:  # adLIF: a gated drive o tanh(c) more often > 0 (the membrane integrates it with the gain 1 - alpha)
+        p["bias"] = rng.normal(0.1 if b.kind == "adlif_lstm" else 0.05, .2, g * H)
     return p, attrs
 
 

@@ -91,6 +91,10 @@ LAVA_ZOOS = {
     # adLIF (issue 10's proof): 1- and 2-layer recurrent networks over 100 steps, both discretisations
     "adlif": ([Branch("adlif", "subtract", layers=1), Branch("adlif", None, True, layers=2)], "feedback",
               {"steps": 100}),
+    # the adLIF soma in the spiking LSTM/GRU cells: 1- and 2-layer networks over 100 steps
+    "adlif_gated": ([Branch("adlif_lstm", "subtract", layers=1), Branch("adlif_lstm", "zero", True, layers=2),
+                     Branch("adlif_gru", None, True, layers=1), Branch("adlif_gru", "none", layers=2)], "feedback",
+                    {"steps": 100}),
 }
 
 
