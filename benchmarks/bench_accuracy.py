@@ -14,10 +14,13 @@ Recipes (both unidirectional, hidden 128, one layer):
 * ``best`` — the project's own recipe: ``snr.SpikingSequenceClassifier`` (leaky-integrator readout
   β_out 0.97 read at the last valid step, learnable threshold) or ``snr.DenseSequenceClassifier`` (head on
   the last hidden state), trained by ``snr.train`` (Adam 3e-3, batch 32, cosine schedule, clipping 1.0).
+* ``tuned`` (only when asked, ``--recipes tuned``) — ``best``'s models trained 200 epochs with random time
+  crops and label smoothing (:data:`TUNED`, :func:`train_tuned`).
 
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
 Reported: test accuracy (the data set's own test split; nothing is tuned on it) mean ± std over seeds, and
-the spiking models' firing rate (spikes per neuron per valid time step on the test set). Every finished run
+the spiking models' firing rate (spikes per neuron per valid time step on the test set; with ``--layers`` > 1
+also each layer's rate before and after training, :func:`layer_rates`). Every finished run
 is appended to ``--out``/runs.jsonl and skipped when the harness is run again with the same settings, so an
 interrupted run resumes; ``--fresh`` starts over. The table (``accuracy.md``), all figures (``accuracy.json``)
 and a plot (``accuracy.png``) are written to ``--out`` (default ``benchmarks/results``).
@@ -54,8 +57,8 @@ DENSE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 SPIKING = {"snn_rnn": snr.SpikingRNN, "snn_lstm": snr.SpikingLSTM, "snn_gru": snr.SpikingGRU}
 MODELS = ("lstm", "snn_lstm", "gru", "snn_gru", "rnn", "snn_rnn")
 RECIPES = ("plain", "best")
-# the "tuned" recipe (JapaneseVowels' best recipe): the "best" model trained longer with random time crops and
-# label smoothing, chosen by 5-fold cross-validation on the training split (benchmarks/results/accuracy_notes.md)
+# the "tuned" recipe: the "best" model trained longer with random time crops and label smoothing (values set by
+# hand, not searched; measured on JapaneseVowels in benchmarks/results/accuracy.md, round 2)
 TUNED = {"epochs": 200, "crop": 0.2, "label_smoothing": 0.1}
 
 
@@ -220,11 +223,35 @@ def evaluate(model: nn.Module, data: snr.datasets.SequenceData) -> dict[str, flo
     return {"accuracy": correct / len(data), "firing_rate": spikes / steps if model.spiking else None}
 
 
+@torch.no_grad()
+def layer_rates(model: nn.Module, data: snr.datasets.SequenceData) -> Optional[list[float]]:
+    """Firing rate of each layer of a spiking model (spikes per neuron per valid step, directions pooled) on
+    ``data``, read from the layer's ``last_activity`` with the sequences packed (valid steps only); None for a
+    dense model."""
+    rnn = getattr(model, "rnn", None)
+    if not isinstance(rnn, tuple(SPIKING.values())):
+        return None
+    was = model.training
+    model.eval()
+    spikes, steps = [0.0] * rnn.num_layers, [0.0] * rnn.num_layers
+    for i in range(0, len(data), 256):
+        L = data.lengths[i:i + 256]
+        packed = nn.utils.rnn.pack_padded_sequence(data.x[i:i + 256, : int(L.max())], L.cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        rnn(packed)
+        for act in rnn.last_activity:
+            spikes[act.layer] += act.total_spikes
+            steps[act.layer] += act.neuron_steps
+    model.train(was)
+    return [sp / max(st, 1.0) for sp, st in zip(spikes, steps)]
+
+
 def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: int, hidden: int, neuron: dict,
             clip: Optional[float], verbose: bool, input_init: str = "torch", layers: int = 1,
             dropout: float = 0.0) -> dict[str, Any]:
     torch.manual_seed(seed)
     net = build(model, recipe, train, hidden, neuron, input_init, layers, dropout)
+    init_rates = layer_rates(net, test) if layers > 1 else None  # untrained, default initialisation
     t0 = time.perf_counter()
 
     def progress(epoch: int, loss: float) -> None:
@@ -240,8 +267,11 @@ def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: i
                   on_epoch=lambda e, loss, acc: progress(e + 1, loss))
     if verbose:
         print("\r", end="")
+    train_s = time.perf_counter() - t0
     ev = evaluate(net, test)
-    return {**ev, "train_s": time.perf_counter() - t0}
+    if layers > 1 and init_rates is not None:  # per-layer firing of a deep spiking net, before and after training
+        ev.update(layer_rates_init=init_rates, layer_rates=layer_rates(net, test))
+    return {**ev, "train_s": train_s}
 
 
 # ------------------------------------------------------------------------------------------------ reporting
@@ -275,6 +305,10 @@ def summarise(runs: list[dict]) -> dict[tuple, dict]:
         out[key] = {"n": len(rs), "mean": statistics.mean(acc), "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
                     "firing_rate": statistics.mean(fr) if fr else None, "train_s": statistics.mean(r["train_s"] for r in rs),
                     "seeds": sorted(r["seed"] for r in rs)}
+        for k in ("layer_rates_init", "layer_rates"):  # deep spiking nets: per-layer rates, mean over seeds
+            per = [r[k] for r in rs if r.get(k)]
+            if per:
+                out[key][k] = [statistics.mean(v) for v in zip(*per)]
     return out
 
 
@@ -435,12 +469,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                     a.input_init, a.layers, a.dropout)
         rec = {**key, **r}
         fr = f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else ""
+        if r.get("layer_rates"):
+            fr += (", layer rates untrained " + "/".join(f"{v:.3f}" for v in r["layer_rates_init"]) + " trained "
+                   + "/".join(f"{v:.3f}" for v in r["layer_rates"]))
         print(f"    test accuracy {100 * r['accuracy']:.2f} %{fr}, {r['train_s']:.0f} s", flush=True)
         record(log, done, rec)
     sel = selected(done, "data", datasets, recipes, models, a.seeds, config)
     summary = summarise(sel)
     md = table(summary, datasets, recipes, models)
-    lines = checks(summary, datasets)
+    lines = checks(summary, datasets) + [
+        f"{d}: {rc} {m} firing rate per layer, untrained (default init) "
+        + "/".join(f"{v:.3f}" for v in s["layer_rates_init"]) + ", trained " + "/".join(f"{v:.3f}" for v in s["layer_rates"])
+        for (d, rc, m), s in summary.items() if s.get("layer_rates")]
     print("\n" + md + "\n\n" + "\n".join(lines))
     stem = "accuracy" if not a.tag else f"accuracy_{a.tag}"
     (out / f"{stem}.md").write_text(

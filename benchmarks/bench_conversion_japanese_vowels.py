@@ -1,8 +1,8 @@
 """Fixed-point conversion fidelity on JapaneseVowels (real data, packaged in sktime; no download).
 
 Trains a dense LSTM classifier (torch.nn.LSTM + Linear head) and spiking classifiers (by default SpikingLSTM
-and SpikingRNN, each + readout, with the layers' default neuron options: the LIF soma for the LSTM, the adLIF
-soma for the RNN), converts each with ``converters.to_lava(model, "fixed", calibration_x=train x)`` and reports, on
+and SpikingRNN, each + readout, with the layers' default neuron options; ``--neuron adlif`` for the adLIF
+soma), converts each with ``converters.to_lava(model, "fixed", calibration_x=train x)`` and reports, on
 the whole test set (370 sequences) run by the fast simulator: test accuracy of the torch model and of the
 hardware network, and class agreement between them (target >= 99%); then runs the test sequences (all by
 default, ``--lava N`` for fewer) on real Lava processes (``backend="lava"``) and checks they give the same
@@ -76,6 +76,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--spike-threshold", type=float, default=None,
                     help="firing threshold of the spiking LSTM (default: the neuron default, spikernn.neurons)")
     ap.add_argument("--lr", type=float, default=5e-3)
+    ap.add_argument("--neuron", default=None, choices=["lif", "adlif"],
+                    help="soma of the spiking classifiers (default: the layers' default, spikernn.neurons)")
     ap.add_argument("--spiking-kinds", default="lstm,rnn", help="spiking classifiers to convert (lstm, gru, rnn)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lava", type=int, default=None,
@@ -93,6 +95,8 @@ def main(argv=None) -> dict:
     spiking_opts = {"readout_decay": args.readout_decay}
     if args.spike_threshold is not None:
         spiking_opts["threshold"] = args.spike_threshold
+    if args.neuron is not None:
+        spiking_opts["neuron"] = args.neuron
     names = {"lstm": "SpikingLSTM", "gru": "SpikingGRU", "rnn": "SpikingRNN"}
     todo = [("dense LSTM", True, "lstm", {})] + [(names[k], False, k, spiking_opts)
                                                  for k in args.spiking_kinds.split(",") if k]

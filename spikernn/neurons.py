@@ -2,10 +2,11 @@
 
 Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
 
-* ``neuron``: the soma, "lif" (default) or "adlif" (docs/equations.md gives both).
-* ``threshold`` (θ0, default 1.5 for "lif", 1.0 for "adlif"): firing threshold > 0; ``learn_threshold``
-  (default False). Both somas.
-* ``reset``: "subtract" (default), "zero" or "none". Both somas.
+* ``neuron``: the soma, "lif" (default of all three cells), "adlif" or "delta" (graded spikes, sigma-delta;
+  docs/equations.md gives all three).
+* ``threshold`` (θ0, default 1.5 for "lif", 1.0 for "adlif", the event threshold 0.05 for "delta"): firing
+  threshold > 0; ``learn_threshold`` (default False). LIF and adLIF.
+* ``reset``: "subtract" (default for "lif"), "zero" (default for "adlif") or "none". LIF and adLIF.
 * ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan"; "atan", "fast_sigmoid" and
   "sigmoid" run as :class:`spikernn.surrogates.Surrogate`, same formulas, picklable and ``torch.func``-ready)
   or any surrogate callable; ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
@@ -20,14 +21,14 @@ LIF only (``neuron="lif"``):
 
 adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`` coupled to the membrane):
 
-* ``discretisation``: "ef" (default; Euler forward, Bittar & Garner) or "se" (symplectic Euler, Baronig et
-  al. 2025: the adaptation reads the current step's membrane and spike, stable at coarse time steps).
+* ``discretisation``: "se" (default; symplectic Euler, Baronig et al. 2025: the adaptation reads the current
+  step's membrane and spike, stable at coarse time steps) or "ef" (Euler forward, Bittar & Garner).
 * ``alpha_range``, ``beta_range``, ``a_range``, ``b_range``: (low, high) of the membrane decay α, the
-  adaptation decay β, the subthreshold coupling a and the spike-triggered jump b. As in sparch
-  (idiap/sparch, ``sparch/models/snns.py``, ``adLIFLayer``: ``alpha_lim``, ``beta_lim``, ``a_lim``,
-  ``b_lim``), each per-neuron value is drawn uniformly from its range at construction (and by
-  ``reset_parameters()``) and clamped to it in every forward pass. Defaults are sparch's:
-  α ∈ [e^-1/5, e^-1/25] (τ_u 5-25 steps), β ∈ [e^-1/30, e^-1/120] (τ_w 30-120 steps), a ∈ [-1, 1], b ∈ [0, 2].
+  adaptation decay β, the subthreshold coupling a and the spike-triggered jump b; each per-neuron value is
+  drawn uniformly from its range at construction (and by ``reset_parameters()``) and clamped to it in every
+  forward pass. Defaults are SE-adLIF's (IGITUGraz/SE-adlif, :data:`ADLIF_RANGES`): α ∈ [e^-1/5, e^-1/25]
+  (τ_u 5-25 steps), β ∈ [e^-1/60, e^-1/300] (τ_w 60-300 steps), a ∈ [0, 1], b ∈ [0, 2]; ``adapt_gain`` q
+  (default 120, :data:`ADLIF_GAIN`): the neuron uses q·a and q·b (SE-adLIF's reparametrisation).
 * ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
 
 Learnable values are kept valid by clamping in the forward pass: effective β = clamp(decay, 0, 1),
@@ -60,8 +61,15 @@ the mean of its spikes, Adam 3e-3, no clipping or schedule; log in ``benchmarks/
 
 With all of these, 3 seeds, plain recipe (``benchmarks/results/accuracy.md``): spoken words SpikingGRU
 95.0 % / SpikingLSTM 94.8 % (nn.GRU 96.4, nn.LSTM 95.8); JapaneseVowels 94.1 / 93.5 % (nn.GRU 93.4, nn.LSTM
-93.1). The adLIF soma (``neuron="adlif"``) lost to LIF as SpikingRNN's soma in the plain recipe (best 81.8 %
-vs 92.3 % on the spoken words), so LIF stays the default.
+93.1).
+
+The soma of SpikingRNN stays LIF. SE-adLIF (``neuron="adlif"`` with the defaults above) against LIF as
+SpikingRNN's soma, plain recipe, 3 seeds, same run (``benchmarks/results/accuracy.md``, round 2): spoken
+words 95.25 ± 0.90 % vs 75.25 ± 17.61 %, JapaneseVowels 96.49 vs 94.50 %, BasicMotions 75.00 vs 68.33 %, but
+ItalyPowerDemand 73.63 vs 80.92 % and GunPoint 49.33 % (chance; rate 0.008) vs 62.00 %: the strong
+adaptation (q·a ≈ 60) silences neurons driven by one input feature. It wins on multivariate (speech-like)
+input and loses on univariate input, so it is an option, not the default: pass ``neuron="adlif"`` for
+multivariate sequences.
 """
 from __future__ import annotations
 
@@ -79,8 +87,9 @@ MIN_THRESHOLD = 1e-3
 # α = SURROGATE_ALPHA / θ0
 DEFAULT_THRESHOLD = {"lif": 1.5, "adlif": 1.0, "delta": 0.05}
 DEFAULT_RESET = {"lif": "subtract", "adlif": "zero", "delta": "none"}
-# the default soma of each cell type (module docstring): the RNN's unbounded drive suits the adLIF soma
-DEFAULT_NEURON = {"rnn": "adlif", "lstm": "lif", "gru": "lif"}
+# the default soma of each cell type (module docstring: SE-adLIF as the RNN's default won on the multivariate
+# sets and lost on the univariate ones, so LIF stays the default of all three)
+DEFAULT_NEURON = {"rnn": "lif", "lstm": "lif", "gru": "lif"}
 SURROGATE_ALPHA = 2.0
 # the spiking cells/layers draw weight_ih from U(±1/sqrt(fan-in)) (module docstring, last point)
 INPUT_INIT = "uniform(±1/sqrt(fan_in))"

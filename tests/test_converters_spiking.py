@@ -151,12 +151,11 @@ def test_adlif_rnn_converts_with_identical_spikes(layers, disc, reset):
     assert verify(m, q, x, backend="fast").agreement > 0.9
 
 
-def test_default_adlif_rnn_converts():
-    """The default SpikingRNN (SE-adLIF: a, b scaled by q = 120, adaptation time constants up to 300 steps,
-    zero reset) converts: identical spikes in float; in fixed point the 12-bit decays (1 - beta down to 1/300:
-    up to 3.6 % relative error) and the q-scaled coupling move some spikes, and Lava gives the fast
-    simulator's bits."""
-    m = SpikingRNN(3, 6, num_layers=2, threshold=0.1).double()
+def test_se_adlif_rnn_with_its_defaults_converts():
+    """SpikingRNN(neuron="adlif") with the adLIF defaults (SE-adLIF: a, b scaled by q = 120, adaptation time
+    constants up to 300 steps, zero reset) converts: identical spikes in float; in fixed point the 12-bit
+    decays (1 - beta down to 1/300: up to 3.6 % relative error) and the q-scaled coupling move some spikes."""
+    m = SpikingRNN(3, 6, num_layers=2, neuron="adlif", threshold=0.1).double()
     assert m.neuron_options.neuron == "adlif" and m.neuron_options.reset == "zero"
     with torch.no_grad():
         for name, p in m.named_parameters():

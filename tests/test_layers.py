@@ -75,9 +75,7 @@ def test_packed_sequence_equals_single_runs(cls, ref, fused):
 @pytest.mark.parametrize("cls,ref", KINDS)
 def test_surrogate_gradients_reach_every_parameter(cls, ref):
     torch.manual_seed(0)
-    # the RNN's default soma (adLIF) takes its drive with the gain 1 - alpha (~0.1): a lower threshold to fire
-    m = cls(3, 6, num_layers=2, bidirectional=True, threshold=0.05 if cls is snr.SpikingRNN else 0.2,
-            learn_threshold=True)
+    m = cls(3, 6, num_layers=2, bidirectional=True, threshold=0.2, learn_threshold=True)
     out, _ = m(torch.randn(10, 4, 3))
     out.sum().backward()
     for n, p in m.named_parameters():
