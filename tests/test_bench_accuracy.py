@@ -64,7 +64,6 @@ def test_layer_rates_count_valid_steps_per_layer():
     assert len(rates) == 2 and bench_accuracy.layer_rates(
         bench_accuracy.PlainClassifier(torch.nn.GRU, 2, 6, 3), data) is None
     with torch.no_grad():
-        with torch.no_grad():
         layer2 = sum(float(m.rnn(x[b:b + 1, :int(L[b])])[0].sum()) for b in range(3)) / (6 * int(L.sum()))
     assert abs(rates[1] - layer2) < 1e-9 and 0 < layer2 < 1
     assert 0 <= rates[0] <= 1 and m.training  # the model's mode is restored
