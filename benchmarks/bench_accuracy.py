@@ -147,9 +147,13 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
 
 # ------------------------------------------------------------------------------------------------ training
 def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
-                batch_size: int = 32, clip: Optional[float] = None, progress=None) -> None:
-    """The user's own loop: Adam, shuffled batches, cross-entropy, ordinary epochs (optionally clipping)."""
+                batch_size: int = 32, clip: Optional[float] = None, progress=None, *, cosine: bool = False,
+                crop: float = 0.0, label_smoothing: float = 0.0) -> None:
+    """The user's own loop: Adam, shuffled batches, cross-entropy, ordinary epochs (optionally clipping; the
+    "tuned" recipe adds a cosine schedule, random time crops (:func:`random_crop`) and label smoothing)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * math.ceil(len(data) / batch_size))
+             if cosine else None)
     g = torch.Generator().manual_seed(seed)
     model.train()
     for epoch in range(epochs):
@@ -158,12 +162,16 @@ def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, 
             j = perm[i:i + batch_size]
             L = data.lengths[j]
             x = data.x[j, : int(L.max())]
-            loss = nn.functional.cross_entropy(model(x, L), data.y[j])
+            if crop:
+                x, L = random_crop(x, L, crop, g)
+            loss = nn.functional.cross_entropy(model(x, L), data.y[j], label_smoothing=label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
                 nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
+            if sched is not None:
+                sched.step()
         if progress:
             progress(epoch + 1, float(loss.detach()))
 
@@ -186,24 +194,8 @@ def train_tuned(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, 
     """The "tuned" recipe's loop: Adam with a cosine schedule and clipping 1.0 (as ``snr.train``), plus random
     time crops (:func:`random_crop`) and label smoothing."""
     torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * math.ceil(len(data) / batch_size))
-    model.train()
-    for epoch in range(epochs):
-        perm = torch.randperm(len(data), generator=g)
-        for i in range(0, len(perm), batch_size):
-            j = perm[i:i + batch_size]
-            L = data.lengths[j]
-            x, L = random_crop(data.x[j, : int(L.max())], L, crop, g)
-            loss = nn.functional.cross_entropy(model(x, L), data.y[j], label_smoothing=label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-        if progress:
-            progress(epoch + 1, float(loss.detach()))
+    train_plain(model, data, epochs, seed, lr, batch_size, clip=1.0, progress=progress, cosine=True, crop=crop,
+                label_smoothing=label_smoothing)
     model.eval()
 
 
