@@ -9,7 +9,7 @@ The fast simulator's batch-256 rate is measured with one thread and with ``--thr
 shards in parallel, default: every core; each with ``--blas-threads`` BLAS threads); the headline ratio uses
 ``--threads`` and the single-thread ratio is printed beside it.
 
-Prints steps per second at batch 1 (fast / Lava ratio; target >= 100x) and samples per second at batch 256
+Prints steps per second at batch 1 (fast / Lava ratio; target >= 100x, issue 14: >= 300x) and samples per second at batch 256
 (Lava's rate measured on a few samples; target >= 1000x), and checks that both backends gave the same output
 on the samples Lava ran. Lava's batch rate is measured two ways: one Lava run per sample (how Lava runs
 inputs one at a time; this is the ratio compared with the target) and spikernn's runner multiplexing the
@@ -124,8 +124,8 @@ def run_one(a, precision: str) -> dict:
           f"BLAS threads {a.blas_threads}) | Lava {lava_samples:8,.3f} samples/s end to end, one run per sample "
           f"({k1} samples); {lava_samples_mux:,.3f} samples/s with {k} samples multiplexed in one run "
           f"({lava_samples_run:,.3f} samples/s stepping only)")
-    print(f"[{precision}] ratio fast/Lava at batch 1 (steps/s):       {r1:10,.0f}x  (target >= 100x)  "
-          f"{'OK' if r1 >= 100 else 'BELOW TARGET'}")
+    print(f"[{precision}] ratio fast/Lava at batch 1 (steps/s):       {r1:10,.0f}x  (target >= 100x, issue 14: "
+          f">= 300x, goal 1000x)  {'OK' if r1 >= 300 else 'OK for 100x' if r1 >= 100 else 'BELOW TARGET'}")
     print(f"[{precision}] ratio fast/Lava at batch {a.batch} (samples/s): {rB:10,.0f}x  (target >= 1000x) "
           f"{'OK' if rB >= 1000 else 'BELOW TARGET'}  [{thr}; vs one Lava run per sample]; "
           f"1 thread: {rB1:,.0f}x")

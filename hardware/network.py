@@ -295,6 +295,26 @@ class Network:
         """Like :meth:`simulate` but returns only the output."""
         return self.simulate(x, backend=backend, lengths=lengths, **options)[0]
 
+    def stream(self, batch: int = 1, backend: str = "fast", **options: Any):
+        """The network run one input step at a time (a :class:`~spikernn.hardware.backends.stream.Stream`):
+        ``y_t = s.step(x_t)`` with x_t (batch, I) (or (I,) for batch 1) keeps the state between calls, returns
+        this step's output (batch, O) float64 (fixed point dequantised: the values ``run`` gives at step t);
+        ``s.reset()`` starts a new sequence, ``s.stats`` is the activity so far. Bidirectional (staged) networks
+        need the whole sequence and raise ValueError. ``backend="fast"`` steps with the compiled kernels
+        (the bits of ``run``; without numba, the reference steps), ``"reference"`` with the kinds' reference
+        steps; ``options`` go to the backend's ``stream`` (fast: ``engine``).
+
+        >>> import numpy as np
+        >>> net = Network([Population("x", "input", 2), Population("h", "lif", 3, {"threshold": 0.5})],
+        ...               [SynapseBlock("xh", "x", "h", "in", np.ones((3, 2)))], "x", ["h"])
+        >>> s = net.stream()
+        >>> [s.step([0.2, 0.2]).tolist() for _ in range(2)]
+        [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+        """
+        from spikernn.hardware.backends import get_backend
+
+        return get_backend(backend).stream(self, batch=batch, **options)
+
 
 def _upgrade_attrs(kind: str, attrs: dict, version: int) -> dict:
     """Settings of a population read from a file of format ``version``, in this version's meaning."""

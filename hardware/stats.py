@@ -107,8 +107,7 @@ def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
         if np.any(lens < steps):
             valid = np.arange(steps)[:, None] < lens[None, :]  # (steps, batch)
         updates_per_neuron = int(np.minimum(lens, steps).sum())
-    stats = ActivityStats(steps=steps, batch=batch)
-    per_neuron: dict[str, np.ndarray] = {}
+    events, synops = {}, {}
     for p in net.populations:
         m = masks[p.name]
         if p.reverse:
@@ -116,12 +115,26 @@ def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
         if valid is not None:
             m = m & valid[:, :, None]
         pn = m.sum(axis=1, dtype=np.int64)  # (steps, size) events per neuron and step
-        per_neuron[p.name] = pn
-        stats.events[p.name] = pn.sum(axis=1)
+        events[p.name] = pn.sum(axis=1)
+        for b in net.synapses:
+            if b.source == p.name:
+                synops[b.name] = pn @ b.fan_out.astype(np.int64)
+    return assemble_stats(net, events, synops, steps, batch, updates_per_neuron)
+
+
+def assemble_stats(net, events: dict[str, np.ndarray], synaptic_ops: dict[str, np.ndarray], steps: int, batch: int,
+                   updates_per_neuron: int | None = None) -> ActivityStats:
+    """:class:`ActivityStats` from per-step events (per population) and synaptic operations (per block); message
+    widths and neuron updates (``updates_per_neuron`` = valid steps summed over the batch, default steps x batch)
+    from the kinds. Shared by :func:`count_activity` and the streams."""
+    upn = steps * batch if updates_per_neuron is None else updates_per_neuron
+    stats = ActivityStats(steps=steps, batch=batch)
+    for p in net.populations:
+        stats.events[p.name] = events[p.name]
         kind = p.spec
         stats.message_bits[p.name] = kind.message_bits
         if kind.updates_per_step:
-            stats.neuron_updates[p.name] = int(p.size) * kind.updates_per_step * updates_per_neuron
+            stats.neuron_updates[p.name] = int(p.size) * kind.updates_per_step * upn
     for b in net.synapses:
-        stats.synaptic_ops[b.name] = per_neuron[b.source] @ b.fan_out.astype(np.int64)
+        stats.synaptic_ops[b.name] = synaptic_ops[b.name]
     return stats

@@ -136,6 +136,19 @@ def test_simulate_on_lava(trained, tmp_path):
 def test_doctor_json():
     report = _json(runner.invoke(app, ["doctor", "--json", "--skip-lava"]))
     assert report["versions"]["spikernn"] == spikernn.__version__ and "energy_sources" in report
+    import importlib.util
+
+    has_numba = importlib.util.find_spec("numba") is not None
+    assert report["fast_kernels"]["engine"] == ("numba" if has_numba else "numpy")
+    assert (report["versions"]["numba"] is not None) == has_numba
+
+
+def test_doctor_reports_the_numpy_fallback(monkeypatch):
+    monkeypatch.setenv("SPIKERNN_KERNELS", "numpy")
+    report = _json(runner.invoke(app, ["doctor", "--json", "--skip-lava"]))
+    assert report["fast_kernels"]["engine"] == "numpy" and "SPIKERNN_KERNELS=numpy" in report["fast_kernels"]["reason"]
+    text = runner.invoke(app, ["doctor", "--skip-lava"]).output
+    assert "numpy fallback" in text
 
 
 def _one_line_error(result, code, *needles):

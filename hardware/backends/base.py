@@ -166,5 +166,7 @@ class Backend(ABC):
         from a compiled plan)."""
 
     def stream(self, net: Network, batch: int = 1):
-        """A step-by-step run (``s.step(x_t) -> y_t``); backends that cannot stream say so."""
-        raise NotImplementedError(f"the {self.name} backend has no streaming interface")
+        """A step-by-step run (a :class:`~spikernn.hardware.backends.stream.Stream`: ``s.step(x_t) -> y_t``);
+        backends that cannot stream say so."""
+        raise NotImplementedError(f"the {self.name} backend cannot stream; use backend='fast' (compiled) or "
+                                  "'reference'")

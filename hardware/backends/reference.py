@@ -18,6 +18,8 @@ time, state kept between calls), which :meth:`ReferenceBackend.stream` exposes f
 >>> s = ReferenceBackend().stream(net, batch=1)
 >>> s.step(np.array([[0.4, 0.3]])).tolist()
 [[1.0, 1.0, 1.0]]
+>>> s.stats.events["h"].tolist()
+[3]
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from spikernn.hardware.backends.base import Backend, Encoded, Recording, decode_outputs, host_streams
+from spikernn.hardware.backends.stream import NOT_FINITE, StepCounter, Stream
 from spikernn.hardware.network import Network
 from spikernn.hardware.synapses import FixedDense
 from spikernn.hardware.timing import block_lags, check_directions, depths, is_external
@@ -136,33 +139,26 @@ class ReferenceBackend(Backend):
         return ReferenceStream(net, batch)
 
 
-class ReferenceStream:
-    """A single-stage network run one input step at a time: ``y_t = s.step(x_t)`` ((B, I) float in, (B, O)
-    float out, the values ``run`` gives for step t), state kept between calls; :meth:`reset` starts over."""
+class ReferenceStream(Stream):
+    """A single-stage network run one input step at a time with the reference steps
+    (:class:`~spikernn.hardware.backends.stream.Stream`): the bits of ``run(x, backend="reference")``."""
 
     def __init__(self, net: Network, batch: int = 1) -> None:
-        net.validate()
-        if len(net.stages) > 1 or any(p.reverse for p in net.populations):
-            raise ValueError("a network with several stages or reverse (bidirectional) populations needs the whole "
-                             "sequence; it cannot be streamed step by step")
-        self.net, self.batch = net, int(batch)
+        super().__init__(net, batch)
         inp = net.population(net.input)
         self.input, self.input_kind, self.input_prep = inp, inp.spec, inp.prepare(net.precision)
         self.stepper = StageStepper(net, net.stages[0], self.batch)
-        self.reset()
+        self.counter = StepCounter(net)
+        self._reset()
 
-    def reset(self) -> None:
-        """Back to the zero state of every population (a new sequence)."""
+    def _reset(self) -> None:
         self.stepper.reset()
         self.input_state = self.input_kind.init_state(self.input_prep, self.batch)
+        self.counter.reset()
 
-    def step(self, x_t: Any) -> np.ndarray:
-        """Feed input step ``x_t`` (B, I); return the network output of this step (B, O)."""
-        x = np.asarray(x_t, np.float64)
-        if x.shape != (self.batch, self.input.size):
-            raise ValueError(f"x_t must have shape {(self.batch, self.input.size)}, got {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError("x_t contains NaN or inf")
+    def _step(self, x: np.ndarray) -> np.ndarray:
+        if not np.isfinite(x).all():
+            raise ValueError(NOT_FINITE)
         if self.net.precision == "fixed":
             from spikernn.hardware.fixed_point import quantize_input
 
@@ -172,4 +168,8 @@ class ReferenceStream:
         rec = Recording(masks={n: r[2][None] for n, r in res.items()}, values={n: r[1][None] for n, r in res.items()})
         rec.masks[self.net.input] = mask[None]
         rec.values[self.net.input] = self.input_kind.read_value(self.input_state, sent)[None]
+        self.counter.add({n: m[0] for n, m in rec.masks.items()})
         return decode_outputs(self.net, rec)[0]
+
+    def _counts(self):
+        return self.counter.counts()

@@ -1,5 +1,7 @@
-"""The fast backend: the network run as batched numpy array code, the bits of the Lava backend in fixed point
-and the same values (to float rounding) in float.
+"""The fast backend: the network run as batched array code, the bits of the Lava backend in fixed point and the
+same values (to float rounding) in float. With numba installed it runs the compiled kernels of
+:mod:`spikernn.hardware.compiled` (``engine="auto"``, the default); what follows describes its numpy engine, the
+fallback (``engine="numpy"``, or numba missing).
 
 Execution: populations are grouped into strongly connected components (recurrence, :mod:`~spikernn.hardware.fast.plan`);
 each group runs over the whole sequence before the next, its inputs from earlier groups being computed for many
@@ -51,42 +53,104 @@ def blas_limit(threads: int | None):
         return contextlib.nullcontext()
 
 
+ENGINES = ("auto", "numba", "numpy")
+
+
 class FastBackend(Backend):
-    """The batched numpy simulator (module docstring)."""
+    """The fast simulator (module docstring): compiled kernels when numba is available, numpy kernels otherwise."""
 
     name = "fast"
 
     def execute(self, net: Network, x: np.ndarray, encoded: Encoded, *, chunk_elems: int = 1 << 17,
                 plan: Plan | None = None, use_kernels: bool = True, blas_threads: int | None = 1,
-                workers: int = 1, record_all: bool = False) -> Recording:
+                workers: int = 1, record_all: bool = False, engine: str = "auto") -> Recording:
         """Run ``net``.
 
         Args:
-            chunk_elems: at most this many elements per precomputed block of external synaptic input (memory).
+            chunk_elems: numpy engine: at most this many elements per precomputed block of external synaptic
+                input (memory).
             plan: a :func:`compile_network` result for ``net`` to skip recompiling and checking it again
                 (benchmarks).
-            use_kernels: False runs the kinds' reference steps only.
+            use_kernels: False runs the kinds' reference steps only (in the numpy engine's scheduler).
             blas_threads: BLAS threads during the run (default 1; None leaves the setting alone): the per-step
                 products are small, and threads waiting on each other cost more than they give.
             workers: batch shards run in parallel threads (0 or None: every core); a shard has at least
                 :data:`MIN_SHARD` samples. Every sample is computed on its own, so the result does not depend
-                on the split (bit for bit in fixed point; in float up to BLAS summation order, ~1e-16).
+                on the split (bit for bit in fixed point; float: the compiled engine's bits too, the numpy
+                engine's up to BLAS summation order, ~1e-16).
             record_all: keep every population's values (calibration, debugging).
+            engine: "auto" (the compiled kernels of :mod:`spikernn.hardware.compiled` when numba is available
+                and they cover the network's kinds, else numpy), "numba" (compiled or an error saying why not),
+                "numpy" (the numpy kernels).
         """
         plan = plan if plan is not None else compile_network(net)
         if not workers:
             workers = os.cpu_count() or 1
         B = x.shape[1]
         shards = max(1, min(int(workers), B // MIN_SHARD))
+        run = _engine(plan, engine, use_kernels, chunk_elems, record_all)
         with blas_limit(blas_threads):
             if shards <= 1:
-                return _run(plan, encoded, chunk_elems, use_kernels, record_all)
+                return run(encoded)
             bounds = np.linspace(0, B, shards + 1).round().astype(int)
             parts = [Encoded(*(a[:, bounds[i]:bounds[i + 1]] for a in (encoded.sent, encoded.values, encoded.masks)))
                      for i in range(shards)]
             with ThreadPoolExecutor(shards) as ex:
-                recs = list(ex.map(lambda e: _run(plan, e, chunk_elems, use_kernels, record_all), parts))
+                recs = list(ex.map(run, parts))
         return Recording.concatenate(recs)
+
+    def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
+        """A :class:`~spikernn.hardware.backends.stream.Stream` of ``net``: the compiled interpreter, one call per
+        step (the bits of :meth:`execute`'s compiled engine), or, without numba (or with ``engine="numpy"``), the
+        reference steps (:class:`~spikernn.hardware.backends.reference.ReferenceStream`: the bits of the reference
+        backend; of the numpy engine in fixed point)."""
+        from spikernn.hardware.backends.reference import ReferenceStream
+
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+        if engine != "numpy":
+            from spikernn.hardware import compiled
+
+            if compiled.available():
+                from spikernn.hardware.compiled.engine import CompiledStream, Unsupported
+
+                try:
+                    return CompiledStream(net, batch)
+                except Unsupported:
+                    if engine == "numba":
+                        raise
+            elif engine == "numba":
+                raise RuntimeError(f"engine='numba': the compiled kernels are unavailable ({compiled.info()['reason']})")
+        return ReferenceStream(net, batch)
+
+
+def _engine(plan: Plan, engine: str, use_kernels: bool, chunk_elems: int, record_all: bool):
+    """The function running one batch shard (an :class:`Encoded`) with the engine asked for."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+
+    def numpy_run(enc: Encoded) -> Recording:
+        return _run(plan, enc, chunk_elems, use_kernels, record_all)
+
+    if engine == "numpy" or not use_kernels:
+        return numpy_run
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        if engine == "numba":
+            raise RuntimeError(f"engine='numba': the compiled kernels are unavailable ({compiled.info()['reason']})")
+        return numpy_run
+    from spikernn.hardware.compiled.engine import Unsupported, execute
+
+    def compiled_run(enc: Encoded) -> Recording:
+        try:
+            return execute(plan, enc, record_all=record_all)
+        except Unsupported:  # raised while packing, before anything ran
+            if engine == "numba":
+                raise
+            return numpy_run(enc)
+
+    return compiled_run
 
 
 def _add(acc: np.ndarray | None, part: np.ndarray) -> np.ndarray:

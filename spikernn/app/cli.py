@@ -255,7 +255,8 @@ def doctor(
     json_output: JsonOpt = False,
     skip_lava: Annotated[bool, typer.Option("--skip-lava", help="Do not run the Lava smoke test.")] = False,
 ) -> None:
-    """Check the installation: versions, whether Lava runs (float and fixed point), energy sources.
+    """Check the installation: versions, the fast simulator's kernels (compiled with numba, or the numpy
+    fallback and why), whether Lava runs (float and fixed point), energy sources.
 
     Lava is optional (the `lava` extra): without it doctor says how to install it and still succeeds;
     installed but failing, it exits with 1.
@@ -266,9 +267,14 @@ def doctor(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {d: _version(d) for d in ("spikernn", "torch", "numpy", "snntorch", "lava-nc", "codecarbon",
-                                              "nir", "nvidia-ml-py")},
+                                              "nir", "nvidia-ml-py", "numba")},
     }
     with _steps() as steps:
+        with steps.step("fast simulator kernels") as adv:
+            from spikernn.hardware import compiled
+
+            report["fast_kernels"] = compiled.info()
+            adv(1)
         if not skip_lava:
             with steps.step("Lava smoke test (float and fixed point)") as adv:
                 report["lava"] = _lava_checks()
@@ -312,6 +318,9 @@ def _print_doctor(report: dict) -> None:
     table.add_row("python", f"{report['python']} ({report['platform']})")
     for name, ver in report["versions"].items():
         table.add_row(name, ver or ("not installed (optional: the lava extra)" if name == "lava-nc" else "[red]not installed[/red]"))
+    fk = report["fast_kernels"]
+    table.add_row("fast simulator", f"[green]compiled[/green] (numba {fk['numba']}; cache: {fk['cache']})"
+                  if fk["engine"] == "numba" else f"[yellow]numpy fallback[/yellow]: {fk['reason']}")
     lava = report.get("lava", {})
     if lava and not lava.get("installed", True):
         table.add_row("lava", f"not installed: backend='lava' needs it ({lava['install']})")

@@ -3,9 +3,11 @@
 Cells: backend x kind x reset x adaptation x precision x batch x topology (chain / feedback / bidirectional
 stages). Fixed point: outputs bit for bit and identical activity; float: spikes identical, analog outputs to
 float rounding. The reference backend runs the kinds' reference steps plainly
-(:mod:`spikernn.hardware.backends.reference`); the fast backend is checked with its kernels and fused loops
-("fast"), with the reference steps inside its scheduler ("fast-steps"), and with batch shards in threads
-("fast-threads", batch 40). Lava cells (marked ``lava``) share three small networks per precision: every kind
+(:mod:`spikernn.hardware.backends.reference`); the fast backend is checked with its compiled kernels
+("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group), with its numpy kernels and fused loops ("fast-numpy"),
+with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
+("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group), and at batch 64 in
+fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`). Lava cells (marked ``lava``) share three small networks per precision: every kind
 with a spread of resets and adaptation (one Lava run each), Lava's own LIF and SigmaDelta, and bidirectional
 stages.
 """
@@ -23,8 +25,9 @@ from spikernn.hardware.kinds import KINDS
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
 BRANCHES = spiking_branches() + sigma_delta_branches()
-VARIANTS = {"fast": ("fast", {}), "fast-steps": ("fast", {"use_kernels": False}),
-            "fast-threads": ("fast", {"workers": 3})}
+VARIANTS = {"fast-numba": ("fast", {"engine": "numba"}), "fast-numpy": ("fast", {"engine": "numpy"}),
+            "fast-steps": ("fast", {"use_kernels": False}), "fast-threads": ("fast", {"workers": 3}),
+            "fast-int8": ("fast", {"engine": "numba"})}
 
 
 @functools.lru_cache(maxsize=None)
@@ -58,9 +61,10 @@ def _compare(y, stats, y_ref, stats_ref, net, names, precision, atol):
 def _cells():
     for variant in VARIANTS:
         for b in BRANCHES:
-            for precision in ("float", "fixed"):
+            for precision in (("fixed",) if variant == "fast-int8" else ("float", "fixed")):
                 for topology in TOPOLOGIES:
-                    for batch in ((32,) if variant == "fast-threads" else (1, 4)):
+                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-int8": (64,)}.get(variant, (1, 4))
+                    for batch in batches:
                         yield pytest.param(variant, b, precision, batch, topology,
                                            id=f"{variant}-{b.id}-{precision}-B{batch}-{topology}")
 
@@ -68,6 +72,12 @@ def _cells():
 @pytest.mark.parametrize("variant,branch,precision,batch,topology", list(_cells()))
 def test_backend_equals_reference(variant: str, branch: Branch, precision: str, batch: int, topology: str):
     backend, options = VARIANTS[variant]
+    if variant == "fast-int8":
+        from spikernn.hardware.compiled import intmm
+
+        assert batch >= intmm.MIN_ROWS
+        if not intmm.available():
+            pytest.skip("no exact torch._int_mm here: the int8 path is not taken")
     net, x, reads = _zoo(topology, precision, batch)
     y_ref, s_ref = _run(topology, precision, batch, "reference")
     y, s = _run(topology, precision, batch, backend, tuple(options.items()))

@@ -1,0 +1,253 @@
+"""Running a network with the compiled kernels: a whole run (:func:`execute`, what ``backend="fast"`` calls when
+numba is available) and a stream (:class:`CompiledStream`, ``net.stream(backend="fast")``).
+
+A run steps **units** of populations with the interpreter (:func:`~spikernn.hardware.compiled.kernels.run_fixed`
+/ ``run_float``): below :data:`STAGE_BATCH` samples a whole stage is one unit, run over all steps in one call
+(batch 1 costs microseconds per step); from :data:`STAGE_BATCH` on every group of the fast plan (strongly
+connected components) is one unit, and the blocks into it from earlier groups are computed beforehand for many
+steps at once (:func:`pre_inputs`; fixed point with int8 matrix products where the machine has them,
+:mod:`~spikernn.hardware.compiled.intmm`). A stream is the input population and the whole stage as one unit,
+one call per step. Float results do not depend on the split (the canonical block order of
+:mod:`~spikernn.hardware.compiled.layout`), so a stream gives a run's bits in float as in fixed point.
+"""
+from __future__ import annotations
+
+import time
+import numpy as np
+
+from spikernn.hardware.backends.base import Encoded, Recording
+from spikernn.hardware.backends.stream import NOT_FINITE, Stream
+from spikernn.hardware.compiled import TIMING
+from spikernn.hardware.compiled import kernels as K
+from spikernn.hardware.compiled.layout import LUT32, Unit, Unsupported, build_unit
+from spikernn.hardware.fast.plan import Blk, Plan, compile_network
+from spikernn.hardware.network import Network
+from spikernn.hardware.timing import replay_messages
+
+STAGE_BATCH = 16  # from this batch size on, a run goes group by group (products of many steps at once)
+CHUNK_ELEMS = 1 << 22  # at most this many elements of precomputed input per chunk (memory)
+
+__all__ = ["execute", "CompiledStream", "Unsupported", "STAGE_BATCH", "supports"]
+
+
+class UnitState:
+    """The arrays a unit steps on for a batch: state ``ST``, synaptic input ``ACC``, scratch ``TMP`` and the
+    payload ring ``HIST`` (R, B, O): what every population sent at the last R steps."""
+
+    def __init__(self, unit: Unit, batch: int) -> None:
+        dt = unit.dtype
+        self.ST = np.zeros((batch, unit.n_state), dt)
+        self.ACC = np.zeros((batch, unit.n_acc), dt)
+        self.TMP = np.zeros((batch, unit.n_tmp), dt)
+        self.T32 = np.zeros((batch, unit.n_tmp), np.int32)
+        self.IDX = np.zeros(max(unit.n_out, 1), np.int64)
+        self.HIST = np.zeros((unit.R, batch, unit.n_out), dt)
+
+    def reset(self) -> None:
+        for a in (self.ST, self.ACC, self.TMP, self.T32, self.HIST):
+            a.fill(0)
+
+
+_EMPTY: dict[tuple, np.ndarray] = {}
+
+
+def _empty(shape: tuple, dtype) -> np.ndarray:
+    key = (shape, np.dtype(dtype).str)
+    a = _EMPTY.get(key)
+    if a is None:
+        a = _EMPTY[key] = np.zeros(shape, dtype)
+    return a
+
+
+_STARTED: set[str] = set()  # interpreters already called in this process
+
+
+def _interpret(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, X: np.ndarray, MASKS: np.ndarray,
+               VREC: np.ndarray, EVC: np.ndarray, SOC: np.ndarray, OUTS: np.ndarray, OSCALE: np.ndarray,
+               Y: np.ndarray) -> int:
+    """Run the unit's interpreter; the first call of a process also records the compile (or cache load) time."""
+    fn = K.run_fixed if unit.fixed else K.run_float
+    key = "fixed" if unit.fixed else "float"
+    if key in _STARTED:
+        return fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+                  E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
+    t = time.perf_counter()
+    status = fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+                E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
+    _STARTED.add(key)
+    TIMING[f"{key}_first_call_s"] = time.perf_counter() - t
+    stats = getattr(fn, "stats", None)
+    TIMING[f"{key}_from_cache"] = bool(stats is not None and sum(stats.cache_hits.values()))
+    return status
+
+
+def messages(plan: Plan, b: Blk, masks: dict, sent: dict, values: dict) -> np.ndarray:
+    """The whole message sequence (T, B, n_src) block ``b`` delivers, in its target's time (as the numpy fast
+    path's: spikes as bool, graded payloads replayed for flipped or later-stage targets)."""
+    src, tgt = plan.pops[b.source], plan.pops[b.target]
+    flip = b.external and src.reverse != tgt.reverse
+    if src.spec.spiking:
+        m = masks[src.name]
+        m = m[::-1] if flip else m
+    else:
+        m = replay_messages(values.get(src.name), flip, sent.get(src.name), delta=src.spec.delta_coded(src.attrs))
+    return np.ascontiguousarray(m)
+
+
+def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: int) -> np.ndarray:
+    """``E`` (T, B, A): the input of the unit's precomputed blocks for steps t0 .. t0+T-1, each block's sum formed
+    alone and added in the canonical order (fixed point: exact integers, int8 matrix products where available)."""
+    from spikernn.hardware.compiled import intmm
+
+    E = np.zeros((T, batch, unit.n_acc), unit.dtype)
+    TMP = None
+    for pb in unit.pre:
+        msg = msgs[pb.blk.name]
+        if unit.fixed and intmm.add_block(E, msg, pb, t0, T):
+            continue
+        if TMP is None:
+            TMP = np.zeros((batch, unit.n_tmp), unit.dtype)
+        K.pre_block(msg, t0, T, pb.blk.lag, pb.w.reshape(-1), pb.m, pb.blk.graded, pb.ex, E, pb.a0, TMP)
+    return E
+
+
+def units_of(plan: Plan, batch: int) -> list[list[str]]:
+    """The units a run of ``batch`` samples steps: whole stages below :data:`STAGE_BATCH`, else the groups."""
+    if batch >= STAGE_BATCH:
+        return [list(g) for g in plan.groups]
+    stages: dict[int, list[str]] = {}
+    for g in plan.groups:
+        stages.setdefault(plan.pops[g[0]].stage, []).extend(g)
+    return [stages[s] for s in sorted(stages)]
+
+
+def supports(plan: Plan) -> str | None:
+    """None when the compiled engine runs ``plan``, else the reason it does not."""
+    try:
+        for names in units_of(plan, 1):
+            build_unit(plan, names)
+    except Unsupported as exc:
+        return str(exc)
+    return None
+
+
+def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
+    """Run ``plan`` on the encoded input with the compiled kernels; the same :class:`Recording` as the numpy fast
+    path (bit for bit in fixed point; float: the kernels' rounding, independent of batch and split).
+    Raises :class:`Unsupported` (before running anything) for what the kernels cannot run."""
+    T, B = enc.sent.shape[:2]
+    inp = plan.input
+    masks: dict[str, np.ndarray] = {inp: enc.masks}
+    sent: dict[str, np.ndarray] = {inp: enc.sent}
+    values: dict[str, np.ndarray] = {inp: enc.values}
+    need_values = set(plan.pops) if record_all else set(plan.need_values)
+    groups = units_of(plan, B)
+    from spikernn.hardware.compiled import intmm
+
+    stepped = plan.fixed and B >= intmm.MIN_ROWS and intmm.available()
+    units = [build_unit(plan, names, record_sent=set(plan.need_sent), record_values=need_values, stepped=stepped)
+             for names in groups]
+    dt = np.int64 if plan.fixed else np.float64
+    X, EVC, SOC = _empty((1, 1, 1), np.float64), _empty((0, 1), np.int64), _empty((0, 1), np.int64)
+    OUTS, OSC, Y = _empty((0, 2), np.int64), _empty((1,), np.float64), _empty((0, 1, 1), np.float64)
+    for names, unit in zip(groups, units):
+        st = UnitState(unit, B)
+        MASKS = np.zeros((T, B, unit.n_out), bool)
+        VREC = np.zeros((T, B, unit.n_rec), dt)
+        msgs = {pb.blk.name: messages(plan, pb.blk, masks, sent, values) for pb in unit.pre}
+        tc = max(1, min(T, CHUNK_ELEMS // max(1, B * unit.n_acc))) if unit.pre else T
+        for t0 in range(0, T, tc):
+            n = min(T, t0 + tc) - t0
+            E = pre_inputs(unit, msgs, t0, n, B) if unit.pre else _empty((1, B, unit.n_acc), dt)
+            if unit.stepped:
+                _run_stepped(unit, st, t0, n, E, X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y)
+            else:
+                _interpret(unit, st, t0, n, E, X, MASKS[t0:t0 + n], VREC[t0:t0 + n], EVC, SOC, OUTS, OSC, Y)
+        for name in names:
+            masks[name] = MASKS[:, :, unit.out_cols(name)]
+            for what, store in (("sent", sent), ("value", values)):
+                cols = unit.rec_cols(name, what)
+                if cols is not None:
+                    store[name] = VREC[:, :, cols]
+    return Recording(masks=masks, values=values, sent=sent)
+
+
+def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *rest) -> None:
+    """Steps t0 .. t0+T-1 one at a time, the unit's stepped (recurrent) blocks computed before each step from what
+    their sources sent (``HIST``) with int8 matrix products (fixed point, large batches)."""
+    from spikernn.hardware.compiled import intmm
+
+    X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y = rest
+    B = st.ST.shape[0]
+    Et = np.zeros((1, B, unit.n_acc), np.int64)
+    weights = [(sb, intmm.Weights(sb.blk)) for sb in unit.stepped]
+    R = unit.R
+    for tt in range(T):
+        t = t0 + tt
+        if E.shape[0] == T:
+            np.copyto(Et[0], E[tt])
+        else:
+            Et.fill(0)
+        for sb, w in weights:
+            lag = sb.blk.lag
+            if t < lag:
+                continue
+            j_src = unit.index(sb.blk.source)
+            cols = unit.out_cols(unit.names[j_src])
+            payload = st.HIST[(t - lag) % R][:, cols]
+            msg = payload.astype(np.bool_) if not sb.blk.graded else np.ascontiguousarray(payload)
+            if not (w.ok and intmm.product(msg, w, Et[0], sb.a0)):  # weights or payloads beyond int8 planes
+                K.pre_block(msg[None], 0, 1, 0, sb.w.reshape(-1), sb.m, sb.blk.graded, sb.ex, Et, sb.a0,
+                            np.zeros((B, unit.n_tmp), np.int64))
+        _interpret(unit, st, t, 1, Et, X, MASKS[t:t + 1], VREC[t:t + 1], EVC, SOC, OUTS, OSC, Y)
+
+
+class CompiledStream(Stream):
+    """A single-stage network stepped one input step at a time by the compiled interpreter (one call per step:
+    host encoding, every population, counting and the output). See :class:`~spikernn.hardware.backends.stream.Stream`."""
+
+    def __init__(self, net: Network, batch: int = 1) -> None:
+        super().__init__(net, batch)
+        from spikernn.hardware.fixed_point import output_scale
+
+        plan = compile_network(net)
+        names = [plan.input] + [n for g in plan.groups for n in g]
+        self.unit = unit = build_unit(plan, names)
+        B = self.batch
+        self.state = UnitState(unit, B)
+        outs, scales, y0 = [], [], 0
+        for name in net.outputs:
+            P = net.population(name)
+            outs.append((unit.index(name), y0))
+            scales.append(output_scale(P) if net.precision == "fixed" and not P.spec.spiking else 1.0)
+            y0 += P.size
+        self.OUTS = np.array(outs, np.int64).reshape(-1, 2)
+        self.OSCALE = np.array(scales, np.float64)
+        self.Y = np.zeros((1, B, y0), np.float64)
+        self.MASKS = np.zeros((1, B, unit.n_out), bool)
+        self.VREC = np.zeros((1, B, 0), unit.dtype)
+        self.E = np.zeros((1, B, unit.n_acc), unit.dtype)
+        self._ev = np.zeros((64, len(names)), np.int64)
+        self._so = np.zeros((64, max(len(unit.block_names), 1)), np.int64)
+        self.pop_names, self.block_names = names, unit.block_names
+        self.xshape = (1, B, net.input_size)
+
+    def _reset(self) -> None:
+        self.state.reset()
+
+    def _step(self, x: np.ndarray) -> np.ndarray:
+        t = self.steps
+        if t >= self._ev.shape[0]:
+            self._ev = np.concatenate([self._ev, np.zeros_like(self._ev)])
+            self._so = np.concatenate([self._so, np.zeros_like(self._so)])
+        if _interpret(self.unit, self.state, t, 1, self.E, x.reshape(self.xshape), self.MASKS, self.VREC,
+                      self._ev[t:t + 1], self._so[t:t + 1], self.OUTS, self.OSCALE, self.Y):
+            raise ValueError(NOT_FINITE)
+        return self.Y[0].copy()
+
+    def _counts(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = self.steps
+        ev = {name: self._ev[:n, j].copy() for j, name in enumerate(self.pop_names)}
+        so = {name: self._so[:n, k].copy() for k, name in enumerate(self.block_names)}
+        return ev, so
+

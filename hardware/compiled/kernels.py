@@ -1,0 +1,1110 @@
+"""The compiled (numba) kernels: every neuron kind's step in fixed and float precision, the synaptic products and
+the interpreter that steps a unit of populations over time. Imported only by :mod:`spikernn.hardware.compiled`
+(numba is imported here, never by ``import spikernn``); compiled lazily on first use and cached on disk.
+
+Each kernel ``_<kind>_<precision>`` is the per-neuron form of the reference step it names
+(:data:`spikernn.hardware.kinds.KINDS`), written with the same integer operations (fixed point: bit for bit) or
+the same float operations in the same order (float; ``tanh`` is :func:`tanh`, within 2 ulp of ``np.tanh``).
+``tests/conformance/`` checks every one against its reference. The packed tables they read (``POP``, ``BLK``, the
+parameter and state layouts) are written by :mod:`spikernn.hardware.compiled.layout`, which documents them; the
+column indices are the ``K_*`` / ``B_*`` constants below.
+
+All of it is in this one file on purpose: numba's on-disk cache of a function is invalidated when the function's
+own file changes, not when a function it calls in another file does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+
+from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
+from numba.extending import overload
+
+
+
+def _probe():  # a function of this file: can numba cache it?
+    return 0
+
+
+def can_cache() -> bool:
+    """Whether numba finds a writable cache directory for this file's functions (next to it, numba's per-user
+    directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it the
+    kernels compile uncached (on first use in every process)."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        FunctionCache(_probe)
+        return True
+    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
+        return False
+
+
+JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)
+INLINE = dict(JIT, inline="always")  # small scalar helpers: inlined into the kernels' loops, which LLVM vectorises
+
+# ---- packed-table columns (layout.py writes them) -------------------------------------------------------------
+K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_FLAGS, K_F, K_B0, K_NB, \
+    K_SENT, K_VAL, K_VST, K_SPK = range(20)
+POP_COLS = 20
+B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8 = range(13)
+BLK_COLS = 13
+INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT, ALSTM, AGRU = range(11)
+SUBTRACT, ZERO, NONE = range(3)
+F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
+
+MAX24 = (1 << 23) - 1
+M23 = 1 << 23
+LUT_HALF = 1 << 15  # a Q12 input clamped to [-32768, 32767] plus this is an index into a 65,536-entry table
+TANH_BASE = 1 << 16  # FULL_BOTH: sigmoid at 0 .. 65535, tanh at 65536 ..
+
+
+# ---- fixed-point arithmetic (spikernn.hardware.arith, per element) ---------------------------------------------
+@njit(**INLINE)
+def sat24(x):
+    return min(max(x, -MAX24), MAX24)
+
+
+@njit(**INLINE)
+def decay12(x, d):
+    """arith.decay_q: sign(x (4096-d)) (|x (4096-d)| >> 12)."""
+    p = x * (4096 - d)
+    return (p >> 12) if p >= 0 else -((-p) >> 12)
+
+
+@njit(**INLINE)
+def mulq(a, b):
+    """arith.mul_q: (a b + 2048) >> 12."""
+    return (a * b + 2048) >> 12
+
+
+@njit(**INLINE)
+def to_q12(x, F):
+    """arith.to_q12."""
+    if F > 12:
+        return x >> (F - 12)
+    if F < 12:
+        return x << (12 - F)
+    return x
+
+
+@njit(**INLINE)
+def seg(a, base, n, k):
+    """a[base + k n : base + (k + 1) n]: field k of a row laid out as consecutive fields of n values."""
+    return a[base + k * n:base + (k + 1) * n]
+
+
+_SIG = SIGMOID_LUT.copy()  # module constants: frozen into the compiled code, so LLVM knows no store aliases them
+_TANH = TANH_LUT.copy()
+
+
+@njit(**INLINE)
+def lut(LUT, x12, base):
+    """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): arith.lut_interp of the 257-entry table at the clamped
+    Q12 input (the full 65,536-entry tables are this function tabulated: the same values)."""
+    xc = min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF
+    k = xc >> 8
+    f = xc & 255
+    if base == 0:
+        lo, hi = _SIG[k], _SIG[k + 1]
+    else:
+        lo, hi = _TANH[k], _TANH[k + 1]
+    return lo + (((hi - lo) * f + 128) >> 8)
+
+
+def shifted(v, ex):
+    """floor(v 2**ex) for an integer block sum and ex < 0 (an arithmetic shift); v otherwise (float sums)."""
+    return v >> (-ex) if isinstance(v, (int, np.integer)) and ex < 0 else v
+
+
+@overload(shifted, jit_options=JIT)
+def _shifted(v, ex):
+    if isinstance(v, types.Integer):
+        return lambda v, ex: v >> (-ex) if ex < 0 else v
+    return lambda v, ex: v
+
+
+def exact(v):
+    """Whether v is an integer (fixed point: sums are exact, in any order)."""
+    return isinstance(v, (int, np.integer))
+
+
+@overload(exact, jit_options=JIT)
+def _exact(v):
+    flag = isinstance(v, types.Integer)
+    return lambda v: flag
+
+
+# ---- float tanh (vectorisable; Cephes' tanh: a rational function below 0.625, 1 - 2/(e^{2|x|}+1) above) --------
+_TP = (-9.64399179425052238628E-1, -9.92877231001918586564E1, -1.61468768441708447952E3)
+_TQ = (1.12811678491632931402E2, 2.23548839060100448583E3, 4.84406305325125486048E3)
+_EP = (1.26177193074810590878E-4, 3.02994407707441961300E-2, 9.99999999999999999910E-1)
+_EQ = (3.00198505138664455042E-6, 2.52448340349684104192E-3, 2.27265548208155028766E-1, 2.00000000000000000009E0)
+_LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634073599, 6.93145751953125E-1, 1.42860682030941723212E-6
+
+
+@njit(**INLINE)
+def tanh(x):
+    """tanh(x) in float64, within 2 ulp of ``np.tanh`` (measured over 6e6 normal samples at scales 0.01-30), as
+    branch-free code that LLVM vectorises (numba's ``math.tanh`` calls libm per element: ~18x slower here).
+    exp(2|x|) (|x| clamped at 20, where tanh is 1.0 in float64) by Cody-Waite reduction and Cephes' Pade form."""
+    ax = abs(x)
+    z = x * x
+    small = x + x * z * ((_TP[0] * z + _TP[1]) * z + _TP[2]) / (((z + _TQ[0]) * z + _TQ[1]) * z + _TQ[2])
+    y = min(2.0 * ax, 40.0)
+    k = math.floor(_LOG2E * y + 0.5)
+    r = (y - k * _LN2_HI) - k * _LN2_LO
+    rr = r * r
+    px = r * ((_EP[0] * rr + _EP[1]) * rr + _EP[2])
+    e = px / ((((_EQ[0] * rr + _EQ[1]) * rr + _EQ[2]) * rr + _EQ[3]) - px)
+    e = (1.0 + 2.0 * e) * np.float64(np.int64(1) << np.int64(k))
+    big = 1.0 - 2.0 / (e + 1.0)
+    return math.copysign(small if ax < 0.625 else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
+
+
+@njit(**INLINE)
+def sigmoid(x):
+    """arith.sigmoid: 0.5 + 0.5 tanh(x/2), in its order of operations."""
+    return tanh(x * 0.5) * 0.5 + 0.5
+
+
+@njit(**JIT)
+def vtanh(x, out):
+    """out[i] = tanh(x[i]) (1-D; for the conformance tests)."""
+    for i in range(x.size):
+        out[i] = tanh(x[i])
+
+
+# ---- the spiking soma (kinds/soma.py: soma_fixed / soma_float), one neuron ------------------------------------
+@njit(**INLINE)
+def _soma_fixed(v, a, d, dv, th, ba, da, reset, adapt):
+    """v = sat24(decay12(v) + d); theta = th + ((ba a) >> 12); spike v > theta; reset; a = sat24(decay12(a) + 4096 s).
+    Returns (v, a, spike)."""
+    v = sat24(decay12(v, dv) + d)
+    theta = th + ((ba * a) >> 12) if adapt else th
+    s = v > theta
+    if s:
+        if reset == SUBTRACT:
+            v = sat24(v - theta)
+        elif reset == ZERO:
+            v = 0
+    if adapt:
+        a = sat24(decay12(a, da) + (4096 if s else 0))
+    return v, a, s
+
+
+@njit(**INLINE)
+def _fire_float(v, a, th, ba, rho, reset, adapt):
+    """soma.fire_float on the fresh membrane v: theta = th + ba a; spike v > theta; reset; a = rho a + s."""
+    theta = th + ba * a if adapt else th
+    s = v > theta
+    if s:
+        if reset == SUBTRACT:
+            v = v - theta
+        elif reset == ZERO:
+            v = 0.0
+    if adapt:
+        a = rho * a + (1.0 if s else 0.0)
+    return v, a, s
+
+
+@njit(**INLINE)
+def _delta(value, sent, thr):
+    """kinds.delta.delta_send for one neuron: (payload, new sent, event): value - sent where |value - sent| > thr."""
+    d = value - sent
+    m = abs(d) > thr
+    out = d if m else d - d  # a zero of d's type (+0.0 in float)
+    return out, sent + out, m
+
+
+# ---- gated cells (kinds/gates.py), one neuron -------------------------------------------------------------------
+@njit(**INLINE)
+def _lstm_fixed(LUT, zi, zf, zg, zo, c, F):
+    """gates.lstm_fixed: returns (c, h) in Q12 from pre-activations with F fractional bits."""
+    i_ = lut(LUT, to_q12(zi, F), 0)
+    f_ = lut(LUT, to_q12(zf, F), 0)
+    g_ = lut(LUT, to_q12(zg, F), TANH_BASE)
+    o_ = lut(LUT, to_q12(zo, F), 0)
+    c = sat24(mulq(f_, c) + mulq(i_, g_))
+    return c, mulq(o_, lut(LUT, c, TANH_BASE))
+
+
+@njit(**INLINE)
+def _lstm_float(zi, zf, zg, zo, c):
+    """gates.lstm_float: c = sigma(f) c + sigma(i) tanh(g); h = sigma(o) tanh(c)."""
+    c = sigmoid(zf) * c + sigmoid(zi) * tanh(zg)
+    return c, sigmoid(zo) * tanh(c)
+
+
+@njit(**INLINE)
+def _gru_fixed(LUT, pr, pz, pn, hr, hz, hn, h, F):
+    """gates.gru_fixed: h in Q12."""
+    r = lut(LUT, to_q12(pr + hr, F), 0)
+    z = lut(LUT, to_q12(pz + hz, F), 0)
+    n = lut(LUT, sat24(to_q12(pn, F) + mulq(r, to_q12(hn, F))), TANH_BASE)
+    return sat24(mulq(4096 - z, n) + mulq(z, h))
+
+
+@njit(**INLINE)
+def _gru_float(pr, pz, pn, hr, hz, hn, h):
+    """gates.gru_float: h = (1 - z) n + z h."""
+    r = sigmoid(pr + hr)
+    z = sigmoid(pz + hz)
+    n = tanh(pn + r * hn)
+    return (1.0 - z) * n + z * h
+
+
+# ---- the kinds, one population for the whole batch (the population's row j of POP) ----------------------------
+# Every kernel works on 1-D row views (one sample's state fields, inputs and parameters) so that LLVM vectorises
+# the loop over neurons.
+@njit(**JIT)
+def _lif_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.lif (fixed): Lava's bit-accurate LIF; params du, bias, dv, th (vth << 6), ba, da; state v, a, u."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, flags = POP[j, K_RESET], POP[j, K_FLAGS]
+    adapt, upass = (flags & F_ADAPT) != 0, (flags & F_UPASS) != 0
+    du, bias, dv, th = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ba, da = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        acc, v, a, u = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ai = acc[i] << 6
+            ui = ai if upass else decay12(u[i], du[i] + 1) + ai
+            if ui > M23:  # arith.wrap24
+                ui -= 2 * M23
+            elif ui <= -M23:
+                ui += 2 * M23
+            u[i] = ui
+            v[i], a[i], s = _soma_fixed(v[i], a[i], ui + bias[i], dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
+
+
+@njit(**JIT)
+def _lif_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.lif (float): v = v m + a_in + bias, then the soma; params m, bias, th, ba, rho; state v, a, u."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    m, bias, th, ba, rho = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3), seg(P, p0, n, 4)
+    for b in range(ST.shape[0]):
+        acc, v, a, u = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            vi = v[i] * m[i]
+            vi = vi + acc[i]
+            vi = vi + bias[i]
+            u[i] = acc[i]
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
+
+
+@njit(**INLINE)
+def _adlif_soma_fixed(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
+    """soma.AdLifSoma.step (fixed) for one neuron on the drive d: returns (v, w, spike as 0/1, spike)."""
+    u = sat24(v + mulq(ka, (d - w) - v))
+    s = u > th
+    if s:
+        if reset == SUBTRACT:
+            u = sat24(u - th)
+        elif reset == ZERO:
+            u = 0
+    o = 1 if s else 0
+    x, y = (u, o) if se else (v, sp)
+    return u, sat24(w + mulq(kb, (mulq(ca, x) + cb * y) - w)), o, s
+
+
+@njit(**INLINE)
+def _adlif_soma_float(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
+    """soma.AdLifSoma.step (float) for one neuron on the drive d: returns (v, w, spike as 0/1, spike)."""
+    u = v + ka * ((d - w) - v)
+    s = u > th
+    if s:
+        if reset == SUBTRACT:
+            u = u - th
+        elif reset == ZERO:
+            u = 0.0
+    o = 1.0 if s else 0.0
+    x, y = (u, o) if se else (v, sp)
+    return u, w + kb * ((ca * x + cb * y) - w), o, s
+
+
+@njit(**JIT)
+def _adlif_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.adlif (fixed): params bias, dalpha, dbeta, a (Q12), b, vth; state v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], acc[i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                                 th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _adlif_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.adlif (float): params bias, 1-alpha, 1-beta, a, b, threshold; state v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        acc, v, w, sp = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], acc[i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                                 th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_lstm (fixed): params bias (4n), dv, vth, ba, da; state c, v, a."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    dv, th, ba, da = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            c[i] = ci
+            v[i], a[i], s = _soma_fixed(v[i], a[i], d, dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
+
+
+@njit(**JIT)
+def _slstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_lstm (float): params bias (4n), m, th, ba, rho; state c, v, a."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    m, th, ba, rho = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_float(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i])
+            c[i] = ci
+            vi = v[i] * m[i]
+            vi = vi + d
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
+
+
+@njit(**JIT)
+def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_gru (fixed): params bias_in (3n), bias_rec (3n), dv, vth, ba, da; state h, v, a."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn, dv, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    ba, da = seg(P, p0, n, 8), seg(P, p0, n, 9)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i], F)
+            h[i] = hi
+            v[i], a[i], s = _soma_fixed(v[i], a[i], hi, dv[i], th[i], ba[i], da[i], reset, adapt)
+            out[i] = 1 if s else 0
+            mk[i] = s
+
+
+@njit(**JIT)
+def _sgru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_gru (float): params bias_in (3n), bias_rec (3n), m, th, ba, rho; state h, v, a."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, adapt = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn, m, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7)
+    ba, rho = seg(P, p0, n, 8), seg(P, p0, n, 9)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_float(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i])
+            h[i] = hi
+            vi = v[i] * m[i]
+            vi = vi + hi
+            v[i], a[i], s = _fire_float(vi, a[i], th[i], ba[i], rho[i], reset, adapt)
+            out[i] = 1.0 if s else 0.0
+            mk[i] = s
+
+
+@njit(**JIT)
+def _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_lstm ``adlif_lstm`` (fixed): params bias (4n), dalpha, dbeta, a (Q12), b, vth; state c, v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0, POP[j, K_F]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ka, kb, ca, cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            c[i] = ci
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], d, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _alstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_lstm ``adlif_lstm`` (float): params bias (4n), 1-alpha, 1-beta, a, b, threshold; state c, v, w, s."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    ka, kb, ca, cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5), seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        c, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ci, d = _lstm_float(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i])
+            c[i] = ci
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], d, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.spiking_gru ``adlif_gru`` (fixed): params bias_in (3n), bias_rec (3n), dalpha, dbeta, a, b, vth;
+    state h, v, w, s."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, se, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0, POP[j, K_F]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    ka, kb, ca, cb, th = seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8), seg(P, p0, n, 9), seg(P, p0, n, 10)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i], F)
+            h[i] = hi
+            v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], hi, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _agru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.spiking_gru ``adlif_gru`` (float): params bias_in (3n), bias_rec (3n), 1-alpha, 1-beta, a, b,
+    threshold; state h, v, w, s."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    ka, kb, ca, cb, th = seg(P, p0, n, 6), seg(P, p0, n, 7), seg(P, p0, n, 8), seg(P, p0, n, 9), seg(P, p0, n, 10)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        h, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            hi = _gru_float(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+                            hn[i] + cn[i], h[i])
+            h[i] = hi
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], hi, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
+@njit(**JIT)
+def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_rnn (fixed): params bias, thr; state sigma, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    relu, F, thr = (POP[j, K_FLAGS] & F_RELU) != 0, POP[j, K_F], P[p0 + n]
+    bias = seg(P, p0, n, 0)
+    for b in range(ST.shape[0]):
+        acc, sg, sent = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            sigma = sg[i] + acc[i]
+            sg[i] = sigma
+            pre = sigma + bias[i]
+            act = max(pre, 0) if relu else lut(LUT, to_q12(pre, F), TANH_BASE)
+            out[i], sent[i], mk[i] = _delta(act, sent[i], thr)
+
+
+@njit(**JIT)
+def _sdrnn_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_rnn (float): params bias, thr; state sigma, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    relu, thr = (POP[j, K_FLAGS] & F_RELU) != 0, P[p0 + n]
+    bias = seg(P, p0, n, 0)
+    for b in range(ST.shape[0]):
+        acc, sg, sent = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            sigma = sg[i] + acc[i]
+            sg[i] = sigma
+            pre = sigma + bias[i]
+            act = (pre if pre >= 0.0 else 0.0) if relu else tanh(pre)  # np.maximum(pre, 0.0)
+            out[i], sent[i], mk[i] = _delta(act, sent[i], thr)
+
+
+@njit(**JIT)
+def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_lstm (fixed): params bias (4n), thr; state sigma (4n), c, sent."""
+    n, s0, p0, a0, o0, F = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT], POP[j, K_F]
+    thr = P[p0 + 4 * n]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        si, sf, sg, so = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        c, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ii, ff, gg, oo = si[i] + zi[i], sf[i] + zf[i], sg[i] + zg[i], so[i] + zo[i]
+            si[i], sf[i], sg[i], so[i] = ii, ff, gg, oo
+            c[i], h = _lstm_fixed(LUT, ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i], F)
+            out[i], sent[i], mk[i] = _delta(h, sent[i], thr)
+
+
+@njit(**JIT)
+def _sdlstm_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_lstm (float): params bias (4n), thr; state sigma (4n), c, sent."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    thr = P[p0 + 4 * n]
+    bi, bf, bg, bo = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    for b in range(ST.shape[0]):
+        zi, zf, zg, zo = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2), seg(ACC[b], a0, n, 3)
+        si, sf, sg, so = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        c, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            ii, ff, gg, oo = si[i] + zi[i], sf[i] + zf[i], sg[i] + zg[i], so[i] + zo[i]
+            si[i], sf[i], sg[i], so[i] = ii, ff, gg, oo
+            c[i], h = _lstm_float(ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i])
+            out[i], sent[i], mk[i] = _delta(h, sent[i], thr)
+
+
+@njit(**JIT)
+def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+    """kinds.sd_gru (fixed): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    F, thr = POP[j, K_F], P[p0 + 6 * n]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        sr, sz, sn, tr = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        tz, tn, h, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5), seg(ST[b], s0, n, 6), seg(ST[b], s0, n, 7)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
+            h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
+            sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
+            hi = _gru_fixed(LUT, x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i], F)
+            h[i] = hi
+            out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
+
+
+@njit(**JIT)
+def _sdgru_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.sd_gru (float): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
+    n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
+    thr = P[p0 + 6 * n]
+    br, bz, bn, cr = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cz, cn = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        xr, xz, xn = seg(ACC[b], a0, n, 0), seg(ACC[b], a0, n, 1), seg(ACC[b], a0, n, 2)
+        hr, hz, hn = seg(ACC[b], a1, n, 0), seg(ACC[b], a1, n, 1), seg(ACC[b], a1, n, 2)
+        sr, sz, sn, tr = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
+        tz, tn, h, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5), seg(ST[b], s0, n, 6), seg(ST[b], s0, n, 7)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
+            h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
+            sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
+            hi = _gru_float(x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i])
+            h[i] = hi
+            out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
+
+
+@njit(**JIT)
+def _readout_fixed(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.readout (fixed): y = sat24(decay12(y) + in + bias); params bias, dv; state sigma, y. No events."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    bias, dv = seg(P, p0, n, 0), seg(P, p0, n, 1)
+    for b in range(ST.shape[0]):
+        acc, sg, y = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            a = acc[i]
+            if sig:
+                a = sg[i] + a
+                sg[i] = a
+            yi = sat24(decay12(y[i], dv[i]) + a + bias[i])
+            y[i], out[i], mk[i] = yi, yi, False
+
+
+@njit(**JIT)
+def _readout_float(j, POP, P, ST, ACC, OUT, MK):
+    """kinds.readout (float): y = decay y + in + bias; params bias, decay; state sigma, y. No events."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    sig = (POP[j, K_FLAGS] & F_SIGMA) != 0
+    bias, dec = seg(P, p0, n, 0), seg(P, p0, n, 1)
+    for b in range(ST.shape[0]):
+        acc, sg, y = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1)
+        out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            a = acc[i]
+            if sig:
+                a = sg[i] + a
+                sg[i] = a
+            yi = dec[i] * y[i] + a + bias[i]
+            y[i], out[i], mk[i] = yi, yi, False
+
+
+@njit(**JIT)
+def _input_fixed(j, POP, P, ST, X, tt, OUT, MK):
+    """kinds.input (fixed) on the host's float input X[tt] after fixed_point.quantize_input (round half to even,
+    24-bit saturation): "value" sends x, "delta" changes above the threshold; state sent."""
+    n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
+    delta, thr, scale = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0], 2.0 ** POP[j, K_F]
+    lim = float(MAX24)
+    for b in range(ST.shape[0]):
+        xs, sent, out, mk = X[tt, b], seg(ST[b], s0, n, 0), seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            x = np.int64(min(max(np.rint(xs[i] * scale), -lim), lim))
+            if delta:
+                out[i], sent[i], mk[i] = _delta(x, sent[i], thr)
+            else:
+                sent[i], out[i], mk[i] = x, x, x != 0
+
+
+@njit(**JIT)
+def _input_float(j, POP, P, ST, X, tt, OUT, MK):
+    """kinds.input (float) on the host's input X[tt]; state sent."""
+    n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
+    delta, thr = (POP[j, K_FLAGS] & F_DELTA) != 0, P[p0]
+    for b in range(ST.shape[0]):
+        xs, sent, out, mk = X[tt, b], seg(ST[b], s0, n, 0), seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        for i in range(n):
+            x = xs[i]
+            if delta:
+                out[i], sent[i], mk[i] = _delta(x, sent[i], thr)
+            else:
+                sent[i], out[i], mk[i] = x, x, x != 0
+
+
+# ---- synaptic products (synapses.py: Lava's Dense arithmetic) ---------------------------------------------------
+@njit(**JIT)
+def _row_into(row, srow, W, w0, m, graded):
+    """row += sum_k srow[k] * W[w0 + k*m : ...] over the sources that sent (binary: column additions; graded: the
+    payload times the column), k ascending."""
+    for k in range(srow.shape[0]):
+        p = srow[k]
+        if p != 0:
+            w = W[w0 + k * m:w0 + (k + 1) * m]
+            if graded:
+                for c in range(m):
+                    row[c] += p * w[c]
+            else:
+                for c in range(m):
+                    row[c] += w[c]
+
+
+@njit(**JIT)
+def _block_into(dst, d0, src, s0, ns, W, w0, m, graded):
+    """dst[b, d0:d0+m] += the block's input for every sample b (:func:`_row_into`)."""
+    for b in range(dst.shape[0]):
+        _row_into(dst[b, d0:d0 + m], src[b, s0:s0 + ns], W, w0, m, graded)
+
+
+@njit(**JIT)
+def _active(srow, idx):
+    """The indices of the sources that sent (nonzero payload) into idx; their number."""
+    nk = 0
+    for k in range(srow.shape[0]):
+        if srow[k] != 0:
+            idx[nk] = k
+            nk += 1
+    return nk
+
+
+@njit(**JIT)
+def _sum8_graded(acc, srow, W8, w0, m, idx):
+    """acc (m,) int32 = sum_k srow[k] W8[w0 + k m : ...] over the sources that sent, four at a time (int8 weights:
+    a quarter of int32's memory traffic; the caller checked that no sum can overflow)."""
+    nk = _active(srow, idx)
+    acc[:] = 0
+    k = 0
+    while k + 3 < nk:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        a, b = W8[w0 + i0 * m:w0 + i0 * m + m], W8[w0 + i1 * m:w0 + i1 * m + m]
+        c_, d = W8[w0 + i2 * m:w0 + i2 * m + m], W8[w0 + i3 * m:w0 + i3 * m + m]
+        p0, p1, p2, p3 = np.int32(srow[i0]), np.int32(srow[i1]), np.int32(srow[i2]), np.int32(srow[i3])
+        for c in range(m):
+            acc[c] += (p0 * np.int32(a[c]) + p1 * np.int32(b[c])) + (p2 * np.int32(c_[c]) + p3 * np.int32(d[c]))
+        k += 4
+    while k < nk:
+        i0 = idx[k]
+        a = W8[w0 + i0 * m:w0 + i0 * m + m]
+        p0 = np.int32(srow[i0])
+        for c in range(m):
+            acc[c] += p0 * np.int32(a[c])
+        k += 1
+
+
+@njit(**JIT)
+def _sum8_binary(acc, srow, W8, w0, m, idx):
+    """:func:`_sum8_graded` for binary spikes: column additions."""
+    nk = _active(srow, idx)
+    acc[:] = 0
+    k = 0
+    while k + 3 < nk:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        a, b = W8[w0 + i0 * m:w0 + i0 * m + m], W8[w0 + i1 * m:w0 + i1 * m + m]
+        c_, d = W8[w0 + i2 * m:w0 + i2 * m + m], W8[w0 + i3 * m:w0 + i3 * m + m]
+        for c in range(m):
+            acc[c] += (np.int32(a[c]) + np.int32(b[c])) + (np.int32(c_[c]) + np.int32(d[c]))
+        k += 4
+    while k < nk:
+        i0 = idx[k]
+        a = W8[w0 + i0 * m:w0 + i0 * m + m]
+        for c in range(m):
+            acc[c] += np.int32(a[c])
+        k += 1
+
+
+@njit(**JIT)
+def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum):
+    """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
+    times the largest column sum of |mantissas| below 2**31, checked per sample), then scaled by 2**exp (floor for
+    exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0)."""
+    for b in range(dst.shape[0]):
+        srow = src[b, s0:s0 + ns]
+        row = dst[b, d0:d0 + m]
+        pmax = 1
+        if graded:
+            for k in range(ns):
+                pmax = max(pmax, abs(srow[k]))
+        if pmax * rsum < 2147483648:
+            t = T32[b, :m]
+            if graded:
+                _sum8_graded(t, srow, W8, w0, m, idx)
+            else:
+                _sum8_binary(t, srow, W8, w0, m, idx)
+            if ex8 >= 0:
+                for c in range(m):
+                    row[c] += np.int64(t[c]) << ex8
+            else:
+                for c in range(m):
+                    row[c] += np.int64(t[c]) >> (-ex8)
+        elif ex >= 0:
+            _row_into(row, srow, W, w0, m, graded)
+        else:
+            t64 = np.zeros(m, np.int64)
+            _row_into(t64, srow, W, w0, m, graded)
+            for c in range(m):
+                row[c] += shifted(t64[c], ex)
+
+
+@njit(**JIT)
+def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
+    """The synaptic input of population j at global step t: ``E[tt]`` (inputs computed beforehand) or zero, then
+    every live block in order (a block of lag L reads what its source sent at step t - L; nothing before step L).
+    Each block's sum starts from zero and is added to the port's running sum, in the block order (float: the same
+    rounding whatever else the port receives); fixed point adds exact integers (exponent < 0: floor of the
+    block's sum, an arithmetic shift), over int8 mantissas in int32 where that is provably exact
+    (:func:`_block_narrow`)."""
+    B, R = ACC.shape[0], HIST.shape[0]
+    fresh0, fresh1 = True, True
+    for q in range(2):
+        a0, w = POP[j, K_A0 + 2 * q], POP[j, K_AW0 + 2 * q]
+        if w == 0:
+            continue
+        use_e = POP[j, K_E0 + q] != 0
+        for b in range(B):
+            row = ACC[b, a0:a0 + w]
+            if use_e:
+                row[:] = E[tt, b, a0:a0 + w]
+            else:
+                row[:] = 0
+        if use_e:
+            if q == 0:
+                fresh0 = False
+            else:
+                fresh1 = False
+    b0 = POP[j, K_B0]
+    for k in range(b0, b0 + POP[j, K_NB]):
+        lag = BLK[k, B_LAG]
+        if t < lag:
+            continue
+        src = HIST[(t - lag) % R]
+        q = BLK[k, B_PORT]
+        a0, m, ex, graded = POP[j, K_A0 + 2 * q], BLK[k, B_M], BLK[k, B_EXP], BLK[k, B_GRADED] != 0
+        s0, ns, w0 = BLK[k, B_SOUT], BLK[k, B_NSRC], BLK[k, B_W]
+        fresh = fresh0 if q == 0 else fresh1
+        if BLK[k, B_RSUM] >= 0:
+            _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM])
+        elif ex >= 0 and (fresh or exact(ACC[0, 0])):
+            _block_into(ACC, a0, src, s0, ns, W, w0, m, graded)
+        else:
+            for b in range(B):
+                tmp = TMP[b, :m]
+                tmp[:] = 0
+                _row_into(tmp, src[b, s0:s0 + ns], W, w0, m, graded)
+                row = ACC[b, a0:a0 + m]
+                for c in range(m):
+                    row[c] += shifted(tmp[c], ex)
+        if q == 0:
+            fresh0 = False
+        else:
+            fresh1 = False
+
+
+@njit(**JIT)
+def _record(j, tt, POP, ST, OUT, VREC):
+    """Keep what the host reads of population j at step tt: the payload sent and/or the value (read_value)."""
+    n, o0, sc, vc, vs = POP[j, K_N], POP[j, K_OUT], POP[j, K_SENT], POP[j, K_VAL], POP[j, K_VST]
+    for b in range(ST.shape[0]):
+        if sc >= 0:
+            for i in range(n):
+                VREC[tt, b, sc + i] = OUT[b, o0 + i]
+        if vc >= 0:
+            for i in range(n):
+                VREC[tt, b, vc + i] = ST[b, vs + i]
+
+
+@njit(**JIT)
+def _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC):
+    """Activity of step tt (stats.count_activity, per step): events per population, synaptic operations per block
+    (events of its source this step times each source neuron's fan-out)."""
+    B = MASKS.shape[1]
+    for j in range(POP.shape[0]):
+        n, o0 = POP[j, K_N], POP[j, K_OUT]
+        e = 0
+        for b in range(B):
+            for i in range(n):
+                e += MASKS[r, b, o0 + i]
+        EVC[tt, j] = e
+    for k in range(BLK.shape[0]):
+        s0, f0 = BLK[k, B_SOUT], BLK[k, B_FAN]
+        e = 0
+        for b in range(B):
+            for i in range(BLK[k, B_NSRC]):
+                if MASKS[r, b, s0 + i]:
+                    e += FAN[f0 + i]
+        SOC[tt, BLK[k, B_ID]] = e
+
+
+@njit(**JIT)
+def _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, fixed):
+    """The network output of the step (backends.base.decode_outputs): spikes as 0/1, values (fixed: times
+    2**-out_frac_bits)."""
+    for q in range(OUTS.shape[0]):
+        j, y0 = OUTS[q, 0], OUTS[q, 1]
+        n, o0, vs = POP[j, K_N], POP[j, K_OUT], POP[j, K_VST]
+        for b in range(ST.shape[0]):
+            for i in range(n):
+                if POP[j, K_SPK]:
+                    Y[r, b, y0 + i] = 1.0 if MASKS[r, b, o0 + i] else 0.0
+                elif fixed:
+                    Y[r, b, y0 + i] = float(ST[b, vs + i]) * OSCALE[q]
+                else:
+                    Y[r, b, y0 + i] = ST[b, vs + i]
+
+
+@njit(**JIT)
+def _finite(X, tt):
+    for b in range(X.shape[1]):
+        for i in range(X.shape[2]):
+            if not math.isfinite(X[tt, b, i]):
+                return False
+    return True
+
+
+# ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
+@njit(**JIT)
+def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+              OUTS, OSCALE, Y):
+    """Step the populations of POP (in order) T times in fixed point. Per step: each population's synaptic input
+    (:func:`_port_inputs`), its kind's step, then recording (``MASKS``/``VREC``/``Y``: one row per step, or a
+    single row reused when they have one row) and counting (``EVC``/``SOC`` when they have rows). Returns 0, or
+    k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
+    R = HIST.shape[0]
+    for tt in range(T):
+        if POP[0, K_KIND] == INPUT and not _finite(X, tt):
+            return tt + 1
+        t = t0 + tt
+        OUT = HIST[t % R]
+        r = tt if MASKS.shape[0] == T else 0
+        MK = MASKS[r]
+        for j in range(POP.shape[0]):
+            kind = POP[j, K_KIND]
+            if kind == INPUT:
+                _input_fixed(j, POP, P, ST, X, tt, OUT, MK)
+                continue
+            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
+            if kind == LIF:
+                _lif_fixed(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SGRU:
+                _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == ADLIF:
+                _adlif_fixed(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == AGRU:
+                _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SDRNN:
+                _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SDLSTM:
+                _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            elif kind == SDGRU:
+                _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+            else:
+                _readout_fixed(j, POP, P, ST, ACC, OUT, MK)
+        for j in range(POP.shape[0]):
+            _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
+        if EVC.shape[0]:
+            _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
+        if Y.shape[0]:
+            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, True)
+    return 0
+
+
+@njit(**JIT)
+def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+              OUTS, OSCALE, Y):
+    """:func:`run_fixed` in float precision (float64 state, weights and messages)."""
+    R = HIST.shape[0]
+    for tt in range(T):
+        if POP[0, K_KIND] == INPUT and not _finite(X, tt):
+            return tt + 1
+        t = t0 + tt
+        OUT = HIST[t % R]
+        r = tt if MASKS.shape[0] == T else 0
+        MK = MASKS[r]
+        for j in range(POP.shape[0]):
+            kind = POP[j, K_KIND]
+            if kind == INPUT:
+                _input_float(j, POP, P, ST, X, tt, OUT, MK)
+                continue
+            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
+            if kind == LIF:
+                _lif_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SGRU:
+                _sgru_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ADLIF:
+                _adlif_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == AGRU:
+                _agru_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDRNN:
+                _sdrnn_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDLSTM:
+                _sdlstm_float(j, POP, P, ST, ACC, OUT, MK)
+            elif kind == SDGRU:
+                _sdgru_float(j, POP, P, ST, ACC, OUT, MK)
+            else:
+                _readout_float(j, POP, P, ST, ACC, OUT, MK)
+        for j in range(POP.shape[0]):
+            _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
+        if EVC.shape[0]:
+            _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
+        if Y.shape[0]:
+            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, False)
+    return 0
+
+
+@njit(**JIT)
+def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
+    """One block's input into ``E[tt, :, a0:a0+m]`` for steps t0 .. t0+T-1 from a source's whole message sequence
+    ``msg`` (T_all, B, n_src) in the target's time (a block of lag L delivers msg[t - L]; nothing before L). The
+    block's sum is formed on its own (``TMP``) and added, as in :func:`_port_inputs`."""
+    B = E.shape[1]
+    for tt in range(T):
+        ts = t0 + tt - lag
+        if ts < 0:
+            continue
+        for b in range(B):
+            tmp = TMP[b, :m]
+            tmp[:] = 0
+            _row_into(tmp, msg[ts, b], W, 0, m, graded)
+            row = E[tt, b, a0:a0 + m]
+            for c in range(m):
+                row[c] += shifted(tmp[c], ex)
+
+
+# ---- int8 matrix products of large batches (intmm.py) ------------------------------------------------------------
+@njit(**JIT)
+def byte_planes(rows, out):
+    """Signed-byte digits of int64 payloads (N, n) into ``out`` (>= k, N, n) int8: rows = sum_j out[j] 256**j with
+    k as few as the largest |payload| needs (each digit in [-128, 127]); returns k (or -1 when out has too few
+    planes)."""
+    N, n = rows.shape
+    mx = 0
+    for i in range(N):
+        r = rows[i]
+        for c in range(n):
+            mx = max(mx, abs(r[c]))
+    k, lim = 1, 127
+    while lim < mx:
+        k += 1
+        lim = lim * 256 + 127
+    if k > out.shape[0]:
+        return -1
+    for i in range(N):
+        r = rows[i]
+        for c in range(n):
+            x = r[c]
+            for j in range(k):
+                d = ((x + 128) & 255) - 128
+                out[j, i, c] = d
+                x = (x - d) >> 8
+    return k
+
+
+@njit(**JIT)
+def add_planes(res, N, k, ex, out, a0, v):
+    """out[i, a0:a0+m] += floor((sum_{j<k} res[j, i] 256**j) * 2**ex) for rows i < N: the int32 products of
+    :func:`byte_planes` recombined exactly in int64, then the block's exponent (synapses.shift_floor)."""
+    m = res.shape[2]
+    for i in range(N):
+        row = out[i, a0:a0 + m]
+        if ex >= 0:  # linear: each plane adds its part shifted
+            for j in range(k):
+                rj = res[j, i]
+                sh = 8 * j + ex
+                for c in range(m):
+                    row[c] += np.int64(rj[c]) << sh
+        else:
+            r0 = res[0, i]
+            for c in range(m):
+                v[c] = np.int64(r0[c])
+            for j in range(1, k):
+                rj = res[j, i]
+                for c in range(m):
+                    v[c] += np.int64(rj[c]) << (8 * j)
+            for c in range(m):
+                row[c] += v[c] >> (-ex)

@@ -1,0 +1,250 @@
+"""The conformance matrix, compiled-kernel level: every kernel of :mod:`spikernn.hardware.compiled.kernels`
+against the reference step of the kind it names, state included, step by step.
+
+Cells: kind x precision x setting (reset / discretisation / activation / input coding) x adaptation x fractional
+bits x batch. Each cell runs one population as a compiled unit whose ports take the synaptic input given
+(random, from small to saturating and clamped), for 120 steps, from the zero state and from a random one; fixed
+point must agree bit for bit (state, payload, events), float to float rounding (the kernels' tanh is not numpy's;
+spikes identical). Plus: the host input's quantisation and coding, the float tanh, and what the engine refuses.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from spikernn.hardware.backends import get_backend
+from spikernn.hardware.compiled import kernels as K
+from spikernn.hardware.compiled.engine import UnitState, _empty, _interpret, supports
+from spikernn.hardware.compiled.layout import KNOWN, Unsupported, build_unit, pack_state, unpack_state
+from spikernn.hardware.fast.plan import compile_network
+from spikernn.hardware.fixed_point import quantize_input
+from spikernn.hardware.kinds import KINDS
+from spikernn.hardware.kinds.spec import Setting
+from spikernn.hardware.network import Network, Population, SynapseBlock
+
+STEPS = 120
+N = 7
+
+
+def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
+    n = N
+    if precision == "float":
+        soma = {"decay": rng.uniform(0, 1, n), "threshold": rng.uniform(-0.2, 1, n)}
+        if adapt:
+            soma.update(adapt_scale=rng.uniform(0, 1, n), adapt_decay=rng.uniform(0, 1, n))
+        adlif = {"alpha": rng.uniform(0, 1, n), "beta": rng.uniform(0, 1, n), "a": rng.normal(0, 1, n),
+                 "b": rng.normal(0, 1, n), "threshold": rng.uniform(-.1, .5, n)}  # a gated drive is in (-1, 1)
+        return {
+            "lif": lambda: {**soma, "bias": rng.normal(0, 0.3, n)},
+            "adlif": lambda: {"bias": rng.normal(0, .3, n), "alpha": rng.uniform(0, 1, n), "beta": rng.uniform(0, 1, n),
+                              "a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n), "threshold": rng.uniform(-.1, .5, n)},
+            "spiking_lstm": lambda: {**soma, "bias": rng.normal(0, 1, 4 * n)},
+            "spiking_gru": lambda: {**soma, "bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
+            "adlif_lstm": lambda: {**adlif, "bias": rng.normal(0, 1, 4 * n)},
+            "adlif_gru": lambda: {**adlif, "bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
+            "sd_rnn": lambda: {"bias": rng.normal(0, 1, n)},
+            "sd_lstm": lambda: {"bias": rng.normal(0, 1, 4 * n)},
+            "sd_gru": lambda: {"bias_in": rng.normal(0, 1, 3 * n), "bias_rec": rng.normal(0, 1, 3 * n)},
+            "readout": lambda: {"bias": rng.normal(0, 1, n), "decay": rng.uniform(0, 1, n)},
+        }[kind]()
+    big = 1 << (F + 3)
+    soma = {"dv": rng.integers(0, 4097, n), "vth": rng.integers(-64, 3000, n)}  # a gated drive is below 4096
+    soma["dv"][:2] = 0, 4096  # no decay, full decay
+    if adapt:
+        soma.update(adapt_scale=rng.integers(-(1 << 14), 1 << 14, n), da=rng.integers(0, 4097, n))
+    ints = lambda k: rng.integers(-big, big, k * n)  # noqa: E731
+    adlif = {"dalpha": rng.integers(0, 4097, n), "dbeta": rng.integers(0, 4097, n), "a": rng.integers(-8192, 8192, n),
+             "b": rng.integers(-(1 << 13), 1 << 13, n), "vth": rng.integers(-(1 << 9), 1 << 12, n)}  # Q12 drive
+    return {
+        "lif": lambda: {"dv": rng.integers(0, 4096, n), "vth": rng.integers(0, 1 << 17, n),
+                        "bias_mant": rng.integers(-4096, 4096, n), "bias_exp": rng.integers(0, 8, n),
+                        **({"adapt_scale": rng.integers(-(1 << 20), 1 << 20, n), "da": rng.integers(0, 4097, n)}
+                           if adapt else {}),
+                        **({"du": rng.integers(0, 4096, n)} if F % 2 else {})},  # odd F: a decaying current
+        "adlif": lambda: {"bias": ints(1), "dalpha": rng.integers(0, 4097, n), "dbeta": rng.integers(0, 4097, n),
+                          "a": rng.integers(-8192, 8192, n), "b": rng.integers(-(1 << 14), 1 << 14, n),
+                          "vth": rng.integers(-(1 << 10), 1 << 14, n)},
+        "spiking_lstm": lambda: {**soma, "bias": ints(4)},
+        "spiking_gru": lambda: {**soma, "bias_in": ints(3), "bias_rec": ints(3)},
+        "adlif_lstm": lambda: {**adlif, "bias": ints(4)},
+        "adlif_gru": lambda: {**adlif, "bias_in": ints(3), "bias_rec": ints(3)},
+        "sd_rnn": lambda: {"bias": ints(1)},
+        "sd_lstm": lambda: {"bias": ints(4)},
+        "sd_gru": lambda: {"bias_in": ints(3), "bias_rec": ints(3)},
+        "readout": lambda: {"bias": rng.integers(-(1 << 20), 1 << 20, n), "dv": rng.integers(0, 4097, n)},
+    }[kind]()
+
+
+def _settings(kind: str, setting, precision: str, F: int) -> dict:
+    attrs = {} if precision == "float" else {"in_frac_bits": F}
+    if kind in ("lif", "spiking_lstm", "spiking_gru"):
+        attrs["reset"] = setting
+    elif kind in ("adlif", "adlif_lstm", "adlif_gru"):
+        attrs["reset"], attrs["discretisation"] = setting
+    elif kind.startswith("sd_"):
+        attrs["delta_threshold"] = 0 if setting == "exact" else (37 if precision == "fixed" else 0.01)
+        if kind == "sd_rnn":
+            attrs["activation"] = "relu" if setting == "relu" else "tanh"
+    elif kind == "readout":
+        attrs["input_coding"] = setting
+    return attrs
+
+
+SETTINGS = {"lif": ("subtract", "zero", "none"), "spiking_lstm": ("subtract", "zero", "none"),
+            "spiking_gru": ("subtract", "zero", "none"),
+            "adlif": (("subtract", "ef"), ("zero", "se"), ("none", "ef"), ("subtract", "se")),
+            "adlif_lstm": (("subtract", "ef"), ("zero", "se"), ("none", "se")),
+            "adlif_gru": (("subtract", "se"), ("zero", "ef"), ("none", "ef")),
+            "sd_rnn": ("exact", "thr", "relu"), "sd_lstm": ("exact", "thr"), "sd_gru": ("exact", "thr"),
+            "readout": ("value", "delta")}
+
+
+def _one_population(kind: str, precision: str, params: dict, attrs: dict) -> tuple[Network, object]:
+    """input -> kind (every port fed from the input, so every port starts from the precomputed input E)."""
+    spec = KINDS[kind]
+    width = max(p.size(N) for p in spec.ports)
+    pops = [Population("x", "input", width), Population("p", kind, N, params, attrs)]
+    syn = [SynapseBlock(f"x>{p.name}", "x", "p", p.name, np.eye(p.size(N), width)) for p in spec.ports]
+    net = Network(pops, syn, "x", ["p"], precision=precision)
+    return net, compile_network(net)
+
+
+def _inputs(kind, precision, rng, t, B, width, F):
+    if precision == "float":
+        return rng.normal(0, [0.5, 3, 30][t % 3], (B, width))
+    if kind == "lif":
+        scale = [1 << 12, 1 << 16, 1 << 18][t % 3]  # wraps u, saturates v
+    elif kind == "readout":
+        scale = 1 << [10, 22, 24][t % 3]
+    else:
+        scale = 1 << [F - 2, F + 2, F + 4, 30][t % 4]  # small, saturating gates, huge (clamped) inputs
+    return rng.integers(-scale, scale, (B, width))
+
+
+def _cells():
+    for kind in SETTINGS:
+        for precision in ("fixed", "float"):
+            for setting in SETTINGS[kind]:
+                for adapt in ((False, True) if kind in ("lif", "spiking_lstm", "spiking_gru") else (False,)):
+                    for F in ((9, 12, 14) if precision == "fixed" and kind != "lif" else (11, 12)):
+                        for B in (1, 9):
+                            yield pytest.param(kind, precision, setting, adapt, F, B,
+                                               id=f"{kind}-{precision}-{setting}-{'adapt' if adapt else 'plain'}-F{F}-B{B}")
+
+
+@pytest.mark.parametrize("kind,precision,setting,adapt,F,B", list(_cells()))
+def test_compiled_kernel_equals_reference_step(kind, precision, setting, adapt, F, B):
+    rng = np.random.default_rng([F, B, len(kind), hash(str(setting)) % 1000])
+    spec = KINDS[kind]
+    params = _params(kind, precision, rng, F, adapt)
+    net, plan = _one_population(kind, precision, params, _settings(kind, setting, precision, F))
+    unit = build_unit(plan, ["p"])
+    assert unit.POP[0, K.K_KIND] == KNOWN[kind][0] and all(unit.POP[0, K.K_E0 + q] for q in range(len(spec.ports)))
+    prep = net.population("p").prepare(precision)
+    st = UnitState(unit, B)
+    ref = spec.init_state(prep, B)
+    if B > 1:  # from a random state too (fixed: 24-bit values)
+        ref = type(ref)(*[rng.integers(-(1 << 20), 1 << 20, a.shape) if precision == "fixed" else
+                          rng.normal(0, 1, a.shape) for a in ref])
+        if kind in ("lif", "spiking_lstm", "spiking_gru") and precision == "fixed":
+            ref = ref._replace(a=np.abs(ref.a))  # the adaptation trace is never negative
+        if kind in ("adlif", "adlif_lstm", "adlif_gru"):
+            ref = ref._replace(s=(rng.random(ref.s.shape) < .5).astype(ref.s.dtype))
+        pack_state(unit, st.ST, "p", ref)
+    dt = unit.dtype
+    MASKS, VREC = np.zeros((1, B, unit.n_out), bool), np.zeros((1, B, 0), dt)
+    X, EVC, OUTS, Y = _empty((1, 1, 1), np.float64), _empty((0, 1), np.int64), _empty((0, 2), np.int64), \
+        _empty((0, 1, 1), np.float64)
+    events = 0
+    for t in range(STEPS):
+        ins = {p.name: _inputs(kind, precision, rng, t, B, p.size(N), F) for p in spec.ports}
+        E = np.zeros((1, B, unit.n_acc), dt)
+        for q, p in enumerate(spec.ports):
+            a0 = int(unit.POP[0, K.K_A0 + 2 * q])
+            E[0, :, a0:a0 + p.size(N)] = ins[p.name]
+        _interpret(unit, st, t, 1, E, X, MASKS, VREC, EVC, EVC, OUTS, _empty((1,), np.float64), Y)
+        ref, out, mask = spec.step(ref, ins, prep)
+        got = unpack_state(unit, st.ST, "p")
+        payload = st.HIST[t % unit.R][:, unit.out_cols("p")]
+        got_mask = MASKS[0][:, unit.out_cols("p")]
+        if precision == "float" and kind.startswith("sd_") and setting == "exact":
+            # threshold 0: whether a change of an ulp or two is an event is float rounding; all others agree
+            clear = np.abs(out) > 1e-12
+            np.testing.assert_array_equal(got_mask[clear], mask[clear])
+            assert np.all(np.abs(payload[got_mask != mask]) <= 1e-12)
+        else:
+            np.testing.assert_array_equal(got_mask, mask)
+        if precision == "fixed":
+            for field, a, b in zip(ref._fields, got, ref):
+                np.testing.assert_array_equal(a, b, err_msg=f"{kind} state {field} at step {t}")
+            np.testing.assert_array_equal(payload, out)
+        else:
+            for field, a, b in zip(ref._fields, got, ref):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{kind} state {field} at step {t}")
+            np.testing.assert_allclose(payload, out, rtol=1e-12, atol=1e-12)
+            ref = type(ref)(*got)  # keep the two on the same trajectory (rounding may differ in the last bit)
+            mask = got_mask
+        events += int(mask.sum())
+    if spec.sends != "host":
+        assert events > 0
+
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+@pytest.mark.parametrize("encoding", ["value", "delta"])
+def test_host_input_coding_equals_the_reference(precision, encoding):
+    """The stream's host side in the interpreter: quantize_input (round half to even, 24-bit saturation) and the
+    input kind's value / sigma-delta coding."""
+    rng = np.random.default_rng(3)
+    I, B = 6, 4
+    attrs = {"encoding": encoding, "delta_threshold": 0.05 if precision == "float" else 3}
+    if precision == "fixed":
+        attrs["out_frac_bits"] = 4
+    net = Network([Population("x", "input", I, attrs=attrs), Population("r", "readout", 2)],
+                  [SynapseBlock("x>r", "x", "r", "in", np.ones((2, I)))], "x", ["r"], precision=precision)
+    unit = build_unit(compile_network(net), ["x"])
+    st = UnitState(unit, B)
+    kind, prep = KINDS["input"], net.population("x").prepare(precision)
+    ref = kind.init_state(prep, B)
+    MASKS = np.zeros((1, B, unit.n_out), bool)
+    e = _empty((0, 1), np.int64)
+    for t in range(60):
+        x = rng.normal(0, [0.1, 1, 1e7][t % 3], (1, B, I))
+        x[0, 0, :3] = (np.arange(3) + 0.5) / 16  # ties: round half to even
+        assert _interpret(unit, st, t, 1, _empty((1, B, unit.n_acc), unit.dtype), x, MASKS,
+                          np.zeros((1, B, 0), unit.dtype), e, e, _empty((0, 2), np.int64), _empty((1,), np.float64),
+                          _empty((0, 1, 1), np.float64)) == 0
+        xq = quantize_input(net, x[0]) if precision == "fixed" else x[0]
+        ref, out, mask = kind.step(ref, {"x": xq}, prep)
+        np.testing.assert_array_equal(st.HIST[0][:, :I], out)
+        np.testing.assert_array_equal(MASKS[0][:, :I], mask)
+        np.testing.assert_array_equal(unpack_state(unit, st.ST, "x")[0], ref.sent)
+
+
+def test_float_tanh_within_two_ulp_of_numpy():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, s, 200_000) for s in (1e-3, 0.3, 1, 3, 10, 30)] +
+                       [np.array([0.0, -0.0, 0.625, -0.625, np.nextafter(0.625, 0), 5e-324, 1e-300, 19.0, 20.0,
+                                  21.0, 700.0, -700.0, 1e300])])
+    got = np.empty_like(x)
+    K.vtanh(x, got)
+    ref = np.tanh(x)
+    ulp = np.abs(got - ref) / np.spacing(np.abs(ref)).clip(np.finfo(float).tiny)
+    assert ulp.max() <= 2, ulp.max()
+    assert np.array_equal(np.signbit(got), np.signbit(ref))  # -0.0 stays -0.0
+
+
+def test_a_kind_the_kernels_do_not_know_runs_on_the_numpy_engine(monkeypatch):
+    """A kind that gained a setting is not compiled (never a kernel that ignores it): engine="auto" runs the
+    numpy kernels (the same results), engine="numba" says why not."""
+    net, _ = _one_population("lif", "float", {"threshold": np.full(N, 0.3)}, {})
+    x = np.random.default_rng(1).normal(0.3, 1, (20, 2, net.input_size))
+    y0 = get_backend("fast").simulate(net, x, engine="numba")[0]
+    lif = KINDS["lif"]
+    monkeypatch.setitem(KINDS, "lif", dataclasses.replace(lif, settings=lif.settings + (Setting("graded", False, "x"),)))
+    assert "graded" in supports(compile_network(net))
+    with pytest.raises(Unsupported, match="graded"):
+        get_backend("fast").simulate(net, x, engine="numba")
+    np.testing.assert_allclose(get_backend("fast").simulate(net, x)[0], y0, rtol=0, atol=1e-12)
+    assert type(net.stream()).__name__ == "ReferenceStream"
