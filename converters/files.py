@@ -30,55 +30,80 @@ def save_dense(module: torch.nn.Module, path: str | Path) -> Path:
             "bias": module.bias, "batch_first": module.batch_first, "bidirectional": module.bidirectional}
     if mode == "RNN":
         args["nonlinearity"] = module.nonlinearity
+    import spikernn
+    from spikernn.filecheck import CHECKSUM_KEY, VERSION_KEY, tensor_digest
+
     sd = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     path = Path(path)
-    save_file(sd, str(path), metadata={"spikernn_dense": json.dumps({"class": mode, "args": args})})
+    save_file(sd, str(path), metadata={"spikernn_dense": json.dumps({"class": mode, "args": args}),
+                                       VERSION_KEY: spikernn.__version__, CHECKSUM_KEY: tensor_digest(sd)})
     return path
 
 
-def _load_dense_safetensors(path: Path) -> torch.nn.Module:
-    from safetensors import SafetensorError, safe_open
+def _dense_schema(cls_name: str) -> dict:
+    """The JSON schema of a dense constructor (``{"class", "args"}``): torch's arguments, typed."""
+    b, i = {"type": "bool"}, {"type": "int"}
+    args = {"input_size": i, "hidden_size": i, "num_layers": i, "bias": b, "batch_first": b,
+            "dropout": {"type": "number", "min": 0, "max": 1}, "bidirectional": b}
+    if cls_name == "RNN":
+        args["nonlinearity"] = {"type": "str", "enum": ("tanh", "relu")}
+    if cls_name == "LSTM":
+        args["proj_size"] = i
+    return {"type": "object", "required": {"class": {"type": "str"}, "args": {
+        "type": "object", "required": {"input_size": i, "hidden_size": i}, "optional": args, "extra": False}}}
+
+
+def _load_dense_safetensors(path: Path, limits: Any = None) -> torch.nn.Module:
     from safetensors.torch import load_file
 
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except SafetensorError as e:
-        raise ValueError(f"{path}: not a safetensors file ({e}); pickled checkpoints are refused") from e
-    raw = meta.get("spikernn_dense") or meta.get("config")
-    if raw is None:
+    from spikernn.filecheck import (check_declared_module, check_schema, check_sizes, open_safetensors,
+                                    parse_json, verify_tensors)
+
+    where = str(path)
+    with open_safetensors(path, "model file", limits) as (_, meta, infos):
+        pass
+    key = "spikernn_dense" if "spikernn_dense" in meta else "config"
+    if key not in meta:
         raise ValueError(f"{path}: not a spikernn model file (no spikernn metadata) and no 'spikernn_dense' "
                          "constructor JSON; nothing to rebuild the model from (pickled checkpoints are refused)")
-    cfg = json.loads(raw)
-    cls_name = str(cfg.get("class", "")).split(".")[-1]
+    cfg = parse_json(meta[key], where, key)
+    check_schema(cfg, {"type": "object", "required": {"class": {"type": "str"}}}, where, key)
+    cls_name = cfg["class"].split(".")[-1]
     if cls_name not in _DENSE:
         raise ValueError(f"{path}: model class {cfg.get('class')!r} is not a dense RNN/LSTM/GRU")
-    m = _DENSE[cls_name](**cfg.get("args", {}))
-    m.load_state_dict(load_file(str(path)))
+    check_schema(cfg, _dense_schema(cls_name), where, key)
+    check_sizes(cfg["args"], where, f"{key}.args", limits)
+    check_declared_module(lambda: _DENSE[cls_name](**cfg["args"]), infos, where, limits)
+    m = _DENSE[cls_name](**cfg["args"])
+    tensors = load_file(str(path))
+    verify_tensors(tensors, meta, where)
+    m.load_state_dict(tensors)
     return m.eval()
 
 
-def load_model(model_path: str | Path) -> torch.nn.Module:
+def load_model(model_path: str | Path, limits: Any = None) -> torch.nn.Module:
     """Load a model for conversion: ``spikernn.load`` first, then the dense safetensors form (module docstring).
-    Pickle files (``.pt``/``.pth``/``.pkl``) are refused."""
-    path = Path(model_path)
-    if not path.exists():
-        raise FileNotFoundError(f"no model file at {path}")
+    Pickle files (``.pt``/``.pth``/``.pkl``) are refused. Both are read as untrusted files
+    (:mod:`spikernn.filecheck`; ``limits``: a :class:`~spikernn.filecheck.FileLimits` for huge models); a
+    file that fails a check as a spikernn model file (too large, corrupted, a bad field) is not retried as a
+    dense one."""
+    from spikernn.filecheck import FileFormatError, check_path
+
+    path = check_path(model_path, "model file")
     if path.suffix in (".pt", ".pth", ".pkl", ".pickle", ".ckpt"):
         raise ValueError(f"{path}: pickled checkpoints are not loaded (unsafe). Save the model with "
                          "spikernn.save(model, path) (safetensors + JSON) and convert that file")
     from spikernn.io import load
 
-    errors = []
+    from spikernn.io import read_metadata
+
     try:
-        return load(path).eval()
-    except (ValueError, KeyError, TypeError) as e:  # not a spikernn file: try the dense form
-        errors.append(f"spikernn.load: {e}")
-    try:
-        return _load_dense_safetensors(path)
-    except ValueError as e:
-        errors.append(str(e))
-    raise ValueError(f"cannot load {path} as a model: " + "; ".join(errors))
+        read_metadata(path, limits)
+    except FileFormatError as e:
+        if "is not a spikernn model file (format None" not in str(e):
+            raise
+        return _load_dense_safetensors(path, limits)  # no spikernn model metadata: the dense form
+    return load(path, limits=limits).eval()
 
 
 def _check_data(net_meta: dict, check_data: Any):

@@ -273,6 +273,19 @@ def _as_vec(v: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, np.float64), (n,)).astype(np.float64).copy()
 
 
+def _read_nir(path: Any) -> Any:
+    """``nir.read`` of an untrusted path: the path checked first (missing, a directory: one line), and a file
+    NIR cannot read (not HDF5, not a NIR graph) reported as a ValueError naming it, not h5py's own error."""
+    from spikernn.filecheck import FileFormatError, check_path, one_line_text
+
+    p = check_path(path, "NIR file")
+    try:
+        return _nir().read(str(p))
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as e:
+        raise FileFormatError(f"{p} is not a NIR graph file (HDF5, written by nir.write): "
+                              f"{type(e).__name__}: {one_line_text(e)}") from None
+
+
 def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = None, to: str = "network",
              source_reset: str | None = None) -> Any:
     """Build a float :class:`Network` from a ``nir.NIRGraph`` (or a path to a NIR HDF5 file).
@@ -306,7 +319,7 @@ def from_nir(graph: Any, dt: float | None = None, *, batch_first: bool | None = 
         raise ValueError(f"source_reset must be one of {SOURCE_RESETS} (or None), got {source_reset!r}")
     nir = _nir()
     if not isinstance(graph, nir.NIRNode):
-        graph = nir.read(str(graph))
+        graph = _read_nir(graph)
     if not isinstance(graph, nir.NIRGraph):
         graph = nir.NIRGraph(nodes={"input": nir.Input(graph.input_type), "n": graph,
                                     "output": nir.Output(graph.output_type)},

@@ -87,6 +87,29 @@ def rapl_available(root: Path | str | None = None) -> tuple[bool, str]:
         return False, str(exc)
 
 
+FROZEN_WINDOW_S = 0.1  # a zone whose counter does not move over a window this long is frozen, not idle
+
+
+def counter_delta_uj(zone: RaplZone, start_uj: int, end_uj: int, seconds: float) -> int:
+    """Energy between two readings of ``zone``'s counter, in microjoules.
+
+    A counter that went down wrapped once, when the energy that implies (end + range - start) is at most half
+    of the wrap range (a window far shorter than a wrap period); a smaller decrease (e.g. 1 µJ) is a bad
+    reading, and a counter that did not move over ``seconds`` >= :data:`FROZEN_WINDOW_S` is frozen (a package
+    or DRAM zone always uses energy): both raise MeterUnavailable rather than report 0 J or a false wrap."""
+    delta = end_uj - start_uj
+    if delta < 0:
+        wrapped = delta + zone.max_range_uj
+        if not 0 <= wrapped <= zone.max_range_uj // 2:
+            raise MeterUnavailable(f"RAPL counter {zone.name!r} went back by {-delta} uJ ({start_uj} -> {end_uj}), "
+                                   "which is not a wrap: reading refused")
+        return wrapped
+    if delta == 0 and seconds >= FROZEN_WINDOW_S:
+        raise MeterUnavailable(f"RAPL counter {zone.name!r} did not advance over {seconds:.2f} s (a frozen counter): "
+                               "no energy measured")
+    return delta
+
+
 class RaplMeter:
     """Meter over RAPL counters (kind "measured", method "rapl")."""
 
@@ -123,10 +146,7 @@ class RaplMeter:
         seconds = time.perf_counter() - self._t0
         comps: dict[str, float] = {}
         for z, a, b in zip(self.zones, self._start, end):
-            delta = b - a
-            if delta < 0:  # the counter wrapped once (windows here are far shorter than a wrap period)
-                delta += z.max_range_uj
-            comps[z.name] = comps.get(z.name, 0.0) + delta * 1e-6
+            comps[z.name] = comps.get(z.name, 0.0) + counter_delta_uj(z, a, b, seconds) * 1e-6
         return MeterReading(joules=sum(comps.values()), seconds=seconds, components=comps)
 
     def close(self) -> None:

@@ -286,11 +286,18 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
+def _md_text(s: str) -> str:
+    """Text from outside (a title made of a file name) as plain Markdown text: HTML escaped, one line, and
+    Markdown's own markup characters backslash-escaped."""
+    s = html.escape(str(s).replace("\r", " ").replace("\n", " "), quote=False)
+    return "".join("\\" + c if c in "\\`*_[]#|<>!" else c for c in s)
+
+
 def to_markdown(report: Any) -> str:
-    """The report as Markdown tables and paragraphs."""
-    lines = [f"# {report.title}", ""]
+    """The report as Markdown tables and paragraphs (titles escaped: they may carry a file name)."""
+    lines = [f"# {_md_text(report.title)}", ""]
     for sec in sections(report):
-        lines += [f"## {sec.title}", ""]
+        lines += [f"## {_md_text(sec.title)}", ""]
         for p in sec.paragraphs:
             lines += [p, ""]
         if sec.headers:

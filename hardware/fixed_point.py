@@ -54,8 +54,7 @@ from spikernn.hardware.kinds.lif import VTH_MAX as LIF_VTH_MAX  # noqa: F401 - t
 from spikernn.hardware.kinds.spec import F_MAX, floor_log2
 from spikernn.hardware.network import Network, Population, SynapseBlock
 
-WEIGHT_EXP_RANGE = (-8, 7)
-MANT_MIN, MANT_MAX = -128, 127
+from spikernn.hardware.synapses import MANT_MAX, MANT_MIN, WEIGHT_EXP_RANGE  # noqa: E402,F401 - defined there
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -119,11 +118,33 @@ def quantize_lif_bias(b: np.ndarray, frac_bits: int) -> tuple[np.ndarray, np.nda
 # input / output scaling used by both backends
 # ----------------------------------------------------------------------------------------------------------
 
+INPUT_RANGE_TOLERANCE = 1.25  # inputs up to this factor past the calibrated range pass without a warning
+
+
+class InputRangeWarning(RuntimeWarning):
+    """A fixed-point network got inputs beyond the range it was calibrated for: values saturate."""
+
+
 def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
-    """Host side of a fixed-point network: float x (T, B, I) -> int64 payloads round(x * 2**F_x), 24-bit."""
+    """Host side of a fixed-point network: float x (T, B, I) -> int64 payloads round(x * 2**F_x), 24-bit.
+
+    Inputs beyond the calibrated range (``net.meta["fixed_point"]["input_range"]``, the largest |x| the
+    quantiser planned for) by more than :data:`INPUT_RANGE_TOLERANCE` are still run - clipped to 24 bits at
+    the input and saturating inside the network - but warn (:class:`InputRangeWarning`) with the factor and
+    the error the input's own clipping introduces: a fixed-point network's output is then not trustworthy;
+    rescale the input or re-quantise with a wider ``input_range``."""
     inp = net.population(net.input)
     F = inp.spec.out_frac_bits(inp.attrs)
-    return np.clip(np.round(np.asarray(x, dtype=np.float64) * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
+    x = np.asarray(x, dtype=np.float64)
+    xr = (net.meta.get("fixed_point") or {}).get("input_range")
+    peak = float(np.abs(x).max(initial=0.0))
+    if isinstance(xr, (int, float)) and xr > 0 and peak > INPUT_RANGE_TOLERANCE * xr:
+        clip_err = max(0.0, peak - MAX24 * 2.0 ** -F)
+        warnings.warn(f"fixed-point input max |x| = {peak:.4g} is {peak / xr:.3g} times the calibrated range "
+                      f"{xr:.4g}: activations saturate (output not trustworthy); the input's own 24-bit clipping "
+                      f"error is {clip_err:.4g}. Rescale the input or quantise with a wider input_range",
+                      InputRangeWarning, stacklevel=3)
+    return np.clip(np.round(x * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
 
 
 def output_scale(pop: Population) -> float:

@@ -5,7 +5,7 @@ under ``Loihi2SimCfg`` - 'floating_pt' for float networks, bit-accurate 'fixed_p
 (:mod:`spikernn.hardware.lava_graph`) fed by a host source with the encoded input and, for later stages, the
 host replays of earlier stages (:func:`~spikernn.hardware.backends.base.host_streams`); the run itself is
 supervised by :func:`spikernn.hardware.lava_supervision.run_processes` (always stopped, failures named;
-SIGINT/SIGTERM stop it and are re-raised after the cleanup:
+SIGINT/SIGTERM/SIGHUP stop it and are re-raised after the cleanup; ``stall_timeout`` stops a stalled run:
 :func:`~spikernn.hardware.lava_supervision.stop_on_signals`).
 
 Timing is the shared contract (:mod:`spikernn.hardware.timing`): every Dense adds one step; a population at
@@ -54,7 +54,7 @@ class LavaBackend(Backend):
 
     def execute(self, net: Network, x: np.ndarray, encoded: Encoded, *, builtins: bool = True,
                 progress: bool = False, samples_per_run: int | None = None,
-                timings: dict | None = None) -> Recording:
+                timings: dict | None = None, stall_timeout: float | None = None) -> Recording:
         """Run ``net`` with real Lava processes.
 
         Args:
@@ -62,6 +62,8 @@ class LavaBackend(Backend):
                 False uses the project's Processes only (a whole batch per run).
             progress: show a rich progress bar (off by default).
             samples_per_run: batch items per Lava run when only the project's Processes are used (default: all).
+            stall_timeout: seconds a run may go without finishing a chunk of steps before it is stopped
+                with :class:`~spikernn.hardware.lava_supervision.LavaTimeoutError` (default: no limit).
             timings: a dict to fill with ``runs``, ``steps`` (Lava steps), ``build_s`` (creating processes),
                 ``compile_s`` (compile + process start-up), ``run_s`` (stepping), ``stop_s``, ``total_s``.
         """
@@ -120,7 +122,8 @@ class LavaBackend(Backend):
                                 cb = (lambda d, base=done: prog.update(task, completed=base + d))
                             info = run_processes(host, n * period, prec, model_map=models_for(prec),
                                                  what=f"Lava stage {stage} of network (batch items {s}..{e - 1})",
-                                                 progress=cb, chunks=20 if bar is not None else 1)
+                                                 progress=cb, chunks=20 if bar is not None else 1,
+                                                 stall_timeout=stall_timeout)
                             done += n * period
                             tim["runs"] += 1
                             for k in ("steps", "compile_s", "run_s", "stop_s"):

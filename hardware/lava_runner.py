@@ -11,7 +11,7 @@ Importing this module does not import Lava.
 from spikernn.hardware.lava_backend import LavaBackend, simulate_lava
 from spikernn.hardware.lava_graph import lava_population_plan
 from spikernn.hardware.lava_smoke import smoke_test
-from spikernn.hardware.lava_supervision import LavaRunError, live_children, run_processes
+from spikernn.hardware.lava_supervision import LavaRunError, LavaTimeoutError, live_children, run_processes
 
-__all__ = ["simulate_lava", "LavaBackend", "smoke_test", "run_processes", "LavaRunError", "live_children",
+__all__ = ["simulate_lava", "LavaBackend", "smoke_test", "run_processes", "LavaRunError", "LavaTimeoutError", "live_children",
            "lava_population_plan"]

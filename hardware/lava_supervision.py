@@ -5,17 +5,26 @@
 (Lava's own ``stop()`` would hang) and raises :class:`LavaRunError` naming the failing process.
 :func:`live_children` lists this process's live child processes (what must be empty after every run).
 
-Signals (:func:`stop_on_signals`, entered by every run in the main thread): SIGINT and SIGTERM stop the run.
-The first one is recorded and unwinds the run (KeyboardInterrupt; SIGTERM as a private BaseException), the
-Lava processes are torn down (SIGTERM, then SIGKILL), Lava's shared memory and the records in /dev/shm are
-removed, and then the signal is re-raised: KeyboardInterrupt for SIGINT, and SIGTERM delivered again to the
-handler that was there before (the default ends the process with the usual status, after the cleanup). A
+Signals (:func:`stop_on_signals`, entered by every run in the main thread): SIGINT, SIGTERM and SIGHUP stop
+the run. The first one is recorded and unwinds the run (KeyboardInterrupt; SIGTERM/SIGHUP as a private
+BaseException), the Lava processes are torn down (SIGTERM, then SIGKILL), Lava's shared memory and the records
+in /dev/shm are removed, and then the signal is re-raised: KeyboardInterrupt for SIGINT, and SIGTERM/SIGHUP
+delivered again to the handler that was there before (the default ends the process with the usual status,
+after the cleanup). A
 signal is never lost: one that arrives while Lava forks its processes or while the teardown runs is acted on
 right after, and one swallowed on its way (a signal handler's exception raised inside a ``__del__`` is only
 printed) is raised again by the run's watch loop or at the end. The forked Lava processes inherit the handler
 and ignore SIGINT (a terminal's Ctrl-C reaches the whole process group: this process then tears them down in
-order) and die on SIGTERM. Outside the main thread Python cannot install handlers: such runs are stopped only
-by exceptions.
+order) and die on SIGTERM/SIGHUP. Outside the main thread Python cannot install handlers: such runs are stopped
+only by exceptions.
+
+Resources: every exit path (success, a failed process, a signal, a timeout) releases what the run holds in
+this process - the runtime's channel threads (joined), the actors' pipes and process sentinels (closed) and
+Lava's shared-memory manager - so that a long-lived process can run (and fail) any number of runs with flat
+fd and thread counts (``benchmarks/bench_hostile_inputs.py`` counts them over 20 failing runs). The run is
+awaited by polling the runtime's response channels from the calling thread (no helper thread that a failed
+run would leave blocked forever). ``stall_timeout`` (seconds) stops a run that makes no progress - e.g. a
+process model that blocks - with :class:`LavaTimeoutError`, after the same teardown.
 
 Every process gets its ProcessModel through ``Loihi2SimCfg(exception_proc_model_map=...)`` when a
 ``model_map`` is given (:func:`spikernn.hardware.lava_processes.models_for`): Lava's own model search would
@@ -35,11 +44,17 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["LavaRunError", "live_children", "run_processes", "stop_on_signals"]
+__all__ = ["LavaRunError", "LavaTimeoutError", "live_children", "run_processes", "stop_on_signals"]
+
+STALL_CHUNK_STEPS = 64  # with a stall timeout, a run is cut into RunSteps chunks of at most this many steps
 
 
 class LavaRunError(RuntimeError):
     """A Lava run failed; the message names the stage/process and the underlying error."""
+
+
+class LavaTimeoutError(LavaRunError):
+    """A Lava run made no progress (no chunk of steps finished) for longer than its ``stall_timeout``."""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -147,6 +162,14 @@ def _force_teardown_now(proc) -> None:
             actor._cconn.close()
         except Exception:  # noqa: BLE001
             pass
+        try:
+            multiprocessing.Process.close(actor)  # the process sentinel (a pipe fd); refused while it runs
+        except Exception as e:  # noqa: BLE001
+            _debug(f"teardown: close {getattr(actor, 'pid', '?')}: {e!r}")
+    try:
+        rt.join()  # the runtime's channel ports: releases and ends their callback threads
+    except Exception as e:  # noqa: BLE001
+        _debug(f"teardown: joining the runtime's ports: {e!r}")
     try:
         smm = getattr(mi, "_smm", None)
         if smm is not None:
@@ -189,7 +212,7 @@ def _stop(proc, timeout: float = 30.0) -> None:
 
 def run_processes(root, num_steps: int, precision: str, *, model_map: dict | None = None,
                   what: str = "Lava network", progress: Callable[[int], None] | None = None,
-                  chunks: int = 1) -> float:
+                  chunks: int = 1, stall_timeout: float | None = None) -> dict:
     """Compile and run the Lava graph connected to ``root`` for ``num_steps`` under Loihi2SimCfg, then stop.
 
     Args:
@@ -200,12 +223,16 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
         what: description used in error messages.
         progress: called with the number of steps done after each chunk.
         chunks: split the run into this many RunSteps calls (for progress).
+        stall_timeout: seconds a chunk of steps may take (the run is then cut into chunks of at most
+            :data:`STALL_CHUNK_STEPS` steps; compiling and starting the processes do not count); a run that
+            exceeds it is torn down and raises :class:`LavaTimeoutError`. None (default): no limit.
 
     Returns:
         ``{"compile_s": compile + start-up, "run_s": stepping, "stop_s": stop, "steps": num_steps}``.
 
     Raises:
-        LavaRunError naming what failed; KeyboardInterrupt, SystemExit and other BaseExceptions are
+        LavaRunError naming what failed (LavaTimeoutError for a stalled run); KeyboardInterrupt, SystemExit
+        and other BaseExceptions are
         re-raised after the teardown (no Lava process outlives the call).
     """
     from spikernn.hardware.lava_compat import ensure_lava
@@ -215,6 +242,10 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
 
     if precision not in ("float", "fixed"):
         raise ValueError(f"precision must be 'float' or 'fixed', got {precision!r}")
+    if stall_timeout is not None:
+        if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)) or not stall_timeout > 0:
+            raise ValueError(f"stall_timeout must be a positive number of seconds or None, got {stall_timeout!r}")
+        chunks = max(int(chunks), -(-int(num_steps) // STALL_CHUNK_STEPS))
     tag = "fixed_pt" if precision == "fixed" else "floating_pt"
     exc_map = {}
     if model_map:
@@ -225,10 +256,11 @@ def run_processes(root, num_steps: int, precision: str, *, model_map: dict | Non
                 exc_map[p] = mdl
     cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=exc_map)
     with stop_on_signals():
-        return _run_supervised(root, num_steps, cfg, tag, what, progress, chunks)
+        return _run_supervised(root, num_steps, cfg, tag, what, progress, chunks, stall_timeout)
 
 
-def _run_supervised(root, num_steps: int, cfg, tag: str, what: str, progress, chunks: int) -> dict:
+def _run_supervised(root, num_steps: int, cfg, tag: str, what: str, progress, chunks: int,
+                    stall_timeout: float | None = None) -> dict:
     """:func:`run_processes`' run, stop and teardown (inside :func:`stop_on_signals`)."""
     info = {"compile_s": 0.0, "run_s": 0.0, "stop_s": 0.0, "steps": int(num_steps)}
     ok = False
@@ -237,13 +269,17 @@ def _run_supervised(root, num_steps: int, cfg, tag: str, what: str, progress, ch
         bounds = np.linspace(0, num_steps, chunks + 1).astype(int)
         for a, b in zip(bounds[:-1], bounds[1:]):
             if b > a:
-                _run_watched(root, int(b - a), cfg, info)
+                _run_watched(root, int(b - a), cfg, info, stall_timeout)
                 if progress is not None:
                     progress(int(b))
         ok = True
     except KeyboardInterrupt:
         _force_teardown(root)
         raise
+    except _Stalled as e:
+        _force_teardown(root)
+        raise LavaTimeoutError(f"{what} ({tag}, {num_steps} steps) made no progress: {e}; the run was stopped "
+                               "and its processes ended") from None
     except Exception as e:  # noqa: BLE001 - re-raised as LavaRunError
         rt = getattr(root, "_runtime", None)
         details = _actor_errors(rt) if rt is not None else []
@@ -264,11 +300,12 @@ def _run_supervised(root, num_steps: int, cfg, tag: str, what: str, progress, ch
 
 
 class _Terminated(BaseException):
-    """SIGTERM during a Lava run: unwinds the run (the teardown runs on the way) up to :func:`stop_on_signals`,
-    which delivers SIGTERM again to the previous handler."""
+    """SIGTERM or SIGHUP during a Lava run: unwinds the run (the teardown runs on the way) up to
+    :func:`stop_on_signals`, which delivers the signal again to the previous handler."""
 
 
-_WATCHED = (signal.SIGINT, signal.SIGTERM)
+_WATCHED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_ENDING = (signal.SIGTERM, signal.SIGHUP)  # signals that end the process (SIGINT only interrupts)
 
 
 class _SignalGuard:
@@ -276,18 +313,18 @@ class _SignalGuard:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.caught: int | None = None  # the run's signal (the first; SIGTERM once one came)
+        self.caught: int | None = None  # the run's signal (the first; SIGTERM/SIGHUP once one came)
         self.defer = 0  # > 0: inside a window where the signal is only recorded
         self.late = False  # a signal arrived inside such a window: raise it when the window closes
         self.old: dict[int, object] = {}
 
     def handler(self, signum: int, frame) -> None:  # noqa: ARG002 - signal handler signature
         if os.getpid() != self.pid:  # inherited by a forked Lava process: the parent stops the run
-            if signum == signal.SIGTERM:
+            if signum in _ENDING:
                 signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)
             return
-        if self.caught is None or signum == signal.SIGTERM:  # SIGTERM after SIGINT: the process is to end
+        if self.caught is None or (signum in _ENDING and self.caught not in _ENDING):  # the process is to end
             self.caught = signum
         if self.defer:
             self.late = True
@@ -326,10 +363,10 @@ def _active_guard() -> _SignalGuard | None:
 
 @contextmanager
 def stop_on_signals():
-    """While the block runs (a Lava run and everything it leaves to clean up), SIGINT and SIGTERM stop it:
-    the block unwinds (its ``finally`` clauses and :func:`run_processes`' teardown run), then SIGINT is
-    raised as KeyboardInterrupt and SIGTERM is delivered again to the handler that was installed before (by
-    default: the process ends by SIGTERM, after the cleanup). Re-entrant; a no-op outside the main thread and
+    """While the block runs (a Lava run and everything it leaves to clean up), SIGINT, SIGTERM and SIGHUP stop
+    it: the block unwinds (its ``finally`` clauses and :func:`run_processes`' teardown run), then SIGINT is
+    raised as KeyboardInterrupt and SIGTERM/SIGHUP is delivered again to the handler that was installed
+    before (by default: the process ends by that signal, after the cleanup). Re-entrant; a no-op outside the main thread and
     for a signal whose handler is SIG_IGN or not Python's."""
     if _active_guard() is not None or threading.current_thread() is not threading.main_thread():
         yield
@@ -353,10 +390,11 @@ def stop_on_signals():
         _GUARD.clear()
         for sig, old in guard.old.items():
             signal.signal(sig, old)
-    if guard.caught == signal.SIGTERM:
-        _debug("SIGTERM during a Lava run: run stopped and cleaned up; delivering SIGTERM to the previous handler")
-        signal.raise_signal(signal.SIGTERM)  # the previous handler: the default ends the process here
-        raise LavaRunError("the Lava run was stopped by SIGTERM") from (None if isinstance(exc, _Terminated) else exc)
+    if guard.caught in _ENDING:
+        name = signal.Signals(guard.caught).name
+        _debug(f"{name} during a Lava run: run stopped and cleaned up; delivering {name} to the previous handler")
+        signal.raise_signal(guard.caught)  # the previous handler: the default ends the process here
+        raise LavaRunError(f"the Lava run was stopped by {name}") from (None if isinstance(exc, _Terminated) else exc)
     if guard.caught == signal.SIGINT and not isinstance(exc, KeyboardInterrupt):
         raise KeyboardInterrupt from exc
     if exc is not None:
@@ -367,15 +405,22 @@ class _ActorFailed(RuntimeError):
     pass
 
 
-def _run_watched(root, steps: int, cfg, info: dict) -> None:
-    """``root.run(RunSteps(steps))`` without blocking, watching the actor processes.
+class _Stalled(RuntimeError):
+    pass
 
-    Lava's blocking run joins every actor when one of them reports an error, which hangs when the others
-    are blocked on their channels; here the main thread waits in short sleeps (so Ctrl-C works), sees a
-    failed or dead actor itself and raises, leaving the teardown to the caller. SIGINT/SIGTERM during the
-    first call (Lava forks its processes) are acted on when it returns.
+
+def _run_watched(root, steps: int, cfg, info: dict, stall_timeout: float | None = None) -> None:
+    """``root.run(RunSteps(steps))`` without blocking, then wait for the run's end by polling.
+
+    Lava's blocking run (and ``Runtime.wait``) joins every actor when one of them reports an error, which
+    hangs when the others are blocked on their channels, and a thread left in ``wait`` after a failed run
+    never ends. Here the calling thread itself polls the runtime's response channels (what
+    ``Runtime._get_resp_for_run`` reads) in short sleeps (so Ctrl-C works), sees a failed or dead actor and
+    raises, and raises ``_Stalled`` past ``stall_timeout`` seconds; the teardown is the caller's.
+    SIGINT/SIGTERM/SIGHUP during the first call (Lava forks its processes) are acted on when it returns.
     """
     from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.runtime.mgmt_token_enums import MGMT_RESPONSE, enum_equal
 
     t0 = time.perf_counter()
     guard = _active_guard()
@@ -385,25 +430,27 @@ def _run_watched(root, steps: int, cfg, info: dict) -> None:
     t1 = time.perf_counter()
     info["compile_s"] += t1 - t0  # compile + process start-up (first call); sending the run command
     rt = root._runtime
-    box: list[BaseException] = []
-
-    def wait():
-        try:
-            rt.wait()
-        except BaseException as e:  # noqa: BLE001
-            box.append(e)
-
-    th = threading.Thread(target=wait, daemon=True, name="spikernn-lava-wait")
-    th.start()
+    ports = list(rt.service_to_runtime)
+    pending = set(range(len(ports)))
     actors = list(getattr(rt._messaging_infrastructure, "actors", []) or [])
-    delay = 0.001
-    while th.is_alive():
-        th.join(delay)
-        delay = min(delay * 2, 0.05)
+    delay = 0.0005
+    while pending:
+        for i in sorted(pending):
+            if not ports[i].probe():
+                continue
+            data = ports[i].recv()
+            if enum_equal(data, MGMT_RESPONSE.DONE):
+                pending.discard(i)
+            elif enum_equal(data, MGMT_RESPONSE.ERROR):
+                raise _ActorFailed("a Lava process failed")
+            elif enum_equal(data, MGMT_RESPONSE.REQ_PAUSE) or enum_equal(data, MGMT_RESPONSE.REQ_STOP):
+                raise _ActorFailed(f"a Lava process asked to pause or stop ({data})")
+            else:
+                raise _ActorFailed(f"the Lava runtime received {data}")
+        if not pending:
+            break
         if guard is not None:
             guard.check()  # a signal whose exception was swallowed on its way
-        if not th.is_alive():
-            break
         for actor in actors:
             try:
                 if getattr(actor, "_closed", False) or getattr(actor, "_is_done", False):
@@ -412,11 +459,14 @@ def _run_watched(root, steps: int, cfg, info: dict) -> None:
                     raise _ActorFailed("a Lava process failed")
             except _ActorFailed:
                 raise
-            except Exception:  # noqa: BLE001 - closed handles while Lava joins
+            except Exception:  # noqa: BLE001 - closed handles
                 continue
+        if stall_timeout is not None and time.perf_counter() - t1 > stall_timeout:
+            raise _Stalled(f"{steps} steps not done after {stall_timeout:g} s (stall_timeout)")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+    rt._is_running = False
     info["run_s"] += time.perf_counter() - t1
-    if box:
-        raise box[0]
 
 
 def _connected_processes(root) -> list:

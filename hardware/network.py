@@ -35,10 +35,39 @@ from typing import Any
 
 import numpy as np
 
+from spikernn.filecheck import (CHECKSUM_KEY, DEFAULT_LIMITS, VERSION_KEY, FileFormatError, FileLimits,
+                                FileTooLargeError, check_path, check_schema, one_line_text, open_safetensors,
+                                parse_json, tensor_digest, verify_tensors)
 from spikernn.hardware.kinds import KINDS, NeuronKind, kind as kind_named
+from spikernn.hardware.synapses import check_fixed_weights
 from spikernn.hardware.kinds.spec import PRECISIONS, Prepared, check_precision  # noqa: F401 - PRECISIONS re-exported
 
 FORMAT_VERSION = 2
+NETWORK_FORMAT = "spikernn.hardware.Network"
+
+
+def header_schema(limits: FileLimits | None = None) -> dict:
+    """The JSON schema of a network file's ``spikernn_network`` header (:func:`spikernn.filecheck.check_schema`)."""
+    lim = limits or DEFAULT_LIMITS
+    name = {"type": "str"}
+    pop = {"type": "object", "extra": False,
+           "required": {"name": name, "kind": {"type": "str", "enum": tuple(sorted(KINDS))},
+                        "size": {"type": "int", "min": 1, "max": lim.max_width},
+                        "params": {"type": "array", "items": name, "max_items": 64},
+                        "attrs": {"type": "object"}, "stage": {"type": "int", "min": 0, "max": 64},
+                        "reverse": {"type": "bool"}}}
+    syn = {"type": "object", "extra": False,
+           "required": {"name": name, "source": name, "target": name, "port": {"type": "str"},
+                        "weight_exp": {"type": "int", "min": -64, "max": 64}}}
+    meta = {"type": "object", "optional": {"batch_first": {"type": "bool"},
+                                           "output": {"type": "str", "enum": ("sequence", "last_step")}}}
+    return {"type": "object", "extra": False,
+            "required": {"format": {"type": "str", "enum": (NETWORK_FORMAT,)}, "version": {"type": "int"},
+                         "populations": {"type": "array", "items": pop, "max_items": lim.max_tensors},
+                         "synapses": {"type": "array", "items": syn, "max_items": lim.max_tensors},
+                         "input": name, "outputs": {"type": "array", "items": name, "max_items": lim.max_tensors},
+                         "precision": {"type": "str", "enum": tuple(PRECISIONS)}},
+            "optional": {"meta": meta}}
 V1_RESET = "zero"  # what version 1's fast and Lava backends did with a spiking population without "reset"
 
 
@@ -204,6 +233,8 @@ class Network:
                 )
             if not np.all(np.isfinite(s.weights)):
                 raise ValueError(f"synapse block {s.name!r}: weights contain NaN or inf")
+            if self.precision == "fixed":
+                check_fixed_weights(s.weights, s.weight_exp, f"synapse block {s.name!r}")
             if dst.stage < src.stage:
                 raise ValueError(f"synapse block {s.name!r} goes from stage {src.stage} back to stage {dst.stage}")
 
@@ -225,44 +256,73 @@ class Network:
             tensors[f"syn/{s.name}/weights"] = np.ascontiguousarray(np.asarray(s.weights))
             syns.append({"name": s.name, "source": s.source, "target": s.target, "port": s.port,
                          "weight_exp": int(s.weight_exp)})
-        header = {"format": "spikernn.hardware.Network", "version": FORMAT_VERSION, "populations": pops,
+        import spikernn
+
+        header = {"format": NETWORK_FORMAT, "version": FORMAT_VERSION, "populations": pops,
                   "synapses": syns, "input": self.input, "outputs": self.outputs,
                   "precision": self.precision, "meta": self.meta}
-        save_file(tensors, str(path), metadata={"spikernn_network": json.dumps(header)})
+        save_file(tensors, str(path), metadata={"spikernn_network": json.dumps(header),
+                                                VERSION_KEY: spikernn.__version__,
+                                                CHECKSUM_KEY: tensor_digest(tensors)})
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Network":
-        """Read a network written by :meth:`save` (no pickle involved).
+    def load(cls, path: str | Path, *, limits: FileLimits | None = None) -> "Network":
+        """Read a network written by :meth:`save` (no pickle involved). The file is untrusted
+        (:mod:`spikernn.filecheck`): the header is checked against :func:`header_schema` (types, enums,
+        required keys, sizes within ``limits``), the format version must be an integer this spikernn reads,
+        every declared tensor must be in the file, the checksum must match (files without one, written before
+        checksums, are read unchecked) and the arrays must be finite.
 
-        Raises FileNotFoundError when ``path`` does not exist, ValueError when it is not a network file."""
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no network file at {path}")
-        try:
-            opened = safe_open(str(path), framework="numpy")
-        except SafetensorError as exc:
-            raise ValueError(f"{path}: not a safetensors file ({exc}); not a spikernn hardware network") from None
-        with opened as f:
-            meta = f.metadata() or {}
+        Raises FileNotFoundError / IsADirectoryError for a bad path, ValueError (FileFormatError; its
+        subclasses FileTooLargeError and CorruptFileError) when it is not a valid network file."""
+        path = check_path(path, "network file")
+        where = str(path)
+        with open_safetensors(path, "spikernn hardware network", limits, framework="numpy") as (f, meta, infos):
             if "spikernn_network" not in meta:
-                raise ValueError(f"{path} is not a spikernn hardware network (no 'spikernn_network' metadata)")
-            header = json.loads(meta["spikernn_network"])
-            version = header.get("version", 0)
+                raise FileFormatError(f"{path} is not a spikernn hardware network (no 'spikernn_network' metadata)")
+            header = parse_json(meta["spikernn_network"], where, "spikernn_network")
+            check_schema(header, {"type": "object", "required": {"version": {"type": "any"}}}, where)
+            version = header["version"]
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise FileFormatError(f"{where}: version must be an integer network format version, got "
+                                      f"{version!r} ({type(version).__name__})")
             if version > FORMAT_VERSION:
-                raise ValueError(f"{path}: network format version {header['version']} is newer than this spikernn reads")
-            pops = [Population(name=p["name"], kind=p["kind"], size=int(p["size"]),
-                               params={k: f.get_tensor(f"pop/{p['name']}/{k}") for k in p["params"]},
-                               attrs=_upgrade_attrs(p["kind"], p["attrs"], version), stage=int(p["stage"]),
-                               reverse=bool(p["reverse"]))
+                raise FileFormatError(f"{where}: network format version {version} is newer than this spikernn "
+                                      f"reads (up to {FORMAT_VERSION}; written by spikernn "
+                                      f"{meta.get(VERSION_KEY, '(unknown)')}): upgrade spikernn to read it")
+            if version < 1:
+                raise FileFormatError(f"{where}: network format version {version} is not one this spikernn knows")
+            check_schema(header, header_schema(limits), where)
+            tensors = {}
+            for p in header["populations"]:
+                for k in p["params"]:
+                    tensors[f"pop/{p['name']}/{k}"] = None
+            for s in header["synapses"]:
+                tensors[f"syn/{s['name']}/weights"] = None
+            missing = sorted(set(tensors) - set(infos))
+            if missing:
+                raise FileFormatError(f"{where}: the header declares tensor(s) the file does not hold: {missing[:4]}")
+            total = sum(p["size"] for p in header["populations"])
+            lim = limits or DEFAULT_LIMITS
+            if total > lim.max_width * 64:
+                raise FileTooLargeError(f"{where}: the populations declare {total:,} neurons, over the limit of "
+                                        f"{lim.max_width * 64:,}; pass larger limits to read it on purpose")
+            tensors = {k: f.get_tensor(k) for k in tensors}
+        verify_tensors(tensors, meta, where)
+        try:
+            pops = [Population(name=p["name"], kind=p["kind"], size=p["size"],
+                               params={k: tensors[f"pop/{p['name']}/{k}"] for k in p["params"]},
+                               attrs=_upgrade_attrs(p["kind"], p["attrs"], version), stage=p["stage"],
+                               reverse=p["reverse"])
                     for p in header["populations"]]
             syns = [SynapseBlock(name=s["name"], source=s["source"], target=s["target"], port=s["port"],
-                                 weights=f.get_tensor(f"syn/{s['name']}/weights"), weight_exp=int(s["weight_exp"]))
+                                 weights=tensors[f"syn/{s['name']}/weights"], weight_exp=s["weight_exp"])
                     for s in header["synapses"]]
-        return cls(populations=pops, synapses=syns, input=header["input"], outputs=list(header["outputs"]),
-                   precision=header["precision"], meta=header.get("meta", {}))
+            return cls(populations=pops, synapses=syns, input=header["input"], outputs=list(header["outputs"]),
+                       precision=header["precision"], meta=header.get("meta", {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise FileFormatError(f"{where}: {one_line_text(e).strip(chr(39))}") from None
 
     # -- running --------------------------------------------------------------------------------------
     def simulate(self, x: Any, backend: str = "fast", lengths: Any = None, **options: Any):

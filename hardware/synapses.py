@@ -19,7 +19,35 @@ result is exact), otherwise in int64.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+WEIGHT_EXP_RANGE = (-8, 7)  # a fixed-point block's exponent e
+MANT_MIN, MANT_MAX = -128, 127  # signed 8-bit weight mantissas m (effective weight m * 2**e)
+
+
+def check_fixed_weights(mantissa: np.ndarray, weight_exp: Any, where: str = "fixed-point synapse block") -> None:
+    """The one range check of a fixed-point block, applied by every backend (``Network.validate``) and by the
+    Lava graph builder: mantissas are integers in [MANT_MIN, MANT_MAX] and the exponent an integer (the
+    quantiser keeps it in ``WEIGHT_EXP_RANGE``; larger ones are valid arithmetic, exercised by the conformance
+    tests); ValueError naming ``where`` and the worst value otherwise."""
+    m = np.asarray(mantissa)
+    if isinstance(weight_exp, bool) or not isinstance(weight_exp, (int, np.integer)):
+        raise ValueError(f"{where}: weight_exp must be an integer, got {weight_exp!r}")
+    if not m.size:
+        return
+    if not np.issubdtype(m.dtype, np.number) or np.issubdtype(m.dtype, np.complexfloating):
+        raise ValueError(f"{where}: fixed-point weight mantissas must be integers, got dtype {m.dtype}")
+    lo, hi = m.min(), m.max()
+    if lo < MANT_MIN or hi > MANT_MAX:
+        worst = lo if -lo > hi else hi
+        raise ValueError(f"{where}: fixed-point weight mantissas must be integers in [{MANT_MIN}, {MANT_MAX}] "
+                         f"(8 bits), got {worst:g}: the network is not a valid fixed-point network (convert "
+                         "the model with precision='fixed' to quantise it)")
+    if np.issubdtype(m.dtype, np.floating) and not np.all(m == np.round(m)):
+        raise ValueError(f"{where}: fixed-point weight mantissas must be integers in [{MANT_MIN}, {MANT_MAX}], "
+                         "got non-integer values")
 
 EXACT_FLOAT_LIMIT = float(2 ** 52)
 
@@ -77,8 +105,7 @@ def lava_dense_args(mantissa: np.ndarray, weight_exp: int) -> dict:
     does not import Lava).
     """
     m = np.asarray(mantissa)
-    if m.size and (m.min() < -128 or m.max() > 127 or not np.all(m == np.round(m))):
-        raise ValueError("fixed-point weight mantissas must be integers in [-128, 127]")
+    check_fixed_weights(m, weight_exp)
     return {"weights": (2 * m).astype(np.int64), "weight_exp": int(weight_exp) - 1, "num_weight_bits": 8,
             "sign_mode": "MIXED"}
 

@@ -80,6 +80,14 @@ def check_positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is a bool (Python or numpy), else TypeError naming ``name`` (``"yes"`` or 1 is not read
+    as True)."""
+    if type(value).__name__ == "bool_" or isinstance(value, bool):
+        return bool(value)
+    raise TypeError(f"{name} must be a bool (True or False), got {value!r} ({type(value).__name__})")
+
+
 def check_same_dtype(x: Tensor, ref: Tensor, name: str = "input", ref_name: str = "weight") -> Tensor:
     """ValueError (as ``torch.nn.RNN`` gives) unless ``x`` has the dtype of ``ref`` (the module's weight)."""
     if x.dtype != ref.dtype and not torch.is_autocast_enabled(x.device.type):  # torch skips it under autocast too

@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from spikernn import functional as SF
-from spikernn._checks import (check_features, check_positive_int, check_same_dtype, check_tensor, current_transform,
+from spikernn._checks import (check_bool, check_features, check_positive_int, check_same_dtype, check_tensor, current_transform,
                               is_transformed)
 from spikernn.activity import LayerActivity
 from spikernn.fused import fused_sequence, linear, lstm_gate_scale
@@ -159,10 +159,11 @@ class _SpikingRNNBase(nn.Module):
             raise ValueError(f"proj_size={proj_size!r} is not supported: a spiking layer's output is its spikes "
                              "(hidden_size wide)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
-        self.bidirectional = bool(bidirectional)
+        self.bias, self.batch_first = check_bool(bias, "bias"), check_bool(batch_first, "batch_first")
+        self.dropout = float(dropout)
+        self.bidirectional = check_bool(bidirectional, "bidirectional")
         self.proj_size = 0
-        self.fused = bool(fused)
+        self.fused = check_bool(fused, "fused")
         self.neuron_options = NeuronOptions.from_kwargs(neuron_options, DEFAULT_NEURON[self.kind])
         self._surrogate = self.neuron_options.surrogate_fn()
         self._surrogate_grad = self.neuron_options.surrogate_grad_fn()

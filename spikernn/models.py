@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from spikernn._checks import check_features
+from spikernn._checks import check_bool, check_features, check_positive_int
 from spikernn.activity import LayerActivity, mean_firing_rate, with_readout_fan_out
 from spikernn.encoders import make_encoder
 from spikernn.layers import SpikingGRU, SpikingLSTM, SpikingRNN
@@ -69,7 +69,10 @@ class SpikingSequenceClassifier(nn.Module):
                  learn_readout_decay: bool = False, fused: bool = True, **neuron_options: Any) -> None:
         super().__init__()
         self.kind = _check_kind(kind)
-        self.input_size, self.hidden_size, self.num_classes = int(input_size), int(hidden_size), int(num_classes)
+        self.input_size, self.hidden_size, self.num_classes = (check_positive_int(v, n) for n, v in (
+            ("input_size", input_size), ("hidden_size", hidden_size), ("num_classes", num_classes)))
+        check_bool(bidirectional, "bidirectional")
+        check_bool(learn_readout_decay, "learn_readout_decay")
         self.encoder_kind = None if encoder in (None, "direct") else encoder
         self.encoder_options = dict(encoder_options or {})
         self.encoder = make_encoder(self.encoder_kind, input_size, **self.encoder_options) if self.encoder_kind else None
@@ -131,7 +134,9 @@ class DenseSequenceClassifier(nn.Module):
                  bidirectional: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
         self.kind = _check_kind(kind)
-        self.input_size, self.hidden_size, self.num_classes = int(input_size), int(hidden_size), int(num_classes)
+        self.input_size, self.hidden_size, self.num_classes = (check_positive_int(v, n) for n, v in (
+            ("input_size", input_size), ("hidden_size", hidden_size), ("num_classes", num_classes)))
+        check_bool(bidirectional, "bidirectional")
         self.rnn = DENSE_LAYERS[kind](input_size, hidden_size, num_layers=num_layers, dropout=dropout,
                                       bidirectional=bidirectional)
         D = 2 if bidirectional else 1

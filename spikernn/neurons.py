@@ -134,6 +134,9 @@ class NeuronOptions:
             self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
         for name in ("decay", "threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
+        for name in ("learn_decay", "learn_threshold", "learn_adlif"):
+            if not isinstance(getattr(self, name), bool) and type(getattr(self, name)).__name__ != "bool_":
+                raise TypeError(f"neuron option {name!r} must be a bool (True or False), got {getattr(self, name)!r}")
         if self.neuron not in NEURONS:
             raise ValueError(f"neuron must be one of {NEURONS}, got {self.neuron!r}")
         if not 0.0 <= self.decay <= 1.0:
@@ -174,8 +177,11 @@ class NeuronOptions:
         if isinstance(self.surrogate, str):
             from snntorch import surrogate as sg
 
-            if not callable(getattr(sg, self.surrogate, None)) or self.surrogate[0].isupper():
-                raise ValueError(f"unknown surrogate {self.surrogate!r}: use a function name of snntorch.surrogate")
+            from spikernn.surrogates import surrogate_names
+
+            if self.surrogate not in surrogate_names():
+                raise ValueError(f"unknown surrogate {self.surrogate!r}: use one of {list(surrogate_names())} "
+                                 "(snntorch.surrogate's functions) or a callable")
         elif not callable(self.surrogate):
             raise TypeError(f"surrogate must be a name or a callable, got {type(self.surrogate).__name__}")
         if self.surrogate == "atan" and self.surrogate_options is None:

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from spikernn._checks import check_features, check_tensor
+from spikernn._checks import check_bool, check_features, check_positive_int, check_tensor
 
 
 class LeakyReadout(nn.Module):
@@ -25,8 +25,10 @@ class LeakyReadout(nn.Module):
         super().__init__()
         if not 0.0 <= float(decay) <= 1.0:
             raise ValueError(f"readout decay must be in [0, 1], got {decay}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.learn_decay, self.has_bias, self.init_decay = bool(learn_decay), bool(bias), float(decay)
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        self.learn_decay, self.has_bias = check_bool(learn_decay, "learn_decay"), check_bool(bias, "bias")
+        self.init_decay = float(decay)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
         d = torch.full((out_features,), float(decay))

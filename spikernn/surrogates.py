@@ -128,6 +128,17 @@ class SnnTorchSurrogate:
         return f"SnnTorchSurrogate({self.name!r}, {self.options})"
 
 
+def surrogate_names() -> tuple[str, ...]:
+    """The surrogate names accepted: the public lowercase surrogate functions of ``snntorch.surrogate``
+    (not its classes, helpers or dunder attributes; not ``custom_surrogate``, which needs a function)."""
+    import inspect
+
+    from snntorch import surrogate as sg
+
+    return tuple(sorted(n for n, f in vars(sg).items() if inspect.isfunction(f) and f.__module__ == sg.__name__
+                        and n.islower() and not n.startswith("_") and n != "custom_surrogate"))
+
+
 def named_surrogate(name: str, options: Optional[dict] = None) -> Callable[[Tensor], Tensor]:
     """The surrogate for a snntorch function name: our :class:`Surrogate` when its derivative is known in
     closed form, else :class:`SnnTorchSurrogate`."""

@@ -144,24 +144,26 @@ def test_sigint_stops_the_run_cleans_up_and_reraises(monkeypatch, tmp_path):
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
-def test_sigterm_stops_the_run_and_reaches_the_previous_handler(monkeypatch, tmp_path):
-    """SIGTERM inside the step loop: the run is stopped and cleaned up, then the handler installed before
-    the run gets the signal (here one raising SystemExit, as an application's would)."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_stops_the_run_and_reaches_the_previous_handler(monkeypatch, tmp_path, sig):
+    """SIGTERM (or SIGHUP: the terminal closed) inside the step loop: the run is stopped and cleaned up, then
+    the handler installed before the run gets the signal (here one raising SystemExit, as an application's
+    would)."""
     note = str(tmp_path / "note.json")
-    _signal_from_inside_the_run(monkeypatch, signal.SIGTERM, note)
+    _signal_from_inside_the_run(monkeypatch, sig, note)
     got = []
 
     def app_handler(signum, frame):
         got.append(signum)
-        raise SystemExit(143)
+        raise SystemExit(128 + signum)
 
-    old = signal.signal(signal.SIGTERM, app_handler)
+    old = signal.signal(sig, app_handler)
     try:
         with pytest.raises(SystemExit):
             simulate_lava(one_layer("lif", {"reset": "subtract"}), np.random.default_rng(0).normal(0, 1, (4000, 1, 3)))
-        assert got == [signal.SIGTERM] and signal.getsignal(signal.SIGTERM) is app_handler
+        assert got == [sig] and signal.getsignal(sig) is app_handler
     finally:
-        signal.signal(signal.SIGTERM, old)
+        signal.signal(sig, old)
     assert live_children() == []
     _gone(note)
 
@@ -185,6 +187,39 @@ print("run finished: SIGTERM was lost")
         r = subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT, timeout=300)
     _gone(note)
     assert r.returncode == -signal.SIGTERM, (r.returncode, log.read_text()[-2000:])
+
+
+def _fds_and_threads() -> tuple[int, int]:
+    import threading
+
+    return len(os.listdir("/proc/self/fd")), threading.active_count()
+
+
+def test_a_stalled_run_times_out_and_is_torn_down(monkeypatch):
+    """A process model that blocks forever: with ``stall_timeout`` the run stops with LavaTimeoutError after
+    about that long, with its processes ended and nothing leaked; without it Lava would wait forever."""
+    from spikernn.hardware.lava_runner import LavaTimeoutError
+
+    cls = type(KINDS["lif"])
+    real = cls.step
+    count = {"n": 0}
+
+    def stuck(*a, **k):
+        count["n"] += 1
+        if count["n"] == 5:
+            time.sleep(3600)
+        return real(*a, **k)
+
+    monkeypatch.setattr(cls, "step", stuck)
+    before = _fds_and_threads()
+    t0 = time.perf_counter()
+    with pytest.raises(LavaTimeoutError, match=r"made no progress: .* after 1\.5 s \(stall_timeout\)"):
+        simulate_lava(one_layer("lif", {"reset": "subtract"}), _input()[:20], stall_timeout=1.5)
+    assert 1.5 <= time.perf_counter() - t0 < 30
+    assert live_children() == []
+    assert _fds_and_threads()[1] == before[1]
+    with pytest.raises(ValueError, match="stall_timeout must be a positive number"):
+        simulate_lava(one_layer("lif", {"reset": "subtract"}), _input()[:20], stall_timeout=0)
 
 
 def test_import_spikernn_does_not_import_lava():

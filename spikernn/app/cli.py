@@ -523,12 +523,14 @@ def simulate(
     limit: LimitOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Sequences per simulator call.")] = 128,
     place: Annotated[bool, typer.Option("--place/--no-place", help="Also place the network on Loihi 2 cores.")] = True,
+    stall_timeout: Annotated[Optional[float], typer.Option("--stall-timeout", min=0.001, help="lava backend: stop a run that makes no progress for this many seconds (default: no limit).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the results to this JSON file.")] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Run a converted network on a data split and print accuracy and activity.
 
-    The lava backend runs real Lava processes and is slow: without --limit it takes 8 sequences.
+    The lava backend runs real Lava processes and is slow: without --limit it takes 8 sequences. SIGINT,
+    SIGTERM and SIGHUP stop it cleanly (its Lava processes ended, /dev/shm cleaned) before the command ends.
 
     Examples:
 
@@ -552,8 +554,9 @@ def simulate(
             limit = 8
         sub = ds.split(split).subset(limit)
         with steps.step(f"{backend} simulator, {len(sub)} sequences", total=len(sub)) as adv:
+            opts = {"stall_timeout": stall_timeout} if backend == "lava" and stall_timeout is not None else {}
             res = simulate_dataset(net, sub, backend=backend, batch_size=batch_size if backend == "fast" else max(1, min(batch_size, 8)),
-                                   on_batch=lambda n: adv(n))
+                                   on_batch=lambda n: adv(n), **opts)
         placement = None
         if place:
             with steps.step("place on Loihi 2 cores") as adv:

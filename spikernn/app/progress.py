@@ -25,8 +25,12 @@ class StepSkipped(Exception):
 
 
 def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (just the message for the errors users cause)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """``Type: first line of the message`` (just the message for the errors users cause); a first line that
+    ends with a colon is followed by the other lines, joined with "; "."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    if text.endswith(":") and len(lines) > 1:  # e.g. torch's "Error(s) in loading state_dict for X:" + details
+        text = " ".join([text] + ["; ".join(lines[1:])])
     if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in text:
         text = f"{text}: {exc.filename}"
     if isinstance(exc, KeyError):
