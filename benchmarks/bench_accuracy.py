@@ -14,10 +14,13 @@ Recipes (both unidirectional, hidden 128, one layer):
 * ``best`` — the project's own recipe: ``snr.SpikingSequenceClassifier`` (leaky-integrator readout
   β_out 0.97 read at the last valid step, learnable threshold) or ``snr.DenseSequenceClassifier`` (head on
   the last hidden state), trained by ``snr.train`` (Adam 3e-3, batch 32, cosine schedule, clipping 1.0).
+* ``tuned`` (only when asked, ``--recipes tuned``) — ``best``'s models trained 200 epochs with random time
+  crops and label smoothing (:data:`TUNED`, :func:`train_tuned`).
 
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
 Reported: test accuracy (the data set's own test split; nothing is tuned on it) mean ± std over seeds, and
-the spiking models' firing rate (spikes per neuron per valid time step on the test set). Every finished run
+the spiking models' firing rate (spikes per neuron per valid time step on the test set; with ``--layers`` > 1
+also each layer's rate before and after training, :func:`layer_rates`). Every finished run
 is appended to ``--out``/runs.jsonl and skipped when the harness is run again with the same settings, so an
 interrupted run resumes; ``--fresh`` starts over. The table (``accuracy.md``), all figures (``accuracy.json``)
 and a plot (``accuracy.png``) are written to ``--out`` (default ``benchmarks/results``).
@@ -54,6 +57,9 @@ DENSE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 SPIKING = {"snn_rnn": snr.SpikingRNN, "snn_lstm": snr.SpikingLSTM, "snn_gru": snr.SpikingGRU}
 MODELS = ("lstm", "snn_lstm", "gru", "snn_gru", "rnn", "snn_rnn")
 RECIPES = ("plain", "best")
+# the "tuned" recipe: the "best" model trained longer with random time crops and label smoothing (values set by
+# hand, not searched; measured on JapaneseVowels in benchmarks/results/accuracy.md, round 2)
+TUNED = {"epochs": 200, "crop": 0.2, "label_smoothing": 0.1}
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,12 @@ class PlainClassifier(nn.Module):
     each forward, ``last_spikes`` / ``last_steps`` hold the spikes and valid neuron steps (spiking only).
     """
 
-    def __init__(self, layer: type, input_size: int, hidden_size: int, num_classes: int, **neuron_options: Any):
+    def __init__(self, layer: type, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1,
+                 dropout: float = 0.0, **neuron_options: Any):
         super().__init__()
         self.spiking = layer in SPIKING.values()
-        self.rnn = layer(input_size, hidden_size, batch_first=True, **neuron_options)
+        self.rnn = layer(input_size, hidden_size, num_layers=num_layers, dropout=dropout, batch_first=True,
+                         **neuron_options)
         self.head = nn.Linear(hidden_size, num_classes)
         self.last_spikes, self.last_steps = 0.0, 0.0
 
@@ -121,16 +129,17 @@ def fan_in_init(net: nn.Module) -> None:
 
 
 def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int, neuron: dict,
-          input_init: str = "torch") -> nn.Module:
+          input_init: str = "torch", layers: int = 1, dropout: float = 0.0) -> nn.Module:
     F, C = data.num_features, data.num_classes
     if recipe == "plain":
         layer = SPIKING.get(model) or DENSE[model]
-        net = PlainClassifier(layer, F, hidden, C, **(neuron if model in SPIKING else {}))
+        net = PlainClassifier(layer, F, hidden, C, layers, dropout, **(neuron if model in SPIKING else {}))
     elif model in SPIKING:
         opts = {"learn_threshold": True, **neuron}
-        net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, readout_decay=0.97, **opts)
+        net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, num_layers=layers, dropout=dropout,
+                                            readout_decay=0.97, **opts)
     else:
-        net = snr.DenseSequenceClassifier(model, F, hidden, C)
+        net = snr.DenseSequenceClassifier(model, F, hidden, C, num_layers=layers, dropout=dropout)
     if input_init == "fan_in":
         fan_in_init(net)
     return net
@@ -138,9 +147,13 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
 
 # ------------------------------------------------------------------------------------------------ training
 def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
-                batch_size: int = 32, clip: Optional[float] = None, progress=None) -> None:
-    """The user's own loop: Adam, shuffled batches, cross-entropy, ordinary epochs (optionally clipping)."""
+                batch_size: int = 32, clip: Optional[float] = None, progress=None, *, cosine: bool = False,
+                crop: float = 0.0, label_smoothing: float = 0.0) -> None:
+    """The user's own loop: Adam, shuffled batches, cross-entropy, ordinary epochs (optionally clipping; the
+    "tuned" recipe adds a cosine schedule, random time crops (:func:`random_crop`) and label smoothing)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * math.ceil(len(data) / batch_size))
+             if cosine else None)
     g = torch.Generator().manual_seed(seed)
     model.train()
     for epoch in range(epochs):
@@ -149,14 +162,41 @@ def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, 
             j = perm[i:i + batch_size]
             L = data.lengths[j]
             x = data.x[j, : int(L.max())]
-            loss = nn.functional.cross_entropy(model(x, L), data.y[j])
+            if crop:
+                x, L = random_crop(x, L, crop, g)
+            loss = nn.functional.cross_entropy(model(x, L), data.y[j], label_smoothing=label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
                 nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
+            if sched is not None:
+                sched.step()
         if progress:
             progress(epoch + 1, float(loss.detach()))
+
+
+def random_crop(x: Tensor, lengths: Tensor, crop: float, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Augmentation: each sequence replaced by a random contiguous part keeping at least ``1 - crop`` of its
+    valid steps (a uniform fraction in [1 - crop, 1]), left-aligned and zero-padded."""
+    out, new = torch.zeros_like(x), lengths.clone()
+    for b in range(x.shape[0]):
+        n = int(lengths[b])
+        k = max(1, int(round(n * (1 - crop * float(torch.rand(1, generator=g))))))
+        start = int(torch.randint(0, n - k + 1, (1,), generator=g))
+        out[b, :k], new[b] = x[b, start:start + k], k
+    return out[:, : int(new.max())], new
+
+
+def train_tuned(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
+                batch_size: int = 32, crop: float = TUNED["crop"], label_smoothing: float = TUNED["label_smoothing"],
+                progress=None) -> None:
+    """The "tuned" recipe's loop: Adam with a cosine schedule and clipping 1.0 (as ``snr.train``), plus random
+    time crops (:func:`random_crop`) and label smoothing."""
+    torch.manual_seed(seed)
+    train_plain(model, data, epochs, seed, lr, batch_size, clip=1.0, progress=progress, cosine=True, crop=crop,
+                label_smoothing=label_smoothing)
+    model.eval()
 
 
 @torch.no_grad()
@@ -175,10 +215,35 @@ def evaluate(model: nn.Module, data: snr.datasets.SequenceData) -> dict[str, flo
     return {"accuracy": correct / len(data), "firing_rate": spikes / steps if model.spiking else None}
 
 
+@torch.no_grad()
+def layer_rates(model: nn.Module, data: snr.datasets.SequenceData) -> Optional[list[float]]:
+    """Firing rate of each layer of a spiking model (spikes per neuron per valid step, directions pooled) on
+    ``data``, read from the layer's ``last_activity`` with the sequences packed (valid steps only); None for a
+    dense model."""
+    rnn = getattr(model, "rnn", None)
+    if not isinstance(rnn, tuple(SPIKING.values())):
+        return None
+    was = model.training
+    model.eval()
+    spikes, steps = [0.0] * rnn.num_layers, [0.0] * rnn.num_layers
+    for i in range(0, len(data), 256):
+        L = data.lengths[i:i + 256]
+        packed = nn.utils.rnn.pack_padded_sequence(data.x[i:i + 256, : int(L.max())], L.cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        rnn(packed)
+        for act in rnn.last_activity:
+            spikes[act.layer] += act.total_spikes
+            steps[act.layer] += act.neuron_steps
+    model.train(was)
+    return [sp / max(st, 1.0) for sp, st in zip(spikes, steps)]
+
+
 def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: int, hidden: int, neuron: dict,
-            clip: Optional[float], verbose: bool, input_init: str = "torch") -> dict[str, Any]:
+            clip: Optional[float], verbose: bool, input_init: str = "torch", layers: int = 1,
+            dropout: float = 0.0) -> dict[str, Any]:
     torch.manual_seed(seed)
-    net = build(model, recipe, train, hidden, neuron, input_init)
+    net = build(model, recipe, train, hidden, neuron, input_init, layers, dropout)
+    init_rates = layer_rates(net, test) if layers > 1 else None  # untrained, default initialisation
     t0 = time.perf_counter()
 
     def progress(epoch: int, loss: float) -> None:
@@ -187,13 +252,18 @@ def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: i
 
     if recipe == "plain":
         train_plain(net, train, epochs, seed, clip=clip, progress=progress)
+    elif recipe == "tuned":
+        train_tuned(net, train, epochs, seed, progress=progress)
     else:
         snr.train(net, train, epochs=epochs, seed=seed, progress=False,
                   on_epoch=lambda e, loss, acc: progress(e + 1, loss))
     if verbose:
         print("\r", end="")
+    train_s = time.perf_counter() - t0
     ev = evaluate(net, test)
-    return {**ev, "train_s": time.perf_counter() - t0}
+    if layers > 1 and init_rates is not None:  # per-layer firing of a deep spiking net, before and after training
+        ev.update(layer_rates_init=init_rates, layer_rates=layer_rates(net, test))
+    return {**ev, "train_s": train_s}
 
 
 # ------------------------------------------------------------------------------------------------ reporting
@@ -227,6 +297,10 @@ def summarise(runs: list[dict]) -> dict[tuple, dict]:
         out[key] = {"n": len(rs), "mean": statistics.mean(acc), "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
                     "firing_rate": statistics.mean(fr) if fr else None, "train_s": statistics.mean(r["train_s"] for r in rs),
                     "seeds": sorted(r["seed"] for r in rs)}
+        for k in ("layer_rates_init", "layer_rates"):  # deep spiking nets: per-layer rates, mean over seeds
+            per = [r[k] for r in rs if r.get(k)]
+            if per:
+                out[key][k] = [statistics.mean(v) for v in zip(*per)]
     return out
 
 
@@ -262,11 +336,12 @@ def checks(summary: dict[tuple, dict], datasets: list[str]) -> list[str]:
                 out.append(f"{d}: plain {sm} {100 * s['mean']:.2f} % vs {dm} {100 * r['mean']:.2f} %: gap "
                            f"{gap:+.2f} points (target <= {tol:g}), rate {s['firing_rate']:.3f} (<= 0.2): "
                            + ("PASS" if ok else "FAIL"))
-    for sm in ("snn_lstm", "snn_gru"):
-        s = summary.get(("japanese_vowels", "best", sm))
-        if s:
-            out.append(f"japanese_vowels: best {sm} {100 * s['mean']:.2f} % (target >= 98.5 %): "
-                       + ("PASS" if s["mean"] >= 0.985 else "FAIL"))
+    for rc in ("best", "tuned"):
+        for sm in ("snn_lstm", "snn_gru"):
+            s = summary.get(("japanese_vowels", rc, sm))
+            if s:
+                out.append(f"japanese_vowels: {rc} {sm} {100 * s['mean']:.2f} % (target >= 98.5 %): "
+                           + ("PASS" if s["mean"] >= 0.985 else "FAIL"))
     return out
 
 
@@ -319,9 +394,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()),
                     help="comma-separated data sets (registry names; tts_words only where espeak-ng is installed)")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned (JapaneseVowels' best recipe)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=1, help="num_layers of every model (dense and spiking)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (with --layers > 1)")
     ap.add_argument("--epochs", type=int, default=None, help="override every data set's epochs")
     ap.add_argument("--plaid-pool", type=int, default=8)
     ap.add_argument("--subset", type=int, default=None, help="use only this many training sequences (screening)")
@@ -359,6 +436,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     config = {"hidden": a.hidden, "neuron": neuron, "clip": a.clip, "subset": a.subset, "tag": a.tag}
     if a.input_init != "torch":
         config["input_init"] = a.input_init
+    if a.layers != 1 or a.dropout:  # recorded only when not the one-layer default (older records stay valid)
+        config.update(layers=a.layers, dropout=a.dropout)
     print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
           f"hidden {a.hidden}, threads {torch.get_num_threads()}, config {config}", flush=True)
     todo = [] if a.report_only else [(d, rc, m, s) for d in datasets for rc in recipes for m in models
@@ -369,7 +448,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         opts = dict(setting.options)
         if d == "plaid":
             opts["pool"] = a.plaid_pool
-        epochs = a.epochs or setting.epochs
+        epochs = a.epochs or (TUNED["epochs"] if rc == "tuned" else setting.epochs)
         key = {"data": d, "recipe": rc, "model": m, "seed": s, "epochs": epochs, "options": opts, **config}
         if any(all(r.get(k) == v for k, v in key.items()) for r in done):
             continue
@@ -379,15 +458,21 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"[{n}/{len(todo)}] {d} {rc} {m} seed {s} ({epochs} epochs, train {tuple(train.x.shape)}) "
               f"elapsed {time.perf_counter() - t_all:.0f} s", flush=True)
         r = run_one(m, rc, train, test, epochs, s, a.hidden, neuron, a.clip, not a.quiet and sys.stdout.isatty(),
-                    a.input_init)
+                    a.input_init, a.layers, a.dropout)
         rec = {**key, **r}
         fr = f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else ""
+        if r.get("layer_rates"):
+            fr += (", layer rates untrained " + "/".join(f"{v:.3f}" for v in r["layer_rates_init"]) + " trained "
+                   + "/".join(f"{v:.3f}" for v in r["layer_rates"]))
         print(f"    test accuracy {100 * r['accuracy']:.2f} %{fr}, {r['train_s']:.0f} s", flush=True)
         record(log, done, rec)
     sel = selected(done, "data", datasets, recipes, models, a.seeds, config)
     summary = summarise(sel)
     md = table(summary, datasets, recipes, models)
-    lines = checks(summary, datasets)
+    lines = checks(summary, datasets) + [
+        f"{d}: {rc} {m} firing rate per layer, untrained (default init) "
+        + "/".join(f"{v:.3f}" for v in s["layer_rates_init"]) + ", trained " + "/".join(f"{v:.3f}" for v in s["layer_rates"])
+        for (d, rc, m), s in summary.items() if s.get("layer_rates")]
     print("\n" + md + "\n\n" + "\n".join(lines))
     stem = "accuracy" if not a.tag else f"accuracy_{a.tag}"
     (out / f"{stem}.md").write_text(

@@ -14,8 +14,8 @@ training options (--readout-decay, --learn-readout-decay, --decay, --learn-decay
 --learn-threshold, --reset, --num-layers, --dropout, --batch-size, --weight-decay, --clip-grad, --input-noise)
 expose the keywords of SpikingSequenceClassifier and spikernn.train.
 
-This script pins the neuron values it was tuned with (β 0.9, θ 1.0, so the surrogate is arctan α 2) rather
-than the layers' defaults; since the input weights start U(±1/√fan-in) (spikernn.neurons) its figures differ
+This script pins the neuron it was tuned with (the LIF soma, β 0.9, θ 1.0, so the surrogate is arctan α 2)
+rather than the layers' defaults; since the input weights start U(±1/√fan-in) (spikernn.neurons) its figures differ
 from those measured before that change. ``bench_accuracy.py`` is the harness over all data sets with the
 defaults and the plain drop-in recipe.
 
@@ -50,7 +50,8 @@ def spiking_model(kind: str, hidden: int, bidirectional: bool, *, readout_decay:
     return snr.SpikingSequenceClassifier(kind, 12, hidden, 9, num_layers=num_layers, bidirectional=bidirectional,
                                          dropout=dropout, readout_decay=readout_decay,
                                          learn_readout_decay=learn_readout_decay, decay=decay, learn_decay=learn_decay,
-                                         threshold=threshold, learn_threshold=learn_threshold, reset=reset)
+                                         threshold=threshold, learn_threshold=learn_threshold, reset=reset,
+                                         neuron="lif")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,9 +14,14 @@ last part of the series as test targets (see ``SERIES``). Each model is a :class
   GRU ``h``, LSTM ``c``; the dense layers' last hidden state), Adam 3e-3 with clipping 1.0 and a cosine
   schedule;
 * ``leaky``: as ``best`` but a leaky-integrator readout neuron (β_out 0.8) fed by the spikes, read at the
-  last step: the path that converts whole to the hardware backends today.
+  last step (converts whole to the hardware backends);
+* ``graded``: the spiking layers with graded spikes (``neuron="delta"``, sigma-delta events, the event
+  threshold from ``--neuron threshold=...``, default the core's) and a linear readout population (β_out 0) of
+  what they sent, read at the last step; clipping and schedule as ``best``. Converts whole (sigma-delta kinds
+  + readout). The dense models use the same readout (their last hidden state).
 
-Reported: test RMSE in the series' units (mean ± std over seeds), the naive (seasonal) forecast's RMSE, and
+Reported: test RMSE in the series' units (mean ± std over seeds), the spiking layers' events per neuron per
+step (r: binary spikes, or graded events), the naive (seasonal) forecast's RMSE, and
 for Mackey-Glass the sMAPE of one-step forecasts and of a free-running (autoregressive) forecast over the
 750 test points, beside NeuroBench's published LSTM baseline (sMAPE 13.37; NeuroBench's protocol is the
 free-running one, on its own solver's series, so only that column is roughly comparable).
@@ -65,7 +70,12 @@ SERIES = {
 
 
 def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden: int, neuron: dict) -> nn.Module:
-    layer = LAYERS[model](1, hidden, batch_first=True, **(neuron if model.startswith("snn") else {}))
+    opts = neuron if model.startswith("snn") else {}
+    if recipe == "graded" and model.startswith("snn"):
+        opts = {"neuron": "delta", **neuron}
+    layer = LAYERS[model](1, hidden, batch_first=True, **opts)
+    if recipe == "graded":  # a linear readout population of the values the layer's neurons sent (convertible)
+        return forecasting.Forecaster(layer, horizon, "leaky", readout_decay=0.0)
     if recipe == "plain":
         return forecasting.Forecaster(layer, horizon, "mean", last_steps=setting.last_steps)
     if recipe == "leaky":
@@ -153,7 +163,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--series", default=",".join(SERIES))
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--recipes", default="best,plain", help="plain, best, leaky")
+    ap.add_argument("--recipes", default="best,plain,graded", help="plain, best, leaky, graded")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--neuron", nargs="*", default=[], help="neuron option overrides, e.g. decay=0.5")

@@ -122,7 +122,7 @@ def to_nir(model: Any, dt: float = DEFAULT_DT, *, compat: str | None = None) -> 
     :func:`from_nir` reads every form.
 
     >>> from spikernn.layers import SpikingRNN
-    >>> g = to_nir(SpikingRNN(2, 3, reset="zero"))
+    >>> g = to_nir(SpikingRNN(2, 3, neuron="lif", reset="zero"))
     >>> sorted(type(n).__name__ for n in g.nodes.values())
     ['Affine', 'Input', 'LIF', 'Linear', 'Output']
     """
@@ -537,7 +537,7 @@ def network_to_spikernn(net: Network) -> Any:
         raise ValueError(f"layers use different resets {sorted(resets)}")
     if any(np.any(np.asarray(p.params.get("adapt_scale", 0)) != 0) for p, _ in chain):
         raise ValueError("adaptive thresholds are not mapped back (spikernn's adaptation is one value per model)")
-    kw = dict(num_layers=len(chain), reset=resets.pop(), learn_threshold=True)
+    kw = dict(num_layers=len(chain), neuron="lif", reset=resets.pop(), learn_threshold=True)
     I = pops[net.input].size
     if readout is not None:
         model = SpikingSequenceClassifier("rnn", I, H, readout[0].size, **kw)

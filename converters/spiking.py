@@ -40,6 +40,8 @@ from spikernn.protocol import batch_first_of
 # (the layer's cell, the core's soma option) -> the neuron kind
 SPIKING_KINDS = {("RNN", "lif"): "lif", ("LSTM", "lif"): "spiking_lstm", ("GRU", "lif"): "spiking_gru",
                  ("RNN", "adlif"): "adlif", ("LSTM", "adlif"): "adlif_lstm", ("GRU", "adlif"): "adlif_gru"}
+# the sigma-delta (graded-spike) soma: the cell of each mode inside a sigma-delta neuron (sends changes)
+_DELTA_KINDS = {"RNN": "sd_rnn", "LSTM": "sd_lstm", "GRU": "sd_gru"}
 _CLASS_MODE = {"SpikingRNN": "RNN", "SpikingLSTM": "LSTM", "SpikingGRU": "GRU"}
 
 
@@ -73,6 +75,11 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
     if fn is None:
         raise TypeError(f"{type(rnn).__name__} has no neuron_parameters(layer, reverse): not a spikernn spiking layer")
     p = fn(layer, reverse)
+    if p.get("neuron") == "delta":  # a sigma-delta neuron: its cell's biases come from the weights (add_layers)
+        attrs: dict[str, Any] = {"delta_threshold": float(p["threshold"])}
+        if p.get("activation") == "tanh":
+            attrs["activation"] = "tanh"
+        return {}, attrs
     sm = SOMAS[p.get("neuron", "lif")]
     params = {spec.name: np.broadcast_to(_f64(p.get(spec.name, spec.default)), (H,)).astype(np.float64).copy()
               for spec in sm.float_params}
@@ -83,6 +90,8 @@ def neuron_params(rnn: Any, layer: int, reverse: bool, H: int) -> tuple[dict, di
 def soma_kinds(rnn: Any) -> dict[str, str]:
     """Mode -> neuron kind of a spikernn spiking layer's populations (its cell with its soma, LIF or adLIF)."""
     neuron = getattr(getattr(rnn, "neuron_options", None), "neuron", "lif")
+    if neuron == "delta":
+        return _DELTA_KINDS
     if neuron not in SOMAS:
         raise NotImplementedError(f"{type(rnn).__name__} uses neuron={neuron!r}, which has no hardware soma; "
                                   f"known: {sorted(SOMAS)}")
@@ -152,8 +161,10 @@ def spiking_to_network(model: Any, batch_first: bool | None = None) -> Network:
     if batch_first is not None:
         bf = bool(batch_first)
     mode = spiking_mode(rnn)
-    pops: list[Population] = [Population(name="input", kind="input", size=int(rnn.input_size),
-                                         attrs={"encoding": "value"})]
+    graded = getattr(getattr(rnn, "neuron_options", None), "neuron", "lif") == "delta"
+    # sigma-delta neurons accumulate their input: the host then sends the changes of x (threshold 0: exact)
+    enc = {"encoding": "delta", "delta_threshold": 0.0} if graded else {"encoding": "value"}
+    pops: list[Population] = [Population(name="input", kind="input", size=int(rnn.input_size), attrs=enc)]
     syns: list[SynapseBlock] = []
     last = add_layers(pops, syns, rnn, mode, "input", threshold=0.0, kinds=soma_kinds(rnn),
                       params_fn=lambda k, rev, H: neuron_params(rnn, k, rev, H))
@@ -170,10 +181,12 @@ def spiking_to_network(model: Any, batch_first: bool | None = None) -> Network:
         "num_layers": int(rnn.num_layers),
         "hidden_size": H,
         "bidirectional": bool(rnn.bidirectional),
+        "neuron": getattr(getattr(rnn, "neuron_options", None), "neuron", "lif"),
     }
     if readout is not None:
         lin, decay = _readout_linear(readout)
         stage = max(p.stage for p in pops) + (1 if D == 2 else 0)
-        outputs = [add_readout(pops, syns, lin, last, [H] * D, decay=decay, stage=stage, name="readout")]
+        outputs = [add_readout(pops, syns, lin, last, [H] * D, decay=decay, stage=stage, name="readout",
+                               input_coding="delta" if graded else None)]
         meta["num_classes"] = int(lin.weight.shape[0])
     return Network(populations=pops, synapses=syns, input="input", outputs=outputs, precision="float", meta=meta)

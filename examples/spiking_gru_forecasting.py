@@ -4,13 +4,16 @@
     .venv/bin/python examples/spiking_gru_forecasting.py --series mackey_glass    # chaotic, tau 17
     .venv/bin/python examples/spiking_gru_forecasting.py --series lynx --horizon 3
 
-A ``spikernn.SpikingGRU`` reads the window (the analog value drives its first synapses; its neurons talk to
-each other only through binary spikes) and a leaky-integrator readout neuron (``y_t = β_out y_{t-1} + W s_t
-+ b``, analog, fed by the spikes) gives the forecast at the last step, added to the window's last value (the
-network learns the change; :mod:`spikernn.forecasting`). Trained on MSE next to a dense ``nn.GRU`` with the
-same loop; both are compared with the naive (seasonal) forecast. The spiking model is then converted to a
-bit-accurate fixed-point Loihi-style network (readout included) and run on the fast simulator, whose
-forecasts are compared with PyTorch's. Under a minute on 2 CPU cores for the sktime series.
+A ``spikernn.SpikingGRU`` reads the window (the analog value drives its first synapses) and a linear readout
+neuron gives the forecast at the last step, added to the window's last value (the network learns the change;
+:mod:`spikernn.forecasting`). Regression needs more precision than binary spikes carry, so the GRU's neurons
+talk in **graded spikes** (``neuron="delta"``, Loihi 2's sigma-delta events: a neuron sends the change of its
+value only when it exceeds the event threshold ϑ, ``--threshold``; docs/equations.md); ``--binary`` uses the
+binary-spiking soma (LIF) with a leaky readout instead. Trained on MSE next to a dense ``nn.GRU`` with the same
+loop; both are compared with the naive (seasonal) forecast, and the events per neuron per step are printed.
+The spiking model is then converted to a bit-accurate fixed-point Loihi-style network (readout included) and
+run on the fast simulator (and on Lava when it is installed: the same bits), whose forecasts are compared
+with PyTorch's. Under a minute on 2 CPU cores for the sktime series.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ def main() -> None:
     ap.add_argument("--hidden-size", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=None, help="default 300 (60 for mackey_glass)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threshold", type=float, default=None, help="graded mode: event threshold (default 0.05)")
+    ap.add_argument("--binary", action="store_true", help="binary spikes (LIF soma) with a leaky readout")
     args = ap.parse_args()
     torch.set_num_threads(1)
     epochs = args.epochs or (60 if args.series == "mackey_glass" else 300)
@@ -44,15 +49,21 @@ def main() -> None:
     results = {}
     for name, layer in (("SpikingGRU", snr.SpikingGRU), ("nn.GRU", nn.GRU)):
         torch.manual_seed(args.seed)
-        rnn = layer(1, args.hidden_size, batch_first=True)
-        model = (forecasting.Forecaster(rnn, args.horizon, readout="leaky", readout_decay=0.8)
-                 if name == "SpikingGRU" else forecasting.Forecaster(rnn, args.horizon, last_steps=1))
+        if name == "nn.GRU":
+            model = forecasting.Forecaster(layer(1, args.hidden_size, batch_first=True), args.horizon, last_steps=1)
+        elif args.binary:
+            model = forecasting.Forecaster(layer(1, args.hidden_size, batch_first=True), args.horizon,
+                                           readout="leaky", readout_decay=0.8)
+        else:
+            graded = {"neuron": "delta"} if args.threshold is None else {"neuron": "delta", "threshold": args.threshold}
+            model = forecasting.Forecaster(layer(1, args.hidden_size, batch_first=True, **graded), args.horizon,
+                                           readout="leaky", readout_decay=0.0)
         t0 = time.perf_counter()
         forecasting.fit(model, train, epochs=epochs, seed=args.seed, clip_grad=1.0, scheduler="cosine")
         pred = forecasting.predict(model, test)
         results[name] = (model, pred)
         m = forecasting.metrics(pred, test)
-        rate = f", {model.last_firing_rate:.3f} spikes per neuron per step" if model.spiking else ""
+        rate = f", {model.last_firing_rate:.3f} events per neuron per step" if model.spiking else ""
         print(f"{name:<11} test RMSE {m['rmse']:.4g} (naive {m['naive_rmse']:.4g}, ratio {m['rmse_over_naive']:.2f}), "
               f"sMAPE {m['smape']:.2f} %, trained in {time.perf_counter() - t0:.0f} s{rate}")
     r_s, r_d = (test.rmse(results[k][1]) for k in ("SpikingGRU", "nn.GRU"))
@@ -68,6 +79,12 @@ def main() -> None:
     hw_pred = torch.as_tensor(hw).float() + test.x[:, -1, :1]
     print(f"fixed point on the simulated hardware: test RMSE {test.rmse(hw_pred):.4g} "
           f"(PyTorch float {r_s:.4g}); max |hardware - PyTorch| forecast {float((hw_pred - pred).abs().max()):.3g}")
+    import importlib.util
+
+    if importlib.util.find_spec("lava") is not None:  # the same network on real Lava processes: the same bits
+        lava, _ = net.simulate(test.x[:4], backend="lava")
+        same = bool((torch.as_tensor(lava) == torch.as_tensor(hw[:4])).all())
+        print(f"Lava (fixed point, 4 test windows): {'identical to' if same else 'DIFFERENT from'} the fast simulator")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,12 @@
     True
 
 :class:`Forecaster` reads a window ``x`` (B, T, 1) with a recurrent layer (``snr.SpikingGRU/LSTM/RNN`` — its
-neurons talk to each other only through binary spikes — or ``torch.nn.GRU/LSTM/RNN``) and maps the layer's
-output to ``horizon`` values:
+neurons talk to each other only through spikes — or ``torch.nn.GRU/LSTM/RNN``) and maps the layer's
+output to ``horizon`` values. For regression give the spiking layer graded spikes, ``neuron="delta"`` (Loihi 2
+sigma-delta events: each neuron sends the change of its value when it exceeds the event threshold; the
+layer's output is what the receivers hold), and read it with ``readout="leaky", readout_decay=0.0``: that path
+converts whole to the hardware backends and, on the harness's series, forecasts within 1.2x of a dense GRU
+where binary spikes stay 1.2-5x (``benchmarks/results/forecasting.md``). The readouts:
 
 * ``readout="mean"`` (the drop-in recipe): ``nn.Linear`` on the mean of the layer's output over the last
   ``last_steps`` steps (all steps by default);
@@ -35,6 +39,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import Tensor, nn
 
+from spikernn.activity import mean_firing_rate
 from spikernn.datasets import ForecastData
 from spikernn.readout import LeakyReadout
 
@@ -83,14 +88,19 @@ class Forecaster(nn.Module):
         """The layer's output sequence (B, T, H): spikes for a spiking layer, hidden states for a dense one."""
         out = self.rnn(x)[0]
         if self.spiking:
-            self.last_firing_rate = float(out.detach().mean())
+            self.last_firing_rate = self._event_rate(out)
         return out
+
+    def _event_rate(self, out: Tensor) -> float:
+        """Events per neuron per step of the last forward: spikes, or the graded events of a sigma-delta layer."""
+        acts = getattr(self.rnn, "last_activity", None)
+        return mean_firing_rate(acts) if acts else float(out.detach().mean())
 
     def final_state(self, x: Tensor) -> Tensor:
         """The last layer's analog state at the last step (B, H) (see ``readout="state"``)."""
         if self.spiking:  # a full spiking state in gives the full final state (s, v, a, c/h) back
             out, state = self.rnn(x, self.rnn.initial_state(x.shape[0], device=x.device, dtype=x.dtype))
-            self.last_firing_rate = float(out.detach().mean())
+            self.last_firing_rate = self._event_rate(out)
             for name in _STATE_FIELDS:
                 if hasattr(state, name):
                     return getattr(state, name)[-1]

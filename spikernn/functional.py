@@ -17,6 +17,7 @@ from torch import Tensor
 Surrogate = Callable[[Tensor], Tensor]
 RESETS = ("subtract", "zero", "none")
 DISCRETISATIONS = ("ef", "se")  # adLIF: Euler forward (Bittar & Garner 2022), symplectic Euler (Baronig et al. 2025)
+DELTA_ACTIVATIONS = ("identity", "tanh")  # the sigma-delta soma's value: the drive itself (LSTM/GRU) or tanh (RNN)
 
 
 class SomaState(NamedTuple):
@@ -164,6 +165,27 @@ def adlif_step(
     return s, SomaState(v, w)
 
 
+def delta_step(d: Tensor, s_prev: Tensor, threshold: float, activation: str = "identity"
+               ) -> tuple[Tensor, SomaState]:
+    """One step of the sigma-delta (graded-spike) soma (docs/equations.md, "The sigma-delta soma").
+
+    The neuron's value is ``y_t = d_t`` ("identity", the LSTM/GRU drive, in (-1, 1)) or ``tanh(d_t)``
+    ("tanh", the RNN's); it sends a graded spike carrying the change ``y_t − ŝ_{t-1}`` only where
+    ``|y_t − ŝ_{t-1}| > ϑ``, and every receiver (the next layer, its own recurrent synapses, a readout)
+    accumulates the changes, so it holds ``ŝ_t = ŝ_{t-1} + m_t (y_t − ŝ_{t-1})`` with ``m_t`` the event mask.
+    ``ŝ`` is the layer's output and the recurrent input (state field ``s``); ``y`` is kept in ``v``. The mask
+    is detached, so the gradient is exact almost everywhere: ``∂ŝ_t/∂y_t = m_t``, ``∂ŝ_t/∂ŝ_{t-1} = 1 − m_t``.
+
+    Returns ``(ŝ_t, SomaState(y_t, 0))``.
+    """
+    if activation not in DELTA_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {DELTA_ACTIVATIONS}, got {activation!r}")
+    y = torch.tanh(d) if activation == "tanh" else d
+    m = ((y - s_prev).abs() > threshold).to(y.dtype).detach()
+    s = torch.addcmul(s_prev, m, y - s_prev)
+    return s, SomaState(y, torch.zeros_like(y))
+
+
 class LIFParams(NamedTuple):
     """Effective (clamped) parameters of the LIF soma, each (H,); ``adapt_*`` None without adaptation."""
 
@@ -187,12 +209,23 @@ class AdLIFParams(NamedTuple):
     discretisation: str = "ef"
 
 
-SomaParams = Union[LIFParams, AdLIFParams]
+class DeltaParams(NamedTuple):
+    """Parameters of the sigma-delta soma: the event threshold ϑ >= 0 (one value per layer, as the hardware's
+    ``delta_threshold``) and the activation of the drive ("identity" or "tanh")."""
+
+    threshold: float
+    activation: str = "identity"
+
+
+SomaParams = Union[LIFParams, AdLIFParams, DeltaParams]
 
 
 def soma_update(d: Tensor, s_prev: Tensor, state: SomaState, soma: SomaParams,
                 surrogate: Optional[Surrogate] = None) -> tuple[Tensor, SomaState]:
-    """One step of the soma ``soma`` describes (:class:`LIFParams` or :class:`AdLIFParams`) driven by ``d``."""
+    """One step of the soma ``soma`` describes (:class:`LIFParams`, :class:`AdLIFParams` or
+    :class:`DeltaParams`) driven by ``d``."""
+    if isinstance(soma, DeltaParams):
+        return delta_step(d, s_prev, soma.threshold, soma.activation)
     if isinstance(soma, AdLIFParams):
         return adlif_step(d, s_prev, state, soma.alpha, soma.beta, soma.a, soma.b, soma.threshold, soma.reset,
                           soma.discretisation, surrogate)

@@ -31,7 +31,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from spikernn.functional import RESETS, AdLIFParams, SomaParams, Surrogate, reset_membrane, reset_partials
+from spikernn.functional import (RESETS, AdLIFParams, DeltaParams, SomaParams, Surrogate, reset_membrane,
+                                 reset_partials)
 
 
 def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:
@@ -129,13 +130,16 @@ def lstm_gate_scale(hidden_size: int, dtype=None, device=None) -> Tensor:
 
 
 class SomaSpec(NamedTuple):
-    """The non-tensor description of a soma for the fused path: ``neuron`` ("lif"/"adlif"), ``reset``,
-    ``adaptive`` (LIF adaptive threshold) and ``discretisation`` (adLIF "ef"/"se")."""
+    """The non-tensor description of a soma for the fused path: ``neuron`` ("lif"/"adlif"/"delta"), ``reset``,
+    ``adaptive`` (LIF adaptive threshold), ``discretisation`` (adLIF "ef"/"se") and, for the sigma-delta soma,
+    its event ``threshold`` and ``activation``."""
 
     neuron: str
     reset: str
     adaptive: bool = False
     discretisation: str = "ef"
+    threshold: float = 0.0
+    activation: str = "identity"
 
 
 class _LIFSoma:
@@ -359,7 +363,63 @@ class _AdLIFSomaBackward:
         return g_v0, g_w0, g_s0, (g_alpha, g_beta, g_a, g_b, g_theta)
 
 
-_SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward)}
+class _DeltaSoma:
+    """Forward of the sigma-delta soma (reference: :func:`spikernn.functional.delta_step`): S holds ŝ (what the
+    receivers hold), V the value y (the drive, or tanh of it), M the event masks; U is the drive buffer the
+    LSTM loop writes into."""
+
+    def __init__(self, spec: SomaSpec, params: tuple, T: int, B: int, H: int, opts: dict,
+                 s0: Tensor, v0: Tensor, a0: Tensor) -> None:
+        self.thr, self.tanh = spec.threshold, spec.activation == "tanh"
+        self.S, self.V, self.U, self.M = (torch.empty(n, B, H, **opts) for n in (T + 1, T + 1, T, T))
+        self.S[0], self.V[0] = s0, v0
+        self.a0 = a0
+        self.Ss, self.Vs, self.Us, self.Ms = (q.unbind(0) for q in (self.S, self.V, self.U, self.M))
+        self.s = s0
+
+    def step(self, t: int, d: Tensor, scratch: bool) -> Tensor:  # noqa: ARG002 - d is read, never overwritten
+        y = torch.tanh(d, out=self.Vs[t + 1]) if self.tanh else self.Vs[t + 1].copy_(d)
+        diff = y - self.s
+        m = torch.gt(diff.abs(), self.thr, out=self.Ms[t])
+        self.s = torch.addcmul(self.s, m, diff, out=self.Ss[t + 1])
+        return self.s
+
+    def outputs(self) -> tuple[Tensor, Tensor, Tensor, tuple]:
+        return self.S, self.V, torch.zeros_like(self.V), (self.M,)
+
+
+class _DeltaSomaBackward:
+    """BPTT through the sigma-delta soma: with g the gradient of ŝ_t, ``g_y_t = m_t g`` (times 1 − y² for
+    tanh) and ``(1 − m_t) g`` carries to ŝ_{t-1}."""
+
+    def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
+                 gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
+        (self.M,) = extra
+        self.V, self.gV, self.tanh = V, gV, spec.activation == "tanh"
+        self.GD = torch.empty_like(self.M)
+        self.GDs, self.Ms = self.GD.unbind(0), self.M.unbind(0)
+        self.carry = None
+        self.one = V.new_ones(())
+
+    def step(self, t: int, gs: Tensor) -> Tensor:
+        g = gs if self.carry is None else gs + self.carry
+        m = self.Ms[t]
+        gy = torch.mul(m, g, out=self.GDs[t])
+        if self.gV is not None:
+            gy.add_(self.gV[t])
+        if self.tanh:
+            y = self.V[t + 1]
+            gy.mul_(torch.addcmul(self.one, y, y, value=-1.0))
+        self.carry = g - m * g
+        return gy
+
+    def finish(self, needs: tuple) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], tuple]:
+        """``(g_v0, g_a0, extra g_s0, parameter gradients)``: the carry reaches ŝ_0; v0, a0 are not read."""
+        return None, None, self.carry, ()
+
+
+_SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward),
+          "delta": (_DeltaSoma, _DeltaSomaBackward)}
 
 
 class FusedSpikingSequence(torch.autograd.Function):
@@ -530,6 +590,8 @@ class FusedSpikingSequence(torch.autograd.Function):
 def _soma_tensors(soma: SomaParams) -> tuple[SomaSpec, tuple]:
     """The fused path's description and tensors of ``soma`` (:class:`~spikernn.functional.LIFParams` or
     :class:`~spikernn.functional.AdLIFParams`)."""
+    if isinstance(soma, DeltaParams):
+        return SomaSpec("delta", "none", threshold=float(soma.threshold), activation=soma.activation), ()
     if isinstance(soma, AdLIFParams):
         return SomaSpec("adlif", soma.reset, False, soma.discretisation), (soma.alpha, soma.beta, soma.a, soma.b,
                                                                            soma.threshold)
@@ -555,7 +617,7 @@ def fused_sequence(
     sequences ``(S, V, A, C)``, each (T,B,H). ``surrogate_grad``: closed-form derivative of ``surrogate``
     (see :mod:`spikernn.surrogates`); None evaluates it with autograd.
     """
-    if soma.reset not in RESETS:
+    if getattr(soma, "reset", "none") not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, got {soma.reset!r}")
     s0, v0, a0, c0 = state
     if kind == "gru" and bias_hh is None:

@@ -138,7 +138,10 @@ def load(path: Union[str, Path], *, limits: FileLimits | None = None, **override
     reg = _registry()
     if name not in reg:
         raise FileFormatError(f"unknown model class {name!r} in {path}; registered: {sorted(reg)}")
-    args = {**cfg.get("args", {}), **overrides}
+    args = dict(cfg.get("args", {}))
+    if args.get("neuron") == "adlif" and "adapt_gain" not in args:
+        args["adapt_gain"] = 1.0  # saved before the gain q existed: a and b then acted unscaled
+    args.update(overrides)
     where = str(path)
     check_sizes(cfg.get("args", {}), where, "config.args", limits)
 

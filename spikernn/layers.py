@@ -57,8 +57,8 @@ from spikernn._checks import (check_bool, check_features, check_positive_int, ch
                               is_transformed)
 from spikernn.activity import LayerActivity
 from spikernn.fused import fused_sequence, linear, lstm_gate_scale
-from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors, reset_neuron_tensors,
-                              soma_params)
+from spikernn.neurons import (DEFAULT_NEURON, NeuronOptions, neuron_values, register_neuron_tensors,
+                              reset_neuron_tensors, soma_params)
 from spikernn.protocol import current_context
 
 log = logging.getLogger("spikernn")
@@ -164,7 +164,7 @@ class _SpikingRNNBase(nn.Module):
         self.bidirectional = check_bool(bidirectional, "bidirectional")
         self.proj_size = 0
         self.fused = check_bool(fused, "fused")
-        self.neuron_options = NeuronOptions.from_kwargs(neuron_options)
+        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, DEFAULT_NEURON[self.kind])
         self._surrogate = self.neuron_options.surrogate_fn()
         self._surrogate_grad = self.neuron_options.surrogate_grad_fn()
         self.last_activity: list[LayerActivity] = []
@@ -381,6 +381,7 @@ class _SpikingRNNBase(nn.Module):
         acts: list[LayerActivity] = []
         rates: list[Tensor] = []
         G = SF.GATES[self.kind]
+        graded = self.neuron_options.delta
         inp = xs
         for k in range(L):
             outs = []
@@ -395,16 +396,18 @@ class _SpikingRNNBase(nn.Module):
                     else:
                         finals[j].append(seq[lengths_dev - 1, torch.arange(B, device=dev)])
                 out_d = seqs[0]
+                # what the neurons sent: binary spikes, or (sigma-delta soma) one graded event per change of ŝ
+                events = out_d if not graded else (out_d != torch.cat((s0[0].unsqueeze(0), out_d[:-1]))).to(xs.dtype)
                 if mask is not None:
-                    out_d = out_d * mask
+                    out_d, events = out_d * mask, events * mask
                 if d == 1:
                     out_d = reverse_padded(out_d, lengths_dev)
                 outs.append(out_d)
                 if ctx is not None and ctx.keep_rates:
-                    rates.append(out_d.sum() / (H * n_valid))
+                    rates.append(events.sum() / (H * n_valid))
                 fan = G * H + (G * H * D if k < L - 1 else 0)
                 # counts stay on the device (no host sync); LayerActivity reads them when asked
-                acts.append(LayerActivity(k, "reverse" if d else "forward", H, out_d.detach().sum((1, 2)),
+                acts.append(LayerActivity(k, "reverse" if d else "forward", H, events.detach().sum((1, 2)),
                                           H * n_valid, B, T, fan))
             out = outs[0] if D == 1 else torch.cat(outs, -1)
             if self.dropout > 0 and self.training and k < L - 1:

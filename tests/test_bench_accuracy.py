@@ -45,5 +45,25 @@ def test_forecasting_harness_runs(tmp_path, monkeypatch):
     assert bench_forecasting.main(["--series", "airline", "--models", "gru,snn_gru", "--seeds", "1",
                                    "--hidden", "8", "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "forecasting.json").read_text())["summary"]
-    assert {(r["recipe"], r["model"]) for r in rows} == {(rc, m) for rc in ("best", "plain") for m in ("gru", "snn_gru")}
+    assert {(r["recipe"], r["model"]) for r in rows} == {(rc, m) for rc in ("best", "plain", "graded")
+                                                         for m in ("gru", "snn_gru")}
     assert all(r["rmse"] > 0 and r["naive_rmse"] > 0 for r in rows)
+
+
+def test_layer_rates_count_valid_steps_per_layer():
+    """Per-layer firing rates of a deep spiking net: one value per layer, over valid steps only (what the
+    layer's last_activity counts with packed sequences), equal to the spikes of each layer counted by hand."""
+    from spikernn.datasets import SequenceData
+
+    torch.manual_seed(0)
+    m = bench_accuracy.PlainClassifier(bench_accuracy.SPIKING["snn_gru"], 2, 6, 3, num_layers=2, threshold=0.1)
+    x = torch.randn(3, 7, 2) * 3
+    L = torch.tensor([7, 4, 2])
+    data = SequenceData(x, L, torch.tensor([0, 1, 2]), 3)
+    rates = bench_accuracy.layer_rates(m, data)
+    assert len(rates) == 2 and bench_accuracy.layer_rates(
+        bench_accuracy.PlainClassifier(torch.nn.GRU, 2, 6, 3), data) is None
+    with torch.no_grad():
+        layer2 = sum(float(m.rnn(x[b:b + 1, :int(L[b])])[0].sum()) for b in range(3)) / (6 * int(L.sum()))
+    assert abs(rates[1] - layer2) < 1e-9 and 0 < layer2 < 1
+    assert 0 <= rates[0] <= 1 and m.training  # the model's mode is restored

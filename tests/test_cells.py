@@ -13,7 +13,7 @@ def _copy(cell, layer, sfx="_l0"):
             getattr(cell, n).copy_(getattr(layer, n + sfx))
 
 
-SOMAS = [dict(adapt_scale=0.3, adapt_decay=0.9), dict(neuron="adlif"), dict(neuron="adlif", discretisation="se")]
+SOMAS = [dict(neuron="lif", adapt_scale=0.3, adapt_decay=0.9), dict(neuron="adlif"), dict(neuron="adlif", discretisation="se")]
 
 
 @pytest.mark.parametrize("cell_cls,layer_cls", PAIRS)

@@ -29,7 +29,7 @@ def _agreement(a, b) -> float:
 
 def test_spikernn_nir_round_trip(tmp_path):
     torch.manual_seed(0)
-    m = SpikingRNN(3, 7, num_layers=2, reset="zero", threshold=0.4, decay=0.8).double().eval()
+    m = SpikingRNN(3, 7, num_layers=2, neuron="lif", reset="zero", threshold=0.4, decay=0.8).double().eval()
     x = torch.randn(12, 3, 3, dtype=torch.float64) * 2
     g = to_nir(m)
     kinds = {k: type(v).__name__ for k, v in g.nodes.items()}
@@ -48,7 +48,7 @@ def test_spikernn_nir_round_trip(tmp_path):
 
 def test_subtract_reset_round_trips_with_metadata():
     torch.manual_seed(1)
-    m = SpikingRNN(2, 5, reset="subtract", threshold=0.3).double().eval()
+    m = SpikingRNN(2, 5, neuron="lif", reset="subtract", threshold=0.3).double().eval()
     with pytest.warns(UserWarning, match="reset"):
         g = to_nir(m)
     assert g.nodes["l0"].metadata["spikernn_reset"] == "subtract"
@@ -64,9 +64,9 @@ def test_nir_rejects_what_it_cannot_express():
     with pytest.raises(ValueError, match="spiking_lstm"):
         to_nir(SpikingLSTM(2, 3))
     with pytest.raises(ValueError, match="reversed"):
-        to_nir(SpikingRNN(2, 3, bidirectional=True, reset="zero"))
+        to_nir(SpikingRNN(2, 3, bidirectional=True, neuron="lif", reset="zero"))
     with pytest.raises(ValueError, match="adaptive"):
-        to_nir(SpikingRNN(2, 3, reset="zero", adapt_scale=0.1, adapt_decay=0.5))
+        to_nir(SpikingRNN(2, 3, neuron="lif", reset="zero", adapt_scale=0.1, adapt_decay=0.5))
     g = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
                             "w": nir.Linear(weight=np.ones((2, 2))),
                             "n": nir.CubaLIF(tau_syn=np.full(2, 5e-4), tau_mem=np.full(2, 1e-3), r=np.full(2, 10.0),
@@ -156,7 +156,7 @@ def test_spikernn_classifier_nir_round_trip():
     from spikernn.models import SpikingSequenceClassifier
 
     torch.manual_seed(4)
-    m = SpikingSequenceClassifier("rnn", 3, 6, 4, readout_decay=0.7, reset="zero", threshold=0.3).eval()
+    m = SpikingSequenceClassifier("rnn", 3, 6, 4, readout_decay=0.7, neuron="lif", reset="zero", threshold=0.3).eval()
     g = to_nir(m)
     assert isinstance(g.nodes["readout"], nir.LI)
     net = from_nir(g)
@@ -268,7 +268,7 @@ def test_snntorch_subtract_without_delay_imports_exactly_with_source_reset():
 
 
 def test_source_reset_is_checked():
-    g = to_nir(SpikingRNN(2, 3, reset="zero"))
+    g = to_nir(SpikingRNN(2, 3, neuron="lif", reset="zero"))
     with pytest.raises(ValueError, match="source_reset"):
         from_nir(g, source_reset="delayed")
 
@@ -310,7 +310,7 @@ def _snntorch_import(g):
 def _rnn_and_spikes(T=30, B=4):
     """A 3 -> 8 SpikingRNN (reset to zero) that fires about a quarter of the time, an input and its spikes."""
     torch.manual_seed(0)
-    m = SpikingRNN(3, 8, reset="zero", threshold=0.5, decay=0.8).eval()
+    m = SpikingRNN(3, 8, neuron="lif", reset="zero", threshold=0.5, decay=0.8).eval()
     with torch.no_grad():
         m.weight_ih_l0.mul_(2)
         m.weight_hh_l0.mul_(1.5)
@@ -338,7 +338,7 @@ def test_spikernn_classifier_to_snntorch_readout_is_the_membrane():
 
     torch.manual_seed(4)
     I, H, C, T, B = 3, 6, 4, 12, 5
-    m = SpikingSequenceClassifier("rnn", I, H, C, readout_decay=0.7, reset="zero", threshold=0.3).eval()
+    m = SpikingSequenceClassifier("rnn", I, H, C, readout_decay=0.7, neuron="lif", reset="zero", threshold=0.3).eval()
     with pytest.raises(ValueError, match="Unknown node type"):
         _snntorch_import(to_nir(m))  # the standard LI readout (Norse reads it; snntorch does not)
     g = to_nir(m, compat="snntorch")
@@ -363,9 +363,9 @@ def test_spikernn_classifier_to_snntorch_readout_is_the_membrane():
 
 def test_compat_rejects_what_snntorch_would_run_differently():
     with pytest.raises(ValueError, match="beta=0.9"):
-        to_nir(SpikingRNN(2, 3, reset="zero", decay=1.0), compat="snntorch")
+        to_nir(SpikingRNN(2, 3, neuron="lif", reset="zero", decay=1.0), compat="snntorch")
     with pytest.raises(ValueError, match="compat"):
-        to_nir(SpikingRNN(2, 3, reset="zero"), compat="lava")
+        to_nir(SpikingRNN(2, 3, neuron="lif", reset="zero"), compat="lava")
 
 
 # ------------------------------------------------------------------------------------------ spikernn -> Norse
@@ -402,7 +402,7 @@ def test_spikernn_classifier_to_norse_readout_is_the_membrane():
 
     torch.manual_seed(4)
     I, H, C, T, B, dt = 3, 6, 4, 12, 5, 1e-3
-    m = SpikingSequenceClassifier("rnn", I, H, C, readout_decay=0.7, reset="zero", threshold=0.3).eval()
+    m = SpikingSequenceClassifier("rnn", I, H, C, readout_decay=0.7, neuron="lif", reset="zero", threshold=0.3).eval()
     x = torch.randn(B, T, I) * 2
     with torch.no_grad():
         ref = m(x, torch.full((B,), T))

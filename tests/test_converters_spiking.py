@@ -1,4 +1,6 @@
 """spikernn spiking layers/classifiers -> lif / spiking_lstm / spiking_gru networks: identical spikes."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,7 @@ KINDS = {SpikingRNN: "lif", SpikingLSTM: "spiking_lstm", SpikingGRU: "spiking_gr
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 def test_spiking_identical_spikes_fast(cls, layers, bidir, reset):
     torch.manual_seed(layers + 2 * bidir)
-    m = cls(3, 6, num_layers=layers, bidirectional=bidir, reset=reset, threshold=0.5, decay=0.9,
+    m = cls(3, 6, num_layers=layers, bidirectional=bidir, neuron="lif", reset=reset, threshold=0.5, decay=0.9,
             adapt_scale=0.2, adapt_decay=0.8).double().eval()
     x = torch.randn(9, 4, 3, dtype=torch.float64) * 2
     net = to_lava(m)
@@ -98,9 +100,14 @@ def test_spikernn_sequence_classifier(kind, bidir, decay):
     assert verify(m, net, x, lengths, backend="reference").max_abs_error < 1e-4
 
 
-def _adlif_model(layers, disc, reset, dtype=torch.float64):
+SPARCH = dict(adapt_gain=1.0, a_range=(-1.0, 1.0), beta_range=(math.exp(-1 / 30), math.exp(-1 / 120)))
+
+
+def _adlif_model(layers, disc, reset, dtype=torch.float64, **opts):
+    """A firing adLIF RNN; by default with sparch's parametrisation (unscaled a, b; beta 30-120 steps)."""
     torch.manual_seed(layers + 3)
-    m = SpikingRNN(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.1).to(dtype)
+    m = SpikingRNN(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.1,
+                   **(opts or SPARCH)).to(dtype)
     with torch.no_grad():  # adLIF's drive enters with the gain 1 - alpha (~0.1): stronger inputs to spike
         for name, p in m.named_parameters():
             if name.startswith("weight"):
@@ -128,6 +135,26 @@ def test_adlif_rnn_converts_with_identical_spikes(layers, disc, reset):
     assert verify(m, q, x, backend="fast").agreement > 0.9
 
 
+def test_se_adlif_rnn_with_its_defaults_converts():
+    """SpikingRNN(neuron="adlif") with the adLIF defaults (SE-adLIF: a, b scaled by q = 120, adaptation time
+    constants up to 300 steps, zero reset) converts: identical spikes in float; in fixed point the 12-bit
+    decays (1 - beta down to 1/300: up to 3.6 % relative error) and the q-scaled coupling move some spikes."""
+    m = SpikingRNN(3, 6, num_layers=2, neuron="adlif", threshold=0.1).double()
+    assert m.neuron_options.neuron == "adlif" and m.neuron_options.reset == "zero"
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.startswith("weight_ih"):
+                p.mul_(4)
+    m.eval()
+    x = torch.randn(60, 3, 3, dtype=torch.float64) * 2 + 0.5
+    net = to_lava(m)
+    np.testing.assert_allclose(net.population("l0").params["b"], 120 * m.b_l0.detach().double().numpy(), rtol=1e-6)
+    r = verify(m, net, x, backend="fast")
+    assert r.agreement == 1.0 and 0.02 < r.model_output.mean() < 0.9, r.summary()
+    q = to_lava(m, "fixed", calibration_x=x)
+    assert verify(m, q, x, backend="fast").agreement > 0.85
+
+
 def test_adlif_float32_model_converts():
     m = _adlif_model(2, "ef", "subtract", torch.float32)
     x = torch.randn(60, 2, 3) * 2 + 0.5
@@ -142,7 +169,9 @@ def test_adlif_lstm_gru_convert_with_identical_spikes(cls, kind, layers, disc, r
     """Spiking LSTM/GRU layers with the adLIF soma become ``adlif_lstm``/``adlif_gru`` populations: torch ==
     fast == reference in float (float64 model) over 100 steps; fixed point agrees with torch on most spikes."""
     torch.manual_seed(layers)
-    m = cls(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.05).double().eval()
+    # adapt_gain 1: with the default q = 120 the second layer of this small untrained net barely fires ("se")
+    m = cls(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.05,
+            adapt_gain=1.0).double().eval()
     x = torch.randn(100, 3, 3, dtype=torch.float64) * 2 + 0.5
     net = to_lava(m)
     assert [p.kind for p in net.populations] == ["input"] + [kind] * layers
@@ -169,3 +198,56 @@ def test_adlif_gated_classifier_logits_to_1e6(kind):
     lengths = torch.tensor([100, 40, 66, 100, 12])
     r = verify(m, to_lava(m), x, lengths, backend="fast")
     assert r.agreement == 1.0 and r.max_abs_error < 1e-6, r.summary()
+
+
+@pytest.mark.parametrize("cls,kind", [(SpikingRNN, "sd_rnn"), (SpikingLSTM, "sd_lstm"), (SpikingGRU, "sd_gru")],
+                         ids=lambda c: getattr(c, "__name__", c))
+def test_graded_delta_layers_convert_to_sigma_delta_kinds(cls, kind):
+    """neuron="delta" (graded spikes) maps to the sigma-delta kinds with the layer's event threshold; the host
+    sends input changes, the readout accumulates: torch == fast == reference in float (values within 1e-6,
+    events where torch has them), and the fixed-point fast simulator gives the reference backend's bits."""
+    import warnings
+
+    from spikernn import forecasting
+
+    torch.manual_seed(4)
+    m = cls(2, 6, num_layers=2, neuron="delta", threshold=0.05).double().eval()
+    x = torch.randn(3, 20, 2, dtype=torch.float64)
+    net = to_lava(forecasting.Forecaster(cls(2, 6, neuron="delta", threshold=0.05, batch_first=True), horizon=2,
+                                         readout="leaky", readout_decay=0.0))
+    assert [p.kind for p in net.populations] == ["input", kind, "readout"]
+    assert net.population("readout").attrs["input_coding"] == "delta"
+    net = to_lava(m)
+    assert [p.kind for p in net.populations] == ["input", kind, kind]
+    assert net.population("input").attrs["encoding"] == "delta"
+    assert net.population("l1").attrs["delta_threshold"] == 0.05
+    assert (net.population("l0").attrs.get("activation") == "tanh") == (cls is SpikingRNN)
+    xs = x.transpose(0, 1)  # the layer is time-first
+    with torch.no_grad():
+        out = m(xs)[0].numpy()
+    events = (out[1:] != out[:-1]).mean()
+    assert 0.1 < events < 0.95, events  # some steps send, some do not
+    for backend in ("fast", "reference"):
+        np.testing.assert_allclose(np.asarray(net.run(xs.numpy(), backend=backend)), out, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = to_lava(m, "fixed", calibration_x=xs)
+    np.testing.assert_array_equal(np.asarray(q.run(xs.numpy(), backend="fast")),
+                                  np.asarray(q.run(xs.numpy(), backend="reference")))
+    assert np.abs(np.asarray(q.run(xs.numpy(), backend="fast")) - out).max() < 0.15  # within a few ϑ
+
+
+def test_graded_delta_options_and_errors():
+    m = SpikingGRU(2, 3, neuron="delta")
+    assert m.neuron_options.threshold == 0.05 and m.neuron_options.reset == "none"
+    assert not any(n.startswith(("threshold", "decay")) for n, _ in m.named_parameters())
+    p = m.neuron_parameters(0)
+    assert p == {"neuron": "delta", "reset": "none", "threshold": 0.05, "activation": "identity"}
+    with pytest.raises(ValueError, match="learn_threshold does not apply"):
+        SpikingGRU(2, 3, neuron="delta", learn_threshold=True)
+    with pytest.raises(ValueError, match="reset does not apply"):
+        SpikingLSTM(2, 3, neuron="delta", reset="zero")
+    with pytest.raises(ValueError, match="do not apply"):
+        SpikingLSTM(2, 3, neuron="delta", decay=0.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        SpikingLSTM(2, 3, neuron="delta", threshold=-0.1)

@@ -287,7 +287,8 @@ def test_from_torch_copies_everything_without_strict_false():
             (2, True, True, 0.1, torch.float64)
         assert [n for n, _ in rep.copied] == list(ref.state_dict()) and "copied 16 tensors" in str(rep)
         assert all(torch.equal(getattr(m, n), t) for n, t in ref.state_dict().items())
-        assert rep.kept and all(n.startswith(("decay", "threshold", "adapt")) for n in rep.kept)
+        assert rep.kept and all(n.startswith(("decay", "threshold", "adapt", "alpha", "beta", "a_", "b_"))
+                                for n in rep.kept)
         with pytest.raises(TypeError, match="takes a torch.nn"):
             spk_cls.from_torch(nn.Linear(2, 2))
     with pytest.raises(ValueError, match="weight_ih_l1"):

@@ -20,7 +20,7 @@ def test_spiking_rnn_counted_by_hand():
     ih (analog input: MACs): nonzero x x nonzero weights in its column: t0 1 (x1 meets a zero column), t1 0,
     t2 1 -> 2. hh (spikes: ACs): previous spikes (0,0), (1,0), (0,1) x column nonzeros (1, 0) -> 1.
     Dense: 3 steps x (2x2 + 2x2) = 24. Activation sparsity 1 - 3/6. Connection sparsity 6 zeros of 8."""
-    m = snr.SpikingRNN(2, 2, bias=False, decay=0.9, threshold=1.0).eval()
+    m = snr.SpikingRNN(2, 2, bias=False, neuron="lif", decay=0.9, threshold=1.0).eval()
     with torch.no_grad():
         m.weight_ih_l0.copy_(torch.tensor([[2.0, 0.0], [0.0, 0.0]]))
         m.weight_hh_l0.copy_(torch.tensor([[0.0, 0.0], [1.5, 0.0]]))

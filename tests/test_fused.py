@@ -37,7 +37,7 @@ CASES += [(c, r, 0.4) for c, r in ((snr.SpikingRNN, "subtract"), (snr.SpikingLST
 @pytest.mark.parametrize("cls,reset,adapt", CASES)
 def test_fused_equals_step_float64(cls, reset, adapt):
     torch.manual_seed(0)
-    m = cls(5, 7, num_layers=2, bidirectional=True, reset=reset, adapt_scale=adapt, adapt_decay=0.8,
+    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="lif", reset=reset, adapt_scale=adapt, adapt_decay=0.8,
             threshold=0.3, learn_threshold=True, decay=0.7, surrogate=ExactAtan.apply).double()
     x = torch.randn(8, 3, 5, dtype=torch.float64) * 2
     o1, s1, g1, x1 = _run(m, x, True)
@@ -136,16 +136,9 @@ ADLIF_CASES = [(c, r, disc) for c in (snr.SpikingRNN, snr.SpikingLSTM, snr.Spiki
                for disc in ("ef", "se")]
 
 
-@pytest.mark.parametrize("cls,reset,disc", ADLIF_CASES)
-def test_fused_equals_step_float64_adlif(cls, reset, disc):
-    """adLIF soma: the fused path's values and the gradients of every parameter (α, β, a, b, θ, weights), of
-    the input and of the initial state equal the step path's, in float64."""
-    torch.manual_seed(4)
-    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="adlif", discretisation=disc, reset=reset,
-            threshold=0.3, learn_threshold=True, surrogate=ExactAtan.apply).double()
-    x = torch.randn(10, 3, 5, dtype=torch.float64) * 2
-    g = torch.Generator().manual_seed(5)
-    st0 = type(m.initial_state(3))(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in m.initial_state(3)))
+def _fused_and_step(m, x, st0):
+    """Outputs, final states, parameter gradients, input and initial-state gradients of ``m`` on ``x`` from
+    ``st0``, with the fused path and then the step path (the loss weights every output and final state)."""
     res = []
     for fused in (True, False):
         m.fused = fused
@@ -157,7 +150,20 @@ def test_fused_equals_step_float64_adlif(cls, reset, disc):
         ((out * w).sum() + sum((f ** 2).sum() for f in st[1:])).backward()
         res.append((out.detach(), [f.detach() for f in st], {n: p.grad.clone() for n, p in m.named_parameters()},
                     xx.grad, [t.grad for t in s0]))
-    (o1, s1, g1, x1, i1), (o2, s2, g2, x2, i2) = res
+    return res
+
+
+@pytest.mark.parametrize("cls,reset,disc", ADLIF_CASES)
+def test_fused_equals_step_float64_adlif(cls, reset, disc):
+    """adLIF soma: the fused path's values and the gradients of every parameter (α, β, a, b, θ, weights), of
+    the input and of the initial state equal the step path's, in float64."""
+    torch.manual_seed(4)
+    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="adlif", discretisation=disc, reset=reset,
+            threshold=0.3, learn_threshold=True, surrogate=ExactAtan.apply).double()
+    x = torch.randn(10, 3, 5, dtype=torch.float64) * 2
+    g = torch.Generator().manual_seed(5)
+    st0 = type(m.initial_state(3))(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in m.initial_state(3)))
+    (o1, s1, g1, x1, i1), (o2, s2, g2, x2, i2) = _fused_and_step(m, x, st0)
     assert 0 < o1.mean() < 0.9, "no (or only) spikes: the test would be vacuous"
     assert torch.equal(o1, o2)
     for a, b in zip(s1, s2):
@@ -169,6 +175,33 @@ def test_fused_equals_step_float64_adlif(cls, reset, disc):
     torch.testing.assert_close(x1, x2, rtol=1e-9, atol=1e-11)
     for a, b in zip(i1, i2):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
+def test_fused_equals_step_float64_delta(cls):
+    """Sigma-delta (graded) soma: the fused path's outputs ŝ, states and the gradients of the weights, the
+    input and the initial state equal the step path's, in float64, with some steps sending and some not."""
+    torch.manual_seed(8)
+    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="delta", threshold=0.05).double()
+    x = torch.randn(10, 3, 5, dtype=torch.float64)
+    g = torch.Generator().manual_seed(9)
+    st0 = type(m.initial_state(3))(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in m.initial_state(3)))
+    (o1, s1, g1, x1, i1), (o2, s2, g2, x2, i2) = _fused_and_step(m, x, st0)
+    sent = (o1[1:] != o1[:-1]).double().mean()
+    assert 0.1 < sent < 0.95, f"events on {sent:.2f} of the steps: the test would be vacuous"
+    torch.testing.assert_close(o1, o2, rtol=0, atol=1e-12)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert set(g1) == set(g2)
+    for n in g1:
+        assert g2[n].abs().sum() > 0, n
+        torch.testing.assert_close(g1[n], g2[n], rtol=1e-9, atol=1e-11, msg=n)
+    torch.testing.assert_close(x1, x2, rtol=1e-9, atol=1e-11)
+    for a, b in zip(i1, i2):
+        if b is None:
+            assert a is None or a.abs().max() == 0
+        else:
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
 
 @pytest.mark.parametrize("disc", ["ef", "se"])

@@ -16,7 +16,8 @@ def test_parameter_names_and_shapes_like_torch(cls, ref):
     for n, p in r.named_parameters():
         assert n in ours and ours[n].shape == p.shape, n
     missing, unexpected = m.load_state_dict(r.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith(("decay", "threshold", "adapt")) for k in missing)
+    assert not unexpected and all(k.startswith(("decay", "threshold", "adapt", "alpha", "beta", "a_", "b_"))
+                                   for k in missing)
     assert torch.equal(m.weight_hh_l1_reverse, r.weight_hh_l1_reverse)
 
 
@@ -219,7 +220,7 @@ def test_adlif_options_ranges_and_errors():
     m = snr.SpikingRNN(3, 50, neuron="adlif")
     for n, (lo, hi) in ADLIF_RANGES.items():
         t = getattr(m, n + "_l0")
-        assert t.min() >= lo and t.max() <= hi and t.std() > 0, n  # uniform in sparch's range
+        assert t.min() >= lo and t.max() <= hi and t.std() > 0, n  # uniform in SE-adLIF's range
     with torch.no_grad():
         m.alpha_l0.fill_(2.0)
         m.b_l0.fill_(-1.0)
@@ -231,7 +232,7 @@ def test_adlif_options_ranges_and_errors():
     with pytest.raises(ValueError, match="do not apply"):
         snr.SpikingRNN(3, 4, neuron="adlif", decay=0.5)
     with pytest.raises(ValueError, match="do not apply"):
-        snr.SpikingRNN(3, 4, alpha_range=(0.5, 0.9))
+        snr.SpikingLSTM(3, 4, alpha_range=(0.5, 0.9))
     with pytest.raises(ValueError, match="neuron must be"):
         snr.SpikingRNN(3, 4, neuron="izhikevich")
     with pytest.raises(ValueError, match="discretisation"):

@@ -77,7 +77,7 @@ def test_spiking_classifier_in_benchmark_equals_spikernn(kind):
     """NeuroBench alone sees no spiking activity in spikernn layers; wrapped, its numbers equal spikernn's."""
     torch.manual_seed(3)
     m = snr.SpikingSequenceClassifier(kind, 12, 16, 5, num_layers=2, bidirectional=(kind == "gru"),
-                                      decay=0.9, threshold=1.0).eval()  # untrained: both layers must fire
+                                      neuron="lif", decay=0.9, threshold=1.0).eval()  # untrained: both layers must fire
     x, y = torch.randn(6, 9, 12), torch.randint(0, 5, (6,))
     res = run(snb.wrap(m), x, y, batch_size=3)  # two batches: NeuroBench accumulates per sample
     assert_same(res, neurobench_metrics(m, x))

@@ -44,9 +44,12 @@ import numpy as np
 from spikernn.functional import DISCRETISATIONS, RESETS
 from spikernn.hardware.arith import MAX24, ONE, Q, decay_q, mul_q, sat24
 from spikernn.hardware.kinds.spec import Param, Setting
-from spikernn.neurons import ADLIF_RANGES, NeuronOptions
+from spikernn.neurons import ADLIF_GAIN, ADLIF_RANGES, NeuronOptions
+from spikernn.neurons import DEFAULT_RESET as _CORE_RESETS
 
-DEFAULT_RESET: str = next(f.default for f in fields(NeuronOptions) if f.name == "reset")
+# the hardware's one reset default: the core's default for its LIF soma (the converter writes every
+# population's reset out, so a converted adLIF layer keeps the core's "zero")
+DEFAULT_RESET: str = _CORE_RESETS["lif"]
 DEFAULT_DISCRETISATION: str = next(f.default for f in fields(NeuronOptions) if f.name == "discretisation")
 RESET = Setting("reset", DEFAULT_RESET, "what a spike does to the membrane: 'subtract' the threshold, set it to "
                 "'zero', or 'none' (the core's NeuronOptions default)", choices=RESETS)
@@ -261,8 +264,9 @@ class LifSoma(Soma):
 
 LIF_SOMA = LifSoma("lif", "LIF", ("v", "a"), FLOAT_PARAMS, (RESET,))
 
-# a hand-built adLIF population's defaults: the middle of the core's ranges (sparch's), also in their fixed form
-ADLIF_MID = {k: (lo + hi) / 2 for k, (lo, hi) in ADLIF_RANGES.items()}
+# a hand-built adLIF population's defaults: the middle of the core's ranges (SE-adLIF's), as the neuron uses them
+# (a and b times the core's gain q), also in their fixed form
+ADLIF_MID = {k: (lo + hi) / 2 * (ADLIF_GAIN if k in ("a", "b") else 1.0) for k, (lo, hi) in ADLIF_RANGES.items()}
 DISCRETISATION = Setting("discretisation", DEFAULT_DISCRETISATION, "'ef' (Euler forward: w reads v and s of the "
                          "previous step) or 'se' (symplectic Euler: of this step); the core's default",
                          choices=DISCRETISATIONS)
