@@ -6,8 +6,10 @@ The float counterpart of :mod:`~spikernn.hardware.compiled.intmm`: a block's inp
 sum in the canonical block order (:mod:`~spikernn.hardware.compiled.layout`), as the interpreter does. Only the
 order of the additions *inside* one block's dot products is the library's (the interpreter adds sources in
 ascending order): the results agree with it to float rounding (~1e-16 relative), the tolerance the conformance
-matrix holds float to (cell "fast-blas"). Used from :data:`MIN_ROWS` rows on, where a GEMM beats the
-interpreter's loops (dense graded payloads of sigma-delta layers above all: 13x at batch 256).
+matrix holds float to (cell "fast-blas"). Used for graded payloads from a batch of :data:`MIN_ROWS` on, where a
+GEMM beats the interpreter's loops (the dense payloads of sigma-delta layers at threshold 0 above all: a converted
+2-layer LSTM 128 at batch 256 ran 3x faster); binary spikes stay with the interpreter's column additions, faster at
+realistic firing rates (measured at ~0.1: :data:`PRE_SPIKES`, ``layout.STEP_SPIKES``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import threading
 
 import numpy as np
 
-MIN_ROWS = 64  # rows per product from which the engine uses these products (the interpreter's loops below)
+MIN_ROWS = 64  # batch size from which the engine uses these products (the interpreter's loops below)
+PRE_SPIKES = False  # binary-spike blocks precomputed as GEMMs too (else the interpreter's column additions)
 _LOCAL = threading.local()  # product buffers per thread: batch shards run in parallel threads (``workers``)
 
 
@@ -63,9 +66,10 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> None:
 
 def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
     """Add the precomputed block ``pb``'s input for steps t0 .. t0+T-1 into ``E`` (T, B, A) float64 from its
-    source's whole message sequence ``msg`` (a block of lag L delivers msg[t - L]); False (nothing added) below
-    :data:`MIN_ROWS` rows."""
-    if T * E.shape[1] < MIN_ROWS:
+    source's whole message sequence ``msg`` (a block of lag L delivers msg[t - L]); False (nothing added) for a
+    batch below :data:`MIN_ROWS` (whose float results stay those of the interpreter, bit for bit: a stream of
+    such a batch gives a run's bits) or for binary spikes unless :data:`PRE_SPIKES`."""
+    if E.shape[1] < MIN_ROWS or not (pb.blk.graded or PRE_SPIKES):
         return False
     w = getattr(pb, "_blas", None)
     if w is None:

@@ -35,6 +35,8 @@ from spikernn.hardware.compiled import kernels as K
 LUT32 = FULL_BOTH.astype(np.int32)  # sigmoid at 0 .. 65535, tanh at 65536 .. (values in [-4096, 4096])
 RESET_CODES = {"subtract": K.SUBTRACT, "zero": K.ZERO, "none": K.NONE}
 EXACT_INT = float(2 ** 62)
+STEP_SPIKES = {True: False, False: False}  # fixed point / float: binary-spike recurrent blocks stepped as matrix
+# products too (else the interpreter's column additions); graded ones always are
 
 # Per kind: its code, the settings and parameters the kernels know (a kind that gains one is not compiled: the
 # numpy fast path runs it, never a kernel that ignores it), the parameter packing and the value field the host
@@ -304,7 +306,8 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             w, ex = _weights(b, fixed)
             tmp = max(tmp, m)
             # float: a block is stepped only before any live block of its port (the canonical order holds)
-            if b.source not in inside or (stepped and b.lag >= 1 and (fixed or not seen_live[b.port])):
+            if b.source not in inside or (stepped and b.lag >= 1 and (b.graded or STEP_SPIKES[fixed])
+                                          and (fixed or not seen_live[b.port])):
                 if seen_live[b.port] and not fixed:
                     raise AssertionError("canonical order: a precomputed block after a live one")  # pragma: no cover
                 POP[j, K.K_E0 + q] = 1
