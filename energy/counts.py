@@ -136,11 +136,15 @@ class DenseArch:
     bidirectional: bool = False
     bias: bool = True
     head: int | None = None
+    head_every_step: bool = False  # a readout evaluated at every time step (LeakyReadout), not once at the end
 
-    def sequence_counts(self, steps: int, *, head_every_step: bool = False, bytes_per_param: int = 4) -> OpCounts:
+    def sequence_counts(self, steps: int, *, head_every_step: bool | None = None,
+                        bytes_per_param: int = 4) -> OpCounts:
+        """Counts of one inference over ``steps`` time steps (``head_every_step`` None: the arch's own)."""
+        every = self.head_every_step if head_every_step is None else head_every_step
         return sequence_counts(self.mode, self.input_size, self.hidden_size, steps, self.num_layers,
                                bidirectional=self.bidirectional, bias=self.bias, head=self.head,
-                               head_every_step=head_every_step, bytes_per_param=bytes_per_param)
+                               head_every_step=every, bytes_per_param=bytes_per_param)
 
 
 def _is_recurrent(m: Any) -> bool:
@@ -204,7 +208,8 @@ def recognise_arch(model: Any) -> tuple[DenseArch | None, str]:
         head = int(h.out_features)
     return DenseArch(mode=mode, input_size=int(rnn.input_size), hidden_size=int(rnn.hidden_size),
                      num_layers=int(rnn.num_layers), bidirectional=bidirectional,
-                     bias=bool(getattr(rnn, "bias", True)), head=head), ""
+                     bias=bool(getattr(rnn, "bias", True)), head=head,
+                     head_every_step=bool(heads) and isinstance(heads[0][1], LeakyReadout)), ""
 
 
 def arch_of(model: Any) -> DenseArch | None:

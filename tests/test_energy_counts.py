@@ -82,6 +82,8 @@ def test_recognise_arch_refuses_what_it_would_undercount():
     # the project's classifier: one spiking layer (its cells are not counted twice) and its leaky readout
     arch, why = recognise_arch(snr.SpikingSequenceClassifier("gru", 6, 16, 3, num_layers=2))
     assert why == "" and (arch.mode, arch.input_size, arch.hidden_size, arch.num_layers, arch.head) == ("GRU", 6, 16, 2, 3)
+    assert arch.head_every_step  # the leaky readout runs at every step: 10 steps count its 16x3 MACs 10 times
+    assert arch.sequence_counts(10).macs - arch.sequence_counts(10, head_every_step=False).macs == 9 * 16 * 3
     assert recognise_arch(object())[0] is None
 
 
@@ -97,3 +99,26 @@ def test_energy_report_says_why_the_analytic_count_is_missing():
     rep.analytic = _analytic(two, 10)
     text = [p for sec in sections(rep) if sec.title.startswith("Analytic") for p in sec.paragraphs]
     assert text == [f"Not computed: {why}."]
+
+
+def test_horowitz_estimate_by_hand():
+    h = horowitz()
+    c = OpCounts(macs=100, nonlinearities=10, elementwise=20, weight_bytes=800, params=200)
+    e = horowitz_estimate(c, precision="fp32")
+    assert e.memory_level == "8kb"  # 200 params * 4 B = 800 B fits 8 KB
+    assert e.arithmetic_j == pytest.approx(130 * 4.6e-12)
+    assert e.memory_j == pytest.approx(100 * 10e-12)  # 800 B = 100 64-bit reads
+    assert e.total_j == pytest.approx(130 * h.fp32_mac_j + 100 * h.read_64bit_8kb_cache_j)
+    big = OpCounts(1, 0, 0, 8, 3_000_000)
+    assert horowitz_estimate(big).memory_level == "dram"
+    with pytest.raises(ValueError, match="precision"):
+        horowitz_estimate(c, precision="fp64")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="mode"):
+        cell_step_counts("transformer", 2, 3)
+    with pytest.raises(ValueError, match="hidden_size"):
+        cell_step_counts("lstm", 2, 0)
+    with pytest.raises(ValueError, match="steps"):
+        sequence_counts("lstm", 2, 3, -1)
