@@ -1,21 +1,21 @@
 """The fast simulator against the torch model it came from: batch 256, T=100, 40 inputs, 2 layers of 128.
 
     .venv/bin/python benchmarks/bench_batch_vs_torch.py [--models spiking_lstm,...] [--repeats 5] [--clock cpu|wall]
-        [--threads 1]
+        [--threads 1] [--rates 0.1]
 
-For each model (SpikingLSTM / SpikingGRU / SpikingRNN with default neuron options, dense nn.LSTM / nn.GRU converted
-to sigma-delta at threshold 0), converted with ``to_lava`` in fixed and float precision: the median time of
-``net.simulate(x, backend="fast")`` (``engine="auto"``: the engine it measured faster, named on the line; the numpy
-engine beside it) over the median time of the
-torch model's ``torch.no_grad()`` forward on the same input, measured interleaved in one run. Targets (issue 14):
+For each model (SpikingLSTM / SpikingGRU / SpikingRNN, dense nn.LSTM / nn.GRU converted to sigma-delta at
+threshold 0), converted with ``to_lava`` in fixed and float precision: the median time of
+``net.simulate(x, backend="fast")`` (``engine="auto"``: from batch 64 the engine it measured faster on this network,
+named on the line; the numpy engine beside it) over the median time of the torch model's ``torch.no_grad()``
+forward on the same input, measured interleaved in one run. Targets (issue 14):
 <= 1.0 for the spiking models, <= 1.5 for the converted dense ones. The default clock is process CPU time with one
 thread on both sides (other jobs on a shared machine barely move it); ``--clock wall`` measures wall time.
 
 Activity: untrained spiking models at their default initialisation are nearly silent (firing rate < 0.005), which
 flatters the sparse paths. With ``--rates R`` (default 0.1) the weights and biases of a spiking model are scaled
 by one factor, found by bisection on the torch model, so that its output layer fires at a mean rate of about R
-(:func:`calibrate`; the spiking LSTM/GRU also get threshold :data:`GATED_THRESHOLD`); ``--rates 0,0.1`` measures the models as initialised too (0: unscaled). Each line prints the
-activity the simulator saw: events per neuron per step over the non-input populations (sigma-delta layers at
+(:func:`calibrate`; the spiking LSTM/GRU also get threshold :data:`GATED_THRESHOLD`); ``--rates 0,0.1`` measures
+the models as initialised too (0: unscaled). Each line prints the activity the simulator saw: events per neuron per step over the non-input populations (sigma-delta layers at
 threshold 0 send nearly every step).
 """
 from __future__ import annotations

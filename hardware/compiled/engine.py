@@ -6,9 +6,11 @@ A run steps **units** of populations with the interpreter (:func:`~spikernn.hard
 (batch 1 costs microseconds per step); from :data:`STAGE_BATCH` on every group of the fast plan (strongly
 connected components) is one unit, and the blocks into it from earlier groups are computed beforehand for many
 steps at once (:func:`pre_inputs`; fixed point with int8 matrix products where the machine has them,
-:mod:`~spikernn.hardware.compiled.intmm`). A stream is the input population and the whole stage as one unit,
+:mod:`~spikernn.hardware.compiled.intmm`; float: graded payloads as float64 GEMMs from batch 64,
+:mod:`~spikernn.hardware.compiled.blas`). A stream is the input population and the whole stage as one unit,
 one call per step. Float results do not depend on the split (the canonical block order of
-:mod:`~spikernn.hardware.compiled.layout`), so a stream gives a run's bits in float as in fixed point.
+:mod:`~spikernn.hardware.compiled.layout`) below batch 64, so a stream gives a run's bits in float as in fixed point
+there; from batch 64 the float GEMMs sum inside each block in the library's order (float rounding, ~1e-16).
 """
 from __future__ import annotations
 

@@ -4,8 +4,11 @@ exact; oneDNN's VNNI kernels where the CPU has them: ~8x float32 GEMM here).
 The network's weights are int8 mantissas (:mod:`spikernn.hardware.synapses`); a block's input for messages ``msg``
 (N, n_src) is ``floor((msg @ m) * 2**exp)``. Binary spikes are int8 already; a graded payload is split into
 signed bytes ``msg = sum_j p_j 256**j`` (each p_j in [-128, 127]), one product per byte, recombined exactly in
-int64 (every int32 partial sum is below 128 * 128 * n_src < 2**31). :func:`available` checks once that the
-products are exact on this machine; without it the compiled kernels compute the products themselves.
+int64 (every int32 partial sum is below 128 * 128 * n_src < 2**31). Payloads needing :data:`F64_PLANES` bytes or
+more (quantised host input, 15+ fractional bits) go through one float64 product instead, exact while every sum is
+an integer below 2**53 (checked per call; measured faster here than three int8 products and their recombination).
+:func:`available` checks once that the products are exact on this machine; without it the compiled kernels
+compute the products themselves.
 """
 from __future__ import annotations
 

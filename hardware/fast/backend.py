@@ -76,8 +76,8 @@ class FastBackend(Backend):
                 products are small, and threads waiting on each other cost more than they give.
             workers: batch shards run in parallel threads (0 or None: every core); a shard has at least
                 :data:`MIN_SHARD` samples. Every sample is computed on its own, so the result does not depend
-                on the split (bit for bit in fixed point; float: the compiled engine's bits too, the numpy
-                engine's up to BLAS summation order, ~1e-16).
+                on the split (bit for bit in fixed point; float: the compiled engine's bits too for shards below
+                batch 64, else and in the numpy engine up to BLAS summation order, ~1e-16).
             record_all: keep every population's values (calibration, debugging).
             engine: "auto" (the compiled kernels of :mod:`spikernn.hardware.compiled` when numba is available
                 and they cover the network's kinds, else numpy; from :data:`MEASURE_BATCH` samples on, whichever
