@@ -27,7 +27,9 @@ from spikernn.hardware.network import Network
 from spikernn.hardware.timing import replay_messages
 
 STAGE_BATCH = 16  # from this batch size on, a run goes group by group (products of many steps at once)
-CHUNK_ELEMS = 1 << 22  # at most this many elements of precomputed input per chunk (memory)
+CHUNK_ELEMS = 1 << 18  # at most this many elements of precomputed input per chunk: 2 MB of float64 / int64, so
+# that E stays in cache between being formed and read by the interpreter (1 << 22, 32 MB, cost 20-30% at batch 256:
+# benchmarks/bench_batch_vs_torch.py, float GRU 1.26 -> 1.02, fixed GRU 0.97 -> 0.70)
 CHUNK_ROWS = 4096  # stepped units: rows (steps x batch) of precomputed input per chunk (cache-sized, ~8 MB at A=256)
 
 __all__ = ["execute", "CompiledStream", "Unsupported", "STAGE_BATCH", "supports"]

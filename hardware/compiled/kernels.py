@@ -712,20 +712,56 @@ def _input_float(j, POP, P, ST, X, tt, OUT, MK):
 
 
 # ---- synaptic products (synapses.py: Lava's Dense arithmetic) ---------------------------------------------------
+@njit(**INLINE)
+def _next(srow, k):
+    """The first index >= k of a source that sent (nonzero payload), or srow.shape[0]."""
+    ns = srow.shape[0]
+    while k < ns and srow[k] == 0:
+        k += 1
+    return k
+
+
 @njit(**JIT)
 def _row_into(row, srow, W, w0, m, graded):
     """row += sum_k srow[k] * W[w0 + k*m : ...] over the sources that sent (binary: column additions; graded: the
-    payload times the column), k ascending."""
-    for k in range(srow.shape[0]):
-        p = srow[k]
-        if p != 0:
-            w = W[w0 + k * m:w0 + (k + 1) * m]
+    payload times the column), k ascending. Four sources per pass over the row, each element's additions still one
+    after the other in ascending k (the same roundings as one column at a time, with a quarter of the row's loads
+    and stores)."""
+    ns = srow.shape[0]
+    i0 = _next(srow, 0)
+    while i0 < ns:
+        i1 = _next(srow, i0 + 1)
+        i2 = _next(srow, i1 + 1) if i1 < ns else ns
+        i3 = _next(srow, i2 + 1) if i2 < ns else ns
+        if i3 < ns:
+            a, b = W[w0 + i0 * m:w0 + (i0 + 1) * m], W[w0 + i1 * m:w0 + (i1 + 1) * m]
+            c_, d = W[w0 + i2 * m:w0 + (i2 + 1) * m], W[w0 + i3 * m:w0 + (i3 + 1) * m]
             if graded:
+                p0, p1, p2, p3 = srow[i0], srow[i1], srow[i2], srow[i3]
                 for c in range(m):
-                    row[c] += p * w[c]
+                    r = row[c] + p0 * a[c]
+                    r = r + p1 * b[c]
+                    r = r + p2 * c_[c]
+                    row[c] = r + p3 * d[c]
             else:
                 for c in range(m):
-                    row[c] += w[c]
+                    r = row[c] + a[c]
+                    r = r + b[c]
+                    r = r + c_[c]
+                    row[c] = r + d[c]
+            i0 = _next(srow, i3 + 1)
+            continue
+        for k in (i0, i1, i2):  # fewer than four left
+            if k < ns:
+                w = W[w0 + k * m:w0 + (k + 1) * m]
+                if graded:
+                    p = srow[k]
+                    for c in range(m):
+                        row[c] += p * w[c]
+                else:
+                    for c in range(m):
+                        row[c] += w[c]
+        break
 
 
 @njit(**JIT)
