@@ -133,7 +133,6 @@ def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, 
     pre-activation gradients and ``CARRY`` (B,H) = f_t dL/dc_t (on entry the same from step t+1; zeros for the last step). ``gV``, ``gC``:
     the gradients of the V and C outputs, (T,B,H), or (1,B,H) zeros when there are none."""
     B, H = GS.shape
-    k_next = _F0 if last else _F1  # the last step has no g_u_{t+1}
     k_u = _F1 if reset == ZERO else _F0  # ∂v/∂u = 1 − k_u s
     tv = t if gV.shape[0] > 1 else 0
     tc = t if gC.shape[0] > 1 else 0
@@ -145,7 +144,7 @@ def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, 
         gs_in, gu_out, gu_next, carry = GS[b], GU[t, b], GU[tn, b], CARRY[b]
         c_prev, qq, ss, phi, gv_in, gc_in = C[t, b], Q[t, b], S[t + 1, b], PHI[t, b], gV[tv, b], gC[tc, b]
         for h in range(H):
-            gv = (k_next * beta[h] * gu_next[h] + gv_in[h]) * (_F1 - k_u * ss[h])
+            gv = ((_F0 if last else beta[h] * gu_next[h]) + gv_in[h]) * (_F1 - k_u * ss[h])  # (GU[t] unset if last)
             gd = phi[h] * gs_in[h] + gv  # g_u = g_d (the drive adds to u with weight 1)
             gu_out[h] = gd
             i, f, sg, o = ai[h], af[h], ag[h], ao[h]
