@@ -14,11 +14,11 @@ not when a function it calls in another file does.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
+
+from spikernn.hardware.compiled import numba_can_cache
 
 
 def _probe():  # a function of this file: can numba cache it?
@@ -26,14 +26,8 @@ def _probe():  # a function of this file: can numba cache it?
 
 
 def can_cache() -> bool:
-    """Whether numba finds a writable cache directory for this file's functions (else: compile uncached)."""
-    try:
-        from numba.core.caching import FunctionCache
-
-        FunctionCache(_probe)
-        return True
-    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
-        return False
+    """Whether numba can cache this file's functions (:func:`spikernn.hardware.compiled.numba_can_cache`)."""
+    return numba_can_cache(_probe)
 
 
 JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)

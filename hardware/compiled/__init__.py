@@ -33,6 +33,20 @@ def numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def numba_can_cache(fn) -> bool:
+    """Whether numba finds a writable cache directory for the functions of ``fn``'s file (next to it, numba's
+    per-user directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it
+    a kernel module compiles uncached (on first use in every process). Used by the kernel modules
+    (:mod:`~spikernn.hardware.compiled.kernels`, :mod:`spikernn._fused_kernels`) with a function of their own."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        FunctionCache(fn)
+        return True
+    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
+        return False
+
+
 def available() -> bool:
     """Whether the compiled kernels can be used (numba importable, not disabled by ``SPIKERNN_KERNELS=numpy``)."""
     if os.environ.get(ENV, "").lower() == "numpy":
