@@ -93,14 +93,14 @@ def _reset_factors(reset):
 
 
 @njit(**JIT)
-def lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset):
+def lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1):
     """Step ``t`` of the LSTM with a LIF soma (non-adaptive threshold). On entry ``ACT[t]`` (B,4H) holds σ of the
     gates (i, f, σ(2g), o). Reads ``C[t]``, ``V[t]``, writes ``C[t+1]`` = f c + i (2 σ(2g) − 1), ``Q[t]`` = σ(−2 c),
     the drive o (1 − 2 q) = o tanh(c), ``U[t]`` = drive + β v, ``S[t+1]`` = u > θ, ``V[t+1]`` = the reset of u.
-    ``beta``, ``theta``: (H,); ``reset``: RESET_CODES."""
-    B, H = C.shape[1], C.shape[2]
+    ``beta``, ``theta``: (H,); ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
+    H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
-    for b in range(B):
+    for b in range(b0, b1):
         a = ACT[t, b]
         ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: affine indices, so LLVM vectorises
         c_prev, v_prev = C[t, b], V[t, b]
@@ -120,18 +120,18 @@ def lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset):
 
 
 @njit(**JIT)
-def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset):
+def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset, b0, b1):
     """BPTT of step ``t`` (the twin of :func:`lstm_lif_forward_step`; ``last``: t is the last step, nothing comes
     from t+1). ``GS`` (B,H): dL/ds_t from outside the soma (the output's gradient plus W_hh^T of the next step's
     gate gradients). Writes ``GU[t]`` = dL/du_t (φ_t g_s + ∂v/∂u (β g_u_{t+1} + gV_t)), ``GZ[t]`` (B,4H) the gate
     pre-activation gradients and ``CARRY`` (B,H) = f_t dL/dc_t (on entry the same from step t+1; zeros for the last step). ``gV``, ``gC``:
-    the gradients of the V and C outputs, (T,B,H), or (1,B,H) zeros when there are none."""
-    B, H = GS.shape
+    the gradients of the V and C outputs, (T,B,H), or (1,B,H) zeros when there are none. Batch rows ``b0:b1``."""
+    H = GS.shape[1]
     k_u = _F1 if reset == ZERO else _F0  # ∂v/∂u = 1 − k_u s
     tv = t if gV.shape[0] > 1 else 0
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1
-    for b in range(B):
+    for b in range(b0, b1):
         a, gz = ACT[t, b], GZ[t, b]
         ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
         gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]

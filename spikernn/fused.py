@@ -520,6 +520,30 @@ def _numpy(t: Tensor, shape: Optional[tuple] = None):
     return t.contiguous().numpy()
 
 
+SPLIT_MIN_BATCH = 16  # batches at least this large run in two halves on two threads when torch has >= 2 threads
+_POOL: dict = {"pool": None}
+
+
+def _split_batch(run: Callable[[int, int], None], B: int) -> None:
+    """``run(b0, b1)`` over the batch rows ``0:B``: with >= 2 torch threads and ``B >= SPLIT_MIN_BATCH`` as two
+    halves at once, one in a worker thread (the step GEMMs of this size do not use a second thread, and the numba
+    kernels and torch ops release the GIL), else in one call. The rows are independent and the result is the
+    same either way (tests/test_fused_compiled.py)."""
+    if torch.get_num_threads() < 2 or B < SPLIT_MIN_BATCH:
+        run(0, B)
+        return
+    if _POOL["pool"] is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL["pool"] = ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused")
+    h = B // 2
+    other = _POOL["pool"].submit(run, h, B)
+    try:
+        run(0, h)
+    finally:
+        other.result()
+
+
 def _lstm_lif_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor, C: Tensor) -> tuple:
     """The LSTM loop of :class:`FusedSpikingSequence` with the numba step
     (:func:`spikernn._fused_kernels.lstm_lif_forward_step`); fills ``soma``'s buffers and ``C`` (c, not −c) and
@@ -534,9 +558,14 @@ def _lstm_lif_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w
     arrays = [q.numpy() for q in (ACT, C, Q, soma.U, soma.S, soma.V)]
     reset = K.RESET_CODES[spec.reset]
     step = K.lstm_lif_forward_step
-    for t, (x_t, s_t, act_t) in enumerate(zip(x_proj.unbind(0), soma.Ss, ACT.unbind(0))):
-        torch.sigmoid(mm(s_t, x_t, out=act_t), out=act_t)  # torch's sigmoid: vectorised wider than numba's here
-        step(t, *arrays, beta, theta, reset)
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            for t, (x_t, s_t, a_t) in enumerate(zip(*(q[:, b0:b1].unbind(0) for q in (x_proj, soma.S, ACT)))):
+                torch.sigmoid(mm(s_t, x_t, out=a_t), out=a_t)  # torch's sigmoid: vectorised wider than numba's
+                step(t, *arrays, beta, theta, reset, b0, b1)
+
+    _split_batch(run, B)
     return ACT, Q
 
 
@@ -558,13 +587,18 @@ def _lstm_lif_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: 
             _numpy(soma.PHI), _numpy(soma.beta, (H,)), zeros if gV is None else _numpy(gV),
             zeros if gC is None else _numpy(gC), K.RESET_CODES[spec.reset])
     step = K.lstm_lif_backward_step
-    gSs, GZs = gS.unbind(0), GZ.unbind(0)
-    for t in range(T - 1, -1, -1):
-        if t == T - 1:
-            GS.copy_(gSs[t])
-        else:
-            mm_b(GZs[t + 1], gSs[t], out=GS)
-        step(t, t == T - 1, *args)
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            gSs, GZs, gs = gS[:, b0:b1].unbind(0), GZ[:, b0:b1].unbind(0), GS[b0:b1]
+            for t in range(T - 1, -1, -1):
+                if t == T - 1:
+                    gs.copy_(gSs[t])
+                else:
+                    mm_b(GZs[t + 1], gSs[t], out=gs)
+                step(t, t == T - 1, *args, b0, b1)
+
+    _split_batch(run, B)
     return GZ, carry
 
 

@@ -127,3 +127,31 @@ def test_onednn_choice_is_measured_once_per_thread_count():
     a = fused._onednn_faster()
     assert isinstance(a, bool) and fused._ONEDNN["faster"][torch.get_num_threads()] is a
     assert fused._onednn_faster() is a
+
+
+def test_batch_halves_on_two_threads_give_the_same_bits(monkeypatch):
+    """With >= 2 torch threads the compiled loops run the two batch halves on two threads (fused._split_batch):
+    the same values and gradients, bit for bit, as one loop over the whole batch."""
+    torch.manual_seed(6)
+    m = snr.SpikingLSTM(5, 16, threshold=0.15)
+    x = torch.randn(12, 20, 5)
+    h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(20)]
+    threads = torch.get_num_threads()
+    halves = {"n": 0}
+    orig = fused._split_batch
+
+    def spy(run, B):
+        halves["n"] += torch.get_num_threads() >= 2 and B >= fused.SPLIT_MIN_BATCH
+        return orig(run, B)
+
+    monkeypatch.setattr(fused, "_split_batch", spy)
+    try:
+        torch.set_num_threads(2)
+        o1, s1, g1 = _run(m, x, h0)
+        assert halves["n"] == 2  # forward and backward
+        monkeypatch.setattr(fused, "SPLIT_MIN_BATCH", 10 ** 6)
+        o2, s2, g2 = _run(m, x, h0)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
+    assert all(torch.equal(g1[n], g2[n]) for n in g1)
