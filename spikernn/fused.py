@@ -41,7 +41,6 @@ these falls back to plain torch ops when unavailable (other devices, dtypes or b
 """
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from typing import Callable, NamedTuple, Optional
@@ -50,6 +49,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from spikernn._numba import kernels_disabled
 from spikernn.functional import (RESETS, AdLIFParams, DeltaParams, SomaParams, Surrogate, reset_membrane,
                                  reset_partials)
 
@@ -483,12 +483,9 @@ _KERNELS: dict = {"module": None, "error": None, "load_s": None}
 def compiled_kernels():
     """The numba kernels of the fused path (:mod:`spikernn._fused_kernels`, imported on the first call; each
     kernel compiles on its first use, then loads from numba's disk cache), or None where they cannot be used:
-    numba not installed or failing to load, or ``SPIKERNN_KERNELS=numpy`` (the switch of the fast simulator's
-    compiled kernels, :mod:`spikernn.hardware.compiled`, which turns these off too). The fused path then runs
-    its torch loop."""
-    from spikernn.hardware.compiled import ENV
-
-    if os.environ.get(ENV, "").lower() == "numpy":
+    numba not installed or failing to load, or ``SPIKERNN_KERNELS=numpy`` (:func:`spikernn._numba.kernels_disabled`,
+    the same switch as the fast simulator's compiled kernels). The fused path then runs its torch loop."""
+    if kernels_disabled():
         return None
     if _KERNELS["module"] is None and _KERNELS["error"] is None:
         t0 = time.perf_counter()

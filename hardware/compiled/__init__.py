@@ -18,12 +18,12 @@ True
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 import warnings
 from typing import Any
 
-ENV = "SPIKERNN_KERNELS"  # "numpy": never use the compiled kernels
+from spikernn._numba import ENV, kernels_disabled
+
 _STATE: dict[str, Any] = {"kernels": None, "error": None, "load_s": None, "cache": None}
 TIMING: dict[str, float | None] = {"first_call_s": None}  # first compiled run/stream of this process (compile or
 # cache load of the interpreter), measured by the engine
@@ -33,23 +33,9 @@ def numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def numba_can_cache(fn) -> bool:
-    """Whether numba finds a writable cache directory for the functions of ``fn``'s file (next to it, numba's
-    per-user directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it
-    a kernel module compiles uncached (on first use in every process). Used by the kernel modules
-    (:mod:`~spikernn.hardware.compiled.kernels`, :mod:`spikernn._fused_kernels`) with a function of their own."""
-    try:
-        from numba.core.caching import FunctionCache
-
-        FunctionCache(fn)
-        return True
-    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
-        return False
-
-
 def available() -> bool:
     """Whether the compiled kernels can be used (numba importable, not disabled by ``SPIKERNN_KERNELS=numpy``)."""
-    if os.environ.get(ENV, "").lower() == "numpy":
+    if kernels_disabled():
         return False
     return numba_installed() and load_kernels() is not None
 
@@ -81,7 +67,7 @@ def info() -> dict:
     """What ``backend="fast"`` runs with: ``engine`` ("numba" or "numpy"), numba's version, the cache directory,
     and, once a compiled run happened in this process, ``first_call_s`` (compilation or cache load of the
     kernels used)."""
-    forced = os.environ.get(ENV, "").lower() == "numpy"
+    forced = kernels_disabled()
     out: dict[str, Any] = {"engine": "numpy", "numba": None, "cache": None, "reason": None}
     if forced:
         out["reason"] = f"{ENV}=numpy"

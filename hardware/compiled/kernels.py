@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, types
 
 from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
-from spikernn.hardware.compiled import numba_can_cache
+from spikernn._numba import numba_can_cache
 from numba.extending import overload
 
 
@@ -30,7 +30,7 @@ def _probe():  # a function of this file: can numba cache it?
 
 
 def can_cache() -> bool:
-    """Whether numba can cache this file's functions (:func:`spikernn.hardware.compiled.numba_can_cache`)."""
+    """Whether numba can cache this file's functions (:func:`spikernn._numba.numba_can_cache`)."""
     return numba_can_cache(_probe)
 
 
