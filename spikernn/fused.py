@@ -41,6 +41,7 @@ these falls back to plain torch ops when unavailable (other devices, dtypes or b
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from typing import Callable, NamedTuple, Optional
@@ -518,7 +519,7 @@ def _numpy(t: Tensor, shape: Optional[tuple] = None):
 
 
 SPLIT_MIN_BATCH = 16  # batches at least this large run in two halves on two threads when torch has >= 2 threads
-_POOL: dict = {"pool": None}
+_POOL: dict = {"pool": None, "pid": None}
 
 
 def _split_batch(run: Callable[[int, int], None], B: int) -> None:
@@ -529,10 +530,10 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     if torch.get_num_threads() < 2 or B < SPLIT_MIN_BATCH:
         run(0, B)
         return
-    if _POOL["pool"] is None:
+    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL["pool"] = ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused")
+        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
     h = B // 2
     other = _POOL["pool"].submit(run, h, B)
     try:

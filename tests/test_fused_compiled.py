@@ -155,3 +155,15 @@ def test_batch_halves_on_two_threads_give_the_same_bits(monkeypatch):
         torch.set_num_threads(threads)
     assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
     assert all(torch.equal(g1[n], g2[n]) for n in g1)
+
+
+def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
+    """A forked child (DataLoader workers, multiprocessing) has the parent's pool object but not its thread: the
+    pool is made again when the process id changed (a stale one would never run the other half)."""
+    ran = []
+    stale = object()
+    monkeypatch.setitem(fused._POOL, "pool", stale)
+    monkeypatch.setitem(fused._POOL, "pid", -1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    fused._split_batch(lambda b0, b1: ran.append((b0, b1)), 16)
+    assert fused._POOL["pool"] is not stale and sorted(ran) == [(0, 8), (8, 16)]
