@@ -535,7 +535,13 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
 
         _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
     h = B // 2
-    other = _POOL["pool"].submit(run, h, B)
+    inference = torch.is_inference_mode_enabled()  # thread-local, as grad mode (the runs use no_grad)
+
+    def second_half() -> None:
+        with torch.inference_mode(inference):
+            run(h, B)
+
+    other = _POOL["pool"].submit(second_half)
     try:
         run(0, h)
     finally:

@@ -155,6 +155,14 @@ def test_batch_halves_on_two_threads_give_the_same_bits(monkeypatch):
         torch.set_num_threads(threads)
     assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
     assert all(torch.equal(g1[n], g2[n]) for n in g1)
+    monkeypatch.setattr(fused, "SPLIT_MIN_BATCH", 16)
+    try:
+        torch.set_num_threads(2)
+        with torch.inference_mode():  # thread-local like grad mode: the worker thread runs in it too
+            o3 = m(x, tuple(h0))[0]
+    finally:
+        torch.set_num_threads(threads)
+    assert halves["n"] == 3 and torch.equal(o3, o1)
 
 
 def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
