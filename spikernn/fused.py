@@ -19,9 +19,11 @@ uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM with a non-adaptive LIF
 soma (the default SpikingLSTM) runs each step as one torch GEMM, one torch sigmoid of the four gates and one numba
 kernel for the rest of the step (cell update, membrane, spike, reset; :mod:`spikernn._fused_kernels`), and its
-BPTT as one GEMM and one kernel per step, where the torch loop takes ~12 small ops per step each way: ~5 µs of
-dispatch each on a 4096-element tensor. Same saved tensors, same equations; the kernels' float32 rounding differs
-(tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions). The
+BPTT as one GEMM and one kernel per step, where the torch loop takes ~12 small ops per step each way (each ~2 µs
+of dispatch on a 4096-element tensor, and as many passes over memory). With >= 2 torch threads the two batch
+halves run at once on two threads (:func:`_split_batch`; the step GEMMs of this size do not use a second thread).
+Same saved tensors, same equations; the kernels' float32 rounding differs (tests/test_fused_compiled.py checks
+values and gradients against the torch loop and the step functions). The
 kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (GRU, RNN, adaptive LIF, adLIF, sigma-delta,
 other devices and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
