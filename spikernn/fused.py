@@ -28,8 +28,11 @@ kernels are used when numba is importable and not switched off by ``SPIKERNN_KER
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (GRU, RNN, adaptive LIF, adLIF, sigma-delta,
 other devices and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
 load from numba's disk cache afterwards (0.8 s for the first fwd+bwd of a process, against 0.12 s for the torch
-loop). Measured on one Xeon (AVX-512, 2 shared cores, load ~3.5), ``--quick``, one run each, main then this code:
-SpikingLSTM/nn.LSTM 2.55 -> 1.55 (1 thread, CPU time).
+loop). Measured on one Xeon (AVX-512, 2 shared cores, load 5-7), ``--quick``, the torch loop with oneDNN GEMMs
+(before) and this code in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM 2.20 -> 1.59,
+SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2 threads (wall
+time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74, 4.09 ->
+1.82, 1.51.
 
 The GEMMs are torch's default (MKL on x86 builds; the step GEMMs with the weight transposed once into a
 contiguous copy) unless oneDNN's measures faster on this CPU at the first use (:func:`_onednn_faster`, by a margin
