@@ -333,8 +333,8 @@ def test_finite_check_modes():
 
 @pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
 def test_fused_path_without_onednn_matches(cls, monkeypatch):
-    """The fused path with plain torch ops (as on CUDA, or a torch build without oneDNN) equals the oneDNN one
-    and the step path, float32."""
+    """The fused path with plain torch ops (as on CUDA, a torch build without oneDNN, or a CPU where oneDNN is
+    the slower GEMM) equals the oneDNN one and the step path, float32."""
     from spikernn import fused
 
     torch.manual_seed(0)
@@ -343,6 +343,8 @@ def test_fused_path_without_onednn_matches(cls, monkeypatch):
     res = []
     for onednn, path in ((True, True), (False, True), (False, False)):
         monkeypatch.setitem(fused._ONEDNN, "ok", None if onednn else False)  # None: probe this torch build
+        # oneDNN wherever it is available (by default only where it is faster than torch's GEMM, _onednn_faster)
+        monkeypatch.setitem(fused._ONEDNN, "faster", {torch.get_num_threads(): True})
         assert fused._use_onednn(x) is (onednn and fused._onednn_available())
         m.fused = path
         m.zero_grad()

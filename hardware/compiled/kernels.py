@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, types
 
 from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
+from spikernn._numba import numba_can_cache
 from numba.extending import overload
 
 
@@ -29,16 +30,8 @@ def _probe():  # a function of this file: can numba cache it?
 
 
 def can_cache() -> bool:
-    """Whether numba finds a writable cache directory for this file's functions (next to it, numba's per-user
-    directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it the
-    kernels compile uncached (on first use in every process)."""
-    try:
-        from numba.core.caching import FunctionCache
-
-        FunctionCache(_probe)
-        return True
-    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
-        return False
+    """Whether numba can cache this file's functions (:func:`spikernn._numba.numba_can_cache`)."""
+    return numba_can_cache(_probe)
 
 
 JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)
