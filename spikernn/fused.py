@@ -506,6 +506,21 @@ def compiled_kernels():
     return _KERNELS["module"]
 
 
+def kernels_info() -> dict:
+    """What the fused training path runs, for ``spikernn doctor``: ``{"engine": "numba" | "torch", "reason": why
+    not numba ("" when it is), "load_s": seconds to load the kernel module (first call in this process),
+    "covers": the cases the kernels run}``."""
+    module = compiled_kernels()
+    if module is not None:
+        reason = ""
+    elif kernels_disabled():
+        reason = "SPIKERNN_KERNELS=numpy"
+    else:
+        reason = _KERNELS["error"] or "numba kernels unavailable"
+    return {"engine": "numba" if module is not None else "torch", "reason": reason, "load_s": _KERNELS["load_s"],
+            "covers": "LSTM with a non-adaptive LIF soma, CPU float32 (everything else: the torch loop)"}
+
+
 def uses_compiled(kind: str, spec: SomaSpec, *tensors: Optional[Tensor]) -> bool:
     """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM with a
     non-adaptive LIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available. Everything
