@@ -1108,3 +1108,17 @@ def add_planes(res, N, k, ex, out, a0, v):
                     v[c] += np.int64(rj[c]) << (8 * j)
             for c in range(m):
                 row[c] += v[c] >> (-ex)
+
+
+@njit(**JIT)
+def add_scaled(acc, N, ex, out, a0):
+    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N: float64 products that hold exact integers (the
+    caller checked |acc| < 2**53) scaled by the block's exponent (exact: a power of two; floor == the arithmetic
+    shift of synapses.shift_floor)."""
+    m = acc.shape[1]
+    sc = 2.0 ** ex
+    for i in range(N):
+        row = out[i, a0:a0 + m]
+        r = acc[i]
+        for c in range(m):
+            row[c] += np.int64(math.floor(r[c] * sc))
