@@ -1,7 +1,7 @@
 """CPU speed of spiking layers vs torch.nn: forward + backward, B=32, T=100, I=40, H=128 (median of repeats).
 
 Prints SpikingLSTM / nn.LSTM (target <= 1.7 at 1 thread, CPU time, and at 2 threads, wall time; goal 1.5; issue
-14) and SpikingGRU / nn.GRU (target <= 2.0) ratios, SpikingRNN / nn.RNN (LIF and adLIF soma), and snntorch's
+14) and SpikingGRU / nn.GRU (target <= 2.0) ratios, SpikingRNN / nn.RNN (LIF soma, and adLIF, the default), and snntorch's
 SLSTM and RLeaky (time-stepped in Python, as snntorch is used) in the same run. The header says whether the fused
 LSTM ran its numba kernels (:func:`spikernn.fused.uses_compiled`) and which GEMM the fused path chose.
 
@@ -71,7 +71,8 @@ def main() -> None:
     results: dict[str, float] = {}
     rates: dict[str, float] = {}
     pairs = [("LSTM", torch.nn.LSTM, snr.SpikingLSTM, {}), ("GRU", torch.nn.GRU, snr.SpikingGRU, {}),
-             ("RNN", torch.nn.RNN, snr.SpikingRNN, {}), ("RNN adLIF", torch.nn.RNN, snr.SpikingRNN, {"neuron": "adlif"})]
+             ("RNN", torch.nn.RNN, snr.SpikingRNN, {"neuron": "lif"}),
+             ("RNN adLIF", torch.nn.RNN, snr.SpikingRNN, {"neuron": "adlif"})]  # adLIF: SpikingRNN's default soma
     # interleave the measurements so that load from other processes hits both sides alike
     for name, dense_cls, spk_cls, opts in pairs:
         dense, spk = dense_cls(I, H), spk_cls(I, H, threshold=0.1, **opts)
