@@ -207,7 +207,8 @@ class NeuronOptions:
                                  "(snntorch.surrogate's functions) or a callable")
         elif not callable(self.surrogate):
             raise TypeError(f"surrogate must be a name or a callable, got {type(self.surrogate).__name__}")
-        if self.surrogate == "atan" and self.surrogate_options is None:
+        if self.surrogate == "atan" and self.surrogate_options is None and self.neuron != "delta":
+            # the sigma-delta soma has no spike surrogate (its event threshold may be 0 and gets no gradient)
             self.surrogate_options = {"alpha": SURROGATE_ALPHA / float(self.threshold)}
 
     @property

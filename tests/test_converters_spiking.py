@@ -252,3 +252,8 @@ def test_graded_delta_options_and_errors():
         SpikingLSTM(2, 3, neuron="delta", decay=0.5)
     with pytest.raises(ValueError, match=">= 0"):
         SpikingLSTM(2, 3, neuron="delta", threshold=-0.1)
+    # threshold 0 (every change is an event, docs/equations.md) is allowed: no spike surrogate to scale by it
+    z = SpikingGRU(2, 3, neuron="delta", threshold=0.0)
+    assert z.neuron_parameters(0)["threshold"] == 0.0
+    y, _ = z(torch.randn(4, 1, 2))
+    assert torch.isfinite(y).all()
