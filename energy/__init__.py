@@ -18,7 +18,7 @@ Hardware figures (Davies 2018, Horowitz 2014, Blouw 2019) ship in ``figures.json
 """
 from spikernn.energy.compare import compare, threshold_sweep
 from spikernn.energy.counts import (DenseArch, OpCounts, arch_of, cell_step_counts, horowitz_estimate,
-                                    sequence_counts, step_counts)
+                                    recognise_arch, sequence_counts, step_counts)
 from spikernn.energy.figures import citation, horowitz, loihi, sources
 from spikernn.energy.load import LoadSample, LoadWindow, background_load
 from spikernn.energy.loihi import LoihiEstimate, loihi_estimate
@@ -35,7 +35,7 @@ __all__ = [
     "EnergyFigure", "EnergyReport", "PlatformRow", "SweepPoint", "LoihiEstimate", "Measurement", "MeterReading",
     "MeterUnavailable", "OpCounts", "DenseArch",
     "measure", "measuring", "compare", "threshold_sweep", "loihi_estimate", "cell_step_counts", "step_counts",
-    "sequence_counts", "arch_of", "horowitz_estimate", "report_for_saved_model", "save_report",
+    "sequence_counts", "arch_of", "recognise_arch", "horowitz_estimate", "report_for_saved_model", "save_report",
     "describe_energy_sources", "citation", "sources", "loihi", "horowitz", "LoihiLatency", "loihi_latency",
     "NeuroBenchMetrics", "neurobench_metrics", "network_metrics", "LoadSample", "LoadWindow", "background_load",
 ]

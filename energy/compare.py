@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from spikernn.energy.counts import arch_of, horowitz_estimate
+from spikernn.energy.counts import arch_of, horowitz_estimate, recognise_arch
 from spikernn.energy.figures import citation, loihi2_static_power, loihi2_system
 from spikernn.energy.fmt import fmt_j, fmt_s
 from spikernn.energy.loihi import loihi_estimate
@@ -456,9 +456,9 @@ def _describe_model(model: Any) -> str:
 
 
 def _analytic(model: Any, steps: int) -> dict[str, Any]:
-    arch = arch_of(model)
+    arch, why = recognise_arch(model)
     if arch is None:
-        return {}
+        return {"unavailable": why}
     c32 = arch.sequence_counts(steps, bytes_per_param=4)
     c8 = arch.sequence_counts(steps, bytes_per_param=1)
     return {"arch": {"mode": arch.mode, "input_size": arch.input_size, "hidden_size": arch.hidden_size,

@@ -136,39 +136,86 @@ class DenseArch:
     bidirectional: bool = False
     bias: bool = True
     head: int | None = None
+    head_every_step: bool = False  # a readout evaluated at every time step (LeakyReadout), not once at the end
 
-    def sequence_counts(self, steps: int, *, head_every_step: bool = False, bytes_per_param: int = 4) -> OpCounts:
+    def sequence_counts(self, steps: int, *, head_every_step: bool | None = None,
+                        bytes_per_param: int = 4) -> OpCounts:
+        """Counts of one inference over ``steps`` time steps (``head_every_step`` None: the arch's own)."""
+        every = self.head_every_step if head_every_step is None else head_every_step
         return sequence_counts(self.mode, self.input_size, self.hidden_size, steps, self.num_layers,
                                bidirectional=self.bidirectional, bias=self.bias, head=self.head,
-                               head_every_step=head_every_step, bytes_per_param=bytes_per_param)
+                               head_every_step=every, bytes_per_param=bytes_per_param)
 
 
-def arch_of(model: Any) -> DenseArch | None:
-    """The :class:`DenseArch` of a torch RNN/LSTM/GRU (or a spikernn Spiking* model, or a module holding one
-    recurrent layer plus an optional final ``nn.Linear``); None when it cannot be recognised."""
+def _is_recurrent(m: Any) -> bool:
+    return hasattr(m, "hidden_size") and hasattr(m, "input_size") and hasattr(m, "num_layers")
+
+
+def recognise_arch(model: Any) -> tuple[DenseArch | None, str]:
+    """``(arch, "")`` for a torch RNN/LSTM/GRU, a spikernn Spiking* model, or a module holding one recurrent
+    layer plus at most one head (``nn.Linear`` or :class:`spikernn.readout.LeakyReadout`) that reads the layer's
+    output; ``(None, reason)`` when the counts would not describe the model (no recurrent layer, several
+    recurrent layers or heads, a head whose width is not the layer's output): the analytic count is then left
+    out rather than undercounted.
+
+    >>> import torch
+    >>> recognise_arch(torch.nn.GRU(4, 8))[0].mode
+    'GRU'
+    >>> recognise_arch(torch.nn.Sequential(torch.nn.LSTM(4, 8), torch.nn.LSTM(8, 8)))[1]
+    'several recurrent modules (0, 1): the counts describe one stacked recurrent layer and a head'
+    """
     try:
         import torch.nn as nn
+
+        from spikernn.readout import LeakyReadout
     except Exception:
-        return None
-    rnn, head = None, None
-    mods = [model] + (list(model.modules())[1:] if isinstance(model, nn.Module) else [])
-    for m in mods:
-        if rnn is None and hasattr(m, "hidden_size") and hasattr(m, "input_size") and hasattr(m, "num_layers"):
-            rnn = m
-        if isinstance(m, nn.Linear):
-            head = m
-    if rnn is None:
-        return None
+        return None, "torch is not available"
+    if not isinstance(model, nn.Module):
+        return None, f"{type(model).__name__} is not a torch module"
+    rnns: list[tuple[str, Any]] = []
+    heads: list[tuple[str, Any]] = []
+    for name, m in model.named_modules():
+        if any(name.startswith(r + ".") or r == "" for r, _ in rnns):
+            continue  # inside a recurrent module already found (its cells and gates)
+        if _is_recurrent(m):
+            rnns.append((name, m))
+        elif isinstance(m, (nn.Linear, LeakyReadout)):
+            heads.append((name, m))
+    if not rnns:
+        return None, "no recurrent module (RNN/LSTM/GRU)"
+    if len(rnns) > 1:
+        return None, (f"several recurrent modules ({', '.join(n or type(m).__name__ for n, m in rnns)}): the counts "
+                      "describe one stacked recurrent layer and a head")
+    if len(heads) > 1:
+        return None, (f"several head layers ({', '.join(n for n, _ in heads)}): the counts describe one recurrent "
+                      "layer and at most one head")
+    rnn = rnns[0][1]
     mode = str(getattr(rnn, "mode", "") or type(rnn).__name__).upper()
     for key in ("LSTM", "GRU", "RNN"):
         if key in mode:
             mode = key
             break
     else:
-        return None
+        return None, f"recurrent module {type(rnn).__name__} is not an RNN, LSTM or GRU"
+    bidirectional = bool(getattr(rnn, "bidirectional", False))
+    head = None
+    if heads:
+        name, h = heads[0]
+        width = (2 if bidirectional else 1) * int(rnn.hidden_size)
+        if int(h.in_features) != width:
+            return None, (f"head {name} reads {h.in_features} features, not the recurrent layer's output ({width}): "
+                          "something between them is not counted")
+        head = int(h.out_features)
     return DenseArch(mode=mode, input_size=int(rnn.input_size), hidden_size=int(rnn.hidden_size),
-                     num_layers=int(rnn.num_layers), bidirectional=bool(getattr(rnn, "bidirectional", False)),
-                     bias=bool(getattr(rnn, "bias", True)), head=int(head.out_features) if head is not None else None)
+                     num_layers=int(rnn.num_layers), bidirectional=bidirectional,
+                     bias=bool(getattr(rnn, "bias", True)), head=head,
+                     head_every_step=bool(heads) and isinstance(heads[0][1], LeakyReadout)), ""
+
+
+def arch_of(model: Any) -> DenseArch | None:
+    """The :class:`DenseArch` of ``model``, or None when it cannot be recognised (:func:`recognise_arch` says
+    why)."""
+    return recognise_arch(model)[0]
 
 
 @dataclass(frozen=True)

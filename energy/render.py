@@ -216,6 +216,10 @@ def sections(report: Any) -> list[Section]:
         out.append(_neurobench_section(nb))
 
     an = report.analytic or {}
+    if an.get("unavailable"):
+        s = Section("Analytic cross-check of the dense model (45 nm)")
+        s.paragraphs.append(f"Not computed: {an['unavailable']}.")
+        out.append(s)
     if an.get("counts"):
         s = Section("Analytic cross-check of the dense model (45 nm)")
         cnt = an["counts"]

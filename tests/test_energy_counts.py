@@ -63,6 +63,44 @@ def test_arch_of_classifier_and_unknown():
     assert arch_of(torch.nn.Linear(2, 3)) is None
 
 
+def test_recognise_arch_refuses_what_it_would_undercount():
+    """Two recurrent modules, two heads or a head behind an uncounted layer: no counts, and the reason."""
+    import spikernn as snr
+    from spikernn.energy import recognise_arch
+
+    class TwoLSTMs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.head = torch.nn.LSTM(4, 8), torch.nn.LSTM(8, 8), torch.nn.Linear(8, 2)
+
+    arch, why = recognise_arch(TwoLSTMs())
+    assert arch is None and "several recurrent modules (a, b)" in why
+    arch, why = recognise_arch(torch.nn.ModuleList([torch.nn.GRU(4, 8), torch.nn.Linear(8, 8), torch.nn.Linear(8, 2)]))
+    assert arch is None and "several head layers" in why
+    arch, why = recognise_arch(torch.nn.ModuleList([torch.nn.GRU(4, 8, bidirectional=True), torch.nn.Linear(8, 2)]))
+    assert arch is None and "reads 8 features" in why and "(16)" in why
+    # the project's classifier: one spiking layer (its cells are not counted twice) and its leaky readout
+    arch, why = recognise_arch(snr.SpikingSequenceClassifier("gru", 6, 16, 3, num_layers=2))
+    assert why == "" and (arch.mode, arch.input_size, arch.hidden_size, arch.num_layers, arch.head) == ("GRU", 6, 16, 2, 3)
+    assert arch.head_every_step  # the leaky readout runs at every step: 10 steps count its 16x3 MACs 10 times
+    assert arch.sequence_counts(10).macs - arch.sequence_counts(10, head_every_step=False).macs == 9 * 16 * 3
+    assert recognise_arch(object())[0] is None
+
+
+def test_energy_report_says_why_the_analytic_count_is_missing():
+    from spikernn.energy import EnergyReport, recognise_arch
+    from spikernn.energy.compare import _analytic
+    from spikernn.energy.render import sections
+
+    two = torch.nn.Sequential(torch.nn.LSTM(4, 8), torch.nn.LSTM(8, 8))
+    why = recognise_arch(two)[1]
+    assert _analytic(two, 10) == {"unavailable": why}
+    rep = EnergyReport(title="t", inferences=1, steps=10)
+    rep.analytic = _analytic(two, 10)
+    text = [p for sec in sections(rep) if sec.title.startswith("Analytic") for p in sec.paragraphs]
+    assert text == [f"Not computed: {why}."]
+
+
 def test_horowitz_estimate_by_hand():
     h = horowitz()
     c = OpCounts(macs=100, nonlinearities=10, elementwise=20, weight_bytes=800, params=200)
