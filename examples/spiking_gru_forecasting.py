@@ -11,11 +11,11 @@ talk in **graded spikes** (``neuron="delta"``, Loihi 2's sigma-delta events: a n
 value only when it exceeds the event threshold ϑ, ``--threshold``, default ``forecasting.GRADED_THRESHOLD``;
 docs/equations.md), with its input weights drawn at nn.GRU's scale (``forecasting.torch_input_init``): the
 harness's recipe ``graded``, within 1.2x of the dense GRU's error (benchmarks/results/forecasting.md).
-``--binary`` uses the binary-spiking soma (LIF) with a leaky readout instead. Trained on MSE next to a dense ``nn.GRU`` with the same
-loop; both are compared with the naive (seasonal) forecast, and the events per neuron per step are printed.
-The spiking model is then converted to a bit-accurate fixed-point Loihi-style network (readout included) and
-run on the fast simulator (and on Lava when it is installed: the same bits), whose forecasts are compared
-with PyTorch's. Under a minute on 2 CPU cores for the sktime series, a few minutes for Mackey-Glass.
+``--binary`` uses the binary-spiking soma (LIF) with a leaky readout instead. Trained on MSE next to a dense
+``nn.GRU`` with the same loop; both are compared with the naive (seasonal) forecast, and the events per neuron
+per step are printed. The spiking model is then converted to a bit-accurate fixed-point Loihi-style network
+(readout included) and run on the fast simulator (and on Lava when it is installed: the same bits), whose
+forecasts are compared with PyTorch's. Under a minute on 2 CPU cores for the sktime series, a few minutes for Mackey-Glass.
 """
 from __future__ import annotations
 
