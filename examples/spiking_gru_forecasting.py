@@ -15,7 +15,8 @@ harness's recipe ``graded``, within 1.2x of the dense GRU's error (benchmarks/re
 ``nn.GRU`` with the same loop; both are compared with the naive (seasonal) forecast, and the events per neuron
 per step are printed. The spiking model is then converted to a bit-accurate fixed-point Loihi-style network
 (readout included) and run on the fast simulator (and on Lava when it is installed: the same bits), whose
-forecasts are compared with PyTorch's. Under a minute on 2 CPU cores for the sktime series, a few minutes for Mackey-Glass.
+forecasts are compared with PyTorch's. Under a minute on 2 CPU cores for the sktime series, minutes for
+Mackey-Glass.
 """
 from __future__ import annotations
 
