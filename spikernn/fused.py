@@ -16,21 +16,46 @@ adLIF current w), analog state. The drive loops (one per cell kind) hand each st
 one rule, :func:`spikernn.functional.reset_membrane` (written into the sequence buffers), and the backward
 uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 
-Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``): the per-step GEMMs use oneDNN with
-the recurrent weight packed once per sequence (~1.5x faster than the default BLAS on this machine), the
-big weight-gradient GEMMs use oneDNN too (the gate gradient is read as a transposed weight, no transposed copy),
-``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows doubled so one sigmoid covers all four gates,
-and runs its loop on ``n = −c`` so that cell update and drive take 5 ops per step), the surrogate derivative has
-a closed form for snntorch's named surrogates. Every one of these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
+Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM with a non-adaptive LIF
+soma (the default SpikingLSTM) runs each step as one torch GEMM, one torch sigmoid of the four gates and one numba
+kernel for the rest of the step (cell update, membrane, spike, reset; :mod:`spikernn._fused_kernels`), and its
+BPTT as one GEMM and one kernel per step, where the torch loop takes ~12 small ops per step each way (each ~2 µs
+of dispatch on a 4096-element tensor, and as many passes over memory). With >= 2 torch threads the two batch
+halves run at once on two threads (:func:`_split_batch`; the step GEMMs of this size do not use a second thread).
+Same saved tensors, same equations; the kernels' float32 rounding differs (tests/test_fused_compiled.py checks
+values and gradients against the torch loop and the step functions). The
+kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
+(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (GRU, RNN, adaptive LIF, adLIF, sigma-delta,
+other devices and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
+load from numba's disk cache afterwards (0.8 s for the first fwd+bwd of a process, against 0.12 s for the torch
+loop). Measured on one Xeon (AVX-512, 2 shared cores, load 5-7), ``--quick``, the torch loop with oneDNN GEMMs
+(before) and this code in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM 2.20 -> 1.59,
+SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2 threads (wall
+time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74, 4.09 ->
+1.82, 1.51.
+
+The GEMMs are torch's default (MKL on x86 builds; the step GEMMs with the weight transposed once into a
+contiguous copy) unless oneDNN's measures faster on this CPU at the first use (:func:`_onednn_faster`, by a margin
+of :data:`ONEDNN_MARGIN`): on the Xeon above MKL was ~1.8x faster than oneDNN for the step GEMMs and 1.2-1.3x for
+the big weight-gradient and input GEMMs; on an earlier machine oneDNN was ~1.5x faster than the default BLAS.
+Then the recurrent weight is packed once per sequence and the big weight-gradient GEMMs read the gate gradient as
+a transposed weight, no transposed copy. ``tanh`` is evaluated as ``2 σ(2x) − 1`` (the LSTM takes its g rows
+doubled so one sigmoid covers all four gates, and its torch loop runs on ``n = −c`` so that cell update and drive
+take 5 ops per step), the surrogate derivative has a closed form for snntorch's named surrogates. Every one of
+these falls back to plain torch ops when unavailable (other devices, dtypes or builds).
 """
 from __future__ import annotations
 
+import os
+import time
+import warnings
 from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from spikernn._numba import kernels_disabled
 from spikernn.functional import (RESETS, AdLIFParams, DeltaParams, SomaParams, Surrogate, reset_membrane,
                                  reset_partials)
 
@@ -44,7 +69,7 @@ def surrogate_derivative(surrogate: Surrogate, x: Tensor) -> Tensor:
     return g
 
 
-_ONEDNN = {"ok": None}
+_ONEDNN: dict = {"ok": None, "faster": {}}
 
 
 def _onednn_available() -> bool:
@@ -58,35 +83,74 @@ def _onednn_available() -> bool:
     return _ONEDNN["ok"]
 
 
-class _Matmul:
-    """``x @ weight.T`` for a fixed weight and batch size, called once per time step.
+ONEDNN_MARGIN = 1.2  # oneDNN is used only where it is at least this much faster than torch's default GEMM
 
-    On CPU float32 (and when the torch build has it) the weight is pre-packed once for oneDNN, whose
-    small-matrix GEMM is ~1.5x faster than the default BLAS here; otherwise ``torch.mm``. Same result up to
-    float rounding.
-    """
+
+def _onednn_faster() -> bool:
+    """Whether oneDNN's GEMM beats torch's default BLAS on this CPU, measured once per process and thread count
+    on the step GEMM of the benchmark (32x128 @ 128x512, ~5 ms): on one Xeon (AVX-512, MKL) MKL was ~1.8x
+    faster than oneDNN; on an earlier machine oneDNN was ~1.5x faster than the default BLAS. oneDNN is chosen
+    only when it wins by :data:`ONEDNN_MARGIN`, so that a close call keeps the default (the two round
+    differently)."""
+    threads = torch.get_num_threads()
+    if threads not in _ONEDNN["faster"]:
+        faster = False
+        if _onednn_available():
+            import time
+
+            g = torch.Generator().manual_seed(0)
+            w, x, add = (torch.randn(*shape, generator=g) for shape in ((512, 128), (32, 128), (32, 512)))
+            wt, out = w.t().contiguous(), torch.empty(32, 512)
+            packed = torch.ops.mkldnn._reorder_linear_weight(w, 32)
+
+            def default() -> None:
+                torch.addmm(add, x, wt, out=out)
+
+            def onednn() -> None:
+                torch.add(torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], ""), add, out=out)
+
+            best = {}
+            for fn in (default, onednn, default, onednn):
+                fn()
+                t0 = time.perf_counter()
+                for _ in range(20):
+                    fn()
+                best[fn] = min(best.get(fn, float("inf")), time.perf_counter() - t0)
+            faster = best[onednn] * ONEDNN_MARGIN < best[default]
+        _ONEDNN["faster"][threads] = faster
+    return _ONEDNN["faster"][threads]
+
+
+class _Matmul:
+    """``add + x @ weight.T`` for a fixed weight and batch size, called once per time step.
+
+    On CPU float32 where oneDNN's GEMM is faster (:func:`_onednn_faster`) the weight is pre-packed once for it;
+    otherwise ``torch.addmm`` with the transposed weight made contiguous once. Same result up to float
+    rounding."""
 
     def __init__(self, weight: Tensor, batch: int) -> None:
-        self.weight_t = weight.t()
         self.packed = None
-        if weight.device.type == "cpu" and weight.dtype == torch.float32 and _onednn_available():
+        if _use_onednn(weight):
             self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+        else:
+            self.weight_t = weight.t().contiguous()
 
-    def __call__(self, x: Tensor, add: Tensor) -> Tensor:
-        """``add + x @ weight.T`` (a new tensor)."""
+    def __call__(self, x: Tensor, add: Tensor, out: Optional[Tensor] = None) -> Tensor:
+        """``add + x @ weight.T`` (in ``out`` if given, else a new tensor)."""
         if self.packed is not None:
-            return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "").add_(add)
-        return torch.addmm(add, x, self.weight_t)
+            y = torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
+            return y.add_(add) if out is None else torch.add(y, add, out=out)
+        return torch.addmm(add, x, self.weight_t, out=out)
 
 
 def _use_onednn(t: Tensor) -> bool:
-    return t.device.type == "cpu" and t.dtype == torch.float32 and _onednn_available()
+    return t.device.type == "cpu" and t.dtype == torch.float32 and _onednn_available() and _onednn_faster()
 
 
 def _mm_tn(a: Tensor, b: Tensor) -> Tensor:
     """``a.T @ b`` for tall a (N,M), b (N,K) (weight gradients summed over steps and batch): oneDNN on CPU
-    float32 when available (~2x faster than the default BLAS here), else torch.mm. oneDNN takes ``a`` as a
-    transposed (strided) weight, so only the narrower ``b`` is copied."""
+    float32 where it is faster (:func:`_onednn_faster`), else torch.mm. oneDNN takes ``a`` as a transposed
+    (strided) weight, so only the narrower ``b`` is copied."""
     if _use_onednn(a) and a.stride(-1) == 1:
         return torch.ops.mkldnn._linear_pointwise(b.t().contiguous(), a.t(), None, "none", [], "").t().contiguous()
     return a.t() @ b
@@ -115,7 +179,8 @@ class _Linear(torch.autograd.Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
-    """``x @ weight.T + bias`` for 2-D ``x``; oneDNN GEMMs on CPU float32 when available, else torch's."""
+    """``x @ weight.T + bias`` for 2-D ``x``; oneDNN GEMMs on CPU float32 where they are faster
+    (:func:`_onednn_faster`), else torch's."""
     if _use_onednn(x) and _use_onednn(weight):
         return _Linear.apply(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
@@ -418,6 +483,149 @@ class _DeltaSomaBackward:
         return None, None, self.carry, ()
 
 
+_KERNELS: dict = {"module": None, "error": None, "load_s": None}
+
+
+def compiled_kernels():
+    """The numba kernels of the fused path (:mod:`spikernn._fused_kernels`, imported on the first call; each
+    kernel compiles on its first use, then loads from numba's disk cache), or None where they cannot be used:
+    numba not installed or failing to load, or ``SPIKERNN_KERNELS=numpy`` (:func:`spikernn._numba.kernels_disabled`,
+    the same switch as the fast simulator's compiled kernels). The fused path then runs its torch loop."""
+    if kernels_disabled():
+        return None
+    if _KERNELS["module"] is None and _KERNELS["error"] is None:
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numba's "cannot cache" warnings: it compiles uncached
+                from spikernn import _fused_kernels
+            _KERNELS["module"] = _fused_kernels
+        except Exception as exc:  # noqa: BLE001 - numba missing or broken: the torch loop runs
+            _KERNELS["error"] = f"{type(exc).__name__}: {exc}"
+        _KERNELS["load_s"] = time.perf_counter() - t0
+    return _KERNELS["module"]
+
+
+def kernels_info() -> dict:
+    """What the fused training path runs, for ``spikernn doctor``: ``{"engine": "numba" | "torch", "reason": why
+    not numba ("" when it is), "load_s": seconds to load the kernel module (first call in this process),
+    "covers": the cases the kernels run}``."""
+    module = compiled_kernels()
+    if module is not None:
+        reason = ""
+    elif kernels_disabled():
+        reason = "SPIKERNN_KERNELS=numpy"
+    else:
+        reason = _KERNELS["error"] or "numba kernels unavailable"
+    return {"engine": "numba" if module is not None else "torch", "reason": reason, "load_s": _KERNELS["load_s"],
+            "covers": "LSTM with a non-adaptive LIF soma, CPU float32 (everything else: the torch loop)"}
+
+
+def uses_compiled(kind: str, spec: SomaSpec, *tensors: Optional[Tensor]) -> bool:
+    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM with a
+    non-adaptive LIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available. Everything
+    else (GRU, RNN, adaptive LIF, adLIF, sigma-delta, other devices and dtypes) runs the torch loop."""
+    return (kind == "lstm" and spec.neuron == "lif" and not spec.adaptive
+            and all(t is None or (t.device.type == "cpu" and t.dtype == torch.float32) for t in tensors)
+            and compiled_kernels() is not None)
+
+
+def _numpy(t: Tensor, shape: Optional[tuple] = None):
+    """A C-contiguous float32 numpy array of ``t`` (sharing memory when ``t`` is already contiguous)."""
+    t = t.detach()
+    if shape is not None:
+        t = t.expand(shape)
+    return t.contiguous().numpy()
+
+
+SPLIT_MIN_BATCH = 16  # batches at least this large run in two halves on two threads when torch has >= 2 threads
+_POOL: dict = {"pool": None, "pid": None}
+
+
+def _split_batch(run: Callable[[int, int], None], B: int) -> None:
+    """``run(b0, b1)`` over the batch rows ``0:B``: with >= 2 torch threads and ``B >= SPLIT_MIN_BATCH`` as two
+    halves at once, one in a worker thread (the step GEMMs of this size do not use a second thread, and the numba
+    kernels and torch ops release the GIL), else in one call. The rows are independent and the result is the
+    same either way (tests/test_fused_compiled.py)."""
+    if torch.get_num_threads() < 2 or B < SPLIT_MIN_BATCH:
+        run(0, B)
+        return
+    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
+    h = B // 2
+    inference = torch.is_inference_mode_enabled()  # thread-local, as grad mode (the runs use no_grad)
+
+    def second_half() -> None:
+        with torch.inference_mode(inference):
+            run(h, B)
+
+    other = _POOL["pool"].submit(second_half)
+    try:
+        run(0, h)
+    finally:
+        other.result()
+
+
+def _lstm_lif_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor, C: Tensor) -> tuple:
+    """The LSTM loop of :class:`FusedSpikingSequence` with the numba step
+    (:func:`spikernn._fused_kernels.lstm_lif_forward_step`); fills ``soma``'s buffers and ``C`` (c, not −c) and
+    returns the saved ``(ACT, Q)`` of the torch loop."""
+    K = compiled_kernels()
+    T, B, _ = x_proj.shape
+    H = w_hh.shape[1]
+    ACT = torch.empty(T, B, 4 * H, dtype=x_proj.dtype)
+    Q = torch.empty(T, B, H, dtype=x_proj.dtype)
+    mm = _Matmul(w_hh, B)
+    beta, theta = _numpy(soma.beta, (H,)), _numpy(soma.theta, (H,))
+    arrays = [q.numpy() for q in (ACT, C, Q, soma.U, soma.S, soma.V)]
+    reset = K.RESET_CODES[spec.reset]
+    step = K.lstm_lif_forward_step
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            for t, (x_t, s_t, a_t) in enumerate(zip(*(q[:, b0:b1].unbind(0) for q in (x_proj, soma.S, ACT)))):
+                torch.sigmoid(mm(s_t, x_t, out=a_t), out=a_t)  # torch's sigmoid: vectorised wider than numba's
+                step(t, *arrays, beta, theta, reset, b0, b1)
+
+    _split_batch(run, B)
+    return ACT, Q
+
+
+def _lstm_lif_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, C: Tensor,
+                                ACT: Tensor, Q: Tensor, gS: Tensor, gV: Optional[Tensor],
+                                gC: Optional[Tensor]) -> tuple[Tensor, Tensor]:
+    """BPTT of :func:`_lstm_lif_forward_compiled` with the numba step
+    (:func:`spikernn._fused_kernels.lstm_lif_backward_step`); fills ``soma.GU`` and returns the gate gradients
+    GZ (T,B,4H) and dL/dc_0."""
+    K = compiled_kernels()
+    T, B, H = Q.shape
+    GZ = torch.empty(T, B, 4 * H, dtype=Q.dtype)
+    GS = torch.empty(B, H, dtype=Q.dtype)
+    carry = torch.zeros(B, H, dtype=Q.dtype)
+    mm_b = _Matmul(w_hh.t(), B)
+    gS = gS.contiguous()
+    zeros = torch.zeros(1, B, H, dtype=Q.dtype).numpy()
+    args = (GS.numpy(), GZ.numpy(), _numpy(soma.GU), carry.numpy(), _numpy(ACT), _numpy(C), _numpy(Q), _numpy(S),
+            _numpy(soma.PHI), _numpy(soma.beta, (H,)), zeros if gV is None else _numpy(gV),
+            zeros if gC is None else _numpy(gC), K.RESET_CODES[spec.reset])
+    step = K.lstm_lif_backward_step
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            gSs, GZs, gs = gS[:, b0:b1].unbind(0), GZ[:, b0:b1].unbind(0), GS[b0:b1]
+            for t in range(T - 1, -1, -1):
+                if t == T - 1:
+                    gs.copy_(gSs[t])
+                else:
+                    mm_b(GZs[t + 1], gSs[t], out=gs)
+                step(t, t == T - 1, *args, b0, b1)
+
+    _split_batch(run, B)
+    return GZ, carry
+
+
 _SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward),
           "delta": (_DeltaSoma, _DeltaSomaBackward)}
 
@@ -442,7 +650,10 @@ class FusedSpikingSequence(torch.autograd.Function):
         C[0] = c0
         m1, two = x_proj.new_full((), -1.0), x_proj.new_full((), 2.0)
         saved: tuple = ()
-        if kind == "lstm":
+        compiled = uses_compiled(kind, spec, x_proj, w_hh, s0, v0, c0, *params)
+        if compiled:
+            saved = _lstm_lif_forward_compiled(soma, spec, x_proj, w_hh, C)
+        elif kind == "lstm":
             # x_proj and w_hh come with their g rows doubled (lstm_gate_scale), so one sigmoid gives
             # i, f, sg = sigmoid(2 g), o, and tanh(g) = 2 sg - 1. The loop keeps n = -c (in the C buffer, negated
             # after the loop): n_t = i + f n_{t-1} - 2 i sg (two ops), q = sigmoid(2 n) = sigmoid(-2 c),
@@ -492,6 +703,7 @@ class FusedSpikingSequence(torch.autograd.Function):
             raise ValueError(f"kind must be 'rnn', 'lstm' or 'gru', got {kind!r}")
         S, V, A, extra = soma.outputs()
         ctx.kind, ctx.spec, ctx.surrogate, ctx.surrogate_grad = kind, spec, surrogate, surrogate_grad
+        ctx.compiled = compiled
         ctx.has_b_hh = b_hh is not None
         ctx.n_saved, ctx.n_extra = len(saved), len(extra)
         ctx.save_for_backward(w_hh, S, V, soma.U, A, C, *saved, *extra, *params)
@@ -518,7 +730,11 @@ class FusedSpikingSequence(torch.autograd.Function):
         if gS is None:
             gS = torch.zeros(T, B, H, **opts)
         one = U.new_ones(())
-        if kind == "lstm":
+        if ctx.compiled:
+            ACT, Q = saved
+            GZ, c_carry = _lstm_lif_backward_compiled(soma, spec, w_hh, S, C, ACT, Q, gS, gV, gC)
+            G_rec = GZ
+        elif kind == "lstm":
             # BPTT through n = -c (see forward): g_n = dL/dn. M: d(pre-activation)/d(n or d) coefficients, so that
             # the gate gradients are gz = [g_n, g_n, g_n, g_d] * M; written over M step by step (M[t] used once).
             ACT, Q = saved
@@ -548,28 +764,29 @@ class FusedSpikingSequence(torch.autograd.Function):
             G_rec = GHP
         else:
             G_rec = soma.GD
-        mm_b = _Matmul(w_hh.t(), B)
-        gSs, Grecs = gS.unbind(0), G_rec.unbind(0)
-        if kind == "lstm":
-            K1s, Fgs = K1.unbind(0), Fg.unbind(0)
         carry = None  # LSTM: f_{t+1} g_n_{t+1} (n = -c);  GRU: z_{t+1} g_h_{t+1}
-        for t in range(T - 1, -1, -1):
-            gs = gSs[t] if t == T - 1 else mm_b(Grecs[t + 1], gSs[t])
-            gd = soma.step(t, gs)
+        if not ctx.compiled:
+            mm_b = _Matmul(w_hh.t(), B)
+            gSs, Grecs = gS.unbind(0), G_rec.unbind(0)
             if kind == "lstm":
-                gn = gd * K1s[t] if carry is None else torch.addcmul(carry, gd, K1s[t])
-                if gC is not None:
-                    gn = gn - gC[t]  # c = -n
-                torch.mul(torch.cat((gn, gn, gn, gd), 1), Grecs[t], out=Grecs[t])
-                carry = gn * Fgs[t]
-            elif kind == "gru":
-                gh = gd if carry is None else gd + carry
-                if gC is not None:
-                    gh = gh + gC[t]
-                gh1 = gh.unsqueeze(1)
-                torch.mul(gh1, MX[t], out=GX[t].unflatten(-1, (3, H)))
-                torch.mul(gh1, MH[t], out=GHP[t].unflatten(-1, (3, H)))
-                carry = gh * Z[t]
+                K1s, Fgs = K1.unbind(0), Fg.unbind(0)
+            for t in range(T - 1, -1, -1):
+                gs = gSs[t] if t == T - 1 else mm_b(Grecs[t + 1], gSs[t])
+                gd = soma.step(t, gs)
+                if kind == "lstm":
+                    gn = gd * K1s[t] if carry is None else torch.addcmul(carry, gd, K1s[t])
+                    if gC is not None:
+                        gn = gn - gC[t]  # c = -n
+                    torch.mul(torch.cat((gn, gn, gn, gd), 1), Grecs[t], out=Grecs[t])
+                    carry = gn * Fgs[t]
+                elif kind == "gru":
+                    gh = gd if carry is None else gd + carry
+                    if gC is not None:
+                        gh = gh + gC[t]
+                    gh1 = gh.unsqueeze(1)
+                    torch.mul(gh1, MX[t], out=GX[t].unflatten(-1, (3, H)))
+                    torch.mul(gh1, MH[t], out=GHP[t].unflatten(-1, (3, H)))
+                    carry = gh * Z[t]
         needs = ctx.needs_input_grad
         g_v0, g_a0, g_s0_soma, g_params = soma.finish(needs[8:9] + needs[9:10] + needs[11:])
         g_s0 = None
@@ -577,7 +794,7 @@ class FusedSpikingSequence(torch.autograd.Function):
             g_s0 = G_rec[0] @ w_hh
             if g_s0_soma is not None:
                 g_s0 = g_s0 + g_s0_soma
-        g_c0 = None if kind == "rnn" else (carry.neg() if kind == "lstm" else carry)
+        g_c0 = None if kind == "rnn" else (c_carry if ctx.compiled else carry.neg() if kind == "lstm" else carry)
         g_x = g_w = None
         if needs[4]:
             g_x = GZ if kind == "lstm" else (GX if kind == "gru" else soma.GD)

@@ -140,6 +140,7 @@ def test_doctor_json():
 
     has_numba = importlib.util.find_spec("numba") is not None
     assert report["fast_kernels"]["engine"] == ("numba" if has_numba else "numpy")
+    assert report["training_kernels"]["engine"] == ("numba" if has_numba else "torch")
     assert (report["versions"]["numba"] is not None) == has_numba
 
 
@@ -147,8 +148,10 @@ def test_doctor_reports_the_numpy_fallback(monkeypatch):
     monkeypatch.setenv("SPIKERNN_KERNELS", "numpy")
     report = _json(runner.invoke(app, ["doctor", "--json", "--skip-lava"]))
     assert report["fast_kernels"]["engine"] == "numpy" and "SPIKERNN_KERNELS=numpy" in report["fast_kernels"]["reason"]
+    assert report["training_kernels"] == {**report["training_kernels"], "engine": "torch",
+                                          "reason": "SPIKERNN_KERNELS=numpy"}
     text = runner.invoke(app, ["doctor", "--skip-lava"]).output
-    assert "numpy fallback" in text
+    assert "numpy fallback" in text and "torch loop" in text
 
 
 def _one_line_error(result, code, *needles):

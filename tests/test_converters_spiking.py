@@ -7,6 +7,7 @@ import torch
 
 from spikernn.converters import to_lava, verify
 from spikernn.layers import SpikingGRU, SpikingLSTM, SpikingRNN
+from spikernn.neurons import ADLIF_GAIN
 from spikernn.readout import LeakyReadout
 
 KINDS = {SpikingRNN: "lif", SpikingLSTM: "spiking_lstm", SpikingGRU: "spiking_gru"}
@@ -136,7 +137,7 @@ def test_adlif_rnn_converts_with_identical_spikes(layers, disc, reset):
 
 
 def test_se_adlif_rnn_with_its_defaults_converts():
-    """SpikingRNN(neuron="adlif") with the adLIF defaults (SE-adLIF: a, b scaled by q = 120, adaptation time
+    """SpikingRNN(neuron="adlif") with the adLIF defaults (SE-adLIF's ranges: a, b scaled by q, adaptation time
     constants up to 300 steps, zero reset) converts: identical spikes in float; in fixed point the 12-bit
     decays (1 - beta down to 1/300: up to 3.6 % relative error) and the q-scaled coupling move some spikes."""
     m = SpikingRNN(3, 6, num_layers=2, neuron="adlif", threshold=0.1).double()
@@ -148,7 +149,7 @@ def test_se_adlif_rnn_with_its_defaults_converts():
     m.eval()
     x = torch.randn(60, 3, 3, dtype=torch.float64) * 2 + 0.5
     net = to_lava(m)
-    np.testing.assert_allclose(net.population("l0").params["b"], 120 * m.b_l0.detach().double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(net.population("l0").params["b"], ADLIF_GAIN * m.b_l0.detach().double().numpy(), rtol=1e-6)
     r = verify(m, net, x, backend="fast")
     assert r.agreement == 1.0 and 0.02 < r.model_output.mean() < 0.9, r.summary()
     q = to_lava(m, "fixed", calibration_x=x)
@@ -169,7 +170,7 @@ def test_adlif_lstm_gru_convert_with_identical_spikes(cls, kind, layers, disc, r
     """Spiking LSTM/GRU layers with the adLIF soma become ``adlif_lstm``/``adlif_gru`` populations: torch ==
     fast == reference in float (float64 model) over 100 steps; fixed point agrees with torch on most spikes."""
     torch.manual_seed(layers)
-    # adapt_gain 1: with the default q = 120 the second layer of this small untrained net barely fires ("se")
+    # adapt_gain 1: with the default q (60; SE-adLIF's 120) the second layer of this small untrained net barely fires ("se")
     m = cls(3, 6, num_layers=layers, neuron="adlif", discretisation=disc, reset=reset, threshold=0.05,
             adapt_gain=1.0).double().eval()
     x = torch.randn(100, 3, 3, dtype=torch.float64) * 2 + 0.5

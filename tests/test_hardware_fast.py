@@ -261,3 +261,28 @@ def test_reverse_population_fed_by_input(encoding):
             s = np.tanh(d)
         out.append(s)
     np.testing.assert_allclose(y, np.array(out)[::-1], atol=1e-10)
+
+
+def test_auto_engine_measured_once_per_structure():
+    """engine="auto" from MEASURE_BATCH samples on: one measurement per network structure and batch (kept in
+    ENGINE_CHOICE), the bits of the engine it picked (fixed point: either engine's, they are bit-exact)."""
+    from spikernn.hardware.compiled import available
+    from spikernn.hardware.fast import backend as fb
+
+    rng = np.random.default_rng(5)
+    pops = [Population("x", "input", 6), Population("h", "lif", 16, {"threshold": np.full(16, 0.5)})]
+    syn = [SynapseBlock("xh", "x", "h", "in", rng.normal(0, 1, (16, 6))),
+           SynapseBlock("hh", "h", "h", "in", rng.normal(0, .5, (16, 16)))]
+    net, _ = fp.quantize(Network(pops, syn, "x", ["h"]), input_range=4)
+    x = rng.normal(0, 1, (2 * fb.PROBE_STEPS + 1, fb.MEASURE_BATCH, 6))
+    plan = compile_network(net)
+    key = (fb.structure_key(plan), fb.MEASURE_BATCH, 1)
+    fb.ENGINE_CHOICE.pop(key, None)
+    y, _ = simulate_fast(net, x, plan=plan)
+    engine, t_numba, t_numpy = fb.ENGINE_CHOICE[key]
+    assert engine in ("auto", "numpy") and t_numba > 0 and t_numpy > 0
+    assert engine == "numpy" or available()
+    fb.ENGINE_CHOICE[key] = ("numpy", 0.0, 0.0)  # a recorded choice is not measured again
+    np.testing.assert_array_equal(simulate_fast(net, x, plan=plan)[0], y)
+    np.testing.assert_array_equal(simulate_fast(net, x, plan=plan, engine="numpy")[0], y)
+    fb.ENGINE_CHOICE.pop(key)

@@ -456,7 +456,7 @@ CASES += [
     C("api bias 1", lambda f: snr.SpikingRNN(3, 4, bias=1), TypeError, "bias must be a bool", False),
     C("api cell bias 'no'", lambda f: snr.SpikingLSTMCell(3, 4, bias="no"), TypeError, "bias must be a bool", False),
     C("api learn_threshold 'yes'", lambda f: snr.SpikingRNN(3, 4, learn_threshold="yes"), TypeError, "learn_threshold", False),
-    C("api learn_decay 0", lambda f: snr.SpikingRNN(3, 4, learn_decay=0), TypeError, "learn_decay", False),
+    C("api learn_decay 0", lambda f: snr.SpikingRNN(3, 4, neuron="lif", learn_decay=0), TypeError, "learn_decay", False),
     C("api num_classes 0", lambda f: snr.SpikingSequenceClassifier("lstm", 3, 4, 0), ValueError, "num_classes must be a positive int", False),
     C("api num_classes -2", lambda f: snr.SpikingSequenceClassifier("gru", 3, 4, -2), ValueError, "num_classes must be a positive int", False),
     C("api num_classes 2.5", lambda f: snr.SpikingSequenceClassifier("gru", 3, 4, 2.5), ValueError, "num_classes must be a positive int", False),

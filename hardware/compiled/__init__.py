@@ -18,12 +18,12 @@ True
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 import warnings
 from typing import Any
 
-ENV = "SPIKERNN_KERNELS"  # "numpy": never use the compiled kernels
+from spikernn._numba import ENV, kernels_disabled
+
 _STATE: dict[str, Any] = {"kernels": None, "error": None, "load_s": None, "cache": None}
 TIMING: dict[str, float | None] = {"first_call_s": None}  # first compiled run/stream of this process (compile or
 # cache load of the interpreter), measured by the engine
@@ -35,7 +35,7 @@ def numba_installed() -> bool:
 
 def available() -> bool:
     """Whether the compiled kernels can be used (numba importable, not disabled by ``SPIKERNN_KERNELS=numpy``)."""
-    if os.environ.get(ENV, "").lower() == "numpy":
+    if kernels_disabled():
         return False
     return numba_installed() and load_kernels() is not None
 
@@ -67,7 +67,7 @@ def info() -> dict:
     """What ``backend="fast"`` runs with: ``engine`` ("numba" or "numpy"), numba's version, the cache directory,
     and, once a compiled run happened in this process, ``first_call_s`` (compilation or cache load of the
     kernels used)."""
-    forced = os.environ.get(ENV, "").lower() == "numpy"
+    forced = kernels_disabled()
     out: dict[str, Any] = {"engine": "numpy", "numba": None, "cache": None, "reason": None}
     if forced:
         out["reason"] = f"{ENV}=numpy"

@@ -6,9 +6,11 @@ A run steps **units** of populations with the interpreter (:func:`~spikernn.hard
 (batch 1 costs microseconds per step); from :data:`STAGE_BATCH` on every group of the fast plan (strongly
 connected components) is one unit, and the blocks into it from earlier groups are computed beforehand for many
 steps at once (:func:`pre_inputs`; fixed point with int8 matrix products where the machine has them,
-:mod:`~spikernn.hardware.compiled.intmm`). A stream is the input population and the whole stage as one unit,
+:mod:`~spikernn.hardware.compiled.intmm`; float: graded payloads as float64 GEMMs from batch 64,
+:mod:`~spikernn.hardware.compiled.blas`). A stream is the input population and the whole stage as one unit,
 one call per step. Float results do not depend on the split (the canonical block order of
-:mod:`~spikernn.hardware.compiled.layout`), so a stream gives a run's bits in float as in fixed point.
+:mod:`~spikernn.hardware.compiled.layout`) below batch 64, so a stream gives a run's bits in float as in fixed point
+there; from batch 64 the float GEMMs sum inside each block in the library's order (float rounding, ~1e-16).
 """
 from __future__ import annotations
 
@@ -25,7 +27,10 @@ from spikernn.hardware.network import Network
 from spikernn.hardware.timing import replay_messages
 
 STAGE_BATCH = 16  # from this batch size on, a run goes group by group (products of many steps at once)
-CHUNK_ELEMS = 1 << 22  # at most this many elements of precomputed input per chunk (memory)
+CHUNK_ELEMS = 1 << 18  # at most this many elements of precomputed input per chunk: 2 MB of float64 / int64, so
+# that E stays in cache between being formed and read by the interpreter (1 << 22, 32 MB, cost 20-30% at batch 256:
+# benchmarks/bench_batch_vs_torch.py, float GRU 1.26 -> 1.02, fixed GRU 0.97 -> 0.70)
+CHUNK_ROWS = 4096  # stepped units: rows (steps x batch) of precomputed input per chunk (cache-sized, ~8 MB at A=256)
 
 __all__ = ["execute", "CompiledStream", "Unsupported", "STAGE_BATCH", "supports"]
 
@@ -94,16 +99,23 @@ def messages(plan: Plan, b: Blk, masks: dict, sent: dict, values: dict) -> np.nd
     return np.ascontiguousarray(m)
 
 
-def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: int) -> np.ndarray:
+def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: int,
+               out: np.ndarray | None = None) -> np.ndarray:
     """``E`` (T, B, A): the input of the unit's precomputed blocks for steps t0 .. t0+T-1, each block's sum formed
-    alone and added in the canonical order (fixed point: exact integers, int8 matrix products where available)."""
-    from spikernn.hardware.compiled import intmm
+    alone and added in the canonical order (fixed point: exact integers, int8 matrix products where available;
+    float: float64 GEMMs from :data:`~spikernn.hardware.compiled.blas.MIN_ROWS` rows on). ``out``: a buffer of at
+    least T rows to reuse (zeroed here)."""
+    from spikernn.hardware.compiled import blas, intmm
 
-    E = np.zeros((T, batch, unit.n_acc), unit.dtype)
+    if out is None:
+        E = np.zeros((T, batch, unit.n_acc), unit.dtype)
+    else:
+        E = out[:T]
+        E.fill(0)
     TMP = None
     for pb in unit.pre:
         msg = msgs[pb.blk.name]
-        if unit.fixed and intmm.add_block(E, msg, pb, t0, T):
+        if intmm.add_block(E, msg, pb, t0, T) if unit.fixed else blas.add_block(E, msg, pb, t0, T):
             continue
         if TMP is None:
             TMP = np.zeros((batch, unit.n_tmp), unit.dtype)
@@ -142,9 +154,9 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
     values: dict[str, np.ndarray] = {inp: enc.values}
     need_values = set(plan.pops) if record_all else set(plan.need_values)
     groups = units_of(plan, B)
-    from spikernn.hardware.compiled import intmm
+    from spikernn.hardware.compiled import blas, intmm
 
-    stepped = plan.fixed and B >= intmm.MIN_ROWS and intmm.available()
+    stepped = B >= intmm.MIN_ROWS and intmm.available() if plan.fixed else B >= blas.MIN_ROWS
     units = [build_unit(plan, names, record_sent=set(plan.need_sent), record_values=need_values, stepped=stepped)
              for names in groups]
     dt = np.int64 if plan.fixed else np.float64
@@ -156,9 +168,12 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
         VREC = np.zeros((T, B, unit.n_rec), dt)
         msgs = {pb.blk.name: messages(plan, pb.blk, masks, sent, values) for pb in unit.pre}
         tc = max(1, min(T, CHUNK_ELEMS // max(1, B * unit.n_acc))) if unit.pre else T
+        if unit.stepped:  # stepped anyway: chunks of ~CHUNK_ROWS rows keep E in cache
+            tc = max(1, min(tc, CHUNK_ROWS // B))
+        ebuf = np.zeros((tc, B, unit.n_acc), dt) if unit.pre else None
         for t0 in range(0, T, tc):
             n = min(T, t0 + tc) - t0
-            E = pre_inputs(unit, msgs, t0, n, B) if unit.pre else _empty((1, B, unit.n_acc), dt)
+            E = pre_inputs(unit, msgs, t0, n, B, ebuf) if unit.pre else _empty((1, B, unit.n_acc), dt)
             if unit.stepped:
                 _run_stepped(unit, st, t0, n, E, X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y)
             else:
@@ -174,27 +189,35 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
 
 def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *rest) -> None:
     """Steps t0 .. t0+T-1 one at a time, the unit's stepped (recurrent) blocks computed before each step from what
-    their sources sent (``HIST``) with int8 matrix products (fixed point, large batches)."""
-    from spikernn.hardware.compiled import intmm
+    their sources sent (``HIST``) as matrix products: int8 in fixed point (:mod:`~spikernn.hardware.compiled.intmm`),
+    float64 GEMMs in float (:mod:`~spikernn.hardware.compiled.blas`), added to the step's precomputed input in the
+    canonical block order."""
+    from spikernn.hardware.compiled import blas, intmm
 
     X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y = rest
     B = st.ST.shape[0]
-    Et = np.zeros((1, B, unit.n_acc), np.int64)
-    weights = [(sb, intmm.Weights(sb.blk)) for sb in unit.stepped]
+    Et = np.zeros((1, B, unit.n_acc), unit.dtype)
+    if unit.fixed:
+        weights = [(sb, intmm.Weights(sb.blk)) for sb in unit.stepped]
+    else:
+        weights = [(sb, getattr(sb, "_blas", None) or blas.Weights(sb.w)) for sb in unit.stepped]
+        for sb, w in weights:
+            sb._blas = w
     R = unit.R
+    weights = [(sb, w, sb.blk.lag, unit.out_cols(sb.blk.source)) for sb, w in weights]
     for tt in range(T):
         t = t0 + tt
         if E.shape[0] == T:
             np.copyto(Et[0], E[tt])
         else:
             Et.fill(0)
-        for sb, w in weights:
-            lag = sb.blk.lag
+        for sb, w, lag, cols in weights:
             if t < lag:
                 continue
-            j_src = unit.index(sb.blk.source)
-            cols = unit.out_cols(unit.names[j_src])
             payload = st.HIST[(t - lag) % R][:, cols]
+            if not unit.fixed:  # float payloads; spikes are 1.0
+                blas.product(payload, w, Et[0], sb.a0)
+                continue
             msg = payload.astype(np.bool_) if not sb.blk.graded else np.ascontiguousarray(payload)
             if not (w.ok and intmm.product(msg, w, Et[0], sb.a0)):  # weights or payloads beyond int8 planes
                 K.pre_block(msg[None], 0, 1, 0, sb.w.reshape(-1), sb.m, sb.blk.graded, sb.ex, Et, sb.a0,

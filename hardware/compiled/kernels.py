@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, types
 
 from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
+from spikernn._numba import numba_can_cache
 from numba.extending import overload
 
 
@@ -29,16 +30,8 @@ def _probe():  # a function of this file: can numba cache it?
 
 
 def can_cache() -> bool:
-    """Whether numba finds a writable cache directory for this file's functions (next to it, numba's per-user
-    directory, or ``NUMBA_CACHE_DIR``); never the case in a read-only install without one. Without it the
-    kernels compile uncached (on first use in every process)."""
-    try:
-        from numba.core.caching import FunctionCache
-
-        FunctionCache(_probe)
-        return True
-    except Exception:  # noqa: BLE001 - "no locator available": compile without caching
-        return False
+    """Whether numba can cache this file's functions (:func:`spikernn._numba.numba_can_cache`)."""
+    return numba_can_cache(_probe)
 
 
 JIT = dict(cache=can_cache(), error_model="numpy", nogil=True)
@@ -712,20 +705,56 @@ def _input_float(j, POP, P, ST, X, tt, OUT, MK):
 
 
 # ---- synaptic products (synapses.py: Lava's Dense arithmetic) ---------------------------------------------------
+@njit(**INLINE)
+def _next(srow, k):
+    """The first index >= k of a source that sent (nonzero payload), or srow.shape[0]."""
+    ns = srow.shape[0]
+    while k < ns and srow[k] == 0:
+        k += 1
+    return k
+
+
 @njit(**JIT)
 def _row_into(row, srow, W, w0, m, graded):
     """row += sum_k srow[k] * W[w0 + k*m : ...] over the sources that sent (binary: column additions; graded: the
-    payload times the column), k ascending."""
-    for k in range(srow.shape[0]):
-        p = srow[k]
-        if p != 0:
-            w = W[w0 + k * m:w0 + (k + 1) * m]
+    payload times the column), k ascending. Four sources per pass over the row, each element's additions still one
+    after the other in ascending k (the same roundings as one column at a time, with a quarter of the row's loads
+    and stores)."""
+    ns = srow.shape[0]
+    i0 = _next(srow, 0)
+    while i0 < ns:
+        i1 = _next(srow, i0 + 1)
+        i2 = _next(srow, i1 + 1) if i1 < ns else ns
+        i3 = _next(srow, i2 + 1) if i2 < ns else ns
+        if i3 < ns:
+            a, b = W[w0 + i0 * m:w0 + (i0 + 1) * m], W[w0 + i1 * m:w0 + (i1 + 1) * m]
+            c_, d = W[w0 + i2 * m:w0 + (i2 + 1) * m], W[w0 + i3 * m:w0 + (i3 + 1) * m]
             if graded:
+                p0, p1, p2, p3 = srow[i0], srow[i1], srow[i2], srow[i3]
                 for c in range(m):
-                    row[c] += p * w[c]
+                    r = row[c] + p0 * a[c]
+                    r = r + p1 * b[c]
+                    r = r + p2 * c_[c]
+                    row[c] = r + p3 * d[c]
             else:
                 for c in range(m):
-                    row[c] += w[c]
+                    r = row[c] + a[c]
+                    r = r + b[c]
+                    r = r + c_[c]
+                    row[c] = r + d[c]
+            i0 = _next(srow, i3 + 1)
+            continue
+        for k in (i0, i1, i2):  # fewer than four left
+            if k < ns:
+                w = W[w0 + k * m:w0 + (k + 1) * m]
+                if graded:
+                    p = srow[k]
+                    for c in range(m):
+                        row[c] += p * w[c]
+                else:
+                    for c in range(m):
+                        row[c] += w[c]
+        break
 
 
 @njit(**JIT)
@@ -1108,3 +1137,17 @@ def add_planes(res, N, k, ex, out, a0, v):
                     v[c] += np.int64(rj[c]) << (8 * j)
             for c in range(m):
                 row[c] += v[c] >> (-ex)
+
+
+@njit(**JIT)
+def add_scaled(acc, N, ex, out, a0):
+    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N: float64 products that hold exact integers (the
+    caller checked |acc| < 2**53) scaled by the block's exponent (exact: a power of two; floor == the arithmetic
+    shift of synapses.shift_floor)."""
+    m = acc.shape[1]
+    sc = 2.0 ** ex
+    for i in range(N):
+        row = out[i, a0:a0 + m]
+        r = acc[i]
+        for c in range(m):
+            row[c] += np.int64(math.floor(r[c] * sc))

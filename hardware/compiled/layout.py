@@ -35,6 +35,8 @@ from spikernn.hardware.compiled import kernels as K
 LUT32 = FULL_BOTH.astype(np.int32)  # sigmoid at 0 .. 65535, tanh at 65536 .. (values in [-4096, 4096])
 RESET_CODES = {"subtract": K.SUBTRACT, "zero": K.ZERO, "none": K.NONE}
 EXACT_INT = float(2 ** 62)
+STEP_SPIKES = {True: False, False: False}  # fixed point / float: binary-spike recurrent blocks stepped as matrix
+# products too (else the interpreter's column additions); graded ones always are
 
 # Per kind: its code, the settings and parameters the kernels know (a kind that gains one is not compiled: the
 # numpy fast path runs it, never a kernel that ignores it), the parameter packing and the value field the host
@@ -181,7 +183,7 @@ class Unit:
     n_rec: int
     R: int
     pre: list[PreBlock] = field(default_factory=list)
-    stepped: list[PreBlock] = field(default_factory=list)  # fixed point: recurrent blocks the engine computes per step
+    stepped: list[PreBlock] = field(default_factory=list)  # recurrent blocks the engine computes per step (GEMMs)
     block_names: list[str] = field(default_factory=list)  # BLK's B_ID -> network block name
 
     @property
@@ -235,9 +237,10 @@ def _weights(b: Blk, fixed: bool) -> tuple[np.ndarray, int]:
 def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozenset(),
                record_values: set[str] = frozenset(), stepped: bool = False) -> Unit:
     """Pack the populations ``names`` (in step order) of ``plan``; blocks from outside the unit become
-    :attr:`Unit.pre` (their ports start from ``E``), and with ``stepped`` (fixed point only: exact in any order) the
-    blocks inside it with a lag of one step or more become :attr:`Unit.stepped` (computed by the engine before each
-    step, into ``E``). Raises :class:`Unsupported` for what the kernels cannot run."""
+    :attr:`Unit.pre` (their ports start from ``E``), and with ``stepped`` the blocks inside it with a lag of one
+    step or more become :attr:`Unit.stepped` (computed by the engine before each step, into ``E``; fixed point: any
+    of them, exact in any order; float: those before the port's first live block, so that the canonical order
+    holds). Raises :class:`Unsupported` for what the kernels cannot run."""
     fixed = plan.fixed
     precision = "fixed" if fixed else "float"
     group_of = {n: i for i, g in enumerate(plan.groups) for n in g}
@@ -302,7 +305,9 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             m = int(POP[j, K.K_AW0 + 2 * q])
             w, ex = _weights(b, fixed)
             tmp = max(tmp, m)
-            if b.source not in inside or (stepped and fixed and b.lag >= 1):
+            # float: a block is stepped only before any live block of its port (the canonical order holds)
+            if b.source not in inside or (stepped and b.lag >= 1 and (b.graded or STEP_SPIKES[fixed])
+                                          and (fixed or not seen_live[b.port])):
                 if seen_live[b.port] and not fixed:
                     raise AssertionError("canonical order: a precomputed block after a live one")  # pragma: no cover
                 POP[j, K.K_E0 + q] = 1

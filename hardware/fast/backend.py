@@ -76,28 +76,23 @@ class FastBackend(Backend):
                 products are small, and threads waiting on each other cost more than they give.
             workers: batch shards run in parallel threads (0 or None: every core); a shard has at least
                 :data:`MIN_SHARD` samples. Every sample is computed on its own, so the result does not depend
-                on the split (bit for bit in fixed point; float: the compiled engine's bits too, the numpy
-                engine's up to BLAS summation order, ~1e-16).
+                on the split (bit for bit in fixed point; float: the compiled engine's bits too for shards below
+                batch 64, else and in the numpy engine up to BLAS summation order, ~1e-16).
             record_all: keep every population's values (calibration, debugging).
             engine: "auto" (the compiled kernels of :mod:`spikernn.hardware.compiled` when numba is available
-                and they cover the network's kinds, else numpy), "numba" (compiled or an error saying why not),
-                "numpy" (the numpy kernels).
+                and they cover the network's kinds, else numpy; from :data:`MEASURE_BATCH` samples on, whichever
+                of the two measured faster on this network, :func:`choose_engine`), "numba" (compiled or an error
+                saying why not), "numpy" (the numpy kernels).
         """
         plan = plan if plan is not None else compile_network(net)
         if not workers:
             workers = os.cpu_count() or 1
         B = x.shape[1]
         shards = max(1, min(int(workers), B // MIN_SHARD))
-        run = _engine(plan, engine, use_kernels, chunk_elems, record_all)
         with blas_limit(blas_threads):
-            if shards <= 1:
-                return run(encoded)
-            bounds = np.linspace(0, B, shards + 1).round().astype(int)
-            parts = [Encoded(*(a[:, bounds[i]:bounds[i + 1]] for a in (encoded.sent, encoded.values, encoded.masks)))
-                     for i in range(shards)]
-            with ThreadPoolExecutor(shards) as ex:
-                recs = list(ex.map(run, parts))
-        return Recording.concatenate(recs)
+            if engine == "auto" and use_kernels and B >= MEASURE_BATCH and x.shape[0] > 2 * PROBE_STEPS:
+                engine = choose_engine(plan, encoded, shards, chunk_elems, record_all)
+            return _sharded(_engine(plan, engine, use_kernels, chunk_elems, record_all), encoded, shards)
 
     def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
         """A :class:`~spikernn.hardware.backends.stream.Stream` of ``net``: the compiled interpreter, one call per
@@ -122,6 +117,63 @@ class FastBackend(Backend):
             elif engine == "numba":
                 raise RuntimeError(f"engine='numba': the compiled kernels are unavailable ({compiled.info()['reason']})")
         return ReferenceStream(net, batch)
+
+
+def _sharded(run, enc: Encoded, shards: int) -> Recording:
+    """``run`` over ``shards`` batch shards of ``enc`` in parallel threads (one: directly)."""
+    if shards <= 1:
+        return run(enc)
+    B = enc.sent.shape[1]
+    bounds = np.linspace(0, B, shards + 1).round().astype(int)
+    parts = [Encoded(*(a[:, bounds[i]:bounds[i + 1]] for a in (enc.sent, enc.values, enc.masks)))
+             for i in range(shards)]
+    with ThreadPoolExecutor(shards) as ex:
+        recs = list(ex.map(run, parts))
+    return Recording.concatenate(recs)
+
+
+MEASURE_BATCH = 64  # from this batch size on, engine="auto" picks the engine by measured cost (choose_engine)
+PROBE_STEPS = 12  # steps of the input each engine runs for that measurement (inputs of more than twice as many)
+ENGINE_CHOICE: dict[tuple, tuple[str, float, float]] = {}  # structure, batch, shards -> (engine, numba s, numpy s)
+
+
+def structure_key(plan: Plan) -> tuple:
+    """What the engines' costs depend on besides the weights: precision, kinds, sizes, settings and blocks."""
+    pops = tuple((P.name, P.kind, P.size, P.stage, P.reverse,
+                  repr(sorted((k, v) for k, v in P.attrs.items() if np.ndim(v) == 0))) for P in plan.pops.values())
+    blks = tuple((b.source, b.target, b.port, b.wt.shape, b.lag, b.graded) for b in plan.blocks.values())
+    return plan.fixed, pops, blks
+
+
+def choose_engine(plan: Plan, enc: Encoded, shards: int, chunk_elems: int, record_all: bool) -> str:
+    """The engine ``engine="auto"`` runs for a batch of :data:`MEASURE_BATCH` samples or more: the compiled
+    kernels or the numpy engine, whichever ran the first :data:`PROBE_STEPS` steps of this input in less process
+    CPU time (the smaller of two timings each, interleaved, after a first compiled call that may compile or load
+    the kernels: about half a run's time, once; on a loaded machine the choice can still miss); measured
+    once per network structure, batch size and shard count in a process (:data:`ENGINE_CHOICE`, which keeps both
+    times). The choice never changes fixed-point bits (both engines are bit-exact); in float the two agree to
+    float rounding (~1e-16). Smaller batches take the compiled kernels (numba available): their per-step
+    overhead is the smallest."""
+    import time
+
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        return "numpy"
+    key = (structure_key(plan), enc.sent.shape[1], shards)
+    hit = ENGINE_CHOICE.get(key)
+    if hit is None:
+        probe = Encoded(*(a[:PROBE_STEPS] for a in (enc.sent, enc.values, enc.masks)))
+        costs: dict[str, float] = {}
+        for i, name in enumerate(("numba", "numba", "numpy", "numba", "numpy")):  # the smaller of two times each
+            run = _engine(plan, "auto" if name == "numba" else name, True, chunk_elems, record_all)
+            t0 = time.process_time()
+            _sharded(run, probe, shards)
+            if i:
+                costs[name] = min(costs.get(name, np.inf), time.process_time() - t0)
+        hit = ENGINE_CHOICE[key] = ("auto" if costs["numba"] <= costs["numpy"] else "numpy", costs["numba"],
+                                    costs["numpy"])
+    return hit[0]
 
 
 def _engine(plan: Plan, engine: str, use_kernels: bool, chunk_elems: int, record_all: bool):

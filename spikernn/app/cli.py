@@ -256,7 +256,7 @@ def doctor(
     skip_lava: Annotated[bool, typer.Option("--skip-lava", help="Do not run the Lava smoke test.")] = False,
 ) -> None:
     """Check the installation: versions, the fast simulator's kernels (compiled with numba, or the numpy
-    fallback and why), whether Lava runs (float and fixed point), energy sources.
+    fallback and why), the spiking layers' training kernels (numba, or the torch loop and why), whether Lava runs (float and fixed point), energy sources.
 
     Lava is optional (the `lava` extra): without it doctor says how to install it and still succeeds;
     installed but failing, it exits with 1.
@@ -274,6 +274,11 @@ def doctor(
             from spikernn.hardware import compiled
 
             report["fast_kernels"] = compiled.info()
+            adv(1)
+        with steps.step("training kernels (fused spiking layers)") as adv:
+            from spikernn.fused import kernels_info
+
+            report["training_kernels"] = kernels_info()
             adv(1)
         if not skip_lava:
             with steps.step("Lava smoke test (float and fixed point)") as adv:
@@ -321,6 +326,10 @@ def _print_doctor(report: dict) -> None:
     fk = report["fast_kernels"]
     table.add_row("fast simulator", f"[green]compiled[/green] (numba {fk['numba']}; cache: {fk['cache']})"
                   if fk["engine"] == "numba" else f"[yellow]numpy fallback[/yellow]: {fk['reason']}")
+    tk = report.get("training_kernels")
+    if tk:
+        table.add_row("training kernels", f"[green]compiled[/green] ({tk['covers']})" if tk["engine"] == "numba"
+                      else f"[yellow]torch loop[/yellow]: {tk['reason']}")
     lava = report.get("lava", {})
     if lava and not lava.get("installed", True):
         table.add_row("lava", f"not installed: backend='lava' needs it ({lava['install']})")

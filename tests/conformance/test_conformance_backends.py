@@ -7,7 +7,8 @@ float rounding. The reference backend runs the kinds' reference steps plainly
 ("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group), with its numpy kernels and fused loops ("fast-numpy"),
 with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
 ("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group), and at batch 64 in
-fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`). Lava cells (marked ``lava``) share three small networks per precision: every kind
+fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`)
+and in float ("fast-blas": the same blocks as float64 GEMMs, :mod:`~spikernn.hardware.compiled.blas`). Lava cells (marked ``lava``) share three small networks per precision: every kind
 with a spread of resets and adaptation (one Lava run each), Lava's own LIF and SigmaDelta, and bidirectional
 stages.
 """
@@ -27,7 +28,7 @@ from spikernn.hardware.network import Network, Population, SynapseBlock
 BRANCHES = spiking_branches() + sigma_delta_branches()
 VARIANTS = {"fast-numba": ("fast", {"engine": "numba"}), "fast-numpy": ("fast", {"engine": "numpy"}),
             "fast-steps": ("fast", {"use_kernels": False}), "fast-threads": ("fast", {"workers": 3}),
-            "fast-int8": ("fast", {"engine": "numba"})}
+            "fast-int8": ("fast", {"engine": "numba"}), "fast-blas": ("fast", {"engine": "numba"})}
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,9 +62,10 @@ def _compare(y, stats, y_ref, stats_ref, net, names, precision, atol):
 def _cells():
     for variant in VARIANTS:
         for b in BRANCHES:
-            for precision in (("fixed",) if variant == "fast-int8" else ("float", "fixed")):
+            for precision in {"fast-int8": ("fixed",), "fast-blas": ("float",)}.get(variant, ("float", "fixed")):
                 for topology in TOPOLOGIES:
-                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-int8": (64,)}.get(variant, (1, 4))
+                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-int8": (64,),
+                               "fast-blas": (64,)}.get(variant, (1, 4))
                     for batch in batches:
                         yield pytest.param(variant, b, precision, batch, topology,
                                            id=f"{variant}-{b.id}-{precision}-B{batch}-{topology}")
@@ -78,6 +80,10 @@ def test_backend_equals_reference(variant: str, branch: Branch, precision: str, 
         assert batch >= intmm.MIN_ROWS
         if not intmm.available():
             pytest.skip("no exact torch._int_mm here: the int8 path is not taken")
+    if variant == "fast-blas":
+        from spikernn.hardware.compiled import blas
+
+        assert batch >= blas.MIN_ROWS
     net, x, reads = _zoo(topology, precision, batch)
     y_ref, s_ref = _run(topology, precision, batch, "reference")
     y, s = _run(topology, precision, batch, backend, tuple(options.items()))

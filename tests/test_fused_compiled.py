@@ -1,0 +1,177 @@
+"""The numba kernels of the fused training path (spikernn._fused_kernels): same values and gradients as the torch
+loop of spikernn.fused (float32 tolerance), and the torch loop wherever the kernels do not apply."""
+import numpy as np
+import pytest
+import torch
+
+import spikernn as snr
+from spikernn import fused
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts the compiled forward passes."""
+    n = {"compiled": 0}
+    orig = fused._lstm_lif_forward_compiled
+
+    def spy(*a, **k):
+        n["compiled"] += 1
+        return orig(*a, **k)
+
+    monkeypatch.setattr(fused, "_lstm_lif_forward_compiled", spy)
+    return n
+
+
+def _run(m, x, h0):
+    m.zero_grad()
+    xx = x.clone().requires_grad_(True)
+    hh = [h.clone().requires_grad_(True) for h in h0]
+    out, state = m(xx, tuple(hh))
+    w = torch.linspace(0.5, 1.5, out.numel()).view_as(out)
+    # the V and C outputs (state) carry gradients too: both optional inputs of the backward kernel are exercised
+    loss = (out * w).sum() + sum((f * f).sum() for f in state[1:])
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in m.named_parameters()}
+    grads["x"] = xx.grad
+    grads.update({f"h0[{i}]": h.grad for i, h in enumerate(hh) if h.grad is not None})
+    return out.detach(), [f.detach() for f in state], grads
+
+
+def _close(a, b, tol=2e-5):
+    scale = b.abs().max().clamp(min=1e-6)
+    return float((a - b).abs().max() / scale) < tol
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("T", [1, 17])
+def test_compiled_equals_torch_loop(reset, T, calls, monkeypatch):
+    torch.manual_seed(3)
+    m = snr.SpikingLSTM(5, 24, num_layers=2, bidirectional=True, threshold=0.15, learn_threshold=True,
+                        decay=0.6, reset=reset)
+    x = torch.randn(T, 3, 5)
+    h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(3)]
+    o1, s1, g1 = _run(m, x, h0)
+    assert calls["compiled"] == 4  # 2 layers x 2 directions
+    monkeypatch.setenv("SPIKERNN_KERNELS", "numpy")
+    o2, s2, g2 = _run(m, x, h0)
+    assert calls["compiled"] == 4, "SPIKERNN_KERNELS=numpy must select the torch loop"
+    assert o1.sum() > 0
+    assert torch.equal(o1, o2)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert set(g1) == set(g2) and "h0[3]" in g1
+    for n in g1:
+        assert _close(g1[n], g2[n]), n
+
+
+def test_compiled_equals_step_path(calls):
+    """The compiled fused path against the step functions (the reference of both fused paths)."""
+    torch.manual_seed(4)
+    m = snr.SpikingLSTM(6, 16, threshold=0.2)
+    x = torch.randn(30, 4, 6)
+    h0 = m.initial_state(4)
+    o1, _, g1 = _run(m, x, h0)
+    assert calls["compiled"] == 1
+    m.fused = False
+    o2, _, g2 = _run(m, x, h0)
+    assert torch.equal(o1, o2)
+    for n in g1:
+        assert _close(g1[n], g2[n]), n
+
+
+@pytest.mark.parametrize("case", ["float64", "adaptive", "gru", "rnn", "adlif", "delta", "no_kernels"])
+def test_torch_loop_where_the_kernels_do_not_apply(case, calls, monkeypatch):
+    torch.manual_seed(5)
+    cls = {"gru": snr.SpikingGRU, "rnn": snr.SpikingRNN}.get(case, snr.SpikingLSTM)
+    opts = {"adaptive": {"adapt_scale": 0.3, "adapt_decay": 0.8}, "adlif": {"neuron": "adlif"},
+            "delta": {"neuron": "delta"}}.get(case, {"threshold": 0.2})
+    m = cls(4, 8, **opts)
+    x = torch.randn(6, 2, 4)
+    if case == "float64":
+        m, x = m.double(), x.double()
+    if case == "no_kernels":  # numba missing or failing to load
+        monkeypatch.setitem(fused._KERNELS, "module", None)
+        monkeypatch.setitem(fused._KERNELS, "error", "ImportError: No module named 'numba'")
+        assert fused.compiled_kernels() is None
+    out, _ = m(x)
+    out.sum().backward()
+    assert calls["compiled"] == 0
+
+
+def test_uses_compiled():
+    spec = fused.SomaSpec("lif", "subtract")
+    f32, f64 = torch.zeros(2), torch.zeros(2, dtype=torch.float64)
+    assert fused.uses_compiled("lstm", spec, f32, None)
+    assert not fused.uses_compiled("lstm", spec, f32, f64)
+    assert not fused.uses_compiled("gru", spec, f32)
+    assert not fused.uses_compiled("lstm", fused.SomaSpec("lif", "subtract", adaptive=True), f32)
+    assert not fused.uses_compiled("lstm", fused.SomaSpec("adlif", "zero"), f32)
+
+
+def test_sigmoid_kernel_close_to_torch():
+    K = fused.compiled_kernels()
+    x = np.concatenate([np.linspace(-30, 30, 200001, dtype=np.float32),
+                        np.array([-1e30, -200, -88, -87, 0.0, -0.0, 87, 88, 200, 1e30], dtype=np.float32)])
+    out = np.empty_like(x)
+    K.vsigmoid(x, out)
+    ref = torch.sigmoid(torch.from_numpy(x)).numpy()
+    inner = np.abs(x) <= 30
+    assert np.max(np.abs(out - ref)[inner] / np.spacing(ref[inner])) <= 4
+    assert np.all((out >= 0) & (out <= 1)) and np.all(np.diff(out[:200001]) >= 0)  # monotone on the grid
+    assert np.max(np.abs(out - ref)) <= 4 * np.spacing(np.float32(0.5))  # the tails: 0 and 1 within 4 ulp of 1/2
+
+
+def test_onednn_choice_is_measured_once_per_thread_count():
+    a = fused._onednn_faster()
+    assert isinstance(a, bool) and fused._ONEDNN["faster"][torch.get_num_threads()] is a
+    assert fused._onednn_faster() is a
+
+
+def test_batch_halves_on_two_threads_give_the_same_bits(monkeypatch):
+    """With >= 2 torch threads the compiled loops run the two batch halves on two threads (fused._split_batch):
+    the same values and gradients, bit for bit, as one loop over the whole batch."""
+    torch.manual_seed(6)
+    m = snr.SpikingLSTM(5, 16, threshold=0.15)
+    x = torch.randn(12, 20, 5)
+    h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(20)]
+    threads = torch.get_num_threads()
+    halves = {"n": 0}
+    orig = fused._split_batch
+
+    def spy(run, B):
+        halves["n"] += torch.get_num_threads() >= 2 and B >= fused.SPLIT_MIN_BATCH
+        return orig(run, B)
+
+    monkeypatch.setattr(fused, "_split_batch", spy)
+    try:
+        torch.set_num_threads(2)
+        o1, s1, g1 = _run(m, x, h0)
+        assert halves["n"] == 2  # forward and backward
+        monkeypatch.setattr(fused, "SPLIT_MIN_BATCH", 10 ** 6)
+        o2, s2, g2 = _run(m, x, h0)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
+    assert all(torch.equal(g1[n], g2[n]) for n in g1)
+    monkeypatch.setattr(fused, "SPLIT_MIN_BATCH", 16)
+    try:
+        torch.set_num_threads(2)
+        with torch.inference_mode():  # thread-local like grad mode: the worker thread runs in it too
+            o3 = m(x, tuple(h0))[0]
+    finally:
+        torch.set_num_threads(threads)
+    assert halves["n"] == 3 and torch.equal(o3, o1)
+
+
+def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
+    """A forked child (DataLoader workers, multiprocessing) has the parent's pool object but not its thread: the
+    pool is made again when the process id changed (a stale one would never run the other half)."""
+    ran = []
+    stale = object()
+    monkeypatch.setitem(fused._POOL, "pool", stale)
+    monkeypatch.setitem(fused._POOL, "pid", -1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    fused._split_batch(lambda b0, b1: ran.append((b0, b1)), 16)
+    assert fused._POOL["pool"] is not stale and sorted(ran) == [(0, 8), (8, 16)]
