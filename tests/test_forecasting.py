@@ -112,3 +112,54 @@ def test_state_readout_reads_the_last_layers_analog_state(layer, field):
     dense = forecasting.Forecaster(nn.LSTM(1, 5, batch_first=True), readout="state", residual=False)
     _, (h, _) = dense.rnn(x)
     assert torch.allclose(dense(x), dense.head(h[-1]))
+
+
+@pytest.mark.parametrize("layer", [snr.SpikingGRU, snr.SpikingLSTM])
+def test_torch_input_init_draws_input_weights_at_torchs_scale(layer):
+    torch.manual_seed(0)
+    rnn = layer(1, 16, num_layers=2, batch_first=True, neuron="delta")
+    before = {n: p.detach().clone() for n, p in rnn.named_parameters()}
+    assert forecasting.torch_input_init(rnn) is rnn
+    for n, p in rnn.named_parameters():
+        if n.startswith("weight_ih"):
+            assert p.abs().max() <= 0.25 and not torch.equal(p, before[n])  # U(±1/sqrt(16)), re-drawn
+        else:
+            assert torch.equal(p, before[n])  # recurrent weights, biases and neuron tensors untouched
+    with pytest.raises(TypeError, match="spikernn spiking layers"):
+        forecasting.torch_input_init(nn.GRU(1, 4, batch_first=True))
+
+
+def _graded_forecaster():
+    """The harness's and the example's graded recipe, trained briefly."""
+    tr, te = sine_windows()
+    torch.manual_seed(0)
+    rnn = forecasting.torch_input_init(snr.SpikingGRU(1, 8, batch_first=True, neuron="delta",
+                                                      threshold=forecasting.GRADED_THRESHOLD))
+    m = forecasting.Forecaster(rnn, readout="leaky", readout_decay=0.0)
+    forecasting.fit(m, tr, epochs=2, seed=0, clip_grad=1.0, scheduler="cosine")
+    return m, tr, te
+
+
+def test_graded_recipe_converts_whole():
+    from spikernn import converters
+
+    m, tr, te = _graded_forecaster()
+    assert m.rnn.neuron_options.threshold == forecasting.GRADED_THRESHOLD
+    x = te.x[:6]
+    with torch.no_grad():
+        ref = (m(x) - x[:, -1, :1]).numpy()  # the residual skip is the host's
+    y = np.asarray(converters.to_lava(m, precision="float").simulate(x, backend="fast")[0])
+    assert np.abs(y - ref).max() < 1e-4
+    fixed = np.asarray(converters.to_lava(m, precision="fixed", calibration_x=tr.x).simulate(x, backend="fast")[0])
+    assert np.abs(fixed - ref).max() < 0.05
+
+
+@pytest.mark.lava
+def test_graded_recipe_fixed_point_is_bit_exact_on_lava():
+    from spikernn import converters
+
+    m, tr, te = _graded_forecaster()
+    fixed = converters.to_lava(m, precision="fixed", calibration_x=tr.x)
+    x = te.x[:2]
+    assert np.array_equal(np.asarray(fixed.simulate(x, backend="fast")[0]),
+                          np.asarray(fixed.simulate(x, backend="lava")[0]))
