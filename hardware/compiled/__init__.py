@@ -9,7 +9,8 @@ stays fast. Compilation happens on first use and is cached on disk (numba's ``ca
 package when that is writable, else in numba's per-user cache directory, or ``NUMBA_CACHE_DIR``); when no cache
 directory is writable the kernels still compile, uncached. :func:`info` says which (``spikernn doctor``).
 Measured (benchmarks/bench_streaming.py --compile-time, 2 shared cores): the first stream step of a fresh process
-took 25.9 s with an empty cache (compiling the fixed-point interpreter) and 0.48 s loading it from the cache.
+took 19.3-25.9 s with an empty cache (compiling the fixed-point interpreter) and 0.29-0.48 s loading it from the
+cache (two sessions).
 
 >>> from spikernn.hardware import compiled
 >>> compiled.info()["engine"] in ("numba", "numpy")
