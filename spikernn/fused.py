@@ -96,8 +96,6 @@ def _onednn_faster() -> bool:
     if threads not in _ONEDNN["faster"]:
         faster = False
         if _onednn_available():
-            import time
-
             g = torch.Generator().manual_seed(0)
             w, x, add = (torch.randn(*shape, generator=g) for shape in ((512, 128), (32, 128), (32, 512)))
             wt, out = w.t().contiguous(), torch.empty(32, 512)

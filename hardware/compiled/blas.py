@@ -13,13 +13,12 @@ realistic firing rates (measured at ~0.1: :data:`PRE_SPIKES`, ``layout.STEP_SPIK
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
+
+from spikernn.hardware.compiled.buffers import per_thread
 
 MIN_ROWS = 64  # batch size from which the engine uses these products (the interpreter's loops below)
 PRE_SPIKES = False  # binary-spike blocks precomputed as GEMMs too (else the interpreter's column additions)
-_LOCAL = threading.local()  # product buffers per thread: batch shards run in parallel threads (``workers``)
 
 
 def _torch():
@@ -38,13 +37,8 @@ class Weights:
 
 
 def _buffer(key: tuple, shape: tuple) -> np.ndarray:
-    bufs = getattr(_LOCAL, "bufs", None)
-    if bufs is None:
-        bufs = _LOCAL.bufs = {}
-    b = bufs.get(key)
-    if b is None or b.shape[0] < shape[0]:
-        b = bufs[key] = np.empty(shape, np.float64)
-    return b[:shape[0]]
+    """This thread's float64 buffer of at least ``shape[0]`` rows for ``key``, cut to ``shape``."""
+    return per_thread(("blas",) + key, lambda: np.empty(shape, np.float64), lambda b: b.shape[0] >= shape[0])[:shape[0]]
 
 
 def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> None:

@@ -12,11 +12,10 @@ compute the products themselves.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from spikernn.hardware.compiled import kernels as K
+from spikernn.hardware.compiled.buffers import per_thread
 
 MIN_ROWS = 64  # below this many rows the interpreter's own loops are as fast
 PRE_SPIKES = True  # binary-spike blocks precomputed as int8 products too (else the kernels' column additions)
@@ -57,22 +56,17 @@ class Weights:
 ROWS = 2048  # rows per product (buffers reused: a fresh 50 MB int32 output costs more in page faults than the product)
 PLANES = 4  # payloads up to MAX_PAYLOAD (a 24-bit payload needs 3 planes)
 MAX_PAYLOAD = 127 * (256 ** PLANES - 1) // 255
-_LOCAL = threading.local()  # buffers per thread: batch shards run in parallel threads (``workers``)
 
 
 def _buffers(n: int, m: int):
-    key = (n, m)
-    bufs = getattr(_LOCAL, "bufs", None)
-    if bufs is None:
-        bufs = _LOCAL.bufs = {}
-    b = bufs.get(key)
-    if b is None:
+    def make():
         torch = _STATE["torch"]
         planes = np.empty((PLANES, ROWS, n), np.int8)
         res = np.empty((PLANES, ROWS, m), np.int32)
-        b = bufs[key] = (planes, res, [torch.from_numpy(planes[j]) for j in range(PLANES)],
-                         [torch.from_numpy(res[j]) for j in range(PLANES)], np.empty(m, np.int64))
-    return b
+        return (planes, res, [torch.from_numpy(planes[j]) for j in range(PLANES)],
+                [torch.from_numpy(res[j]) for j in range(PLANES)], np.empty(m, np.int64))
+
+    return per_thread(("intmm", n, m), make)
 
 
 def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> bool:
@@ -126,15 +120,12 @@ def _product_f64(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> None:
     below 2**53 (the caller checked max |payload| x the largest column sum of |mantissas|)."""
     torch = _STATE["torch"]
     n = rows.shape[1]
-    key = ("f64", n, w.m)
-    bufs = getattr(_LOCAL, "bufs", None)
-    if bufs is None:
-        bufs = _LOCAL.bufs = {}
-    b = bufs.get(key)
-    if b is None:
+
+    def make():
         src, res = np.empty((ROWS, n), np.float64), np.empty((ROWS, w.m), np.float64)
-        b = bufs[key] = (src, res, torch.from_numpy(src), torch.from_numpy(res))
-    src, res, ts, tr = b
+        return src, res, torch.from_numpy(src), torch.from_numpy(res)
+
+    src, res, ts, tr = per_thread(("intmm-f64", n, w.m), make)
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
