@@ -1,0 +1,186 @@
+"""Screen of JapaneseVowels "best recipe" candidates for the spiking LSTM/GRU, chosen on a validation split.
+
+Each candidate (a name and a JSON dict of options) is trained on part of the 270 training utterances and scored
+on the rest (``--split val``: a fixed stratified hold-out of ``--val`` utterances per class, drawn once with
+seed 1234 + the run's seed, so each seed holds out other utterances; the test split is never read), or on the full training set and scored on the 370 test utterances
+(``--split test``, for the final 3-seed figures of the chosen candidate). Every run is appended to ``--log``.
+
+    nice -n 19 .venv/bin/python benchmarks/screen_japanese_vowels.py --split val --seeds 0,1 \\
+        --cand base '{}' --cand ls '{"label_smoothing": 0.1}'
+
+Options (model): kind, hidden, layers, dropout, readout_decay, learn_readout_decay, readout_mean (logits
+averaged over the valid steps instead of read at the last one), neuron options (any key of
+:class:`spikernn.neurons.NeuronOptions`, e.g. neuron, threshold, learn_threshold, adapt_gain, surrogate_options).
+Options (training): epochs, lr, batch, wd, clip, sched (cosine | onecycle | none), warmup (fraction, onecycle),
+crop (random time crop fraction), noise (Gaussian input noise std), warp (random time-warp factor range
++-warp, linear resampling), label_smoothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+from torch import nn
+
+import spikernn as snr
+
+MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean")
+TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing")
+DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
+            "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
+            "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
+            "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1}
+
+
+def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
+    """Stratified hold-out: ``per_class`` utterances of each class to validation, the rest to training."""
+    g = torch.Generator().manual_seed(seed)
+    val = []
+    for c in range(data.num_classes):
+        idx = torch.nonzero(data.y == c).flatten()
+        val.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    val = torch.cat(val)
+    mask = torch.ones(len(data), dtype=torch.bool)
+    mask[val] = False
+    tr = torch.nonzero(mask).flatten()
+    return sub(data, tr), sub(data, val)
+
+
+def sub(d, idx):
+    return snr.datasets.SequenceData(d.x[idx], d.lengths[idx], d.y[idx], d.num_classes)
+
+
+class MeanReadout(nn.Module):
+    """Wrap a SpikingSequenceClassifier: logits = readout averaged over each sequence's valid steps."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.rnn = net.rnn
+
+    def forward(self, x, lengths=None):
+        y = self.net.forward_steps(x, lengths)  # (B,T,C)
+        if lengths is None:
+            return y.mean(1)
+        m = (torch.arange(y.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).to(y.dtype).unsqueeze(-1)
+        return (y * m).sum(1) / lengths.to(y.dtype).unsqueeze(1)
+
+
+def build(o: dict, F: int, C: int) -> nn.Module:
+    neuron = {k: v for k, v in o.items() if k not in MODEL_KEYS and k not in TRAIN_KEYS}
+    net = snr.SpikingSequenceClassifier(o["kind"], F, o["hidden"], C, num_layers=o["layers"], dropout=o["dropout"],
+                                        readout_decay=o["readout_decay"],
+                                        learn_readout_decay=o["learn_readout_decay"], **neuron)
+    return MeanReadout(net) if o["readout_mean"] else net
+
+
+def augment(x, L, o, g):
+    """Random time crop (fraction o['crop']) and time warp (factor in [1-warp, 1+warp]) per sequence."""
+    if not (o["crop"] or o["warp"]):
+        return x, L
+    outs, lens = [], []
+    for b in range(x.shape[0]):
+        n = int(L[b])
+        s = x[b, :n]
+        if o["crop"]:
+            k = max(1, int(round(n * (1 - o["crop"] * float(torch.rand(1, generator=g))))))
+            st = int(torch.randint(0, n - k + 1, (1,), generator=g))
+            s = s[st:st + k]
+        if o["warp"]:
+            f = 1 + o["warp"] * (2 * float(torch.rand(1, generator=g)) - 1)
+            m = max(2, int(round(s.shape[0] * f)))
+            s = nn.functional.interpolate(s.T.unsqueeze(0), size=m, mode="linear", align_corners=True)[0].T
+        outs.append(s)
+        lens.append(s.shape[0])
+    T = max(lens)
+    out = x.new_zeros(x.shape[0], T, x.shape[2])
+    for b, s in enumerate(outs):
+        out[b, : s.shape[0]] = s
+    return out, torch.tensor(lens)
+
+
+def train(net, data, o, seed):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["wd"])
+    steps = o["epochs"] * math.ceil(len(data) / o["batch"])
+    if o["sched"] == "cosine":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
+    elif o["sched"] == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, o["lr"], total_steps=steps, pct_start=o["warmup"])
+    else:
+        sched = None
+    net.train()
+    for _ in range(o["epochs"]):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(perm), o["batch"]):
+            j = perm[i:i + o["batch"]]
+            L = data.lengths[j]
+            x = data.x[j, : int(L.max())]
+            x, L = augment(x, L, o, g)
+            if o["noise"]:
+                x = x + o["noise"] * torch.randn_like(x)
+            loss = nn.functional.cross_entropy(net(x, L), data.y[j], label_smoothing=o["label_smoothing"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if o["clip"]:
+                nn.utils.clip_grad_norm_(net.parameters(), o["clip"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+    net.eval()
+
+
+@torch.no_grad()
+def score(net, data):
+    net.eval()
+    L = data.lengths
+    logits = net(data.x[:, : int(L.max())], L)
+    acc = float((logits.argmax(-1) == data.y).float().mean())
+    rnn = net.rnn
+    rate = sum(float(a.total_spikes) for a in rnn.last_activity) / max(sum(a.neuron_steps for a in rnn.last_activity), 1)
+    return acc, rate
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=["val", "test"], default="val")
+    ap.add_argument("--val", type=int, default=10, help="validation utterances per class (--split val)")
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--kinds", default="gru", help="comma-separated kinds, each candidate run for each")
+    ap.add_argument("--cand", nargs=2, action="append", metavar=("NAME", "JSON"), required=True)
+    ap.add_argument("--log", default="benchmarks/results/round4/screen_jv.jsonl")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    train_all, test = snr.datasets.japanese_vowels()
+    import os
+    print(f"split {a.split}; load {os.getloadavg()[0]:.1f}")
+    for name, js in a.cand:
+        for kind in a.kinds.split(","):
+            o = {**DEFAULTS, "kind": kind, **json.loads(js)}
+            accs = []
+            for seed in [int(s) for s in a.seeds.split(",")]:
+                tr, ev = split(train_all, a.val, 1234 + seed) if a.split == "val" else (train_all, test)
+                torch.manual_seed(seed)
+                net = build(o, tr.num_features, tr.num_classes)
+                t0, c0 = time.perf_counter(), time.process_time()
+                train(net, tr, o, seed)
+                acc, rate = score(net, ev)
+                accs.append(acc)
+                rec = {"name": name, "split": a.split, "seed": seed, "opts": o, "acc": acc, "rate": rate,
+                       "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                       "load": os.getloadavg()[0]}
+                with open(a.log, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                print(f"  {name:<18} {kind} seed {seed}: {100 * acc:6.2f} %  r {rate:.3f}  "
+                      f"({rec['cpu_s']:.0f} s cpu, load {rec['load']:.1f})", flush=True)
+            m = sum(accs) / len(accs)
+            sd = (sum((x - m) ** 2 for x in accs) / max(len(accs) - 1, 1)) ** 0.5
+            print(f"= {name:<18} {kind}: {100 * m:.2f} ± {100 * sd:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
