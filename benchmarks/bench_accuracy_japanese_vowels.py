@@ -23,6 +23,11 @@ defaults and the plain drop-in recipe.
 last step only, and β_out = 0.9 forgets the early frames of the 7-29-frame utterances) and a learnable
 per-neuron threshold; everything else as the defaults. Chosen by 10-fold cross-validation on the 270
 training utterances (init seeds 100-102, never the test split), as the best mean over the three kinds.
+
+The best unidirectional JapaneseVowels figures are not this script's: ``bench_accuracy.py --data
+japanese_vowels --recipes tuned_adlif`` (round 4: adLIF soma θ 0.3, 60 epochs, one-cycle lr 1e-2, weight
+decay 1e-3, random crops, label smoothing; chosen on hold-outs of the training set) gives SpikingGRU
+98.74 ± 0.31 % and SpikingLSTM 97.75 ± 0.78 % (3 seeds; ``benchmarks/results/accuracy_notes.md``, "Round 4").
 """
 from __future__ import annotations
 

@@ -67,3 +67,19 @@ def test_layer_rates_count_valid_steps_per_layer():
         layer2 = sum(float(m.rnn(x[b:b + 1, :int(L[b])])[0].sum()) for b in range(3)) / (6 * int(L.sum()))
     assert abs(rates[1] - layer2) < 1e-9 and 0 < layer2 < 1
     assert 0 <= rates[0] <= 1 and m.training  # the model's mode is restored
+
+
+def test_tuned_adlif_recipe_uses_the_adlif_soma_and_its_epochs(tmp_path):
+    net = bench_accuracy.build("snn_gru", "tuned_adlif", bench_accuracy.snr.datasets.load("synthetic")[0], 8, {})
+    opts = net.rnn.neuron_options
+    assert (opts.neuron, opts.threshold, opts.adapt_gain, opts.learn_threshold) == ("adlif", 0.3, 60.0, True)
+    args = ["--data", "synthetic", "--models", "snn_gru", "--recipes", "tuned_adlif", "--seeds", "1",
+            "--hidden", "8", "--quiet", "--out", str(tmp_path)]
+    saved = bench_accuracy.RECIPE_EPOCHS["tuned_adlif"]
+    try:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif"] = 2  # short run; the epochs are taken from the recipe
+        assert bench_accuracy.main(args) == 0
+    finally:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif"] = saved
+    (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert (run["recipe"], run["epochs"]) == ("tuned_adlif", 2) and 0 <= run["accuracy"] <= 1
