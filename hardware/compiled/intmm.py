@@ -76,6 +76,7 @@ MAX_PAYLOAD = 127 * (256 ** PLANES - 1) // 255
 
 F32_EXACT = 2.0 ** 24  # float32 holds every integer below this: sums bounded by it are exact in float32 GEMM
 ROUTE: str | None = None  # "int8" / "float32" forces the products' route; None: measured (float32_faster)
+CROSSOVER: float | None = None  # forces spike_crossover's firing rate (0: every spike block a GEMM; inf: none)
 
 
 def float32_faster() -> bool:
@@ -211,25 +212,27 @@ def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
 
 def spike_crossover() -> float:
     """The firing rate (spikes per source per step) above which a binary-spike block's input is cheaper as a GEMM
-    (:func:`product`) than as the interpreter's column additions (``kernels.pre_block``, whose cost grows with the
+    (:func:`product`) than as the interpreter's column additions (``kernels.pre_block8``, whose cost grows with the
     rate), measured once per process at rate 0.25 on (2 steps x 256) x 128 sources -> 512 inputs, the GEMM on the
     route :func:`float32_faster` chose: ``0.25 * t_gemm / t_columns`` (the smaller of three timings each,
     interleaved). Where int8 GEMMs are fast (VNNI) it is near 0, every block is a GEMM; on an AVX2-only EPYC,
     float32 GEMMs: ~0.3 (at rate 0.1 the column additions took 0.64 s against 0.88 s for the 2-layer spiking LSTM
     of benchmarks/bench_batch_vs_torch.py)."""
+    if CROSSOVER is not None:
+        return CROSSOVER
     if "crossover" not in _STATE:
         rng = np.random.default_rng(0)
         T, B, n, m, rate = 2, 256, 128, 512, 0.25
         mant = rng.integers(-128, 128, (n, m))
         msg = rng.random((T, B, n)) < rate
         E = np.zeros((T, B, m), np.int64)
-        tmp = np.zeros((B, m), np.int64)
         blk = type("Blk", (), {"wt": mant, "exp": -3})()
         w = Weights(blk)
-        wflat = np.ascontiguousarray(mant).reshape(-1)
+        w8 = np.ascontiguousarray(mant.astype(np.int8)).reshape(-1)
+        T32, IDX = column_scratch(B, m, n)
 
-        def columns():
-            K.pre_block(msg, 0, T, 0, wflat, m, False, -3, E, 0, tmp)
+        def columns():  # what the engine runs instead (engine.pre_inputs)
+            K.pre_block8(msg, 0, T, 0, w8, m, -3, E, 0, T32, IDX)
 
         def gemm():
             product(msg, w, E, 0)
@@ -241,3 +244,19 @@ def spike_crossover() -> float:
             best[fn] = min(best.get(fn, np.inf), time.process_time() - t)
         _STATE["crossover"] = rate * best[gemm] / max(best[columns], 1e-9)
     return _STATE["crossover"]
+
+
+def spike_mantissas(pb) -> np.ndarray | None:
+    """A binary-spike block's int8 mantissas (n_src * m, row-major) for ``kernels.pre_block8``, or None when they
+    are beyond int8 or a column sum of |mantissas| could pass 2**31 (int32 sums not provably exact)."""
+    w8 = getattr(pb, "_w8", False)
+    if w8 is False:
+        m = np.asarray(pb.blk.wt)
+        ok = m.size and m.min() >= -128 and m.max() <= 127 and float(np.abs(m).sum(axis=0).max()) < 2.0 ** 31
+        w8 = pb._w8 = np.ascontiguousarray(m.astype(np.int8)).reshape(-1) if ok else None
+    return w8
+
+
+def column_scratch(B: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's int32 (B, m) sums and int64 (n,) index scratch for ``kernels.pre_block8``."""
+    return per_thread(("intmm-cols", B, m, n), lambda: (np.zeros((B, m), np.int32), np.zeros(max(n, 1), np.int64)))
