@@ -1074,6 +1074,73 @@ def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
     return 0
 
 
+# ---- streaming: one step of a unit from packed buffers (engine.CompiledStream) ----------------------------------
+# numba's dispatcher costs ~0.2 us per array argument (~5 us for the interpreters' 24 on the 2-core AMD EPYC of the
+# benchmarks, more than the work of a small step): a stream packs its tables and state once into two flat buffers
+# (``I``: int64 tables, ``D``: weights, parameters and state in the unit's dtype) described by a header at the
+# start of ``I``, and these entry points rebuild the interpreter's arrays as views of them (no copies).
+SV_POP, SV_BLK, SV_OUTS, SV_FAN, SV_IDX, SV_W, SV_P, SV_ST, SV_ACC, SV_TMP, SV_HIST, SV_E, SV_VREC = range(13)
+SV_N = 13  # views; header: SV_N rows (offset, d0, d1, d2), then batch, outputs per sample, inputs, populations,
+# blocks
+SV_HEAD = 4 * SV_N + 5
+
+
+@njit(**INLINE)
+def _sv(buf, I, k):
+    """View k of a packed stream buffer, 3-D (d0, d1, d2)."""
+    o, d0, d1, d2 = I[4 * k], I[4 * k + 1], I[4 * k + 2], I[4 * k + 3]
+    return buf[o:o + d0 * d1 * d2].reshape(d0, d1, d2)
+
+
+@njit(**INLINE)
+def _sv2(buf, I, k):
+    o, d0, d1 = I[4 * k], I[4 * k + 1], I[4 * k + 2]
+    return buf[o:o + d0 * d1].reshape(d0, d1)
+
+
+@njit(**INLINE)
+def _sv1(buf, I, k):
+    o = I[4 * k]
+    return buf[o:o + I[4 * k + 1]]
+
+
+@njit(**INLINE)
+def _stream_views(I, D, C, t):
+    """The interpreter's arrays of a packed stream (step t's rows of the counters ``C``)."""
+    h = 4 * SV_N
+    B, O, n_pop, n_blk = I[h], I[h + 1], I[h + 3], I[h + 4]
+    w = n_pop + n_blk
+    EVC = C[t * w:t * w + n_pop].reshape(1, n_pop)
+    SOC = C[t * w + n_pop:(t + 1) * w].reshape(1, n_blk)
+    return (_sv2(I, I, SV_POP), _sv2(I, I, SV_BLK), _sv2(I, I, SV_OUTS), _sv1(I, I, SV_FAN), _sv1(I, I, SV_IDX),
+            _sv1(D, I, SV_W), _sv1(D, I, SV_P), _sv2(D, I, SV_ST), _sv2(D, I, SV_ACC), _sv2(D, I, SV_TMP),
+            _sv(D, I, SV_HIST), _sv(D, I, SV_E), _sv(D, I, SV_VREC), EVC, SOC, np.empty((1, B, O), np.float64))
+
+
+@njit(**JIT)
+def stream_fixed(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
+    """One fixed-point step t of a packed stream on the host input x (B * n_in,) float64 (:func:`run_fixed` with
+    T = 1); returns the output (B * n_out,) float64. Counts into C[t * w : (t + 1) * w] (events per population,
+    then synaptic operations per block). ValueError before changing anything when x is not finite."""
+    POP, BLK, OUTS, FAN, IDX, W, P, ST, ACC, TMP, HIST, E, VREC, EVC, SOC, Y = _stream_views(I, D, C, t)
+    X = x.reshape(1, I[4 * SV_N], I[4 * SV_N + 2])
+    if run_fixed(t, 1, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+                 OUTS, OSCALE, Y):
+        raise ValueError("x_t contains NaN or inf")  # backends.stream.NOT_FINITE (numba needs the literal)
+    return Y.reshape(Y.size)
+
+
+@njit(**JIT)
+def stream_float(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
+    """:func:`stream_fixed` in float precision (:func:`run_float`)."""
+    POP, BLK, OUTS, FAN, IDX, W, P, ST, ACC, TMP, HIST, E, VREC, EVC, SOC, Y = _stream_views(I, D, C, t)
+    X = x.reshape(1, I[4 * SV_N], I[4 * SV_N + 2])
+    if run_float(t, 1, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+                 OUTS, OSCALE, Y):
+        raise ValueError("x_t contains NaN or inf")  # backends.stream.NOT_FINITE (numba needs the literal)
+    return Y.reshape(Y.size)
+
+
 @njit(**JIT)
 def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
     """One block's input into ``E[tt, :, a0:a0+m]`` for steps t0 .. t0+T-1 from a source's whole message sequence
