@@ -41,8 +41,8 @@ INLINE = dict(JIT, inline="always")  # small scalar helpers: inlined into the ke
 K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_FLAGS, K_F, K_B0, K_NB, \
     K_SENT, K_VAL, K_VST, K_SPK = range(20)
 POP_COLS = 20
-B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8 = range(13)
-BLK_COLS = 13
+B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8, B_W8T = range(14)
+BLK_COLS = 14
 INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT, ALSTM, AGRU = range(11)
 SUBTRACT, ZERO, NONE = range(3)
 F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
@@ -828,21 +828,50 @@ def _sum8_binary(acc, srow, W8, w0, m, idx):
         k += 1
 
 
+P16_MAX = 1 << 15  # graded payloads below this in magnitude are int16: products by the dot form (_dot8)
+
+
 @njit(**JIT)
-def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum):
+def _dot8(acc, srow, W8, wt0, m):
+    """acc (m,) int32 = W8[wt0:].reshape(m, ns) @ srow for int16-range payloads srow (ns,): every output a dot
+    product over the transposed int8 mantissas (LLVM makes it vpmaddwd: pairs of int16 products per int32 lane;
+    exact in int32, the caller checked). For graded sources that mostly send (sigma-delta at low threshold, the
+    input layer): ~2x the column form's rate with AVX2."""
+    ns = srow.shape[0]
+    p = np.empty(ns, np.int16)
+    for k in range(ns):
+        p[k] = srow[k]
+    for c in range(m):
+        w = W8[wt0 + c * ns:wt0 + (c + 1) * ns]
+        s = np.int32(0)
+        for k in range(ns):
+            s = np.int32(s + np.int32(w[k]) * np.int32(p[k]))
+        acc[c] = s
+
+
+@njit(**JIT)
+def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wt0):
     """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
     times the largest column sum of |mantissas| below 2**31, checked per sample), then scaled by 2**exp (floor for
-    exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0)."""
+    exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0).
+    Nothing sent: nothing added. Graded payloads of int16 range from a block with transposed mantissas
+    (``wt0`` >= 0) of which at least half the sources sent: the dot form (:func:`_dot8`)."""
     for b in range(dst.shape[0]):
         srow = src[b, s0:s0 + ns]
         row = dst[b, d0:d0 + m]
-        pmax = 1
-        if graded:
-            for k in range(ns):
-                pmax = max(pmax, abs(srow[k]))
+        pmax, nk = 1, 0
+        for k in range(ns):
+            if srow[k] != 0:
+                nk += 1
+                if graded:
+                    pmax = max(pmax, abs(srow[k]))
+        if nk == 0:
+            continue
         if pmax * rsum < 2147483648:
             t = T32[b, :m]
-            if graded:
+            if graded and wt0 >= 0 and pmax < P16_MAX and 2 * nk >= ns:
+                _dot8(t, srow, W8, wt0, m)
+            elif graded:
                 _sum8_graded(t, srow, W8, w0, m, idx)
             else:
                 _sum8_binary(t, srow, W8, w0, m, idx)
@@ -898,7 +927,8 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
         s0, ns, w0 = BLK[k, B_SOUT], BLK[k, B_NSRC], BLK[k, B_W]
         fresh = fresh0 if q == 0 else fresh1
         if BLK[k, B_RSUM] >= 0:
-            _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM])
+            _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM],
+                          BLK[k, B_W8T])
         elif ex >= 0 and (fresh or exact(ACC[0, 0])):
             _block_into(ACC, a0, src, s0, ns, W, w0, m, graded)
         else:
