@@ -1135,40 +1135,41 @@ def _sv1(buf, I, k):
 
 
 @njit(**INLINE)
-def _stream_views(I, D, C, t):
-    """The interpreter's arrays of a packed stream (step t's rows of the counters ``C``)."""
+def _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
+    """The interpreter's arguments after ``t0, T`` for step t of a packed stream: views of the buffers (step t's
+    rows of the counters ``C``), the input x as X (1, B, n_in) and a fresh output Y (1, B, n_y)."""
     h = 4 * SV_N
-    B, O, n_pop, n_blk = I[h], I[h + 1], I[h + 3], I[h + 4]
+    B, O, n_in, n_pop, n_blk = I[h], I[h + 1], I[h + 2], I[h + 3], I[h + 4]
     w = n_pop + n_blk
     EVC = C[t * w:t * w + n_pop].reshape(1, n_pop)
     SOC = C[t * w + n_pop:(t + 1) * w].reshape(1, n_blk)
-    return (_sv2(I, I, SV_POP), _sv2(I, I, SV_BLK), _sv2(I, I, SV_OUTS), _sv1(I, I, SV_FAN), _sv1(I, I, SV_IDX),
-            _sv1(D, I, SV_W), _sv1(D, I, SV_P), _sv2(D, I, SV_ST), _sv2(D, I, SV_ACC), _sv2(D, I, SV_TMP),
-            _sv(D, I, SV_HIST), _sv(D, I, SV_E), _sv(D, I, SV_VREC), EVC, SOC, np.empty((1, B, O), np.float64))
+    return (_sv2(I, I, SV_POP), _sv2(I, I, SV_BLK), _sv1(D, I, SV_W), W8, _sv1(D, I, SV_P), LUT, _sv2(D, I, SV_ST),
+            _sv2(D, I, SV_ACC), _sv2(D, I, SV_TMP), T32, _sv1(I, I, SV_IDX), _sv(D, I, SV_HIST), _sv(D, I, SV_E),
+            x.reshape(1, B, n_in), MASKS, _sv(D, I, SV_VREC), EVC, SOC, _sv1(I, I, SV_FAN), _sv2(I, I, SV_OUTS),
+            OSCALE, np.empty((1, B, O), np.float64))
+
+
+@njit(**INLINE)
+def _stream_out(status, Y):
+    if status:
+        raise ValueError("x_t contains NaN or inf")  # backends.stream.NOT_FINITE (numba needs the literal)
+    return Y.reshape(Y.size)
 
 
 @njit(**JIT)
 def stream_fixed(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
     """One fixed-point step t of a packed stream on the host input x (B * n_in,) float64 (:func:`run_fixed` with
-    T = 1); returns the output (B * n_out,) float64. Counts into C[t * w : (t + 1) * w] (events per population,
+    T = 1); returns the output (B * n_y,) float64. Counts into C[t * w : (t + 1) * w] (events per population,
     then synaptic operations per block). ValueError before changing anything when x is not finite."""
-    POP, BLK, OUTS, FAN, IDX, W, P, ST, ACC, TMP, HIST, E, VREC, EVC, SOC, Y = _stream_views(I, D, C, t)
-    X = x.reshape(1, I[4 * SV_N], I[4 * SV_N + 2])
-    if run_fixed(t, 1, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
-                 OUTS, OSCALE, Y):
-        raise ValueError("x_t contains NaN or inf")  # backends.stream.NOT_FINITE (numba needs the literal)
-    return Y.reshape(Y.size)
+    a = _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t)
+    return _stream_out(run_fixed(t, 1, *a), a[-1])
 
 
 @njit(**JIT)
 def stream_float(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
     """:func:`stream_fixed` in float precision (:func:`run_float`)."""
-    POP, BLK, OUTS, FAN, IDX, W, P, ST, ACC, TMP, HIST, E, VREC, EVC, SOC, Y = _stream_views(I, D, C, t)
-    X = x.reshape(1, I[4 * SV_N], I[4 * SV_N + 2])
-    if run_float(t, 1, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
-                 OUTS, OSCALE, Y):
-        raise ValueError("x_t contains NaN or inf")  # backends.stream.NOT_FINITE (numba needs the literal)
-    return Y.reshape(Y.size)
+    a = _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t)
+    return _stream_out(run_float(t, 1, *a), a[-1])
 
 
 @njit(**JIT)
