@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from spikernn.hardware.backends.base import Encoded, Recording
-from spikernn.hardware.backends.stream import NOT_FINITE, Stream
+from spikernn.hardware.backends.stream import Stream
 from spikernn.hardware.compiled import TIMING
 from spikernn.hardware.compiled import kernels as K
 from spikernn.hardware.compiled.layout import LUT32, Unit, Unsupported, build_unit
@@ -231,9 +231,33 @@ def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *res
         _interpret(unit, st, t, 1, Et, X, MASKS[t:t + 1], VREC[t:t + 1], EVC, SOC, OUTS, OSC, Y)
 
 
+def _pack(arrays: list[np.ndarray], dtype, head: int = 0) -> tuple[np.ndarray, list[np.ndarray], list[int]]:
+    """One flat buffer of ``dtype`` holding ``arrays`` (after ``head`` leading elements); the arrays' views into it
+    (their values copied) and their offsets."""
+    offsets, n = [], head
+    for a in arrays:
+        offsets.append(n)
+        n += a.size
+    buf = np.zeros(max(n, 1), dtype)
+    views = []
+    for a, o in zip(arrays, offsets):
+        v = buf[o:o + a.size].reshape(a.shape)
+        v[...] = a
+        views.append(v)
+    return buf, views, offsets
+
+
+_F64 = np.dtype(np.float64)
+
+
 class CompiledStream(Stream):
     """A single-stage network stepped one input step at a time by the compiled interpreter (one call per step:
-    host encoding, every population, counting and the output). See :class:`~spikernn.hardware.backends.stream.Stream`."""
+    host encoding, every population, counting and the output). See :class:`~spikernn.hardware.backends.stream.Stream`.
+
+    The unit's tables and state live in two flat buffers (``I`` int64, ``D`` the unit's dtype; the unit's and the
+    state's arrays are views of them) that :func:`~spikernn.hardware.compiled.kernels.stream_fixed` /
+    ``stream_float`` take, so that a step passes ten arguments through numba's dispatcher, not 24; a C-contiguous
+    float64 ``x_t`` of shape (I,) at batch 1 skips the base class's conversions."""
 
     def __init__(self, net: Network, batch: int = 1) -> None:
         super().__init__(net, batch)
@@ -243,40 +267,73 @@ class CompiledStream(Stream):
         names = [plan.input] + [n for g in plan.groups for n in g]
         self.unit = unit = build_unit(plan, names)
         B = self.batch
-        self.state = UnitState(unit, B)
+        st = self.state = UnitState(unit, B)
         outs, scales, y0 = [], [], 0
         for name in net.outputs:
             P = net.population(name)
             outs.append((unit.index(name), y0))
             scales.append(output_scale(P) if net.precision == "fixed" and not P.spec.spiking else 1.0)
             y0 += P.size
-        self.OUTS = np.array(outs, np.int64).reshape(-1, 2)
         self.OSCALE = np.array(scales, np.float64)
-        self.Y = np.zeros((1, B, y0), np.float64)
         self.MASKS = np.zeros((1, B, unit.n_out), bool)
-        self.VREC = np.zeros((1, B, 0), unit.dtype)
-        self.E = np.zeros((1, B, unit.n_acc), unit.dtype)
-        self._ev = np.zeros((64, len(names)), np.int64)
-        self._so = np.zeros((64, max(len(unit.block_names), 1)), np.int64)
         self.pop_names, self.block_names = names, unit.block_names
-        self.xshape = (1, B, net.input_size)
+        self.n_y = y0
+        # the packed buffers, in the order of kernels.SV_*; the unit's and the state's arrays become their views
+        ints = [unit.POP, unit.BLK, np.array(outs, np.int64).reshape(-1, 2), unit.FAN, st.IDX]
+        vals = [unit.W, unit.P, st.ST, st.ACC, st.TMP, st.HIST, np.zeros((1, B, unit.n_acc), unit.dtype),
+                np.zeros((1, B, 0), unit.dtype)]
+        self.I, iv, io = _pack(ints, np.int64, K.SV_HEAD)
+        self.D, dv, do = _pack(vals, unit.dtype)
+        unit.POP, unit.BLK, self.OUTS, unit.FAN, st.IDX = iv
+        unit.W, unit.P, st.ST, st.ACC, st.TMP, st.HIST, self.E, self.VREC = dv
+        for k, (a, o) in enumerate(zip(iv + dv, io + do)):
+            shape = tuple(a.shape) + (1,) * (3 - a.ndim)
+            self.I[4 * k:4 * k + 4] = (o, *shape)
+        self.I[4 * K.SV_N:K.SV_HEAD] = (B, y0, net.input_size, len(names), len(unit.block_names))
+        self._width = len(names) + len(unit.block_names)
+        self.C = np.zeros(64 * self._width, np.int64)  # per-step counters, 64 steps to start with
+        self._kernel = K.stream_fixed if unit.fixed else K.stream_float
+        self._flat = (net.input_size,) if B == 1 else None
+        self._first = True
 
     def _reset(self) -> None:
         self.state.reset()
 
+    def step(self, x_t) -> np.ndarray:
+        """:meth:`Stream.step`; at batch 1 a C-contiguous float64 (I,) array goes straight to the kernel."""
+        if (self._first or type(x_t) is not np.ndarray or x_t.dtype is not _F64 or x_t.shape != self._flat
+                or not x_t.flags.c_contiguous):
+            return super().step(x_t)
+        t = self.steps
+        if (t + 1) * self._width > self.C.size:
+            self._grow()
+        y = self._kernel(self.I, self.D, self.unit.W8, LUT32, self.state.T32, self.MASKS, self.OSCALE, x_t,
+                         self.C, t)
+        self.steps = t + 1
+        return y
+
+    def _grow(self) -> None:
+        self.C = np.concatenate([self.C, np.zeros_like(self.C)])
+
     def _step(self, x: np.ndarray) -> np.ndarray:
         t = self.steps
-        if t >= self._ev.shape[0]:
-            self._ev = np.concatenate([self._ev, np.zeros_like(self._ev)])
-            self._so = np.concatenate([self._so, np.zeros_like(self._so)])
-        if _interpret(self.unit, self.state, t, 1, self.E, x.reshape(self.xshape), self.MASKS, self.VREC,
-                      self._ev[t:t + 1], self._so[t:t + 1], self.OUTS, self.OSCALE, self.Y):
-            raise ValueError(NOT_FINITE)
-        return self.Y[0].copy()
+        if (t + 1) * self._width > self.C.size:
+            self._grow()
+        args = (self.I, self.D, self.unit.W8, LUT32, self.state.T32, self.MASKS, self.OSCALE, x.reshape(-1),
+                self.C, t)
+        if not self._first:
+            return self._kernel(*args).reshape(self.batch, self.n_y)
+        key = "stream_fixed" if self.unit.fixed else "stream_float"  # first call: compile or cache load, timed
+        t0 = time.perf_counter()
+        y = self._kernel(*args)
+        self._first = False
+        if f"{key}_first_call_s" not in TIMING:
+            TIMING[f"{key}_first_call_s"] = time.perf_counter() - t0
+        return y.reshape(self.batch, self.n_y)
 
     def _counts(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        n = self.steps
-        ev = {name: self._ev[:n, j].copy() for j, name in enumerate(self.pop_names)}
-        so = {name: self._so[:n, k].copy() for k, name in enumerate(self.block_names)}
+        n, w = self.steps, self._width
+        c = self.C[:n * w].reshape(n, w)
+        ev = {name: c[:, j].copy() for j, name in enumerate(self.pop_names)}
+        so = {name: c[:, len(self.pop_names) + k].copy() for k, name in enumerate(self.block_names)}
         return ev, so
-

@@ -172,7 +172,8 @@ class Unit:
     POP: np.ndarray
     BLK: np.ndarray
     W: np.ndarray
-    W8: np.ndarray  # fixed point: the int8 mantissas (times 2**B_EXP8) of the blocks with B_RSUM >= 0, else zeros
+    W8: np.ndarray  # fixed point: the int8 mantissas (times 2**B_EXP8) of the blocks with B_RSUM >= 0, else zeros,
+    # at W's offsets; then, for the graded ones among them, the mantissas transposed (m, n_src) at B_W8T
     P: np.ndarray
     FAN: np.ndarray
     state_widths: dict[str, list[tuple[str, int, int]]]  # name -> [(field, column, width)]
@@ -293,7 +294,8 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
     if fixed and float(np.abs(Pk).max(initial=0)) >= 2.0 ** 40:
         raise Unsupported("fixed-point parameters beyond 40 bits")
     blk_rows, w_parts, w8_parts, fan_parts, pre, steps, block_names = [], [], [], [], [], [], []
-    w_len = fan_len = 0
+    w8t_parts: list[np.ndarray] = []
+    w_len = fan_len = w8t_len = 0
     tmp = 1
     lag_max = 0
     for j, P in enumerate(pops):
@@ -336,14 +338,20 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             block_names.append(b.name)
             blk_rows.append(row)
             w8_parts.append(mant.reshape(-1).astype(np.int8) if row[K.B_RSUM] >= 0 else np.zeros(w.size, np.int8))
+            row[K.B_W8T] = -1
+            if row[K.B_RSUM] >= 0 and b.graded:  # graded: also transposed, (m, n_src), for the dot form (_dot8)
+                row[K.B_W8T] = w8t_len  # after W's int8 twin (W's length added below)
+                w8t_parts.append(np.ascontiguousarray(mant.T).reshape(-1).astype(np.int8))
+                w8t_len += mant.size
             w_parts.append(w.reshape(-1))
             w_len += w.size
             fan_parts.append(b.fan_out.astype(np.int64))
             fan_len += b.fan_out.size
         POP[j, K.K_NB] = len(blk_rows) - POP[j, K.K_B0]
     BLK = np.array(blk_rows, np.int64).reshape(-1, K.BLK_COLS)
+    BLK[BLK[:, K.B_W8T] >= 0, K.B_W8T] += w_len
     W = np.concatenate(w_parts).astype(dt) if w_parts else np.zeros(1, dt)
-    W8 = np.concatenate(w8_parts) if fixed and w8_parts else np.zeros(1, np.int8)
+    W8 = np.concatenate(w8_parts + w8t_parts) if fixed and w8_parts else np.zeros(1, np.int8)
     FAN = np.concatenate(fan_parts) if fan_parts else np.zeros(1, np.int64)
     return Unit(names=list(names), fixed=fixed, POP=POP, BLK=BLK, W=W, W8=W8, P=Pk if Pk.size else np.zeros(1, dt),
                 FAN=FAN, state_widths=state_widths, n_state=max(st_cols, 1), n_out=max(out_cols, 1),
