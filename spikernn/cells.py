@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from spikernn import functional as SF
 from spikernn._checks import check_bool, check_features, check_positive_int, check_same_dtype, check_tensor
-from spikernn.neurons import (DEFAULT_NEURON, NeuronOptions, neuron_values, register_neuron_tensors,
+from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors,
                               reset_neuron_tensors, soma_params)
 
 
@@ -31,7 +31,7 @@ class _SpikingCellBase(nn.Module):
         factory = {"device": device, "dtype": dtype}
         input_size, hidden_size = check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, check_bool(bias, "bias")
-        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, DEFAULT_NEURON[self.kind])
+        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, self.kind)
         self._surrogate = self.neuron_options.surrogate_fn()
         G = SF.GATES[self.kind]
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
