@@ -1,12 +1,16 @@
 """numba kernels of the fused training path (:mod:`spikernn.fused`): one call per time step does all the
-elementwise work of a step of the spiking LSTM with a LIF soma (gates, cell update, membrane, spike, reset), and
-one call per step its BPTT; the GEMMs stay in torch. Imported only by :func:`spikernn.fused.compiled_kernels`
+elementwise work of a step of the spiking LSTM or GRU with a (non-adaptive) LIF or an adLIF soma (gates, cell
+update, membrane, spike, reset, adaptation current), and one call per step its BPTT; the GEMMs stay in torch. Each
+drive and each soma is written once, as an inlined element function (:func:`_lstm_cell`, :func:`_gru_cell`,
+:func:`_lif`, :func:`_adlif` and their ``_grad`` twins), and the kernels combine them. Imported only by :func:`spikernn.fused.compiled_kernels`
 (never by ``import spikernn``); compiled on first use and cached on disk (``cache=True``).
 
 The arrays are numpy views of the fused path's torch buffers (float32, C-contiguous; ``Tensor.numpy()`` shares
 memory), so the kernels write the same saved tensors as the torch loop: (T,B,4H) ``ACT`` (σ of the gates, the g
 rows doubled: ``tanh(g) = 2 σ(2g) − 1``), (T+1,B,H) ``C`` (c), ``S``, ``V``, (T,B,H) ``Q`` = σ(−2c) and ``U``
-(membrane before reset). Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
+(membrane before reset); the adLIF soma also W (w) and J (d − w), the GRU ACT = (r, z, n) and HP = W_hh s + b_hh,
+(T,B,3H). Where one loop over all the arrays of a step would not vectorise (LLVM gives up on its alias checks),
+the kernels run two loops, the drive and the soma. Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
 sigmoid below is within 4 ulp of torch's on [−30, 30]).
 
 All of it is in one file on purpose: numba's on-disk cache of a function is invalidated when its own file changes,

@@ -16,23 +16,25 @@ adLIF current w), analog state. The drive loops (one per cell kind) hand each st
 one rule, :func:`spikernn.functional.reset_membrane` (written into the sequence buffers), and the backward
 uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 
-Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM with a non-adaptive LIF
-soma (the default SpikingLSTM) runs each step as one torch GEMM, one torch sigmoid of the four gates and one numba
-kernel for the rest of the step (cell update, membrane, spike, reset; :mod:`spikernn._fused_kernels`), and its
-BPTT as one GEMM and one kernel per step, where the torch loop takes ~12 small ops per step each way (each ~2 µs
-of dispatch on a 4096-element tensor, and as many passes over memory). With >= 2 torch threads the two batch
-halves run at once on two threads (:func:`_split_batch`; the step GEMMs of this size do not use a second thread).
-Same saved tensors, same equations; the kernels' float32 rounding differs (tests/test_fused_compiled.py checks
-values and gradients against the torch loop and the step functions). The
-kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
-(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (GRU, RNN, adaptive LIF, adLIF, sigma-delta,
-other devices and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
+Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM and the GRU with a
+non-adaptive LIF or an adLIF soma (the defaults) run each step as one torch GEMM (the LSTM: and one torch sigmoid of
+the four gates) and one numba kernel for the rest of the step (cell update, membrane, spike, reset, adaptation;
+:mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
+~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
+memory). With >= 2 torch threads the two batch halves run at once on two threads (:func:`_split_batch`; the step
+GEMMs of this size do not use a second thread). Same saved tensors, same equations; the kernels' float32 rounding
+differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
+The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
+(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
+and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
 load from numba's disk cache afterwards (0.8 s for the first fwd+bwd of a process, against 0.12 s for the torch
 loop). Measured on one Xeon (AVX-512, 2 shared cores, load 5-7), ``--quick``, the torch loop with oneDNN GEMMs
-(before) and this code in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM 2.20 -> 1.59,
-SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2 threads (wall
-time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74, 4.09 ->
-1.82, 1.51.
+(before) and the LIF LSTM kernels in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM
+2.20 -> 1.59, SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2
+threads (wall time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74,
+4.09 -> 1.82, 1.51. The adLIF LSTM and the GRU kernels (AMD EPYC, AVX2, 2 shared cores, load 5-6, 1 thread, CPU
+time, torch loop -> kernels): adLIF LSTM/nn.LSTM 1.66 -> 1.26-1.32, LIF GRU/nn.GRU 1.03 -> 0.63-0.71, adLIF
+GRU/nn.GRU 1.25 -> 0.72.
 
 The GEMMs are torch's default (MKL on x86 builds; the step GEMMs with the weight transposed once into a
 contiguous copy) unless oneDNN's measures faster on this CPU at the first use (:func:`_onednn_faster`, by a margin
@@ -516,13 +518,14 @@ def kernels_info() -> dict:
     else:
         reason = _KERNELS["error"] or "numba kernels unavailable"
     return {"engine": "numba" if module is not None else "torch", "reason": reason, "load_s": _KERNELS["load_s"],
-            "covers": "LSTM with a non-adaptive LIF soma, CPU float32 (everything else: the torch loop)"}
+            "covers": "LSTM and GRU with a non-adaptive LIF or an adLIF soma, CPU float32 (everything else: the torch "
+                      "loop)"}
 
 
 def uses_compiled(kind: str, spec: SomaSpec, *tensors: Optional[Tensor]) -> bool:
-    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM with a
-    non-adaptive LIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available. Everything
-    else (GRU, RNN, adaptive LIF, adLIF, sigma-delta, other devices and dtypes) runs the torch loop."""
+    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM or GRU with a
+    non-adaptive LIF or an adLIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available.
+    Everything else (RNN, adaptive LIF, sigma-delta, other devices and dtypes) runs the torch loop."""
     return (kind in ("lstm", "gru") and (spec.neuron == "adlif" or (spec.neuron == "lif" and not spec.adaptive))
             and all(t is None or (t.device.type == "cpu" and t.dtype == torch.float32) for t in tensors)
             and compiled_kernels() is not None)

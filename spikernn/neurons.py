@@ -113,7 +113,7 @@ DEFAULT_RESET = {"lif": "subtract", "adlif": "zero", "delta": "none"}
 # the default soma of each cell type (module docstring, "Round 3": the RNN's unbounded drive makes its LIF soma
 # unstable on the spoken words; the adLIF soma with the gain q 60 works on multivariate and univariate input;
 # "Round 4": the LSTM's adLIF soma at θ0 0.3 meets the plain-recipe target on five of six sets, LIF on three)
-DEFAULT_NEURON = {"rnn": "adlif", "lstm": "adlif", "gru": "lif"}
+DEFAULT_NEURON = {"rnn": "adlif", "lstm": "adlif", "gru": "adlif"}
 
 
 def default_threshold(neuron: str, kind: Optional[str] = None) -> float:
