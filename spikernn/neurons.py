@@ -111,7 +111,10 @@ plain recipe, 3 seeds; ``benchmarks/results/round3/screening_r3_lstm_gru_adlif.j
   96.42), ItalyPowerDemand 91.35 % (69.52; 76.87), GunPoint 79.33 % (65.33; 70.00), BasicMotions 74.17 % (80.00;
   87.50), PLAID 28.49 % (27.44; 34.82): within 1 point of nn.GRU or better on four of six sets (LIF: one), the
   summed shortfall 19.7 points (LIF 28.3). BasicMotions is worse than with LIF (-5.8 points, 40 test sequences:
-  2.5 points each; nn.GRU's own std 11.5), the one set where the change loses.
+  2.5 points each; nn.GRU's own std 11.5), the one set where the change loses. Re-run with the compiled adLIF
+  kernel as the default (round 4): JapaneseVowels 94.14 %, ItalyPowerDemand 91.61 %, GunPoint 70.22 % (seeds
+  80.7 / 80.7 / 49.3), BasicMotions 74.17 % (nn.GRU 93.42 / 76.87 / 70.00 / 87.50), rates 0.11 / 0.05 / 0.02 /
+  0.03.
 * Rates <= 0.14 on every set. Fixed-point conversion (``bench_conversion_japanese_vowels.py``): SpikingLSTM
   99.46 % class agreement, SpikingGRU 99.73 %.
 * The compiled training kernels (:mod:`spikernn._fused_kernels`) cover the adLIF soma in the LSTM and GRU, so the
