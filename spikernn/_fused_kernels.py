@@ -9,8 +9,9 @@ The arrays are numpy views of the fused path's torch buffers (float32, C-contigu
 memory), so the kernels write the same saved tensors as the torch loop: (T,B,4H) ``ACT`` (σ of the gates, the g
 rows doubled: ``tanh(g) = 2 σ(2g) − 1``), (T+1,B,H) ``C`` (c), ``S``, ``V``, (T,B,H) ``Q`` = σ(−2c) and ``U``
 (membrane before reset); the adLIF soma also W (w) and J (d − w), the GRU ACT = (r, z, n) and HP = W_hh s + b_hh,
-(T,B,3H). Where one loop over all the arrays of a step would not vectorise (LLVM gives up on its alias checks),
-the kernels run two loops, the drive and the soma. Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
+(T,B,3H). Each kernel runs two loops per batch row, the drive and the soma (row helpers such as :func:`_lstm_row`,
+:func:`_adlif_row`): one loop over all the arrays of a step does not always vectorise (LLVM gives up on its
+alias checks; the adLIF GRU step took 5.5x as long). Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
 sigmoid below is within 4 ulp of torch's on [−30, 30]).
 
 All of it is in one file on purpose: numba's on-disk cache of a function is invalidated when its own file changes,
@@ -138,6 +139,81 @@ def _gru_cell_grad(gd, r, z, n, hn, h_prev, carry, gh_in):
 
 
 @njit(**INLINE)
+def _lstm_row(H, a, c_prev, c_new, q_out, d_out):
+    """:func:`_lstm_cell` over one batch row (the first loop of a forward step): writes c, q and the drive d."""
+    ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: affine indices, so LLVM vectorises
+    for h in range(H):
+        c_new[h], q_out[h], d_out[h] = _lstm_cell(ai[h], af[h], ag[h], ao[h], c_prev[h])
+
+
+@njit(**INLINE)
+def _gru_row(H, x, hp, a, h_prev, h_new):
+    """:func:`_gru_cell` over one batch row (the first loop of a forward step): writes (r, z, n) into ``a`` and
+    h (the drive) into ``h_new``."""
+    xr, xz, xn, hr, hz, hn = x[:H], x[H:2 * H], x[2 * H:], hp[:H], hp[H:2 * H], hp[2 * H:]
+    ar, az, an = a[:H], a[H:2 * H], a[2 * H:]
+    for k in range(H):
+        ar[k], az[k], an[k], h_new[k] = _gru_cell(xr[k], xz[k], xn[k], hr[k], hz[k], hn[k], h_prev[k])
+
+
+@njit(**INLINE)
+def _lif_row(H, d, v_prev, beta, theta, k_th, k_u, u_out, s_out, v_out):
+    """:func:`_lif` over one batch row (the second loop of a forward step); ``d`` may be ``u_out``."""
+    for h in range(H):
+        u_out[h], s_out[h], v_out[h] = _lif(d[h], v_prev[h], beta[h], theta[h], k_th, k_u)
+
+
+@njit(**INLINE)
+def _adlif_row(H, d, v_prev, s_prev, w_prev, alpha, beta, qa, qb, theta, k_th, k_u, k_se, j_out, u_out, s_out,
+               v_out, w_out):
+    """:func:`_adlif` over one batch row (the second loop of a forward step); ``d`` may be ``j_out``."""
+    for h in range(H):
+        j_out[h], u_out[h], s_out[h], v_out[h], w_out[h] = _adlif(d[h], v_prev[h], s_prev[h], w_prev[h], alpha[h],
+                                                                  beta[h], qa[h], qb[h], theta[h], k_th, k_u, k_se)
+
+
+@njit(**INLINE)
+def _adlif_row_grad(H, last, gs_in, phi, ss, gu_next, gw_next, gv_in, ga_in, alpha, beta, qa, qb, k_th, k_u, k_se,
+                    gu_out, gw_out, gth_out, gd_out):
+    """:func:`_adlif_grad` over one batch row (the first loop of a backward step): writes g_u, g_w, g_θ and g_d
+    (``gd_out``: a block of the gate gradients, which the cell's loop reads and overwrites). ``gu_next``,
+    ``gw_next`` are not read when ``last``."""
+    for h in range(H):
+        gu_out[h], gw_out[h], gth_out[h], gd_out[h] = _adlif_grad(
+            gs_in[h], phi[h], ss[h], _F0 if last else gu_next[h], _F0 if last else gw_next[h], gv_in[h], ga_in[h],
+            alpha[h], beta[h], qa[h], qb[h], k_th, k_u, k_se)
+
+
+@njit(**INLINE)
+def _lstm_row_grad(H, a, gz, c_prev, qq, carry, gc_in):
+    """:func:`_lstm_cell_grad` over one batch row (the second loop of a backward step): reads dL/dd from the o block
+    of ``gz`` (where the soma's loop left it) and writes the four gate gradients there and the carry."""
+    ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
+    for h in range(H):
+        gzi[h], gzf[h], gzg[h], gzo[h], carry[h] = _lstm_cell_grad(gzo[h], ai[h], af[h], ag[h], ao[h], qq[h],
+                                                                   c_prev[h], carry[h], gc_in[h])
+
+
+@njit(**INLINE)
+def _gru_row_grad(H, a, hp, gx, ghp, h_prev, carry, gc_in):
+    """:func:`_gru_cell_grad` over one batch row (the second loop of a backward step): reads dL/dd from the n block
+    of ``ghp`` (where the soma's loop left it) and writes the gradients of x_proj (``gx``) and of W_hh s + b_hh
+    (``ghp``) and the carry."""
+    ar, az, an, hn = a[:H], a[H:2 * H], a[2 * H:], hp[2 * H:]
+    gxr, gxz, gxn, ghr, ghz, ghn = gx[:H], gx[H:2 * H], gx[2 * H:], ghp[:H], ghp[H:2 * H], ghp[2 * H:]
+    for k in range(H):
+        gr, gz, gn, gnh, cy = _gru_cell_grad(ghn[k], ar[k], az[k], an[k], hn[k], h_prev[k], carry[k], gc_in[k])
+        gxr[k] = gr
+        gxz[k] = gz
+        gxn[k] = gn
+        ghr[k] = gr
+        ghz[k] = gz
+        ghn[k] = gnh
+        carry[k] = cy
+
+
+@njit(**INLINE)
 def _lif(d, v_prev, beta, th, k_th, k_u):
     """The LIF soma (non-adaptive): ``(u, s, v)`` with u = d + β v', s = u > θ, v = the reset of u."""
     u = d + beta * v_prev
@@ -193,19 +269,9 @@ def lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1):
     :func:`_lif`). ``beta``, ``theta``: (H,); ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
     H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
-    for b in range(b0, b1):
-        a = ACT[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: affine indices, so LLVM vectorises
-        c_prev, v_prev = C[t, b], V[t, b]
-        c_new, q_out, u_out, s_out, v_out = C[t + 1, b], Q[t, b], U[t, b], S[t + 1, b], V[t + 1, b]
-        for h in range(H):
-            c, q, d = _lstm_cell(ai[h], af[h], ag[h], ao[h], c_prev[h])
-            u, s, v = _lif(d, v_prev[h], beta[h], theta[h], k_th, k_u)
-            c_new[h] = c
-            q_out[h] = q
-            u_out[h] = u
-            s_out[h] = s
-            v_out[h] = v
+    for b in range(b0, b1):  # two loops, the cell and the soma (d passes in U[t])
+        _lstm_row(H, ACT[t, b], C[t, b], C[t + 1, b], Q[t, b], U[t, b])
+        _lif_row(H, U[t, b], V[t, b], beta, theta, k_th, k_u, U[t, b], S[t + 1, b], V[t + 1, b])
 
 
 @njit(**JIT)
@@ -221,16 +287,14 @@ def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, 
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1  # (GU[t] is unset if last, and not read)
     for b in range(b0, b1):
-        a, gz = ACT[t, b], GZ[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
-        gs_in, gu_out, gu_next, carry = GS[b], GU[t, b], GU[tn, b], CARRY[b]
-        c_prev, qq, ss, phi, gv_in, gc_in = C[t, b], Q[t, b], S[t + 1, b], PHI[t, b], gV[tv, b], gC[tc, b]
-        for h in range(H):
+        gzo = GZ[t, b, 3 * H:]
+        gs_in, gu_out, gu_next = GS[b], GU[t, b], GU[tn, b]
+        ss, phi, gv_in = S[t + 1, b], PHI[t, b], gV[tv, b]
+        for h in range(H):  # the soma, then the cell (g_d passes in gzo; g_u = g_d: the drive adds to u with weight 1)
             gd = _lif_grad(gs_in[h], phi[h], ss[h], _F0 if last else gu_next[h], gv_in[h], beta[h], k_u)
-            gu_out[h] = gd  # g_u = g_d (the drive adds to u with weight 1)
-            gzi[h], gzf[h], gzg[h], gzo[h], carry[h] = _lstm_cell_grad(gd, ai[h], af[h], ag[h], ao[h], qq[h],
-                                                                       c_prev[h], carry[h], gc_in[h])
+            gu_out[h] = gd
+            gzo[h] = gd
+        _lstm_row_grad(H, ACT[t, b], GZ[t, b], C[t, b], Q[t, b], CARRY[b], gC[tc, b])
 
 
 @njit(**JIT)
@@ -243,23 +307,10 @@ def lstm_adlif_forward_step(t, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, th
     H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
     k_se = _F1 if se else _F0
-    for b in range(b0, b1):
-        a = ACT[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        c_prev, v_prev, s_prev, w_prev = C[t, b], V[t, b], S[t, b], W[t, b]
-        c_new, q_out, u_out, s_out, v_out, w_out, j_out = (C[t + 1, b], Q[t, b], U[t, b], S[t + 1, b],
-                                                           V[t + 1, b], W[t + 1, b], J[t, b])
-        for h in range(H):
-            c, q, d = _lstm_cell(ai[h], af[h], ag[h], ao[h], c_prev[h])
-            j, u, s, v, w = _adlif(d, v_prev[h], s_prev[h], w_prev[h], alpha[h], beta[h], qa[h], qb[h], theta[h],
-                                   k_th, k_u, k_se)
-            c_new[h] = c
-            q_out[h] = q
-            j_out[h] = j
-            u_out[h] = u
-            s_out[h] = s
-            v_out[h] = v
-            w_out[h] = w
+    for b in range(b0, b1):  # two loops, the cell and the soma (d passes in J[t])
+        _lstm_row(H, ACT[t, b], C[t, b], C[t + 1, b], Q[t, b], J[t, b])
+        _adlif_row(H, J[t, b], V[t, b], S[t, b], W[t, b], alpha, beta, qa, qb, theta, k_th, k_u, k_se, J[t, b],
+                   U[t, b], S[t + 1, b], V[t + 1, b], W[t + 1, b])
 
 
 @njit(**JIT)
@@ -277,20 +328,11 @@ def lstm_adlif_backward_step(t, last, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, 
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1  # (GU[t], GW[t] are unset if last, and not read)
     for b in range(b0, b1):
-        a, gz = ACT[t, b], GZ[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
-        gs_in, gu_out, gw_out, gth_out, carry = GS[b], GU[t, b], GW[t, b], GTH[t, b], CARRY[b]
-        gu_next, gw_next = GU[tn, b], GW[tn, b]
-        c_prev, qq, ss, phi = C[t, b], Q[t, b], S[t + 1, b], PHI[t, b]
-        gv_in, ga_in, gc_in = gV[tv, b], gA[ta, b], gC[tc, b]
-        for h in range(H):  # two loops (the soma, then the cell; g_d passes in gzo): one does not vectorise
-            gu_out[h], gw_out[h], gth_out[h], gzo[h] = _adlif_grad(
-                gs_in[h], phi[h], ss[h], _F0 if last else gu_next[h], _F0 if last else gw_next[h], gv_in[h], ga_in[h],
-                alpha[h], beta[h], qa[h], qb[h], k_th, k_u, k_se)
-        for h in range(H):
-            gzi[h], gzf[h], gzg[h], gzo[h], carry[h] = _lstm_cell_grad(gzo[h], ai[h], af[h], ag[h], ao[h], qq[h],
-                                                                       c_prev[h], carry[h], gc_in[h])
+        gzo = GZ[t, b, 3 * H:]
+        # two loops, the soma and the cell (g_d passes in gzo)
+        _adlif_row_grad(H, last, GS[b], PHI[t, b], S[t + 1, b], GU[tn, b], GW[tn, b], gV[tv, b], gA[ta, b], alpha,
+                        beta, qa, qb, k_th, k_u, k_se, GU[t, b], GW[t, b], GTH[t, b], gzo)
+        _lstm_row_grad(H, ACT[t, b], GZ[t, b], C[t, b], Q[t, b], CARRY[b], gC[tc, b])
 
 
 @njit(**JIT)
@@ -301,22 +343,9 @@ def gru_lif_forward_step(t, XP, HP, ACT, C, U, S, V, beta, theta, reset, b0, b1)
     ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
     H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
-    for b in range(b0, b1):
-        x, hp, a = XP[t, b], HP[t, b], ACT[t, b]
-        xr, xz, xn, hr, hz, hn = x[:H], x[H:2 * H], x[2 * H:], hp[:H], hp[H:2 * H], hp[2 * H:]
-        ar, az, an = a[:H], a[H:2 * H], a[2 * H:]
-        h_prev, v_prev = C[t, b], V[t, b]
-        h_new, u_out, s_out, v_out = C[t + 1, b], U[t, b], S[t + 1, b], V[t + 1, b]
-        for k in range(H):
-            r, z, n, d = _gru_cell(xr[k], xz[k], xn[k], hr[k], hz[k], hn[k], h_prev[k])
-            u, s, v = _lif(d, v_prev[k], beta[k], theta[k], k_th, k_u)
-            ar[k] = r
-            az[k] = z
-            an[k] = n
-            h_new[k] = d
-            u_out[k] = u
-            s_out[k] = s
-            v_out[k] = v
+    for b in range(b0, b1):  # two loops, the cell and the soma (d = h, in C[t+1])
+        _gru_row(H, XP[t, b], HP[t, b], ACT[t, b], C[t, b], C[t + 1, b])
+        _lif_row(H, C[t + 1, b], V[t, b], beta, theta, k_th, k_u, U[t, b], S[t + 1, b], V[t + 1, b])
 
 
 @njit(**JIT)
@@ -332,22 +361,14 @@ def gru_lif_backward_step(t, last, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, b
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1
     for b in range(b0, b1):
-        a, hp, gx, ghp = ACT[t, b], HP[t, b], GX[t, b], GHP[t, b]
-        ar, az, an, hn = a[:H], a[H:2 * H], a[2 * H:], hp[2 * H:]
-        gxr, gxz, gxn, ghr, ghz, ghn = gx[:H], gx[H:2 * H], gx[2 * H:], ghp[:H], ghp[H:2 * H], ghp[2 * H:]
-        gs_in, gu_out, gu_next, carry = GS[b], GU[t, b], GU[tn, b], CARRY[b]
-        h_prev, ss, phi, gv_in, gc_in = C[t, b], S[t + 1, b], PHI[t, b], gV[tv, b], gC[tc, b]
-        for k in range(H):
+        ghn = GHP[t, b, 2 * H:]
+        gs_in, gu_out, gu_next = GS[b], GU[t, b], GU[tn, b]
+        ss, phi, gv_in = S[t + 1, b], PHI[t, b], gV[tv, b]
+        for k in range(H):  # the soma, then the cell (g_d passes in ghn)
             gd = _lif_grad(gs_in[k], phi[k], ss[k], _F0 if last else gu_next[k], gv_in[k], beta[k], k_u)
             gu_out[k] = gd
-            gr, gz, gn, gnh, cy = _gru_cell_grad(gd, ar[k], az[k], an[k], hn[k], h_prev[k], carry[k], gc_in[k])
-            gxr[k] = gr
-            gxz[k] = gz
-            gxn[k] = gn
-            ghr[k] = gr
-            ghz[k] = gz
-            ghn[k] = gnh
-            carry[k] = cy
+            ghn[k] = gd
+        _gru_row_grad(H, ACT[t, b], HP[t, b], GX[t, b], GHP[t, b], C[t, b], CARRY[b], gC[tc, b])
 
 
 @njit(**JIT)
@@ -358,22 +379,10 @@ def gru_adlif_forward_step(t, XP, HP, ACT, C, U, S, V, W, J, alpha, beta, qa, qb
     H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
     k_se = _F1 if se else _F0
-    for b in range(b0, b1):
-        x, hp, a = XP[t, b], HP[t, b], ACT[t, b]
-        xr, xz, xn, hr, hz, hn = x[:H], x[H:2 * H], x[2 * H:], hp[:H], hp[H:2 * H], hp[2 * H:]
-        ar, az, an = a[:H], a[H:2 * H], a[2 * H:]
-        h_prev, v_prev, s_prev, w_prev = C[t, b], V[t, b], S[t, b], W[t, b]
-        h_new, u_out, s_out, v_out, w_out, j_out = C[t + 1, b], U[t, b], S[t + 1, b], V[t + 1, b], W[t + 1, b], J[t, b]
-        for k in range(H):  # two loops (the drive, then the soma): one loop over all these arrays does not vectorise
-            ar[k], az[k], an[k], h_new[k] = _gru_cell(xr[k], xz[k], xn[k], hr[k], hz[k], hn[k], h_prev[k])
-        for k in range(H):
-            j, u, s, v, w = _adlif(h_new[k], v_prev[k], s_prev[k], w_prev[k], alpha[k], beta[k], qa[k], qb[k],
-                                   theta[k], k_th, k_u, k_se)
-            j_out[k] = j
-            u_out[k] = u
-            s_out[k] = s
-            v_out[k] = v
-            w_out[k] = w
+    for b in range(b0, b1):  # two loops, the cell and the soma (d = h, in C[t+1])
+        _gru_row(H, XP[t, b], HP[t, b], ACT[t, b], C[t, b], C[t + 1, b])
+        _adlif_row(H, C[t + 1, b], V[t, b], S[t, b], W[t, b], alpha, beta, qa, qb, theta, k_th, k_u, k_se, J[t, b],
+                   U[t, b], S[t + 1, b], V[t + 1, b], W[t + 1, b])
 
 
 @njit(**JIT)
@@ -389,23 +398,8 @@ def gru_adlif_backward_step(t, last, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1
     for b in range(b0, b1):
-        a, hp, gx, ghp = ACT[t, b], HP[t, b], GX[t, b], GHP[t, b]
-        ar, az, an, hn = a[:H], a[H:2 * H], a[2 * H:], hp[2 * H:]
-        gxr, gxz, gxn, ghr, ghz, ghn = gx[:H], gx[H:2 * H], gx[2 * H:], ghp[:H], ghp[H:2 * H], ghp[2 * H:]
-        gs_in, gu_out, gw_out, gth_out, carry = GS[b], GU[t, b], GW[t, b], GTH[t, b], CARRY[b]
-        gu_next, gw_next = GU[tn, b], GW[tn, b]
-        h_prev, ss, phi = C[t, b], S[t + 1, b], PHI[t, b]
-        gv_in, ga_in, gc_in = gV[tv, b], gA[ta, b], gC[tc, b]
-        for k in range(H):  # two loops (the soma, then the cell; g_d passes in ghn): one does not vectorise
-            gu_out[k], gw_out[k], gth_out[k], ghn[k] = _adlif_grad(
-                gs_in[k], phi[k], ss[k], _F0 if last else gu_next[k], _F0 if last else gw_next[k], gv_in[k], ga_in[k],
-                alpha[k], beta[k], qa[k], qb[k], k_th, k_u, k_se)
-        for k in range(H):
-            gr, gz, gn, gnh, cy = _gru_cell_grad(ghn[k], ar[k], az[k], an[k], hn[k], h_prev[k], carry[k], gc_in[k])
-            gxr[k] = gr
-            gxz[k] = gz
-            gxn[k] = gn
-            ghr[k] = gr
-            ghz[k] = gz
-            ghn[k] = gnh
-            carry[k] = cy
+        ghn = GHP[t, b, 2 * H:]
+        # two loops, the soma and the cell (g_d passes in ghn)
+        _adlif_row_grad(H, last, GS[b], PHI[t, b], S[t + 1, b], GU[tn, b], GW[tn, b], gV[tv, b], gA[ta, b], alpha,
+                        beta, qa, qb, k_th, k_u, k_se, GU[t, b], GW[t, b], GTH[t, b], ghn)
+        _gru_row_grad(H, ACT[t, b], HP[t, b], GX[t, b], GHP[t, b], C[t, b], CARRY[b], gC[tc, b])

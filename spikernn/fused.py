@@ -593,6 +593,25 @@ def _lstm_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh:
     return ACT, Q
 
 
+def _bptt_compiled(step: Callable, args: tuple, mm_b: "_Matmul", gS: Tensor, G_rec: Tensor, GS: Tensor) -> None:
+    """The time loop of a compiled backward pass, t = T−1 … 0: ``GS`` = dL/ds_t from outside the soma (``gS[t]``
+    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one torch GEMM), then ``step(t, last, *args,
+    b0, b1)``; the batch halves on two threads as :func:`_split_batch`."""
+    T, B = gS.shape[:2]
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            gSs, Gs, gs = gS[:, b0:b1].unbind(0), G_rec[:, b0:b1].unbind(0), GS[b0:b1]
+            for t in range(T - 1, -1, -1):
+                if t == T - 1:
+                    gs.copy_(gSs[t])
+                else:
+                    mm_b(Gs[t + 1], gSs[t], out=gs)
+                step(t, t == T - 1, *args, b0, b1)
+
+    _split_batch(run, B)
+
+
 def _lstm_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, C: Tensor,
                             ACT: Tensor, Q: Tensor, gS: Tensor, gV: Optional[Tensor], gA: Optional[Tensor],
                             gC: Optional[Tensor]) -> tuple[Tensor, Tensor]:
@@ -612,17 +631,7 @@ def _lstm_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tens
             _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
     step = K.lstm_adlif_backward_step if spec.neuron == "adlif" else K.lstm_lif_backward_step
 
-    def run(b0: int, b1: int) -> None:
-        with torch.no_grad():
-            gSs, GZs, gs = gS[:, b0:b1].unbind(0), GZ[:, b0:b1].unbind(0), GS[b0:b1]
-            for t in range(T - 1, -1, -1):
-                if t == T - 1:
-                    gs.copy_(gSs[t])
-                else:
-                    mm_b(GZs[t + 1], gSs[t], out=gs)
-                step(t, t == T - 1, *args, b0, b1)
-
-    _split_batch(run, B)
+    _bptt_compiled(step, args, mm_b, gS, GZ, GS)
     return GZ, carry
 
 
@@ -698,17 +707,7 @@ def _gru_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tenso
             _numpy(S), _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
     step = K.gru_adlif_backward_step if spec.neuron == "adlif" else K.gru_lif_backward_step
 
-    def run(b0: int, b1: int) -> None:
-        with torch.no_grad():
-            gSs, GHPs, gs = gS[:, b0:b1].unbind(0), GHP[:, b0:b1].unbind(0), GS[b0:b1]
-            for t in range(T - 1, -1, -1):
-                if t == T - 1:
-                    gs.copy_(gSs[t])
-                else:
-                    mm_b(GHPs[t + 1], gSs[t], out=gs)
-                step(t, t == T - 1, *args, b0, b1)
-
-    _split_batch(run, B)
+    _bptt_compiled(step, args, mm_b, gS, GHP, GS)
     return GX, GHP, carry
 
 
