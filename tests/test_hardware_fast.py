@@ -286,3 +286,66 @@ def test_auto_engine_measured_once_per_structure():
     np.testing.assert_array_equal(simulate_fast(net, x, plan=plan)[0], y)
     np.testing.assert_array_equal(simulate_fast(net, x, plan=plan, engine="numpy")[0], y)
     fb.ENGINE_CHOICE.pop(key)
+
+
+def _intmm_or_skip():
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        pytest.skip("numba unavailable: no compiled matrix-product paths")
+    from spikernn.hardware.compiled import intmm
+
+    if not intmm.available():
+        pytest.skip("no exact torch._int_mm here: the matrix-product paths are not taken")
+    return intmm
+
+
+@pytest.mark.parametrize("exp", [-5, 0, 3])
+def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
+    """The float32 GEMM route of intmm.product: taken while max |payload| x the largest column sum of |mantissas|
+    is below 2**24 (every partial sum an exact float32 integer), float64 beyond; exact integers either way."""
+    intmm = _intmm_or_skip()
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    rng = np.random.default_rng(3)
+    mant = rng.choice([-127, 127], (64, 8))  # every column sum of |mantissas|: 64 * 127
+    blk = type("Blk", (), {"wt": mant, "exp": exp})()
+    w = intmm.Weights(blk)
+    assert w.rsum == 64 * 127
+    taken = []
+    orig = intmm._product_float
+    monkeypatch.setattr(intmm, "_product_float", lambda *a: (taken.append(a[-1]), orig(*a))[1])
+    limit = int((intmm.F32_EXACT - 1) // w.rsum)  # the largest payload the float32 bound allows
+    for pmax, dtype in ((limit, np.float32), (limit + 1, np.float64)):
+        msg = rng.integers(-pmax, pmax + 1, (70, 64))
+        msg[0, :] = pmax  # the worst case: every partial sum of column c of the same sign
+        msg[1, :] = -pmax * np.sign(mant[:, 0])
+        out = np.zeros((70, 8), np.int64)
+        assert intmm.product(msg, w, out, 0)
+        want = np.floor((msg @ mant) * 2.0 ** exp).astype(np.int64) if exp < 0 else (msg @ mant) << exp
+        np.testing.assert_array_equal(out, want)
+        assert taken.pop() == dtype
+    spikes = rng.random((70, 64)) < 0.3
+    out = np.zeros((70, 8), np.int64)
+    assert intmm.product(spikes, w, out, 0)
+    want = spikes.astype(np.int64) @ mant
+    np.testing.assert_array_equal(out, np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp)
+    assert taken.pop() == np.float32
+
+
+def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
+    """float32 GEMMs only at torch's "highest" float32 matmul precision (no reduced-precision shortcuts); the
+    route is measured once per process unless ROUTE forces it."""
+    intmm = _intmm_or_skip()
+    monkeypatch.setattr(intmm, "ROUTE", None)
+    assert intmm.float32_faster() in (True, False)
+    assert set(intmm._STATE["f32_times"]) == {"int8", "float32"}
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    assert intmm.float32_faster()
+    old = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        assert not intmm.float32_faster()
+    finally:
+        torch.set_float32_matmul_precision(old)
+    monkeypatch.setattr(intmm, "CROSSOVER", None)
+    assert intmm.spike_crossover() > 0

@@ -5,7 +5,8 @@ A run steps **units** of populations with the interpreter (:func:`~spikernn.hard
 / ``run_float``): below :data:`STAGE_BATCH` samples a whole stage is one unit, run over all steps in one call
 (batch 1 costs microseconds per step); from :data:`STAGE_BATCH` on every group of the fast plan (strongly
 connected components) is one unit, and the blocks into it from earlier groups are computed beforehand for many
-steps at once (:func:`pre_inputs`; fixed point with int8 matrix products where the machine has them,
+steps at once (:func:`pre_inputs`; fixed point with exact integer matrix products, int8 or float32 GEMMs
+whichever this machine runs faster, binary spikes below a measured firing rate as int8 column additions instead,
 :mod:`~spikernn.hardware.compiled.intmm`; float: graded payloads as float64 GEMMs from batch 64,
 :mod:`~spikernn.hardware.compiled.blas`). A stream is the input population and the whole stage as one unit,
 one call per step. Float results do not depend on the split (the canonical block order of
@@ -116,6 +117,11 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
     for pb in unit.pre:
         msg = msgs[pb.blk.name]
         if intmm.add_block(E, msg, pb, t0, T) if unit.fixed else blas.add_block(E, msg, pb, t0, T):
+            continue
+        w8 = intmm.spike_mantissas(pb) if unit.fixed and not pb.blk.graded else None
+        if w8 is not None:  # binary spikes over int8 mantissas, int32 sums
+            T32, IDX = intmm.column_scratch(batch, pb.m, msg.shape[-1])
+            K.pre_block8(msg, t0, T, pb.blk.lag, w8, pb.m, pb.blk.exp, E, pb.a0, T32, IDX)
             continue
         if TMP is None:
             TMP = np.zeros((batch, unit.n_tmp), unit.dtype)

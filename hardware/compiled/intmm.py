@@ -9,8 +9,22 @@ more (quantised host input, 15+ fractional bits) go through one float64 product 
 an integer below 2**53 (checked per call; measured faster here than three int8 products and their recombination).
 :func:`available` checks once that the products are exact on this machine; without it the compiled kernels
 compute the products themselves.
+
+**float32 route.** ``torch._int_mm`` is fast only where oneDNN has VNNI kernels (AVX-512 VNNI / AVX-VNNI): on a
+Xeon with VNNI ~8x float32 GEMM, on an AVX2-only AMD EPYC ~20x *slower* than it (2048 x 128 @ 128 x 512: 224 ms
+int8, 11.8 ms float32, 24.7 ms float64). Integer products are exact in float32 GEMM too while every partial sum is an
+integer below 2**24: for messages of magnitude at most ``pmax`` (1 for binary spikes) every partial sum of
+``sum_k p_k m_kc``, in any order, is bounded by ``pmax * max_c sum_k |m_kc|`` (the block's largest column sum of
+|mantissas|, :attr:`Weights.rsum`); so ``pmax * rsum < 2**24`` makes every product, sum and fused multiply-add of the
+GEMM exact (e.g. 128 spiking sources x |mantissa| <= 128: rsum <= 16,384; even 65,536 sources of full-range int8
+mantissas stay below 2**24 = 16,777,216). :func:`float32_faster` measures once per process which of the two runs
+this machine's products faster (never by CPU name) and :func:`product` takes float32 for every product that bound
+allows when it won (:data:`ROUTE` forces one). float32 GEMMs are used only while torch's float32 matmul precision
+is "highest" (no bfloat16/TF32 shortcuts).
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -18,7 +32,8 @@ from spikernn.hardware.compiled import kernels as K
 from spikernn.hardware.compiled.buffers import per_thread
 
 MIN_ROWS = 64  # below this many rows the interpreter's own loops are as fast
-PRE_SPIKES = True  # binary-spike blocks precomputed as int8 products too (else the kernels' column additions)
+PRE_SPIKES = True  # binary-spike blocks precomputed as GEMMs too where their firing rate is above the measured
+# crossover (spike_crossover); False: always the kernels' column additions
 _STATE: dict = {}
 
 
@@ -49,6 +64,7 @@ class Weights:
         self.tensor = _STATE["torch"].from_numpy(np.ascontiguousarray(m.astype(np.int8))) if self.ok else None
         self.f64 = _STATE["torch"].from_numpy(np.ascontiguousarray(m, np.float64))
         self.rsum = float(np.abs(m).sum(axis=0).max(initial=0))
+        self.f32 = _STATE["torch"].from_numpy(np.ascontiguousarray(m, np.float32)) if self.rsum < F32_EXACT else None
         self.exp = int(blk.exp)
         self.m = m.shape[1]
 
@@ -56,6 +72,40 @@ class Weights:
 ROWS = 2048  # rows per product (buffers reused: a fresh 50 MB int32 output costs more in page faults than the product)
 PLANES = 4  # payloads up to MAX_PAYLOAD (a 24-bit payload needs 3 planes)
 MAX_PAYLOAD = 127 * (256 ** PLANES - 1) // 255
+
+
+F32_EXACT = 2.0 ** 24  # float32 holds every integer below this: sums bounded by it are exact in float32 GEMM
+ROUTE: str | None = None  # "int8" / "float32" forces the products' route; None: measured (float32_faster)
+CROSSOVER: float | None = None  # forces spike_crossover's firing rate (0: every spike block a GEMM; inf: none)
+
+
+def float32_faster() -> bool:
+    """Whether float32 GEMM beats ``torch._int_mm`` on this machine for the products here, measured once per
+    process on a (256 x 128) @ (128 x 512) product (the smaller of two timings each, interleaved; a few ms where
+    int8 is the fast one, ~60 ms where it is not); :data:`ROUTE` overrides. False while torch's float32 matmul
+    precision is not "highest"."""
+    torch = _STATE["torch"]
+    if torch.get_float32_matmul_precision() != "highest":
+        return False
+    if ROUTE is not None:
+        return ROUTE == "float32"
+    if "f32" not in _STATE:
+        rng = np.random.default_rng(0)
+        a8 = torch.from_numpy(rng.integers(0, 2, (256, 128)).astype(np.int8))
+        b8 = torch.from_numpy(rng.integers(-128, 128, (128, 512)).astype(np.int8))
+        af, bf = a8.float(), b8.float()
+        o32, of = torch.empty(256, 512, dtype=torch.int32), torch.empty(256, 512)
+        best = {}
+        for name in ("int8", "float32", "int8", "float32"):
+            t0 = time.process_time()
+            if name == "int8":
+                torch._int_mm(a8, b8, out=o32)
+            else:
+                torch.mm(af, bf, out=of)
+            best[name] = min(best.get(name, np.inf), time.process_time() - t0)
+        _STATE["f32"] = best["float32"] < best["int8"]
+        _STATE["f32_times"] = best
+    return _STATE["f32"]
 
 
 def _buffers(n: int, m: int):
@@ -84,8 +134,11 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> bool:
     if not spikes and rows.size and int(np.abs(rows).max()) > MAX_PAYLOAD:
         return False
     pmax = int(np.abs(rows).max()) if not spikes and rows.size else 1
+    if w.f32 is not None and pmax * w.rsum < F32_EXACT and float32_faster():
+        _product_float(rows, w, o, a0, np.float32)
+        return True
     if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:
-        _product_f64(rows, w, o, a0)
+        _product_float(rows, w, o, a0, np.float64)
         return True
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
@@ -115,22 +168,23 @@ def planes_needed(pmax: int) -> int:
 F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product is cheaper (measured here)
 
 
-def _product_f64(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> None:
-    """:func:`product` for integer payloads as one float64 product per row chunk: exact, every sum is an integer
-    below 2**53 (the caller checked max |payload| x the largest column sum of |mantissas|)."""
+def _product_float(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, dtype) -> None:
+    """:func:`product` as one float GEMM per row chunk, float32 or float64 (``dtype``): exact, every sum is an
+    integer below 2**24 / 2**53 (the caller checked max |payload| x the largest column sum of |mantissas|)."""
     torch = _STATE["torch"]
     n = rows.shape[1]
+    wt = w.f32 if dtype == np.float32 else w.f64
 
     def make():
-        src, res = np.empty((ROWS, n), np.float64), np.empty((ROWS, w.m), np.float64)
+        src, res = np.empty((ROWS, n), dtype), np.empty((ROWS, w.m), dtype)
         return src, res, torch.from_numpy(src), torch.from_numpy(res)
 
-    src, res, ts, tr = per_thread(("intmm-f64", n, w.m), make)
+    src, res, ts, tr = per_thread(("intmm-" + np.dtype(dtype).name, n, w.m), make)
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
-        np.copyto(src[:nr], rows[r0:r1], casting="unsafe")
-        torch.mm(ts[:nr], w.f64, out=tr[:nr])
+        np.copyto(src[:nr], rows[r0:r1], casting="unsafe")  # bool spikes -> 0.0 / 1.0
+        torch.mm(ts[:nr], wt, out=tr[:nr])
         K.add_scaled(res, nr, w.exp, o[r0:r1], a0)
 
 
@@ -151,4 +205,58 @@ def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
     if lo >= t0 + T:
         return True
     src = np.ascontiguousarray(msg[lo - lag:t0 + T - lag])
+    if not pb.blk.graded and src.size and np.count_nonzero(src) < spike_crossover() * src.size:
+        return False  # sparse spikes: the interpreter's column additions are cheaper than a GEMM here
     return product(src, w, E[lo - t0:], pb.a0)
+
+
+def spike_crossover() -> float:
+    """The firing rate (spikes per source per step) above which a binary-spike block's input is cheaper as a GEMM
+    (:func:`product`) than as the interpreter's column additions (``kernels.pre_block8``, whose cost grows with the
+    rate), measured once per process at rate 0.25 on (2 steps x 256) x 128 sources -> 512 inputs, the GEMM on the
+    route :func:`float32_faster` chose: ``0.25 * t_gemm / t_columns`` (the smaller of three timings each,
+    interleaved). Where int8 GEMMs are fast (VNNI) it is near 0, every block is a GEMM; on an AVX2-only EPYC,
+    float32 GEMMs: ~0.3 (at rate 0.1 the column additions took 0.64 s against 0.88 s for the 2-layer spiking LSTM
+    of benchmarks/bench_batch_vs_torch.py)."""
+    if CROSSOVER is not None:
+        return CROSSOVER
+    if "crossover" not in _STATE:
+        rng = np.random.default_rng(0)
+        T, B, n, m, rate = 2, 256, 128, 512, 0.25
+        mant = rng.integers(-128, 128, (n, m))
+        msg = rng.random((T, B, n)) < rate
+        E = np.zeros((T, B, m), np.int64)
+        blk = type("Blk", (), {"wt": mant, "exp": -3})()
+        w = Weights(blk)
+        w8 = np.ascontiguousarray(mant.astype(np.int8)).reshape(-1)
+        T32, IDX = column_scratch(B, m, n)
+
+        def columns():  # what the engine runs instead (engine.pre_inputs)
+            K.pre_block8(msg, 0, T, 0, w8, m, -3, E, 0, T32, IDX)
+
+        def gemm():
+            product(msg, w, E, 0)
+
+        best = {}
+        for fn in (columns, gemm) * 3:
+            t = time.process_time()
+            fn()
+            best[fn] = min(best.get(fn, np.inf), time.process_time() - t)
+        _STATE["crossover"] = rate * best[gemm] / max(best[columns], 1e-9)
+    return _STATE["crossover"]
+
+
+def spike_mantissas(pb) -> np.ndarray | None:
+    """A binary-spike block's int8 mantissas (n_src * m, row-major) for ``kernels.pre_block8``, or None when they
+    are beyond int8 or a column sum of |mantissas| could pass 2**31 (int32 sums not provably exact)."""
+    w8 = getattr(pb, "_w8", False)
+    if w8 is False:
+        m = np.asarray(pb.blk.wt)
+        ok = m.size and m.min() >= -128 and m.max() <= 127 and float(np.abs(m).sum(axis=0).max()) < 2.0 ** 31
+        w8 = pb._w8 = np.ascontiguousarray(m.astype(np.int8)).reshape(-1) if ok else None
+    return w8
+
+
+def column_scratch(B: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's int32 (B, m) sums and int64 (n,) index scratch for ``kernels.pre_block8``."""
+    return per_thread(("intmm-cols", B, m, n), lambda: (np.zeros((B, m), np.int32), np.zeros(max(n, 1), np.int64)))

@@ -1151,3 +1151,26 @@ def add_scaled(acc, N, ex, out, a0):
         r = acc[i]
         for c in range(m):
             row[c] += np.int64(math.floor(r[c] * sc))
+
+
+@njit(**JIT)
+def pre_block8(msg, t0, T, lag, W8, m, ex, E, a0, T32, IDX):
+    """:func:`pre_block` for a binary-spike block in fixed point over its int8 mantissas ``W8`` (n_src * m,
+    row-major) with int32 column sums (exact: the caller checked that the largest column sum of |mantissas| is
+    below 2**31), then scaled by 2**ex (floor for ex < 0, as synapses.shift_floor): a quarter of the weight
+    traffic of int64 columns and twice the SIMD lanes. ``T32`` (>= B, >= m) int32 and ``IDX`` (>= n_src) scratch."""
+    B = E.shape[1]
+    for tt in range(T):
+        ts = t0 + tt - lag
+        if ts < 0:
+            continue
+        for b in range(B):
+            acc = T32[b, :m]
+            _sum8_binary(acc, msg[ts, b], W8, 0, m, IDX)
+            row = E[tt, b, a0:a0 + m]
+            if ex >= 0:
+                for c in range(m):
+                    row[c] += np.int64(acc[c]) << ex
+            else:
+                for c in range(m):
+                    row[c] += np.int64(acc[c]) >> (-ex)

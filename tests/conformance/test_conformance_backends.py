@@ -7,7 +7,9 @@ float rounding. The reference backend runs the kinds' reference steps plainly
 ("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group), with its numpy kernels and fused loops ("fast-numpy"),
 with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
 ("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group), and at batch 64 in
-fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`)
+fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`;
+"fast-f32": the same as exact float32 GEMMs; "fast-cols": binary-spike inter-group blocks as the interpreter's
+column additions, each route forced whatever this machine measured faster)
 and in float ("fast-blas": the same blocks as float64 GEMMs, :mod:`~spikernn.hardware.compiled.blas`). Lava cells (marked ``lava``) share three small networks per precision: every kind
 with a spread of resets and adaptation (one Lava run each), Lava's own LIF and SigmaDelta, and bidirectional
 stages.
@@ -28,7 +30,10 @@ from spikernn.hardware.network import Network, Population, SynapseBlock
 BRANCHES = spiking_branches() + sigma_delta_branches()
 VARIANTS = {"fast-numba": ("fast", {"engine": "numba"}), "fast-numpy": ("fast", {"engine": "numpy"}),
             "fast-steps": ("fast", {"use_kernels": False}), "fast-threads": ("fast", {"workers": 3}),
-            "fast-int8": ("fast", {"engine": "numba"}), "fast-blas": ("fast", {"engine": "numba"})}
+            "fast-int8": ("fast", {"engine": "numba"}), "fast-blas": ("fast", {"engine": "numba"}),
+            "fast-f32": ("fast", {"engine": "numba"}), "fast-cols": ("fast", {"engine": "numba"})}
+ROUTES = {"fast-int8": ("int8", 0.0), "fast-f32": ("float32", 0.0), "fast-cols": (None, float("inf"))}
+# intmm.ROUTE, intmm.CROSSOVER forced per variant (0: every spike block a GEMM; inf: column additions)
 
 
 @functools.lru_cache(maxsize=None)
@@ -39,7 +44,9 @@ def _zoo(topology: str, precision: str, batch: int, family: str = "all"):
 @functools.lru_cache(maxsize=None)
 def _run(topology: str, precision: str, batch: int, backend: str, options: tuple = ()):
     net, x, _ = _zoo(topology, precision, batch)
-    return get_backend(backend).simulate(net, x, **dict(options))
+    options = dict(options)
+    options.pop("route", None)
+    return get_backend(backend).simulate(net, x, **options)
 
 
 def _branch_stats(stats, net, names):
@@ -62,24 +69,30 @@ def _compare(y, stats, y_ref, stats_ref, net, names, precision, atol):
 def _cells():
     for variant in VARIANTS:
         for b in BRANCHES:
-            for precision in {"fast-int8": ("fixed",), "fast-blas": ("float",)}.get(variant, ("float", "fixed")):
+            for precision in {"fast-blas": ("float",)}.get(variant, ("fixed",) if variant in ROUTES else
+                                                           ("float", "fixed")):
                 for topology in TOPOLOGIES:
-                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-int8": (64,),
-                               "fast-blas": (64,)}.get(variant, (1, 4))
+                    batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-blas": (64,)}.get(
+                        variant, (64,) if variant in ROUTES else (1, 4))
                     for batch in batches:
                         yield pytest.param(variant, b, precision, batch, topology,
                                            id=f"{variant}-{b.id}-{precision}-B{batch}-{topology}")
 
 
 @pytest.mark.parametrize("variant,branch,precision,batch,topology", list(_cells()))
-def test_backend_equals_reference(variant: str, branch: Branch, precision: str, batch: int, topology: str):
+def test_backend_equals_reference(variant: str, branch: Branch, precision: str, batch: int, topology: str,
+                                  monkeypatch):
     backend, options = VARIANTS[variant]
-    if variant == "fast-int8":
+    if variant in ROUTES:
         from spikernn.hardware.compiled import intmm
 
         assert batch >= intmm.MIN_ROWS
         if not intmm.available():
-            pytest.skip("no exact torch._int_mm here: the int8 path is not taken")
+            pytest.skip("no exact torch._int_mm here: the matrix-product paths are not taken")
+        route, crossover = ROUTES[variant]
+        monkeypatch.setattr(intmm, "ROUTE", route)
+        monkeypatch.setattr(intmm, "CROSSOVER", crossover)
+        options = dict(options, route=variant)  # a cache key of its own (_run drops it)
     if variant == "fast-blas":
         from spikernn.hardware.compiled import blas
 
