@@ -62,7 +62,7 @@ def test_nir_rejects_what_it_cannot_express():
     from spikernn.layers import SpikingLSTM
 
     with pytest.raises(ValueError, match="spiking_lstm"):
-        to_nir(SpikingLSTM(2, 3))
+        to_nir(SpikingLSTM(2, 3, neuron="lif"))  # the default (adLIF) one: test_default_spiking_lstm_gru_refused_with_the_reason
     with pytest.raises(ValueError, match="reversed"):
         to_nir(SpikingRNN(2, 3, bidirectional=True, neuron="lif", reset="zero"))
     with pytest.raises(ValueError, match="adaptive"):
