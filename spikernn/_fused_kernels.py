@@ -1,12 +1,17 @@
 """numba kernels of the fused training path (:mod:`spikernn.fused`): one call per time step does all the
-elementwise work of a step of the spiking LSTM with a LIF soma (gates, cell update, membrane, spike, reset), and
-one call per step its BPTT; the GEMMs stay in torch. Imported only by :func:`spikernn.fused.compiled_kernels`
+elementwise work of a step of the spiking LSTM or GRU with a (non-adaptive) LIF or an adLIF soma (gates, cell
+update, membrane, spike, reset, adaptation current), and one call per step its BPTT; the GEMMs stay in torch. Each
+drive and each soma is written once, as an inlined element function (:func:`_lstm_cell`, :func:`_gru_cell`,
+:func:`_lif`, :func:`_adlif` and their ``_grad`` twins), and the kernels combine them. Imported only by :func:`spikernn.fused.compiled_kernels`
 (never by ``import spikernn``); compiled on first use and cached on disk (``cache=True``).
 
 The arrays are numpy views of the fused path's torch buffers (float32, C-contiguous; ``Tensor.numpy()`` shares
 memory), so the kernels write the same saved tensors as the torch loop: (T,B,4H) ``ACT`` (σ of the gates, the g
 rows doubled: ``tanh(g) = 2 σ(2g) − 1``), (T+1,B,H) ``C`` (c), ``S``, ``V``, (T,B,H) ``Q`` = σ(−2c) and ``U``
-(membrane before reset). Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
+(membrane before reset); the adLIF soma also W (w) and J (d − w), the GRU ACT = (r, z, n) and HP = W_hh s + b_hh,
+(T,B,3H). Each kernel runs two loops per batch row, the drive and the soma (row helpers such as :func:`_lstm_row`,
+:func:`_adlif_row`): one loop over all the arrays of a step does not always vectorise (LLVM gives up on its
+alias checks; the adLIF GRU step took 5.5x as long). Same equations as the torch loop (docs/equations.md); float32 rounding differs (the
 sigmoid below is within 4 ulp of torch's on [−30, 30]).
 
 All of it is in one file on purpose: numba's on-disk cache of a function is invalidated when its own file changes,
@@ -88,65 +93,313 @@ def vsigmoid(x, out):
 @njit(**JIT)
 def _reset_factors(reset):
     """(k_θ, k_u) with v = u − s (k_θ θ + k_u u): "subtract" (1, 0), "zero" (0, 1), "none" (0, 0) (branch-free
-    inner loops)."""
+    inner loops). The reset's partials are ∂v/∂u = 1 − k_u s and ∂v/∂θ = −k_θ s."""
     return (_F1 if reset == SUBTRACT else _F0), (_F1 if reset == ZERO else _F0)
 
+
+# ---- one element of a step: the drives of the cells and the somas, and their BPTT (inlined into the kernels) ----
+
+@njit(**INLINE)
+def _lstm_cell(i, f, sg, o, c_prev):
+    """The LSTM's cell update and drive from σ of its gates (sg = σ(2g)): ``(c, q, d)`` with
+    c = f c' + i (2 sg − 1), q = σ(−2c) and d = o (1 − 2q) = o tanh(c)."""
+    c = f * c_prev + i * (_F2 * sg - _F1)
+    q = sigmoid(-_F2 * c)
+    return c, q, o * (_F1 - _F2 * q)
+
+
+@njit(**INLINE)
+def _lstm_cell_grad(gd, i, f, sg, o, q, c_prev, carry, gc_in):
+    """BPTT of :func:`_lstm_cell` for dL/dd ``gd``, ``carry`` = f_{t+1} dL/dc_{t+1} and the gradient ``gc_in``
+    of the c output: the gate pre-activation gradients (i, f, g doubled, o) and the next carry f dL/dc."""
+    gc = gd * o * _F4 * q * (_F1 - q) + carry + gc_in  # d tanh(c)/dc = 1 − tanh² = 4 q (1 − q)
+    return (gc * i * (_F1 - i) * (_F2 * sg - _F1), gc * f * (_F1 - f) * c_prev, gc * _F2 * i * sg * (_F1 - sg),
+            gd * o * (_F1 - o) * (_F1 - _F2 * q), gc * f)
+
+
+@njit(**INLINE)
+def _gru_cell(xr, xz, xn, hr, hz, hn, h_prev):
+    """The GRU's drive from ``x_proj`` (xr, xz, xn) and W_hh s + b_hh (hr, hz, hn): ``(r, z, n, h)`` with
+    r = σ(xr + hr), z = σ(xz + hz), n = tanh(xn + r hn) = 2 σ(2 (xn + r hn)) − 1, h = n + z (h' − n)."""
+    r = sigmoid(xr + hr)
+    z = sigmoid(xz + hz)
+    n = _F2 * sigmoid(_F2 * (xn + r * hn)) - _F1
+    return r, z, n, n + z * (h_prev - n)
+
+
+@njit(**INLINE)
+def _gru_cell_grad(gd, r, z, n, hn, h_prev, carry, gh_in):
+    """BPTT of :func:`_gru_cell` for dL/dd ``gd`` (d = h), ``carry`` = z_{t+1} dL/dh_{t+1} and the gradient
+    ``gh_in`` of the h output: the gradients of (xr, xz, xn), of (hr, hz, hn) and the next carry z dL/dh."""
+    gh = gd + carry + gh_in
+    gn = gh * (_F1 - z) * (_F1 - n * n)
+    gz = gh * (h_prev - n) * z * (_F1 - z)
+    gr = gn * hn * r * (_F1 - r)
+    return gr, gz, gn, gn * r, gh * z
+
+
+@njit(**INLINE)
+def _lstm_row(H, a, c_prev, c_new, q_out, d_out):
+    """:func:`_lstm_cell` over one batch row (the first loop of a forward step): writes c, q and the drive d."""
+    ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: affine indices, so LLVM vectorises
+    for h in range(H):
+        c_new[h], q_out[h], d_out[h] = _lstm_cell(ai[h], af[h], ag[h], ao[h], c_prev[h])
+
+
+@njit(**INLINE)
+def _gru_row(H, x, hp, a, h_prev, h_new):
+    """:func:`_gru_cell` over one batch row (the first loop of a forward step): writes (r, z, n) into ``a`` and
+    h (the drive) into ``h_new``."""
+    xr, xz, xn, hr, hz, hn = x[:H], x[H:2 * H], x[2 * H:], hp[:H], hp[H:2 * H], hp[2 * H:]
+    ar, az, an = a[:H], a[H:2 * H], a[2 * H:]
+    for k in range(H):
+        ar[k], az[k], an[k], h_new[k] = _gru_cell(xr[k], xz[k], xn[k], hr[k], hz[k], hn[k], h_prev[k])
+
+
+@njit(**INLINE)
+def _lif_row(H, d, v_prev, beta, theta, k_th, k_u, u_out, s_out, v_out):
+    """:func:`_lif` over one batch row (the second loop of a forward step); ``d`` may be ``u_out``."""
+    for h in range(H):
+        u_out[h], s_out[h], v_out[h] = _lif(d[h], v_prev[h], beta[h], theta[h], k_th, k_u)
+
+
+@njit(**INLINE)
+def _adlif_row(H, d, v_prev, s_prev, w_prev, alpha, beta, qa, qb, theta, k_th, k_u, k_se, j_out, u_out, s_out,
+               v_out, w_out):
+    """:func:`_adlif` over one batch row (the second loop of a forward step); ``d`` may be ``j_out``."""
+    for h in range(H):
+        j_out[h], u_out[h], s_out[h], v_out[h], w_out[h] = _adlif(d[h], v_prev[h], s_prev[h], w_prev[h], alpha[h],
+                                                                  beta[h], qa[h], qb[h], theta[h], k_th, k_u, k_se)
+
+
+@njit(**INLINE)
+def _adlif_row_grad(H, last, gs_in, phi, ss, gu_next, gw_next, gv_in, ga_in, alpha, beta, qa, qb, k_th, k_u, k_se,
+                    gu_out, gw_out, gth_out, gd_out):
+    """:func:`_adlif_grad` over one batch row (the first loop of a backward step): writes g_u, g_w, g_θ and g_d
+    (``gd_out``: a block of the gate gradients, which the cell's loop reads and overwrites). ``gu_next``,
+    ``gw_next`` are not read when ``last``."""
+    for h in range(H):
+        gu_out[h], gw_out[h], gth_out[h], gd_out[h] = _adlif_grad(
+            gs_in[h], phi[h], ss[h], _F0 if last else gu_next[h], _F0 if last else gw_next[h], gv_in[h], ga_in[h],
+            alpha[h], beta[h], qa[h], qb[h], k_th, k_u, k_se)
+
+
+@njit(**INLINE)
+def _lstm_row_grad(H, a, gz, c_prev, qq, carry, gc_in):
+    """:func:`_lstm_cell_grad` over one batch row (the second loop of a backward step): reads dL/dd from the o block
+    of ``gz`` (where the soma's loop left it) and writes the four gate gradients there and the carry."""
+    ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
+    for h in range(H):
+        gzi[h], gzf[h], gzg[h], gzo[h], carry[h] = _lstm_cell_grad(gzo[h], ai[h], af[h], ag[h], ao[h], qq[h],
+                                                                   c_prev[h], carry[h], gc_in[h])
+
+
+@njit(**INLINE)
+def _gru_row_grad(H, a, hp, gx, ghp, h_prev, carry, gc_in):
+    """:func:`_gru_cell_grad` over one batch row (the second loop of a backward step): reads dL/dd from the n block
+    of ``ghp`` (where the soma's loop left it) and writes the gradients of x_proj (``gx``) and of W_hh s + b_hh
+    (``ghp``) and the carry."""
+    ar, az, an, hn = a[:H], a[H:2 * H], a[2 * H:], hp[2 * H:]
+    gxr, gxz, gxn, ghr, ghz, ghn = gx[:H], gx[H:2 * H], gx[2 * H:], ghp[:H], ghp[H:2 * H], ghp[2 * H:]
+    for k in range(H):
+        gr, gz, gn, gnh, cy = _gru_cell_grad(ghn[k], ar[k], az[k], an[k], hn[k], h_prev[k], carry[k], gc_in[k])
+        gxr[k] = gr
+        gxz[k] = gz
+        gxn[k] = gn
+        ghr[k] = gr
+        ghz[k] = gz
+        ghn[k] = gnh
+        carry[k] = cy
+
+
+@njit(**INLINE)
+def _lif(d, v_prev, beta, th, k_th, k_u):
+    """The LIF soma (non-adaptive): ``(u, s, v)`` with u = d + β v', s = u > θ, v = the reset of u."""
+    u = d + beta * v_prev
+    s = _F1 if u > th else _F0
+    return u, s, u - s * (k_th * th + k_u * u)
+
+
+@njit(**INLINE)
+def _lif_grad(gs, phi, s, gu1, gv_in, beta, k_u):
+    """BPTT of :func:`_lif`: dL/du_t = φ_t g_s + ∂v/∂u (β g_u_{t+1} + gV_t) (= dL/dd_t); ``gu1`` = g_u_{t+1}
+    (0 at the last step)."""
+    return phi * gs + (beta * gu1 + gv_in) * (_F1 - k_u * s)
+
+
+@njit(**INLINE)
+def _adlif(d, v_prev, s_prev, w_prev, alpha, beta, qa, qb, th, k_th, k_u, k_se):
+    """The adLIF soma (:func:`spikernn.functional.adlif_step`): ``(j, u, s, v, w)`` with j = d − w',
+    u = α v' + (1 − α) j, s = u > θ, v = the reset of u, w = β w' + qa x + qb y, (x, y) = (v, s) for "se"
+    (``k_se`` 1) or (v', s') for "ef" (``k_se`` 0); qa = (1 − β) a, qb = (1 − β) b."""
+    j = d - w_prev
+    u = alpha * v_prev + (_F1 - alpha) * j
+    s = _F1 if u > th else _F0
+    v = u - s * (k_th * th + k_u * u)
+    w = beta * w_prev + qa * (k_se * v + (_F1 - k_se) * v_prev) + qb * (k_se * s + (_F1 - k_se) * s_prev)
+    return j, u, s, v, w
+
+
+@njit(**INLINE)
+def _adlif_grad(gs, phi, s, gu1, gw1, gv_in, ga_in, alpha, beta, qa, qb, k_th, k_u, k_se):
+    """BPTT of :func:`_adlif` (the per-element form of :class:`spikernn.fused._AdLIFSomaBackward`), ``gu1``,
+    ``gw1`` = g_u, g_w of step t+1 (0 at the last step)::
+
+        g_w_t = gA_t + β g_w_{t+1} − (1 − α) g_u_{t+1};   g_w' = g_w_t ("se") or g_w_{t+1} ("ef")
+        g_v = gV_t + α g_u_{t+1} + qa g_w';   g_s += qb g_w'
+        g_u_t = φ_t g_s + ∂v/∂u g_v;   g_θ_t = −φ_t g_s + ∂v/∂θ g_v;   g_d = (1 − α) g_u_t
+
+    Returns ``(g_u, g_w, g_θ, g_d)``."""
+    gw = ga_in + beta * gw1 - (_F1 - alpha) * gu1
+    gwi = k_se * gw + (_F1 - k_se) * gw1
+    gv = gv_in + alpha * gu1 + qa * gwi
+    pg = phi * (gs + qb * gwi)
+    gu = pg + (_F1 - k_u * s) * gv
+    return gu, gw, -k_th * s * gv - pg, (_F1 - alpha) * gu
+
+
+# ---- the kernels: one step of one cell type with one soma, batch rows b0:b1 --------------------------------------
 
 @njit(**JIT)
 def lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1):
     """Step ``t`` of the LSTM with a LIF soma (non-adaptive threshold). On entry ``ACT[t]`` (B,4H) holds σ of the
     gates (i, f, σ(2g), o). Reads ``C[t]``, ``V[t]``, writes ``C[t+1]`` = f c + i (2 σ(2g) − 1), ``Q[t]`` = σ(−2 c),
-    the drive o (1 − 2 q) = o tanh(c), ``U[t]`` = drive + β v, ``S[t+1]`` = u > θ, ``V[t+1]`` = the reset of u.
-    ``beta``, ``theta``: (H,); ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
+    ``U[t]`` = o tanh(c) + β v, ``S[t+1]`` = u > θ, ``V[t+1]`` = the reset of u (:func:`_lstm_cell`,
+    :func:`_lif`). ``beta``, ``theta``: (H,); ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
     H = C.shape[2]
     k_th, k_u = _reset_factors(reset)
-    for b in range(b0, b1):
-        a = ACT[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: affine indices, so LLVM vectorises
-        c_prev, v_prev = C[t, b], V[t, b]
-        c_new, q_out, u_out, s_out, v_out = C[t + 1, b], Q[t, b], U[t, b], S[t + 1, b], V[t + 1, b]
-        for h in range(H):
-            i, f, sg, o = ai[h], af[h], ag[h], ao[h]
-            c = f * c_prev[h] + i * (_F2 * sg - _F1)
-            q = sigmoid(-_F2 * c)
-            u = o * (_F1 - _F2 * q) + beta[h] * v_prev[h]
-            th = theta[h]
-            s = _F1 if u > th else _F0
-            c_new[h] = c
-            q_out[h] = q
-            u_out[h] = u
-            s_out[h] = s
-            v_out[h] = u - s * (k_th * th + k_u * u)
+    for b in range(b0, b1):  # two loops, the cell and the soma (d passes in U[t])
+        _lstm_row(H, ACT[t, b], C[t, b], C[t + 1, b], Q[t, b], U[t, b])
+        _lif_row(H, U[t, b], V[t, b], beta, theta, k_th, k_u, U[t, b], S[t + 1, b], V[t + 1, b])
 
 
 @njit(**JIT)
 def lstm_lif_backward_step(t, last, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset, b0, b1):
     """BPTT of step ``t`` (the twin of :func:`lstm_lif_forward_step`; ``last``: t is the last step, nothing comes
     from t+1). ``GS`` (B,H): dL/ds_t from outside the soma (the output's gradient plus W_hh^T of the next step's
-    gate gradients). Writes ``GU[t]`` = dL/du_t (φ_t g_s + ∂v/∂u (β g_u_{t+1} + gV_t)), ``GZ[t]`` (B,4H) the gate
-    pre-activation gradients and ``CARRY`` (B,H) = f_t dL/dc_t (on entry the same from step t+1; zeros for the last step). ``gV``, ``gC``:
+    gate gradients). Writes ``GU[t]`` = dL/du_t, ``GZ[t]`` (B,4H) the gate pre-activation gradients and
+    ``CARRY`` (B,H) = f_t dL/dc_t (on entry the same from step t+1; zeros for the last step). ``gV``, ``gC``:
     the gradients of the V and C outputs, (T,B,H), or (1,B,H) zeros when there are none. Batch rows ``b0:b1``."""
     H = GS.shape[1]
-    k_u = _F1 if reset == ZERO else _F0  # ∂v/∂u = 1 − k_u s
+    _, k_u = _reset_factors(reset)
+    tv = t if gV.shape[0] > 1 else 0
+    tc = t if gC.shape[0] > 1 else 0
+    tn = t if last else t + 1  # (GU[t] is unset if last, and not read)
+    for b in range(b0, b1):
+        gzo = GZ[t, b, 3 * H:]
+        gs_in, gu_out, gu_next = GS[b], GU[t, b], GU[tn, b]
+        ss, phi, gv_in = S[t + 1, b], PHI[t, b], gV[tv, b]
+        for h in range(H):  # the soma, then the cell (g_d passes in gzo; g_u = g_d: the drive adds to u with weight 1)
+            gd = _lif_grad(gs_in[h], phi[h], ss[h], _F0 if last else gu_next[h], gv_in[h], beta[h], k_u)
+            gu_out[h] = gd
+            gzo[h] = gd
+        _lstm_row_grad(H, ACT[t, b], GZ[t, b], C[t, b], Q[t, b], CARRY[b], gC[tc, b])
+
+
+@njit(**JIT)
+def lstm_adlif_forward_step(t, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1):
+    """Step ``t`` of the LSTM with an adLIF soma (:func:`_lstm_cell`, :func:`_adlif`). ``ACT``, ``C``, ``Q`` as
+    :func:`lstm_lif_forward_step`; reads ``S[t]``, ``V[t]``, ``W[t]`` (s, v, w of step t−1), writes ``J[t]`` =
+    d − w (the net current, for the gradient of α), ``U[t]``, ``S[t+1]``, ``V[t+1]``, ``W[t+1]``. ``alpha``,
+    ``beta``, ``theta``, ``qa`` = (1 − β) a, ``qb`` = (1 − β) b (a, b with the gain q): (H,); ``reset``:
+    RESET_CODES; ``se``: True for the "se" discretisation; batch rows ``b0:b1`` only."""
+    H = C.shape[2]
+    k_th, k_u = _reset_factors(reset)
+    k_se = _F1 if se else _F0
+    for b in range(b0, b1):  # two loops, the cell and the soma (d passes in J[t])
+        _lstm_row(H, ACT[t, b], C[t, b], C[t + 1, b], Q[t, b], J[t, b])
+        _adlif_row(H, J[t, b], V[t, b], S[t, b], W[t, b], alpha, beta, qa, qb, theta, k_th, k_u, k_se, J[t, b],
+                   U[t, b], S[t + 1, b], V[t + 1, b], W[t + 1, b])
+
+
+@njit(**JIT)
+def lstm_adlif_backward_step(t, last, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, PHI, alpha, beta, qa, qb, gV, gA,
+                             gC, reset, se, b0, b1):
+    """BPTT of step ``t`` of :func:`lstm_adlif_forward_step` (``last``: nothing comes from t+1;
+    :func:`_adlif_grad`, :func:`_lstm_cell_grad`). ``GS`` (B,H): dL/ds_t from outside the soma. Writes
+    ``GU[t]``, ``GW[t]``, ``GTH[t]`` (for the parameter gradients, summed in torch), ``GZ[t]`` and ``CARRY`` as
+    :func:`lstm_lif_backward_step`. ``gV``, ``gA``, ``gC``: (T,B,H), or (1,B,H) zeros when there are none."""
+    H = GS.shape[1]
+    k_th, k_u = _reset_factors(reset)
+    k_se = _F1 if se else _F0
+    tv = t if gV.shape[0] > 1 else 0
+    ta = t if gA.shape[0] > 1 else 0
+    tc = t if gC.shape[0] > 1 else 0
+    tn = t if last else t + 1  # (GU[t], GW[t] are unset if last, and not read)
+    for b in range(b0, b1):
+        gzo = GZ[t, b, 3 * H:]
+        # two loops, the soma and the cell (g_d passes in gzo)
+        _adlif_row_grad(H, last, GS[b], PHI[t, b], S[t + 1, b], GU[tn, b], GW[tn, b], gV[tv, b], gA[ta, b], alpha,
+                        beta, qa, qb, k_th, k_u, k_se, GU[t, b], GW[t, b], GTH[t, b], gzo)
+        _lstm_row_grad(H, ACT[t, b], GZ[t, b], C[t, b], Q[t, b], CARRY[b], gC[tc, b])
+
+
+@njit(**JIT)
+def gru_lif_forward_step(t, XP, HP, ACT, C, U, S, V, beta, theta, reset, b0, b1):
+    """Step ``t`` of the GRU with a LIF soma (non-adaptive threshold; :func:`_gru_cell`, :func:`_lif`). ``XP``
+    (T,B,3H): x_proj; on entry ``HP[t]`` (B,3H) holds W_hh s_{t−1} + b_hh. Reads ``C[t]`` (h), ``V[t]``, writes
+    ``ACT[t]`` = (r, z, n), ``C[t+1]`` = h, ``U[t]``, ``S[t+1]``, ``V[t+1]``. ``beta``, ``theta``: (H,);
+    ``reset``: RESET_CODES; batch rows ``b0:b1`` only."""
+    H = C.shape[2]
+    k_th, k_u = _reset_factors(reset)
+    for b in range(b0, b1):  # two loops, the cell and the soma (d = h, in C[t+1])
+        _gru_row(H, XP[t, b], HP[t, b], ACT[t, b], C[t, b], C[t + 1, b])
+        _lif_row(H, C[t + 1, b], V[t, b], beta, theta, k_th, k_u, U[t, b], S[t + 1, b], V[t + 1, b])
+
+
+@njit(**JIT)
+def gru_lif_backward_step(t, last, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, beta, gV, gC, reset, b0, b1):
+    """BPTT of step ``t`` of :func:`gru_lif_forward_step` (``last``: nothing comes from t+1;
+    :func:`_lif_grad`, :func:`_gru_cell_grad`). ``GS`` (B,H): dL/ds_t from outside the soma (the output's
+    gradient plus W_hh^T ``GHP[t+1]``). Writes ``GU[t]`` = dL/du_t, ``GX[t]``, ``GHP[t]`` (B,3H): the gradients
+    of x_proj and of W_hh s + b_hh, and ``CARRY`` (B,H) = z_t dL/dh_t (on entry the same from step t+1; zeros for
+    the last step). ``gV``, ``gC``: (T,B,H), or (1,B,H) zeros when there are none. Batch rows ``b0:b1``."""
+    H = GS.shape[1]
+    _, k_u = _reset_factors(reset)
     tv = t if gV.shape[0] > 1 else 0
     tc = t if gC.shape[0] > 1 else 0
     tn = t if last else t + 1
     for b in range(b0, b1):
-        a, gz = ACT[t, b], GZ[t, b]
-        ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        gzi, gzf, gzg, gzo = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
-        gs_in, gu_out, gu_next, carry = GS[b], GU[t, b], GU[tn, b], CARRY[b]
-        c_prev, qq, ss, phi, gv_in, gc_in = C[t, b], Q[t, b], S[t + 1, b], PHI[t, b], gV[tv, b], gC[tc, b]
-        for h in range(H):
-            gv = ((_F0 if last else beta[h] * gu_next[h]) + gv_in[h]) * (_F1 - k_u * ss[h])  # (GU[t] unset if last)
-            gd = phi[h] * gs_in[h] + gv  # g_u = g_d (the drive adds to u with weight 1)
-            gu_out[h] = gd
-            i, f, sg, o = ai[h], af[h], ag[h], ao[h]
-            q = qq[h]
-            # d tanh(c)/dc = 1 − tanh² = 4 q (1 − q)
-            gc = gd * o * _F4 * q * (_F1 - q) + carry[h] + gc_in[h]
-            gzi[h] = gc * i * (_F1 - i) * (_F2 * sg - _F1)
-            gzf[h] = gc * f * (_F1 - f) * c_prev[h]
-            gzg[h] = gc * _F2 * i * sg * (_F1 - sg)
-            gzo[h] = gd * o * (_F1 - o) * (_F1 - _F2 * q)
-            carry[h] = gc * f
+        ghn = GHP[t, b, 2 * H:]
+        gs_in, gu_out, gu_next = GS[b], GU[t, b], GU[tn, b]
+        ss, phi, gv_in = S[t + 1, b], PHI[t, b], gV[tv, b]
+        for k in range(H):  # the soma, then the cell (g_d passes in ghn)
+            gd = _lif_grad(gs_in[k], phi[k], ss[k], _F0 if last else gu_next[k], gv_in[k], beta[k], k_u)
+            gu_out[k] = gd
+            ghn[k] = gd
+        _gru_row_grad(H, ACT[t, b], HP[t, b], GX[t, b], GHP[t, b], C[t, b], CARRY[b], gC[tc, b])
+
+
+@njit(**JIT)
+def gru_adlif_forward_step(t, XP, HP, ACT, C, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1):
+    """Step ``t`` of the GRU with an adLIF soma (:func:`_gru_cell`, :func:`_adlif`): ``XP``, ``HP``, ``ACT``,
+    ``C`` as :func:`gru_lif_forward_step`, the soma's buffers and parameters as
+    :func:`lstm_adlif_forward_step`."""
+    H = C.shape[2]
+    k_th, k_u = _reset_factors(reset)
+    k_se = _F1 if se else _F0
+    for b in range(b0, b1):  # two loops, the cell and the soma (d = h, in C[t+1])
+        _gru_row(H, XP[t, b], HP[t, b], ACT[t, b], C[t, b], C[t + 1, b])
+        _adlif_row(H, C[t + 1, b], V[t, b], S[t, b], W[t, b], alpha, beta, qa, qb, theta, k_th, k_u, k_se, J[t, b],
+                   U[t, b], S[t + 1, b], V[t + 1, b], W[t + 1, b])
+
+
+@njit(**JIT)
+def gru_adlif_backward_step(t, last, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C, S, PHI, alpha, beta, qa, qb, gV,
+                            gA, gC, reset, se, b0, b1):
+    """BPTT of step ``t`` of :func:`gru_adlif_forward_step` (:func:`_adlif_grad`, :func:`_gru_cell_grad`): the
+    outputs of :func:`gru_lif_backward_step` plus ``GW[t]``, ``GTH[t]`` as :func:`lstm_adlif_backward_step`."""
+    H = GS.shape[1]
+    k_th, k_u = _reset_factors(reset)
+    k_se = _F1 if se else _F0
+    tv = t if gV.shape[0] > 1 else 0
+    ta = t if gA.shape[0] > 1 else 0
+    tc = t if gC.shape[0] > 1 else 0
+    tn = t if last else t + 1
+    for b in range(b0, b1):
+        ghn = GHP[t, b, 2 * H:]
+        # two loops, the soma and the cell (g_d passes in ghn)
+        _adlif_row_grad(H, last, GS[b], PHI[t, b], S[t + 1, b], GU[tn, b], GW[tn, b], gV[tv, b], gA[ta, b], alpha,
+                        beta, qa, qb, k_th, k_u, k_se, GU[t, b], GW[t, b], GTH[t, b], ghn)
+        _gru_row_grad(H, ACT[t, b], HP[t, b], GX[t, b], GHP[t, b], C[t, b], CARRY[b], gC[tc, b])

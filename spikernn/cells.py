@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from spikernn import functional as SF
 from spikernn._checks import check_bool, check_features, check_positive_int, check_same_dtype, check_tensor
-from spikernn.neurons import (DEFAULT_NEURON, NeuronOptions, neuron_values, register_neuron_tensors,
+from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors,
                               reset_neuron_tensors, soma_params)
 
 
@@ -31,7 +31,7 @@ class _SpikingCellBase(nn.Module):
         factory = {"device": device, "dtype": dtype}
         input_size, hidden_size = check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, check_bool(bias, "bias")
-        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, DEFAULT_NEURON[self.kind])
+        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, self.kind)
         self._surrogate = self.neuron_options.surrogate_fn()
         G = SF.GATES[self.kind]
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
@@ -117,7 +117,9 @@ class SpikingLSTMCell(_SpikingCellBase):
     """Spiking LSTM neuron, one time step (docs/equations.md); only spikes ``s`` leave the neuron:
 
     ``[i,f,g,o] = W_ih x_t + b_ih + W_hh s_{t-1} + b_hh``; ``c_t = σ(f) c_{t-1} + σ(i) tanh(g)``;
-    ``d_t = σ(o) tanh(c_t)``; then the soma ``v_t = β v_{t-1} + d_t``, ``s_t = H(v_t − θ_t)``, reset, adaptation.
+    ``d_t = σ(o) tanh(c_t)``; then the soma: by default adLIF with θ0 0.3 (:data:`spikernn.neurons.DEFAULT_NEURON`,
+    :data:`~spikernn.neurons.CELL_THRESHOLD`), ``u_t = α v_{t-1} + (1 − α)(d_t − w_{t-1})``, ``s_t = H(u_t − θ0)``,
+    reset, adaptation current ``w``; or LIF (``neuron="lif"``).
     State :class:`~spikernn.functional.LSTMState` ``(s, v, a, c)``.
     """
 
@@ -128,7 +130,8 @@ class SpikingGRUCell(_SpikingCellBase):
     """Spiking GRU neuron, one time step (docs/equations.md); only spikes ``s`` leave the neuron:
 
     ``[r_i,z_i,n_i] = W_ih x_t + b_ih``; ``[r_h,z_h,n_h] = W_hh s_{t-1} + b_hh``; ``r = σ(r_i + r_h)``;
-    ``z = σ(z_i + z_h)``; ``n = tanh(n_i + r n_h)``; ``h_t = (1 − z) n + z h_{t-1}``; ``d_t = h_t``; then the soma.
+    ``z = σ(z_i + z_h)``; ``n = tanh(n_i + r n_h)``; ``h_t = (1 − z) n + z h_{t-1}``; ``d_t = h_t``; then the soma
+    (by default adLIF with θ0 0.3, as :class:`SpikingLSTMCell`).
     State :class:`~spikernn.functional.GRUState` ``(s, v, a, h)``.
     """
 

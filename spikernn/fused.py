@@ -16,23 +16,25 @@ adLIF current w), analog state. The drive loops (one per cell kind) hand each st
 one rule, :func:`spikernn.functional.reset_membrane` (written into the sequence buffers), and the backward
 uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 
-Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM with a non-adaptive LIF
-soma (the default SpikingLSTM) runs each step as one torch GEMM, one torch sigmoid of the four gates and one numba
-kernel for the rest of the step (cell update, membrane, spike, reset; :mod:`spikernn._fused_kernels`), and its
-BPTT as one GEMM and one kernel per step, where the torch loop takes ~12 small ops per step each way (each ~2 µs
-of dispatch on a 4096-element tensor, and as many passes over memory). With >= 2 torch threads the two batch
-halves run at once on two threads (:func:`_split_batch`; the step GEMMs of this size do not use a second thread).
-Same saved tensors, same equations; the kernels' float32 rounding differs (tests/test_fused_compiled.py checks
-values and gradients against the torch loop and the step functions). The
-kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
-(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (GRU, RNN, adaptive LIF, adLIF, sigma-delta,
-other devices and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
+Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM and the GRU with a
+non-adaptive LIF or an adLIF soma (the defaults) run each step as one torch GEMM (the LSTM: and one torch sigmoid of
+the four gates) and one numba kernel for the rest of the step (cell update, membrane, spike, reset, adaptation;
+:mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
+~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
+memory). With >= 2 torch threads the two batch halves run at once on two threads (:func:`_split_batch`; the step
+GEMMs of this size do not use a second thread). Same saved tensors, same equations; the kernels' float32 rounding
+differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
+The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
+(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
+and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
 load from numba's disk cache afterwards (0.8 s for the first fwd+bwd of a process, against 0.12 s for the torch
 loop). Measured on one Xeon (AVX-512, 2 shared cores, load 5-7), ``--quick``, the torch loop with oneDNN GEMMs
-(before) and this code in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM 2.20 -> 1.59,
-SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2 threads (wall
-time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74, 4.09 ->
-1.82, 1.51.
+(before) and the LIF LSTM kernels in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM
+2.20 -> 1.59, SpikingGRU/nn.GRU 1.33 -> 1.15, SpikingRNN/nn.RNN 1.74 -> 1.01, adLIF RNN/nn.RNN 2.61 -> 1.94; at 2
+threads (wall time, 2 runs each, which the load distorts: nn.LSTM itself took 56-458 ms) SpikingLSTM/nn.LSTM 1.74,
+4.09 -> 1.82, 1.51. The adLIF LSTM and the GRU kernels (AMD EPYC, AVX2, 2 shared cores, load 5-6, 1 thread, CPU
+time, torch loop -> kernels): adLIF LSTM/nn.LSTM 1.66 -> 1.26-1.32, LIF GRU/nn.GRU 1.03 -> 0.63-0.71, adLIF
+GRU/nn.GRU 1.25 -> 0.72.
 
 The GEMMs are torch's default (MKL on x86 builds; the step GEMMs with the weight transposed once into a
 contiguous copy) unless oneDNN's measures faster on this CPU at the first use (:func:`_onednn_faster`, by a margin
@@ -516,14 +518,15 @@ def kernels_info() -> dict:
     else:
         reason = _KERNELS["error"] or "numba kernels unavailable"
     return {"engine": "numba" if module is not None else "torch", "reason": reason, "load_s": _KERNELS["load_s"],
-            "covers": "LSTM with a non-adaptive LIF soma, CPU float32 (everything else: the torch loop)"}
+            "covers": "LSTM and GRU with a non-adaptive LIF or an adLIF soma, CPU float32 (everything else: the torch "
+                      "loop)"}
 
 
 def uses_compiled(kind: str, spec: SomaSpec, *tensors: Optional[Tensor]) -> bool:
-    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM with a
-    non-adaptive LIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available. Everything
-    else (GRU, RNN, adaptive LIF, adLIF, sigma-delta, other devices and dtypes) runs the torch loop."""
-    return (kind == "lstm" and spec.neuron == "lif" and not spec.adaptive
+    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM or GRU with a
+    non-adaptive LIF or an adLIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available.
+    Everything else (RNN, adaptive LIF, sigma-delta, other devices and dtypes) runs the torch loop."""
+    return (kind in ("lstm", "gru") and (spec.neuron == "adlif" or (spec.neuron == "lif" and not spec.adaptive))
             and all(t is None or (t.device.type == "cpu" and t.dtype == torch.float32) for t in tensors)
             and compiled_kernels() is not None)
 
@@ -566,37 +569,56 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
         other.result()
 
 
-def _lstm_lif_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor, C: Tensor) -> tuple:
-    """The LSTM loop of :class:`FusedSpikingSequence` with the numba step
-    (:func:`spikernn._fused_kernels.lstm_lif_forward_step`); fills ``soma``'s buffers and ``C`` (c, not −c) and
-    returns the saved ``(ACT, Q)`` of the torch loop."""
+def _lstm_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor, C: Tensor) -> tuple:
+    """The LSTM loop of :class:`FusedSpikingSequence` with the numba step of its soma
+    (:func:`spikernn._fused_kernels.lstm_lif_forward_step` or :func:`~spikernn._fused_kernels.lstm_adlif_forward_step`);
+    fills ``soma``'s buffers and ``C`` (c, not −c) and returns the saved ``(ACT, Q)`` of the torch loop."""
     K = compiled_kernels()
     T, B, _ = x_proj.shape
     H = w_hh.shape[1]
     ACT = torch.empty(T, B, 4 * H, dtype=x_proj.dtype)
     Q = torch.empty(T, B, H, dtype=x_proj.dtype)
     mm = _Matmul(w_hh, B)
-    beta, theta = _numpy(soma.beta, (H,)), _numpy(soma.theta, (H,))
-    arrays = [q.numpy() for q in (ACT, C, Q, soma.U, soma.S, soma.V)]
-    reset = K.RESET_CODES[spec.reset]
-    step = K.lstm_lif_forward_step
+    bufs, params = _soma_kernel_args(K, soma, spec, H, False)
+    arrays = [q.numpy() for q in (ACT, C, Q)] + bufs
+    step = K.lstm_adlif_forward_step if spec.neuron == "adlif" else K.lstm_lif_forward_step
 
     def run(b0: int, b1: int) -> None:
         with torch.no_grad():
             for t, (x_t, s_t, a_t) in enumerate(zip(*(q[:, b0:b1].unbind(0) for q in (x_proj, soma.S, ACT)))):
                 torch.sigmoid(mm(s_t, x_t, out=a_t), out=a_t)  # torch's sigmoid: vectorised wider than numba's
-                step(t, *arrays, beta, theta, reset, b0, b1)
+                step(t, *arrays, *params, b0, b1)
 
     _split_batch(run, B)
     return ACT, Q
 
 
-def _lstm_lif_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, C: Tensor,
-                                ACT: Tensor, Q: Tensor, gS: Tensor, gV: Optional[Tensor],
-                                gC: Optional[Tensor]) -> tuple[Tensor, Tensor]:
-    """BPTT of :func:`_lstm_lif_forward_compiled` with the numba step
-    (:func:`spikernn._fused_kernels.lstm_lif_backward_step`); fills ``soma.GU`` and returns the gate gradients
-    GZ (T,B,4H) and dL/dc_0."""
+def _bptt_compiled(step: Callable, args: tuple, mm_b: "_Matmul", gS: Tensor, G_rec: Tensor, GS: Tensor) -> None:
+    """The time loop of a compiled backward pass, t = T−1 … 0: ``GS`` = dL/ds_t from outside the soma (``gS[t]``
+    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one torch GEMM), then ``step(t, last, *args,
+    b0, b1)``; the batch halves on two threads as :func:`_split_batch`."""
+    T, B = gS.shape[:2]
+
+    def run(b0: int, b1: int) -> None:
+        with torch.no_grad():
+            gSs, Gs, gs = gS[:, b0:b1].unbind(0), G_rec[:, b0:b1].unbind(0), GS[b0:b1]
+            for t in range(T - 1, -1, -1):
+                if t == T - 1:
+                    gs.copy_(gSs[t])
+                else:
+                    mm_b(Gs[t + 1], gSs[t], out=gs)
+                step(t, t == T - 1, *args, b0, b1)
+
+    _split_batch(run, B)
+
+
+def _lstm_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, C: Tensor,
+                            ACT: Tensor, Q: Tensor, gS: Tensor, gV: Optional[Tensor], gA: Optional[Tensor],
+                            gC: Optional[Tensor]) -> tuple[Tensor, Tensor]:
+    """BPTT of :func:`_lstm_forward_compiled` with the numba step of its soma
+    (:func:`spikernn._fused_kernels.lstm_lif_backward_step` or
+    :func:`~spikernn._fused_kernels.lstm_adlif_backward_step`); fills ``soma.GU`` (adLIF: also ``soma.GW``,
+    ``soma.GTH``, for ``soma.finish``) and returns the gate gradients GZ (T,B,4H) and dL/dc_0."""
     K = compiled_kernels()
     T, B, H = Q.shape
     GZ = torch.empty(T, B, 4 * H, dtype=Q.dtype)
@@ -604,24 +626,89 @@ def _lstm_lif_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: 
     carry = torch.zeros(B, H, dtype=Q.dtype)
     mm_b = _Matmul(w_hh.t(), B)
     gS = gS.contiguous()
-    zeros = torch.zeros(1, B, H, dtype=Q.dtype).numpy()
-    args = (GS.numpy(), GZ.numpy(), _numpy(soma.GU), carry.numpy(), _numpy(ACT), _numpy(C), _numpy(Q), _numpy(S),
-            _numpy(soma.PHI), _numpy(soma.beta, (H,)), zeros if gV is None else _numpy(gV),
-            zeros if gC is None else _numpy(gC), K.RESET_CODES[spec.reset])
-    step = K.lstm_lif_backward_step
+    bufs, params = _soma_kernel_args(K, soma, spec, H, True)
+    args = (GS.numpy(), GZ.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(C), _numpy(Q), _numpy(S),
+            _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
+    step = K.lstm_adlif_backward_step if spec.neuron == "adlif" else K.lstm_lif_backward_step
+
+    _bptt_compiled(step, args, mm_b, gS, GZ, GS)
+    return GZ, carry
+
+
+def _soma_kernel_args(K, soma, spec: SomaSpec, H: int, backward: bool) -> tuple[list, list]:
+    """The soma's part of a compiled step's arguments: ``(buffers, parameters)``. Forward: LIF (U, S, V) and
+    (β, θ, reset); adLIF (U, S, V, W, J) and (α, β, qa, qb, θ, reset, se). Backward: LIF (GU,) and (β,); adLIF
+    (GU, GW, GTH) and (α, β, qa, qb)."""
+    if spec.neuron == "adlif":
+        if backward:
+            return [_numpy(q) for q in (soma.GU, soma.GW, soma.GTH)], [_numpy(p, (H,)) for p in (soma.alpha,
+                                                                                             soma.beta, soma.qa, soma.qb)]
+        return ([q.numpy() for q in (soma.U, soma.S, soma.V, soma.A, soma.J)],
+                [_numpy(p, (H,)) for p in (soma.alpha, soma.beta, soma.qa, soma.qb, soma.theta)]
+                + [K.RESET_CODES[spec.reset], spec.discretisation == "se"])
+    if backward:
+        return [_numpy(soma.GU)], [_numpy(soma.beta, (H,))]
+    return [q.numpy() for q in (soma.U, soma.S, soma.V)], [_numpy(soma.beta, (H,)), _numpy(soma.theta, (H,)),
+                                                            K.RESET_CODES[spec.reset]]
+
+
+def _grad_args(K, spec: SomaSpec, B: int, H: int, gV: Optional[Tensor], gA: Optional[Tensor],
+               gC: Optional[Tensor]) -> list:
+    """The output gradients of a compiled backward step, (T,B,H) or (1,B,H) zeros where there are none: LIF
+    (gV, gC, reset), adLIF (gV, gA, gC, reset, se)."""
+    zeros = torch.zeros(1, B, H).numpy()
+    gs = [zeros if g is None else _numpy(g) for g in ((gV, gA, gC) if spec.neuron == "adlif" else (gV, gC))]
+    return gs + [K.RESET_CODES[spec.reset]] + ([spec.discretisation == "se"] if spec.neuron == "adlif" else [])
+
+
+def _gru_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor, b_hh: Tensor,
+                          C: Tensor) -> tuple:
+    """The GRU loop of :class:`FusedSpikingSequence` with the numba step of its soma
+    (:func:`spikernn._fused_kernels.gru_lif_forward_step`, :func:`~spikernn._fused_kernels.gru_adlif_forward_step`):
+    per step one torch GEMM (W_hh s + b_hh) and one kernel; fills ``soma``'s buffers and ``C`` (h) and returns
+    the saved ``(ACT, HP)`` of the torch loop."""
+    K = compiled_kernels()
+    T, B, _ = x_proj.shape
+    H = w_hh.shape[1]
+    ACT = torch.empty(T, B, 3 * H, dtype=x_proj.dtype)
+    HP = torch.empty(T, B, 3 * H, dtype=x_proj.dtype)
+    mm = _Matmul(w_hh, B)
+    bufs, params = _soma_kernel_args(K, soma, spec, H, False)
+    arrays = [_numpy(x_proj), HP.numpy(), ACT.numpy(), C.numpy(), *bufs]
+    step = K.gru_adlif_forward_step if spec.neuron == "adlif" else K.gru_lif_forward_step
+    b_hh = b_hh.detach()
 
     def run(b0: int, b1: int) -> None:
         with torch.no_grad():
-            gSs, GZs, gs = gS[:, b0:b1].unbind(0), GZ[:, b0:b1].unbind(0), GS[b0:b1]
-            for t in range(T - 1, -1, -1):
-                if t == T - 1:
-                    gs.copy_(gSs[t])
-                else:
-                    mm_b(GZs[t + 1], gSs[t], out=gs)
-                step(t, t == T - 1, *args, b0, b1)
+            for t, (s_t, hp_t) in enumerate(zip(*(q[:, b0:b1].unbind(0) for q in (soma.S, HP)))):
+                mm(s_t, b_hh, out=hp_t)
+                step(t, *arrays, *params, b0, b1)
 
     _split_batch(run, B)
-    return GZ, carry
+    return ACT, HP
+
+
+def _gru_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, C: Tensor,
+                           ACT: Tensor, HP: Tensor, gS: Tensor, gV: Optional[Tensor], gA: Optional[Tensor],
+                           gC: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """BPTT of :func:`_gru_forward_compiled` with the numba step of its soma; fills the soma's gradient buffers
+    (as :func:`_lstm_backward_compiled`) and returns GX, GHP (T,B,3H): the gradients of x_proj and of
+    W_hh s + b_hh, and dL/dh_0."""
+    K = compiled_kernels()
+    T, B, H = soma.GU.shape
+    GX = torch.empty(T, B, 3 * H, dtype=HP.dtype)
+    GHP = torch.empty(T, B, 3 * H, dtype=HP.dtype)
+    GS = torch.empty(B, H, dtype=HP.dtype)
+    carry = torch.zeros(B, H, dtype=HP.dtype)
+    mm_b = _Matmul(w_hh.t(), B)
+    gS = gS.contiguous()
+    bufs, params = _soma_kernel_args(K, soma, spec, H, True)
+    args = (GS.numpy(), GX.numpy(), GHP.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(HP), _numpy(C),
+            _numpy(S), _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
+    step = K.gru_adlif_backward_step if spec.neuron == "adlif" else K.gru_lif_backward_step
+
+    _bptt_compiled(step, args, mm_b, gS, GHP, GS)
+    return GX, GHP, carry
 
 
 _SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward),
@@ -650,7 +737,8 @@ class FusedSpikingSequence(torch.autograd.Function):
         saved: tuple = ()
         compiled = uses_compiled(kind, spec, x_proj, w_hh, s0, v0, c0, *params)
         if compiled:
-            saved = _lstm_lif_forward_compiled(soma, spec, x_proj, w_hh, C)
+            saved = (_lstm_forward_compiled(soma, spec, x_proj, w_hh, C) if kind == "lstm"
+                     else _gru_forward_compiled(soma, spec, x_proj, w_hh, b_hh, C))
         elif kind == "lstm":
             # x_proj and w_hh come with their g rows doubled (lstm_gate_scale), so one sigmoid gives
             # i, f, sg = sigmoid(2 g), o, and tanh(g) = 2 sg - 1. The loop keeps n = -c (in the C buffer, negated
@@ -728,10 +816,14 @@ class FusedSpikingSequence(torch.autograd.Function):
         if gS is None:
             gS = torch.zeros(T, B, H, **opts)
         one = U.new_ones(())
-        if ctx.compiled:
+        if ctx.compiled and kind == "lstm":
             ACT, Q = saved
-            GZ, c_carry = _lstm_lif_backward_compiled(soma, spec, w_hh, S, C, ACT, Q, gS, gV, gC)
+            GZ, c_carry = _lstm_backward_compiled(soma, spec, w_hh, S, C, ACT, Q, gS, gV, gA, gC)
             G_rec = GZ
+        elif ctx.compiled:
+            ACT, HP = saved
+            GX, GHP, c_carry = _gru_backward_compiled(soma, spec, w_hh, S, C, ACT, HP, gS, gV, gA, gC)
+            G_rec = GHP
         elif kind == "lstm":
             # BPTT through n = -c (see forward): g_n = dL/dn. M: d(pre-activation)/d(n or d) coefficients, so that
             # the gate gradients are gz = [g_n, g_n, g_n, g_d] * M; written over M step by step (M[t] used once).

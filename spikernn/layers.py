@@ -57,7 +57,7 @@ from spikernn._checks import (check_bool, check_features, check_positive_int, ch
                               is_transformed)
 from spikernn.activity import LayerActivity
 from spikernn.fused import fused_sequence, linear, lstm_gate_scale
-from spikernn.neurons import (DEFAULT_NEURON, NeuronOptions, neuron_values, register_neuron_tensors,
+from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors,
                               reset_neuron_tensors, soma_params)
 from spikernn.protocol import current_context
 
@@ -164,7 +164,7 @@ class _SpikingRNNBase(nn.Module):
         self.bidirectional = check_bool(bidirectional, "bidirectional")
         self.proj_size = 0
         self.fused = check_bool(fused, "fused")
-        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, DEFAULT_NEURON[self.kind])
+        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, self.kind)
         self._surrogate = self.neuron_options.surrogate_fn()
         self._surrogate_grad = self.neuron_options.surrogate_grad_fn()
         self.last_activity: list[LayerActivity] = []

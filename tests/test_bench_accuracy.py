@@ -56,7 +56,7 @@ def test_layer_rates_count_valid_steps_per_layer():
     from spikernn.datasets import SequenceData
 
     torch.manual_seed(0)
-    m = bench_accuracy.PlainClassifier(bench_accuracy.SPIKING["snn_gru"], 2, 6, 3, num_layers=2, threshold=0.1)
+    m = bench_accuracy.PlainClassifier(bench_accuracy.SPIKING["snn_gru"], 2, 6, 3, num_layers=2, threshold=0.02)
     x = torch.randn(3, 7, 2) * 3
     L = torch.tensor([7, 4, 2])
     data = SequenceData(x, L, torch.tensor([0, 1, 2]), 3)

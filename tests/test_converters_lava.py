@@ -37,7 +37,7 @@ def test_dense_classifier_on_lava_last_step():
 @pytest.mark.parametrize("cls", [SpikingLSTM, SpikingGRU], ids=lambda c: c.__name__)
 def test_spiking_identical_spikes_on_lava(cls):
     torch.manual_seed(2)
-    m = cls(3, 5, num_layers=2, threshold=0.3, decay=0.9).eval()
+    m = cls(3, 5, num_layers=2, neuron="lif", threshold=0.3, decay=0.9).eval()
     x = torch.randn(6, 2, 3) * 2
     r = verify(m, to_lava(m), x, backend="lava")
     assert r.agreement == 1.0, r.summary()

@@ -62,7 +62,7 @@ def test_nir_rejects_what_it_cannot_express():
     from spikernn.layers import SpikingLSTM
 
     with pytest.raises(ValueError, match="spiking_lstm"):
-        to_nir(SpikingLSTM(2, 3))
+        to_nir(SpikingLSTM(2, 3, neuron="lif"))  # the default (adLIF) one: test_default_spiking_lstm_gru_refused_with_the_reason
     with pytest.raises(ValueError, match="reversed"):
         to_nir(SpikingRNN(2, 3, bidirectional=True, neuron="lif", reset="zero"))
     with pytest.raises(ValueError, match="adaptive"):
@@ -436,3 +436,15 @@ def test_adlif_exports_only_without_its_adaptation_current():
         ref = m(x)[0]
     assert ref.mean() > 0.02 and _spikes_equal(back.run(x, backend="fast"), ref) == 0
     assert _spikes_equal(to_lava(m).run(x, backend="fast"), ref) == 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_default_spiking_lstm_gru_refused_with_the_reason(cell):
+    """The default SpikingLSTM/GRU (adLIF soma, spikernn.neurons.DEFAULT_NEURON) has no NIR primitive, as the
+    LIF one: the export refuses it, naming the population, its kind and what does export."""
+    import spikernn as snr
+
+    m = {"lstm": snr.SpikingLSTM, "gru": snr.SpikingGRU}[cell](3, 4)
+    assert m.neuron_options.neuron == "adlif"
+    with pytest.raises(ValueError, match=f"'l0' is a 'adlif_{cell}' neuron.*no spiking LSTM/GRU.*only SpikingRNN"):
+        to_nir(m)

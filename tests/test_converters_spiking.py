@@ -30,7 +30,7 @@ def test_spiking_identical_spikes_fast(cls, layers, bidir, reset):
 
 
 def test_spiking_params_copied_one_to_one():
-    m = SpikingGRU(3, 4, num_layers=2, decay=0.7, threshold=0.8, reset="zero")
+    m = SpikingGRU(3, 4, num_layers=2, neuron="lif", decay=0.7, threshold=0.8, reset="zero")
     net = to_lava(m)
     p = net.population("l1")
     np.testing.assert_allclose(p.params["decay"], 0.7, rtol=1e-6)

@@ -108,7 +108,8 @@ def test_fused_lstm_float32_state_gradients(reset, adapt):
     step path in outputs, final states and the gradients of a loss on outputs and final states, initial state
     included."""
     torch.manual_seed(3)
-    m = snr.SpikingLSTM(6, 16, threshold=0.2, reset=reset, adapt_scale=adapt, adapt_decay=0.8, learn_threshold=True)
+    m = snr.SpikingLSTM(6, 16, neuron="lif", threshold=0.2, reset=reset, adapt_scale=adapt, adapt_decay=0.8,
+                        learn_threshold=True)
     x = torch.randn(15, 4, 6)
     res = []
     for fused in (True, False):

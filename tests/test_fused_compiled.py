@@ -1,5 +1,6 @@
-"""The numba kernels of the fused training path (spikernn._fused_kernels): same values and gradients as the torch
-loop of spikernn.fused (float32 tolerance), and the torch loop wherever the kernels do not apply."""
+"""The numba kernels of the fused training path (spikernn._fused_kernels; the LSTM and the GRU with a LIF or an
+adLIF soma): the same spikes and, to float32 tolerance, the same states and gradients as the torch loop of
+spikernn.fused, and the torch loop wherever the kernels do not apply."""
 import numpy as np
 import pytest
 import torch
@@ -12,15 +13,16 @@ pytest.importorskip("numba")
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the compiled forward passes."""
+    """Counts the compiled forward passes (LSTM and GRU)."""
     n = {"compiled": 0}
-    orig = fused._lstm_lif_forward_compiled
+    for name in ("_lstm_forward_compiled", "_gru_forward_compiled"):
+        orig = getattr(fused, name)
 
-    def spy(*a, **k):
-        n["compiled"] += 1
-        return orig(*a, **k)
+        def spy(*a, _orig=orig, **k):
+            n["compiled"] += 1
+            return _orig(*a, **k)
 
-    monkeypatch.setattr(fused, "_lstm_lif_forward_compiled", spy)
+        monkeypatch.setattr(fused, name, spy)
     return n
 
 
@@ -44,12 +46,20 @@ def _close(a, b, tol=2e-5):
     return float((a - b).abs().max() / scale) < tol
 
 
+SOMAS = {"lif": dict(neuron="lif", threshold=0.15, decay=0.6), "adlif_se": dict(neuron="adlif", threshold=0.1),
+         "adlif_ef": dict(neuron="adlif", threshold=0.1, discretisation="ef")}
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("soma", sorted(SOMAS))
 @pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
 @pytest.mark.parametrize("T", [1, 17])
-def test_compiled_equals_torch_loop(reset, T, calls, monkeypatch):
+def test_compiled_equals_torch_loop(cls, soma, reset, T, calls, monkeypatch):
+    """Forward: the same spikes bit for bit, states to float32 rounding; backward: every gradient (weights, the
+    soma's per-neuron tensors, the input and all four initial states), the V and C outputs' gradients
+    included."""
     torch.manual_seed(3)
-    m = snr.SpikingLSTM(5, 24, num_layers=2, bidirectional=True, threshold=0.15, learn_threshold=True,
-                        decay=0.6, reset=reset)
+    m = cls(5, 24, num_layers=2, bidirectional=True, learn_threshold=True, reset=reset, **SOMAS[soma])
     x = torch.randn(T, 3, 5)
     h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(3)]
     o1, s1, g1 = _run(m, x, h0)
@@ -62,14 +72,19 @@ def test_compiled_equals_torch_loop(reset, T, calls, monkeypatch):
     for a, b in zip(s1, s2):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     assert set(g1) == set(g2) and "h0[3]" in g1
+    if soma != "lif":
+        assert {"alpha_l0", "beta_l1", "a_l0_reverse", "b_l1_reverse", "threshold_l0"} <= set(g1)
     for n in g1:
+        assert g2[n].abs().max() > 0, n  # every gradient is exercised
         assert _close(g1[n], g2[n]), n
 
 
-def test_compiled_equals_step_path(calls):
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("neuron", ["lif", "adlif"])
+def test_compiled_equals_step_path(cls, neuron, calls):
     """The compiled fused path against the step functions (the reference of both fused paths)."""
     torch.manual_seed(4)
-    m = snr.SpikingLSTM(6, 16, threshold=0.2)
+    m = cls(6, 16, threshold=0.2 if neuron == "lif" else 0.1, neuron=neuron)
     x = torch.randn(30, 4, 6)
     h0 = m.initial_state(4)
     o1, _, g1 = _run(m, x, h0)
@@ -81,11 +96,12 @@ def test_compiled_equals_step_path(calls):
         assert _close(g1[n], g2[n]), n
 
 
-@pytest.mark.parametrize("case", ["float64", "adaptive", "gru", "rnn", "adlif", "delta", "no_kernels"])
+@pytest.mark.parametrize("case", ["float64", "adaptive", "gru_adaptive", "rnn", "rnn_lif", "delta", "no_kernels"])
 def test_torch_loop_where_the_kernels_do_not_apply(case, calls, monkeypatch):
     torch.manual_seed(5)
-    cls = {"gru": snr.SpikingGRU, "rnn": snr.SpikingRNN}.get(case, snr.SpikingLSTM)
-    opts = {"adaptive": {"adapt_scale": 0.3, "adapt_decay": 0.8}, "adlif": {"neuron": "adlif"},
+    cls = {"gru_adaptive": snr.SpikingGRU, "rnn": snr.SpikingRNN, "rnn_lif": snr.SpikingRNN}.get(case, snr.SpikingLSTM)
+    adaptive = {"neuron": "lif", "adapt_scale": 0.3, "adapt_decay": 0.8}
+    opts = {"adaptive": adaptive, "gru_adaptive": adaptive, "rnn_lif": {"neuron": "lif"},
             "delta": {"neuron": "delta"}}.get(case, {"threshold": 0.2})
     m = cls(4, 8, **opts)
     x = torch.randn(6, 2, 4)
@@ -105,9 +121,13 @@ def test_uses_compiled():
     f32, f64 = torch.zeros(2), torch.zeros(2, dtype=torch.float64)
     assert fused.uses_compiled("lstm", spec, f32, None)
     assert not fused.uses_compiled("lstm", spec, f32, f64)
-    assert not fused.uses_compiled("gru", spec, f32)
-    assert not fused.uses_compiled("lstm", fused.SomaSpec("lif", "subtract", adaptive=True), f32)
-    assert not fused.uses_compiled("lstm", fused.SomaSpec("adlif", "zero"), f32)
+    assert fused.uses_compiled("gru", spec, f32)
+    assert not fused.uses_compiled("rnn", spec, f32)
+    for kind in ("lstm", "gru"):
+        assert not fused.uses_compiled(kind, fused.SomaSpec("lif", "subtract", adaptive=True), f32)
+        assert fused.uses_compiled(kind, fused.SomaSpec("adlif", "zero", discretisation="se"), f32)
+        assert not fused.uses_compiled(kind, fused.SomaSpec("adlif", "zero"), f64)
+        assert not fused.uses_compiled(kind, fused.SomaSpec("delta", "none"), f32)
 
 
 def test_sigmoid_kernel_close_to_torch():
@@ -129,11 +149,12 @@ def test_onednn_choice_is_measured_once_per_thread_count():
     assert fused._onednn_faster() is a
 
 
-def test_batch_halves_on_two_threads_give_the_same_bits(monkeypatch):
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+def test_batch_halves_on_two_threads_give_the_same_bits(cls, monkeypatch):
     """With >= 2 torch threads the compiled loops run the two batch halves on two threads (fused._split_batch):
     the same values and gradients, bit for bit, as one loop over the whole batch."""
     torch.manual_seed(6)
-    m = snr.SpikingLSTM(5, 16, threshold=0.15)
+    m = cls(5, 16, threshold=0.15)
     x = torch.randn(12, 20, 5)
     h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(20)]
     threads = torch.get_num_threads()

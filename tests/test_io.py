@@ -7,7 +7,8 @@ import spikernn as snr
 
 @pytest.mark.parametrize("make", [
     lambda: snr.SpikingSequenceClassifier("lstm", 3, 5, 4, num_layers=2, bidirectional=True, readout_decay=0.7,
-                                          threshold=0.3, reset="zero", adapt_scale=0.1, adapt_decay=0.9),
+                                          neuron="lif", threshold=0.3, reset="zero", adapt_scale=0.1,
+                                          adapt_decay=0.9),
     lambda: snr.SpikingSequenceClassifier("rnn", 3, 5, 4, encoder="delta"),
     lambda: snr.DenseSequenceClassifier("gru", 3, 5, 4),
 ])

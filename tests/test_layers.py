@@ -76,8 +76,9 @@ def test_packed_sequence_equals_single_runs(cls, ref, fused):
 @pytest.mark.parametrize("cls,ref", KINDS)
 def test_surrogate_gradients_reach_every_parameter(cls, ref):
     torch.manual_seed(0)
-    # SpikingRNN's adLIF soma (zero reset, adaptation) needs a lower threshold for its second layer to fire here
-    threshold = 0.05 if DEFAULT_NEURON[cls.kind] == "adlif" else 0.2
+    # the adLIF soma (zero reset, adaptation; the default of all three) needs a low threshold for the second layer
+    # to fire on this short input
+    threshold = 0.02 if DEFAULT_NEURON[cls.kind] == "adlif" else 0.2
     m = cls(3, 6, num_layers=2, bidirectional=True, threshold=threshold, learn_threshold=True)
     out, _ = m(torch.randn(10, 4, 3))
     out.sum().backward()
@@ -108,7 +109,7 @@ def test_bad_inputs():
 
 
 def test_neuron_parameters_and_config():
-    m = snr.SpikingGRU(3, 4, num_layers=2, bidirectional=True, decay=0.8, threshold=0.5, adapt_decay=0.9,
+    m = snr.SpikingGRU(3, 4, num_layers=2, bidirectional=True, neuron="lif", decay=0.8, threshold=0.5, adapt_decay=0.9,
                        adapt_scale=0.2, reset="zero")
     with torch.no_grad():
         m.decay_l1_reverse.fill_(1.7)  # learnable decay is clamped to [0, 1]
@@ -235,7 +236,9 @@ def test_adlif_options_ranges_and_errors():
     with pytest.raises(ValueError, match="do not apply"):
         snr.SpikingRNN(3, 4, neuron="adlif", decay=0.5)
     with pytest.raises(ValueError, match="do not apply"):
-        snr.SpikingLSTM(3, 4, alpha_range=(0.5, 0.9))
+        snr.SpikingLSTM(3, 4, neuron="lif", alpha_range=(0.5, 0.9))
+    with pytest.raises(ValueError, match="pass neuron='lif'"):  # LIF options on the adLIF default say how
+        snr.SpikingGRU(3, 4, decay=0.5)
     with pytest.raises(ValueError, match="neuron must be"):
         snr.SpikingRNN(3, 4, neuron="izhikevich")
     with pytest.raises(ValueError, match="discretisation"):
@@ -270,9 +273,23 @@ def test_neuron_defaults_chosen_for_the_drop_in_recipe():
         fn(x).sum().backward()
         ref = 1 / th / (1 + (torch.pi * torch.tensor([0.0, 0.1])) ** 2)
         assert torch.allclose(x.grad, ref, rtol=1e-5)
-    m = snr.SpikingGRU(2, 3)
+    m = snr.SpikingGRU(2, 3, neuron="lif")
     assert m.neuron_options.to_config()["surrogate_options"] == {"alpha": 2.0 / 1.5}
     assert float(m.neuron_parameters(0)["threshold"][0]) == 1.5
+    # the cells' default somas and their θ0 per cell type (spikernn.neurons, "Round 3" and "Round 4"): adLIF
+    # everywhere, θ0 1.0 in the RNN, 0.3 in the LSTM/GRU (whose drive is bounded in (-1, 1))
+    from spikernn.neurons import CELL_THRESHOLD, DEFAULT_NEURON, default_threshold
+
+    assert DEFAULT_NEURON == {"rnn": "adlif", "lstm": "adlif", "gru": "adlif"}
+    for cls, th in ((snr.SpikingRNN, 1.0), (snr.SpikingLSTM, 0.3), (snr.SpikingGRU, 0.3), (snr.SpikingLSTMCell, 0.3),
+                    (snr.SpikingGRUCell, 0.3), (snr.SpikingRNNCell, 1.0)):
+        o = cls(2, 3).neuron_options
+        assert (o.neuron, o.threshold, o.reset) == ("adlif", th, "zero"), cls
+        assert o.surrogate_options == {"alpha": 2.0 / th}
+        assert o.threshold == default_threshold("adlif", cls.kind)
+        assert cls(2, 3, neuron="lif").neuron_options.threshold == 1.5
+        assert cls(2, 3, threshold=0.7).neuron_options.threshold == 0.7
+    assert set(CELL_THRESHOLD) == {("lstm", "adlif"), ("gru", "adlif")}
 
 
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
@@ -341,7 +358,7 @@ def test_fused_path_without_onednn_matches(cls, monkeypatch):
     from spikernn import fused
 
     torch.manual_seed(0)
-    m = cls(5, 16, num_layers=2, threshold=0.2)
+    m = cls(5, 16, num_layers=2, threshold=0.05)
     x = torch.randn(12, 4, 5)
     res = []
     for onednn, path in ((True, True), (False, True), (False, False)):
