@@ -21,8 +21,8 @@ non-adaptive LIF or an adLIF soma (the defaults) run each step as one torch GEMM
 the four gates) and one numba kernel for the rest of the step (cell update, membrane, spike, reset, adaptation;
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
 ~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
-memory). With >= 2 torch threads the two batch halves run at once on two threads (:func:`_split_batch`; the step
-GEMMs of this size do not use a second thread). Same saved tensors, same equations; the kernels' float32 rounding
+memory). Batches of 16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`;
+the step GEMMs of this size do not use a second thread), with the bits of running the halves in turn. Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
@@ -539,23 +539,32 @@ def _numpy(t: Tensor, shape: Optional[tuple] = None):
     return t.contiguous().numpy()
 
 
-SPLIT_MIN_BATCH = 16  # batches at least this large run in two halves on two threads when torch has >= 2 threads
+SPLIT_MIN_BATCH = 16  # batches at least this large run as two halves (on two threads when torch has >= 2)
+SPLIT_PARALLEL = True  # False: the halves one after the other even with >= 2 torch threads
 _POOL: dict = {"pool": None, "pid": None}
 
 
 def _split_batch(run: Callable[[int, int], None], B: int) -> None:
-    """``run(b0, b1)`` over the batch rows ``0:B``: with >= 2 torch threads and ``B >= SPLIT_MIN_BATCH`` as two
-    halves at once, one in a worker thread (the step GEMMs of this size do not use a second thread, and the numba
-    kernels and torch ops release the GIL), else in one call. The rows are independent and the result is the
-    same either way (tests/test_fused_compiled.py)."""
-    if torch.get_num_threads() < 2 or B < SPLIT_MIN_BATCH:
+    """``run(b0, b1)`` over the batch rows ``0:B``: with ``B >= SPLIT_MIN_BATCH`` as two halves, at once on two
+    threads when torch has >= 2 (one in a worker thread: the step GEMMs of this size do not use a second thread,
+    and the numba kernels and torch ops release the GIL), else one after the other; smaller batches in one call.
+    The halves are the same rows either way, and running them at once gives the bits of running them one after
+    the other (tests/test_fused_compiled.py); one call over the whole batch could differ by an ulp, as a BLAS need
+    not round a row alike in a 10-row and a 20-row product (MKL on AVX2 does not). torch's GEMMs themselves may
+    round differently with another thread count (MKL on AVX2 does, for products of ~10 rows), so the bits of 1 and
+    2 threads agree to float32 rounding, not always exactly. ``SPLIT_PARALLEL = False`` runs the halves in turn."""
+    if B < SPLIT_MIN_BATCH:
         run(0, B)
+        return
+    h = B // 2
+    if torch.get_num_threads() < 2 or not SPLIT_PARALLEL:
+        run(0, h)
+        run(h, B)
         return
     if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
         from concurrent.futures import ThreadPoolExecutor
 
         _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
-    h = B // 2
     inference = torch.is_inference_mode_enabled()  # thread-local, as grad mode (the runs use no_grad)
 
     def second_half() -> None:
