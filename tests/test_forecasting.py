@@ -39,14 +39,18 @@ def test_forecaster_rejects_bad_layers_and_inputs():
         m(torch.zeros(3, 5))
 
 
-def test_spiking_forecaster_learns_and_beats_naive():
+@pytest.mark.parametrize("options, bound", [
+    ({}, 0.9),  # the default binary-spiking layer (adLIF soma, θ0 0.3): 0.76 of naive measured (LIF: 0.68)
+    ({"neuron": "delta", "threshold": forecasting.GRADED_THRESHOLD}, 0.6),  # the graded recipe: 0.43 measured
+])
+def test_spiking_forecaster_learns_and_beats_naive(options, bound):
     tr, te = sine_windows()
-    m = forecasting.Forecaster(snr.SpikingGRU(1, 32, batch_first=True), readout="mean", last_steps=4)
+    m = forecasting.Forecaster(snr.SpikingGRU(1, 32, batch_first=True, **options), readout="mean", last_steps=4)
     before = te.rmse(forecasting.predict(m, te))
     hist = forecasting.fit(m, tr, epochs=15, seed=0)
     after = forecasting.metrics(forecasting.predict(m, te), te)
     assert hist[-1] < hist[0] and after["rmse"] < before
-    assert after["rmse"] < 0.7 * after["naive_rmse"], after
+    assert after["rmse"] < bound * after["naive_rmse"], after
 
 
 def test_free_run_feeds_forecasts_back():
