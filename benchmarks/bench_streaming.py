@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_streaming.py [--steps 3000] [--precision fixed|float] [--compile-time]
 
 Networks (40 inputs, 2 layers of 128): a spikernn SpikingLSTM (default neuron options: silent on this random
-input, untrained), the same with threshold 0.15 (both layers fire at ~0.17, as trained ones do), and a dense
+input, untrained), the same with the LIF soma at threshold 0.15 (both layers fire at ~0.17, as trained ones do), and a dense
 nn.LSTM converted to sigma-delta at threshold 0 (every neuron sends an event every step), both converted with ``to_lava`` (calibrated on the input). Prints p50 /
 p99 / max microseconds per ``step`` call (the whole call: input check, quantisation, every population, counters,
 output), for the compiled stream and, in the same run, the numpy (reference-step) stream it replaces, and checks
@@ -32,10 +32,12 @@ def models(I: int = 40, H: int = 128, seed: int = 0):
     out = {}
     torch.manual_seed(seed)
     out["SpikingLSTM 2x128"] = snr.SpikingLSTM(I, H, num_layers=2)
-    # untrained with the default threshold (1.5) the spiking LSTM is silent on this input; threshold 0.15 makes
-    # both layers fire at ~0.17-0.18 spikes per neuron per step, like a trained one (rates are printed)
+    # untrained with the default options (adLIF soma, θ0 0.3) the spiking LSTM is silent on this input; the LIF
+    # soma at threshold 0.15 makes both layers fire at ~0.17-0.18 spikes per neuron per step, like a trained one
+    # (rates are printed)
     torch.manual_seed(seed)
-    out["SpikingLSTM 2x128 active (threshold 0.15)"] = snr.SpikingLSTM(I, H, num_layers=2, threshold=0.15)
+    out["SpikingLSTM 2x128 active (LIF, threshold 0.15)"] = snr.SpikingLSTM(I, H, num_layers=2, neuron="lif",
+                                                                          threshold=0.15)
     torch.manual_seed(seed)
     out["dense LSTM 2x128 (sigma-delta, threshold 0)"] = torch.nn.LSTM(I, H, num_layers=2)
     return out
