@@ -22,7 +22,7 @@ the four gates) and one numba kernel for the rest of the step (cell update, memb
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
 ~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
 memory). Batches of 16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`;
-the step GEMMs of this size do not use a second thread), with the bits of running the halves in turn. Same saved tensors, same equations; the kernels' float32 rounding
+the step GEMMs of this size do not use a second thread), equal to running them in turn to float32 rounding. Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
@@ -548,11 +548,9 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     """``run(b0, b1)`` over the batch rows ``0:B``: with ``B >= SPLIT_MIN_BATCH`` as two halves, at once on two
     threads when torch has >= 2 (one in a worker thread: the step GEMMs of this size do not use a second thread,
     and the numba kernels and torch ops release the GIL), else one after the other; smaller batches in one call.
-    The halves are the same rows either way, and running them at once gives the bits of running them one after
-    the other (tests/test_fused_compiled.py); one call over the whole batch could differ by an ulp, as a BLAS need
-    not round a row alike in a 10-row and a 20-row product (MKL on AVX2 does not). torch's GEMMs themselves may
-    round differently with another thread count (MKL on AVX2 does, for products of ~10 rows), so the bits of 1 and
-    2 threads agree to float32 rounding, not always exactly. ``SPLIT_PARALLEL = False`` runs the halves in turn."""
+    The halves are the same rows either way; their result equals one loop's to float32 rounding, not always bit
+    for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on another thread or with
+    another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py). ``SPLIT_PARALLEL = False`` runs the halves in turn."""
     if B < SPLIT_MIN_BATCH:
         run(0, B)
         return

@@ -150,11 +150,11 @@ def test_onednn_choice_is_measured_once_per_thread_count():
 
 
 @pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
-def test_batch_halves_on_two_threads_give_the_bits_of_halves_in_turn(cls, monkeypatch):
+def test_batch_halves_on_two_threads_equal_halves_in_turn(cls, monkeypatch):
     """The compiled loops run a batch of >= SPLIT_MIN_BATCH as two halves (fused._split_batch), at once on two
-    threads with >= 2 torch threads: the same values and gradients, bit for bit, as the halves in turn
-    (SPLIT_PARALLEL False); with 1 torch thread the same halves, equal to float32 rounding (torch's small GEMMs
-    may round differently with another thread count)."""
+    threads with >= 2 torch threads: the same values and gradients as the halves in turn (SPLIT_PARALLEL False)
+    and as 1 torch thread, to float32 rounding (MKL on AVX2 rounds a small GEMM differently on another thread or
+    with another thread count, so bits may differ by an ulp; spikes may flip only where v sits at θ)."""
     torch.manual_seed(6)
     m = cls(5, 16, threshold=0.15)
     x = torch.randn(12, 20, 5)
@@ -185,17 +185,17 @@ def test_batch_halves_on_two_threads_give_the_bits_of_halves_in_turn(cls, monkey
     finally:
         torch.set_num_threads(threads)
     assert sorted(set(calls["ran"])) == [(0, 10), (10, 20)]  # the same halves every time
-    assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
-    assert all(torch.equal(g1[n], g2[n]) for n in g1)
-    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(s1, s4))
-    assert all(torch.allclose(g1[n], g4[n], rtol=1e-3, atol=1e-5) for n in g1)
+    for o, st, g in ((o2, s2, g2), (o4, s4, g4)):
+        assert (o1 != o).float().mean() <= 1e-3
+        assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(s1, st))
+        assert all(torch.allclose(g1[n], g[n], rtol=1e-3, atol=1e-5) for n in g1)
     try:
         torch.set_num_threads(2)
         with torch.inference_mode():  # thread-local like grad mode: the worker thread runs in it too
             o3 = m(x, tuple(h0))[0]
     finally:
         torch.set_num_threads(threads)
-    assert calls["threaded"] == 3 and torch.equal(o3, o1)
+    assert calls["threaded"] == 3 and (o3 != o1).float().mean() <= 1e-3
 
 
 def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
