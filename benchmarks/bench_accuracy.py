@@ -23,7 +23,8 @@ Recipes (both unidirectional, hidden 128, one layer):
   (:data:`TUNED_ADLIF`; chosen on hold-outs of the training set, ``screen_japanese_vowels.py``).
 
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
-Reported: test accuracy (the data set's own test split; nothing is tuned on it) mean ± std over seeds, and
+Reported: test accuracy (the data set's own test split; nothing is tuned on it; ``--split val`` reports a
+stratified 20 % hold-out of the training split instead, for screening) mean ± std over seeds, and
 the spiking models' firing rate (spikes per neuron per valid time step on the test set; with ``--layers`` > 1
 also each layer's rate before and after training, :func:`layer_rates`). Every finished run
 is appended to ``--out``/runs.jsonl and skipped when the harness is run again with the same settings, so an
@@ -427,6 +428,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--clip", type=float, default=None, help="plain recipe with gradient clipping (ablation)")
     ap.add_argument("--input-init", default="torch", choices=["torch", "fan_in"],
                     help="ablation: spiking layers' first input weights U(±1/√H) (torch) or U(±1/√F)")
+    ap.add_argument("--split", default="test", choices=["test", "val"],
+                    help="val: train on 80 %% of the training split and report the other 20 %% (stratified, "
+                         "SequenceData.holdout, seed 0) - for choosing defaults without reading the test split")
     ap.add_argument("--tag", default="", help="label of this configuration in runs.jsonl (ablations)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--fresh", action="store_true", help="ignore runs already recorded")
@@ -457,6 +461,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     config = {"hidden": a.hidden, "neuron": neuron, "clip": a.clip, "subset": a.subset, "tag": a.tag}
     if a.input_init != "torch":
         config["input_init"] = a.input_init
+    if a.split != "test":  # recorded only when not the test split (older records stay valid)
+        config["split"] = a.split
     if a.layers != 1 or a.dropout:  # recorded only when not the one-layer default (older records stay valid)
         config.update(layers=a.layers, dropout=a.dropout)
     print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
@@ -474,6 +480,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if any(all(r.get(k) == v for k, v in key.items()) for r in done):
             continue
         train, test = snr.datasets.load(d, **opts)
+        if a.split == "val":
+            train, test = train.holdout(0.2, seed=0)
         if a.subset:
             train = train.subset(a.subset)
         print(f"[{n}/{len(todo)}] {d} {rc} {m} seed {s} ({epochs} epochs, train {tuple(train.x.shape)}) "

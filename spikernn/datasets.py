@@ -77,6 +77,29 @@ class SequenceData:
         return SequenceData(self.x[index, :T].contiguous(), lengths, self.y[index], self.num_classes,
                             list(self.class_names))
 
+    def holdout(self, fraction: float = 0.2, seed: int = 0) -> tuple["SequenceData", "SequenceData"]:
+        """A stratified validation split: ``(rest, held_out)`` with ``fraction`` of each class's items
+        (rounded, at least one where a class has two or more) drawn at random with ``seed``, for choosing
+        options without reading the test split.
+
+        >>> d = synthetic(n=30, num_classes=3)
+        >>> rest, val = d.holdout(0.2)
+        >>> len(rest) + len(val) == len(d), sorted(val.y.tolist()).count(0) >= 1
+        (True, True)
+        """
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
+        g = torch.Generator().manual_seed(int(seed))
+        held = []
+        for c in range(self.num_classes):
+            idx = torch.nonzero(self.y == c).flatten()
+            k = min(max(int(round(fraction * len(idx))), 1 if len(idx) > 1 else 0), len(idx) - 1)
+            held.append(idx[torch.randperm(len(idx), generator=g)[:max(k, 0)]])
+        held_idx = torch.sort(torch.cat(held)).values
+        keep = torch.ones(len(self), dtype=torch.bool)
+        keep[held_idx] = False
+        return self.rows(torch.nonzero(keep).flatten()), self.rows(held_idx)
+
     def dataset(self) -> torch.utils.data.TensorDataset:
         """As a TensorDataset of (x, lengths, y), e.g. for a DataLoader with a DistributedSampler."""
         return torch.utils.data.TensorDataset(self.x, self.lengths, self.y)

@@ -46,6 +46,24 @@ def test_rows_trims_to_the_longest_selected_sequence():
     assert torch.equal(part.y, d.y[:4])
 
 
+def test_holdout_is_stratified_disjoint_and_seeded():
+    import pytest
+
+    d = snr.datasets.synthetic(n=40, num_classes=4, min_len=2, max_len=9, seed=3)
+    rest, val = d.holdout(0.25, seed=0)
+    assert len(rest) + len(val) == len(d) and rest.num_classes == val.num_classes == 4
+    for c in range(4):  # each class split 1 : 3 (rounded), none lost
+        n = int((d.y == c).sum())
+        assert int((val.y == c).sum()) == round(0.25 * n) and int((rest.y == c).sum()) == n - round(0.25 * n)
+    rows = {tuple(x.flatten().tolist()) for x in torch.cat([rest.x.flatten(1)[:, :8], val.x.flatten(1)[:, :8]])}
+    assert len(rows) == len(d)  # disjoint: every item once
+    again, val2 = d.holdout(0.25, seed=0)
+    other = d.holdout(0.25, seed=1)[1]
+    assert torch.equal(val.y, val2.y) and torch.equal(val.x, val2.x) and not torch.equal(val.x, other.x)
+    with pytest.raises(ValueError, match="fraction"):
+        d.holdout(1.0)
+
+
 def test_demo_synthetic_splits_share_class_prototypes():
     from spikernn.demo import load_dataset
 
