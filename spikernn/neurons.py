@@ -28,7 +28,8 @@ adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`
   adaptation decay β, the subthreshold coupling a and the spike-triggered jump b; each per-neuron value is
   drawn uniformly from its range at construction (and by ``reset_parameters()``) and clamped to it in every
   forward pass. Defaults are SE-adLIF's (IGITUGraz/SE-adlif, :data:`ADLIF_RANGES`): α ∈ [e^-1/5, e^-1/25]
-  (τ_u 5-25 steps), β ∈ [e^-1/60, e^-1/300] (τ_w 60-300 steps), a ∈ [0, 1], b ∈ [0, 2]; ``adapt_gain`` q
+  (τ_u 5-25 steps; in SpikingRNN [e^-1/5, e^-1/100], τ_u 5-100 steps, :data:`CELL_RANGES`,
+  :func:`default_ranges`), β ∈ [e^-1/60, e^-1/300] (τ_w 60-300 steps), a ∈ [0, 1], b ∈ [0, 2]; ``adapt_gain`` q
   (default 60, :data:`ADLIF_GAIN`; SE-adLIF's own is 120, :data:`SE_ADLIF_GAIN`): the neuron uses q·a and q·b
   (SE-adLIF's reparametrisation).
 * ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
@@ -151,6 +152,15 @@ def default_threshold(neuron: str, kind: Optional[str] = None) -> float:
     return CELL_THRESHOLD.get((kind, neuron), DEFAULT_THRESHOLD.get(neuron, 1.0))
 
 
+def default_ranges(neuron: str, kind: Optional[str] = None) -> dict[str, tuple[float, float]]:
+    """The default (low, high) ranges of the adLIF values ("alpha", "beta", "a", "b") of the soma ``neuron`` in
+    a cell of type ``kind``: :data:`ADLIF_RANGES`, with :data:`CELL_RANGES` where it names the pair (empty for
+    a soma without adLIF values)."""
+    if neuron != "adlif":
+        return {}
+    return {**ADLIF_RANGES, **CELL_RANGES.get((kind, neuron), {})}
+
+
 SURROGATE_ALPHA = 2.0
 # the spiking cells/layers draw weight_ih from U(±1/sqrt(fan-in)) (module docstring, last point)
 INPUT_INIT = "uniform(±1/sqrt(fan_in))"
@@ -162,6 +172,9 @@ NEURONS = ("lif", "adlif", "delta")
 # driven by one input feature)
 ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 60), math.exp(-1 / 300)),
                 "a": (0.0, 1.0), "b": (0.0, 2.0)}
+# adLIF ranges of a soma in one cell type where they differ from ADLIF_RANGES (module docstring, "Round 5": the
+# RNN's membrane time constants τ_u 5-100 steps, α ∈ [e^-1/5, e^-1/100])
+CELL_RANGES = {("rnn", "adlif"): {"alpha": (math.exp(-1 / 5), math.exp(-1 / 100))}}
 SE_ADLIF_GAIN = 120.0
 ADLIF_GAIN = 60.0
 ADLIF_TENSORS = ("alpha", "beta", "a", "b")
@@ -297,8 +310,9 @@ class NeuronOptions:
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any], kind: Optional[str] = None) -> "NeuronOptions":
         """Build from ``**neuron_options`` of a cell or layer of type ``kind`` ("rnn", "lstm", "gru"; None: no
-        cell type, the LIF soma): ``neuron`` defaults to the type's soma (:data:`DEFAULT_NEURON`) and
-        ``threshold`` to that soma's θ0 in this type (:func:`default_threshold`). Unknown names raise TypeError
+        cell type, the LIF soma): ``neuron`` defaults to the type's soma (:data:`DEFAULT_NEURON`),
+        ``threshold`` to that soma's θ0 in this type (:func:`default_threshold`) and the adLIF ranges
+        (``alpha_range`` ...) to this type's (:func:`default_ranges`). Unknown names raise TypeError
         naming them, and options of the other soma (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
         known = {f.name for f in fields(cls)}
         bad = sorted(set(kwargs) - known)
@@ -309,6 +323,9 @@ class NeuronOptions:
         neuron = kwargs["neuron"]
         if kwargs.get("threshold") is None and neuron in NEURONS:
             kwargs["threshold"] = default_threshold(neuron, kind)
+        for name, rng in default_ranges(neuron, kind).items():
+            if kwargs.get(name + "_range") is None:
+                kwargs[name + "_range"] = rng
         other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY}
                                          .get(neuron, ())))
         if other:

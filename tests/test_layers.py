@@ -219,17 +219,18 @@ def test_adlif_soma_gradients_reach_alpha_beta_a_b(cls, disc):
 
 
 def test_adlif_options_ranges_and_errors():
-    from spikernn.neurons import ADLIF_RANGES
+    from spikernn.neurons import default_ranges
 
     m = snr.SpikingRNN(3, 50, neuron="adlif")
-    for n, (lo, hi) in ADLIF_RANGES.items():
+    rnn_ranges = default_ranges("adlif", "rnn")
+    for n, (lo, hi) in rnn_ranges.items():
         t = getattr(m, n + "_l0")
-        assert t.min() >= lo and t.max() <= hi and t.std() > 0, n  # uniform in SE-adLIF's range
+        assert t.min() >= lo and t.max() <= hi and t.std() > 0, n  # uniform in the RNN's default range
     with torch.no_grad():
         m.alpha_l0.fill_(2.0)
         m.b_l0.fill_(-1.0)
     p = m.neuron_parameters(0)
-    assert p["neuron"] == "adlif" and torch.allclose(p["alpha"], torch.full((50,), ADLIF_RANGES["alpha"][1]))
+    assert p["neuron"] == "adlif" and torch.allclose(p["alpha"], torch.full((50,), rnn_ranges["alpha"][1]))
     assert torch.all(p["b"] == 0.0)  # clamped to the range
     fixed = snr.SpikingGRU(3, 4, neuron="adlif", learn_adlif=False, a_range=(0.5, 0.5), discretisation="se")
     assert "a_l0" in dict(fixed.named_buffers()) and torch.all(fixed.a_l0 == 0.5)
@@ -290,6 +291,40 @@ def test_neuron_defaults_chosen_for_the_drop_in_recipe():
         assert cls(2, 3, neuron="lif").neuron_options.threshold == 1.5
         assert cls(2, 3, threshold=0.7).neuron_options.threshold == 0.7
     assert set(CELL_THRESHOLD) == {("lstm", "adlif"), ("gru", "adlif")}
+
+
+def test_adlif_default_ranges_per_cell_type():
+    """SpikingRNN's adLIF soma draws α from its own range (spikernn.neurons, "Round 5": CELL_RANGES), the
+    LSTM/GRU keep SE-adLIF's (ADLIF_RANGES); an explicit range wins; saved configs keep the range they had."""
+    import math
+
+    from spikernn.neurons import ADLIF_RANGES, CELL_RANGES, default_ranges
+
+    assert set(CELL_RANGES) == {("rnn", "adlif")}
+    rnn = default_ranges("adlif", "rnn")
+    assert rnn == {**ADLIF_RANGES, **CELL_RANGES[("rnn", "adlif")]} and rnn["alpha"] != ADLIF_RANGES["alpha"]
+    assert rnn["alpha"] == (math.exp(-1 / 5), math.exp(-1 / 100))  # τ_u 5-100 steps
+    assert default_ranges("lif", "rnn") == {} and default_ranges("adlif") == ADLIF_RANGES
+    for cls in (snr.SpikingRNN, snr.SpikingRNNCell, snr.SpikingLSTM, snr.SpikingLSTMCell, snr.SpikingGRU,
+                snr.SpikingGRUCell):
+        want = default_ranges("adlif", cls.kind)
+        assert want == (rnn if cls.kind == "rnn" else ADLIF_RANGES), cls
+        m = cls(2, 200)
+        o = m.neuron_options
+        suffix = "_l0" if hasattr(m, "alpha_l0") else ""
+        for n, (lo, hi) in want.items():
+            assert getattr(o, n + "_range") == (lo, hi), (cls, n)
+            t = getattr(m, n + suffix)
+            assert t.min() >= lo and t.max() <= hi, (cls, n)
+        # the RNN's α spreads above SE-adLIF's high end (τ_u > 25 steps); the LSTM/GRU's never does
+        assert (getattr(m, "alpha" + suffix).max() > ADLIF_RANGES["alpha"][1]) == (cls.kind == "rnn"), cls
+        assert cls(2, 3, alpha_range=(0.5, 0.6)).neuron_options.alpha_range == (0.5, 0.6)
+        assert cls(2, 3, alpha_range=None).neuron_options.alpha_range == want["alpha"]
+        assert cls(2, 3, neuron="lif").neuron_options.alpha_range == ADLIF_RANGES["alpha"]  # unused by LIF
+    # a saved config records the range, so a model saved with other defaults loads with its own
+    cfg = snr.SpikingRNN(2, 3, alpha_range=list(ADLIF_RANGES["alpha"])).neuron_options.to_config()
+    assert snr.SpikingRNN(2, 3, **cfg).neuron_options.alpha_range == ADLIF_RANGES["alpha"]
+    assert snr.SpikingRNN(2, 3).neuron_options.to_config()["alpha_range"] == list(rnn["alpha"])
 
 
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
