@@ -294,8 +294,9 @@ def test_neuron_defaults_chosen_for_the_drop_in_recipe():
 
 
 def test_adlif_default_ranges_per_cell_type():
-    """SpikingRNN's adLIF soma draws α from its own range (spikernn.neurons, "Round 5": CELL_RANGES), the
-    LSTM/GRU keep SE-adLIF's (ADLIF_RANGES); an explicit range wins; saved configs keep the range they had."""
+    """SpikingRNN's adLIF soma draws α from its own range and learns θ0 (spikernn.neurons, "Round 5":
+    CELL_RANGES, CELL_OPTIONS), the LSTM/GRU keep SE-adLIF's ranges (ADLIF_RANGES) and a fixed θ0; an explicit
+    option wins; saved configs keep the values they had."""
     import math
 
     from spikernn.neurons import ADLIF_RANGES, CELL_RANGES, default_ranges
@@ -321,6 +322,16 @@ def test_adlif_default_ranges_per_cell_type():
         assert cls(2, 3, alpha_range=(0.5, 0.6)).neuron_options.alpha_range == (0.5, 0.6)
         assert cls(2, 3, alpha_range=None).neuron_options.alpha_range == want["alpha"]
         assert cls(2, 3, neuron="lif").neuron_options.alpha_range == ADLIF_RANGES["alpha"]  # unused by LIF
+    # SpikingRNN's adLIF θ0 is learnable by default (CELL_OPTIONS); the LSTM/GRU's and every LIF soma's is not
+    from spikernn.neurons import CELL_OPTIONS
+
+    assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True}}
+    for cls in (snr.SpikingRNN, snr.SpikingRNNCell, snr.SpikingLSTM, snr.SpikingGRU):
+        m = cls(2, 3)
+        assert m.neuron_options.learn_threshold == (cls.kind == "rnn"), cls
+        assert any(n.startswith("threshold") for n, _ in m.named_parameters()) == (cls.kind == "rnn"), cls
+        assert not cls(2, 3, neuron="lif").neuron_options.learn_threshold
+        assert not cls(2, 3, learn_threshold=False).neuron_options.learn_threshold
     # a saved config records the range, so a model saved with other defaults loads with its own
     cfg = snr.SpikingRNN(2, 3, alpha_range=list(ADLIF_RANGES["alpha"])).neuron_options.to_config()
     assert snr.SpikingRNN(2, 3, **cfg).neuron_options.alpha_range == ADLIF_RANGES["alpha"]
