@@ -83,3 +83,25 @@ def test_tuned_adlif_recipe_uses_the_adlif_soma_and_its_epochs(tmp_path):
         bench_accuracy.RECIPE_EPOCHS["tuned_adlif"] = saved
     (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert (run["recipe"], run["epochs"]) == ("tuned_adlif", 2) and 0 <= run["accuracy"] <= 1
+
+
+def test_tuned_adlif_lstm_recipe_changes_only_its_own_settings(tmp_path):
+    data = bench_accuracy.snr.datasets.load("synthetic")[0]
+    lstm, gru = (bench_accuracy.build(m, rc, data, 8, {}) for m, rc in
+                 (("snn_lstm", "tuned_adlif_lstm"), ("snn_gru", "tuned_adlif")))
+    rl, rg = bench_accuracy.TUNED_ADLIF_LSTM, bench_accuracy.TUNED_ADLIF
+    assert lstm.config["args"]["readout_decay"] == gru.config["args"]["readout_decay"] == 0.97
+    assert (rl["batch"], rg["batch"], rg["lr"]) == (16, 32, 1e-2)  # the GRU's measured recipe as before
+    assert {k: v for k, v in rl.items() if k != "batch"} == {k: v for k, v in rg.items() if k != "batch"}
+    assert (lstm.rnn.neuron_options.neuron, lstm.rnn.neuron_options.threshold) == ("adlif", 0.3)
+    args = ["--data", "synthetic", "--models", "snn_lstm", "--recipes", "tuned_adlif_lstm", "--seeds", "1",
+            "--hidden", "8", "--quiet", "--out", str(tmp_path)]
+    saved = bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"]
+    try:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"] = 2
+        assert bench_accuracy.main(args) == 0
+    finally:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"] = saved
+    (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert (run["recipe"], run["epochs"]) == ("tuned_adlif_lstm", 2) and 0 <= run["accuracy"] <= 1
+    assert "| synthetic | tuned_adlif_lstm |" in (tmp_path / "accuracy.md").read_text()
