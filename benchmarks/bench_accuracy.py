@@ -23,7 +23,9 @@ Recipes (both unidirectional, hidden 128, one layer):
   (:data:`TUNED_ADLIF`; chosen on hold-outs of the training set, ``screen_japanese_vowels.py``).
 * ``tuned_adlif_lstm`` (only when asked) — round 5's JapaneseVowels recipe for SpikingLSTM: ``tuned_adlif`` with
   batches of 16 instead of 32 (twice the optimiser steps; :data:`TUNED_ADLIF_LSTM`; chosen on hold-outs of the
-  training set with ``screen_japanese_vowels.py --kinds lstm``; the GRU's figure is ``tuned_adlif``'s).
+  training set with ``screen_japanese_vowels.py --kinds lstm``: +1.5 points on 6 hold-outs; the GRU's figure is
+  ``tuned_adlif``'s). On the test split it is no better: SpikingLSTM 97.66 ± 0.83 % against ``tuned_adlif``'s
+  97.66 ± 0.68 % in the same session (``results/round5/accuracy_r5_lstm.md``; target 98.5 % missed).
 
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
 Reported: test accuracy (the data set's own test split; nothing is tuned on it; ``--split val`` reports a
@@ -74,7 +76,8 @@ TUNED = {"epochs": 200, "crop": 0.2, "label_smoothing": 0.1}
 TUNED_ADLIF = {"epochs": 60, "lr": 1e-2, "pct_start": 0.3, "weight_decay": 1e-3, "crop": 0.2, "label_smoothing": 0.1,
                "batch": 32, "readout_decay": 0.97, "neuron": {"neuron": "adlif", "adapt_gain": 60.0, "threshold": 0.3}}
 # round 5 (benchmarks/results/round5/accuracy_r5_lstm.md): TUNED_ADLIF with SpikingLSTM's own changes, chosen on
-# 6 stratified hold-outs of 90 of the 270 JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm)
+# 6 stratified hold-outs of 90 of the 270 JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm);
+# on the test split no better than TUNED_ADLIF (both 97.66 %, 3 seeds), kept so that the measurement can be re-run
 TUNED_ADLIF_LSTM = {**TUNED_ADLIF, "batch": 16}
 ADLIF_RECIPES = {"tuned_adlif": TUNED_ADLIF, "tuned_adlif_lstm": TUNED_ADLIF_LSTM}
 RECIPE_EPOCHS = {"tuned": TUNED["epochs"], **{name: r["epochs"] for name, r in ADLIF_RECIPES.items()}}
