@@ -133,7 +133,7 @@ class Forecaster(nn.Module):
         return y + x[:, -1, :1] if self.residual else y
 
 
-def torch_input_init(layer: nn.Module) -> nn.Module:
+def torch_input_init(layer: nn.Module, scale: float = 1.0) -> nn.Module:
     """Re-draw a spikernn layer's input weights ``weight_ih_*`` from torch's U(±1/√H) (H = hidden size), the
     initialisation of the ``torch.nn.GRU/LSTM`` it is compared with; returns ``layer``.
 
@@ -147,7 +147,7 @@ def torch_input_init(layer: nn.Module) -> nn.Module:
     """
     if not hasattr(layer, "neuron_options"):
         raise TypeError(f"torch_input_init re-initialises spikernn spiking layers, got {type(layer).__name__}")
-    bound = 1.0 / float(layer.hidden_size) ** 0.5
+    bound = float(scale) / float(layer.hidden_size) ** 0.5
     with torch.no_grad():
         for name, p in layer.named_parameters():
             if name.startswith("weight_ih"):
