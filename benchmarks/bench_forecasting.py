@@ -76,14 +76,12 @@ SERIES = {
 def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden: int, neuron: dict,
           train_opts: Optional[dict] = None) -> nn.Module:
     t = dict(train_opts or {})
-    opts = neuron if model.startswith("snn") else {}
-    if recipe == "graded" and model.startswith("snn"):
-        opts = {"neuron": "delta", "threshold": forecasting.GRADED_THRESHOLD, **neuron}
-    layer = LAYERS[model](1, hidden, batch_first=True, **opts)
-    if recipe == "graded" and model.startswith("snn"):  # torch's input-weight scale, as the dense layers
-        forecasting.torch_input_init(layer, scale=t.get("input_scale", 1.0))
-    if recipe == "graded":  # a linear readout population of the values the layer's neurons sent (convertible)
-        return forecasting.Forecaster(layer, horizon, "leaky", readout_decay=t.get("readout_decay", 0.0))
+    if recipe == "graded" and model.startswith("snn"):  # the recipe's one definition (forecasting.graded)
+        return forecasting.graded(LAYERS[model], hidden, horizon, readout_decay=t.get("readout_decay"),
+                                  input_scale=t.get("input_scale", 1.0), **neuron)
+    layer = LAYERS[model](1, hidden, batch_first=True, **(neuron if model.startswith("snn") else {}))
+    if recipe == "graded":  # dense: a linear readout of the last hidden state (its best), trained the same way
+        return forecasting.Forecaster(layer, horizon, "leaky", readout_decay=0.0)
     if recipe == "plain":
         return forecasting.Forecaster(layer, horizon, "mean", last_steps=setting.last_steps)
     if recipe == "leaky":
@@ -100,7 +98,10 @@ def run_one(model: str, recipe: str, setting: SeriesSetting, seed: int, hidden: 
     torch.manual_seed(seed)
     net = build(model, recipe, setting, train.horizon, hidden, neuron, t)
     t0 = time.perf_counter()
-    opts = {"clip_grad": t.get("clip_grad", 1.0), "scheduler": "cosine"} if recipe != "plain" else {}
+    opts = ({} if recipe == "plain" else dict(forecasting.GRADED_FIT) if recipe == "graded"
+            else {"clip_grad": 1.0, "scheduler": "cosine"})
+    if "clip_grad" in t:
+        opts["clip_grad"] = t["clip_grad"]
     forecasting.fit(net, train, epochs=t.get("epochs", setting.epochs), seed=seed, lr=t.get("lr", 3e-3), **opts)
     pred = forecasting.predict(net, test)
     rate = net.last_firing_rate if net.spiking else None

@@ -58,13 +58,10 @@ def main() -> None:
         elif args.binary:
             model = forecasting.Forecaster(layer(1, args.hidden_size, batch_first=True), args.horizon,
                                            readout="leaky", readout_decay=0.8)
-        else:
-            th = forecasting.GRADED_THRESHOLD if args.threshold is None else args.threshold
-            rnn = forecasting.torch_input_init(layer(1, args.hidden_size, batch_first=True, neuron="delta",
-                                                     threshold=th))
-            model = forecasting.Forecaster(rnn, args.horizon, readout="leaky", readout_decay=0.0)
+        else:  # the graded recipe (forecasting.graded)
+            model = forecasting.graded(layer, args.hidden_size, args.horizon, threshold=args.threshold)
         t0 = time.perf_counter()
-        forecasting.fit(model, train, epochs=epochs, seed=args.seed, clip_grad=1.0, scheduler="cosine")
+        forecasting.fit(model, train, epochs=epochs, seed=args.seed, **forecasting.GRADED_FIT)
         pred = forecasting.predict(model, test)
         results[name] = (model, pred)
         m = forecasting.metrics(pred, test)

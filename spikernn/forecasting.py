@@ -53,6 +53,10 @@ READOUTS = ("mean", "leaky", "state")
 # ϑ = 0.01 Airline 1.20x (0.77), Lynx 1.03x (0.92), and the smallest error on Mackey-Glass (one step, 200
 # epochs: 1.27x, the one series still above 1.2x). ϑ = 0 is the dense cell exactly (every change sent).
 GRADED_THRESHOLD = 0.01
+# β_out of the graded recipe's readout population (see :func:`graded`)
+GRADED_READOUT_DECAY = 0.0
+# the graded recipe's training options for :func:`fit` (the harness gives the dense layers the same)
+GRADED_FIT = {"clip_grad": 1.0, "scheduler": "cosine"}
 # the analog state inside each neuron of the last layer that the "state" readout reads, per state field name
 _STATE_FIELDS = ("h", "c", "v")
 
@@ -153,6 +157,27 @@ def torch_input_init(layer: nn.Module, scale: float = 1.0) -> nn.Module:
             if name.startswith("weight_ih"):
                 p.uniform_(-bound, bound)
     return layer
+
+
+def graded(layer: type, hidden_size: int, horizon: int = 1, *, input_size: int = 1, threshold: Optional[float] = None,
+           readout_decay: Optional[float] = None, input_scale: float = 1.0, **neuron_options: Any) -> Forecaster:
+    """The graded-spike forecasting recipe: ``layer`` (``snr.SpikingGRU/LSTM/RNN``, batch-first) with the
+    sigma-delta soma at the event threshold ``threshold`` (default :data:`GRADED_THRESHOLD`), input weights at
+    torch's scale (:func:`torch_input_init`, times ``input_scale``) and a readout population with decay
+    ``readout_decay`` (default :data:`GRADED_READOUT_DECAY`) read at the last step; train it with
+    ``fit(model, data, **GRADED_FIT)``. The whole model converts to the hardware backends (readout included;
+    the residual skip is the host's).
+
+    >>> import spikernn as snr
+    >>> m = graded(snr.SpikingGRU, 8)
+    >>> m.rnn.neuron_options.threshold == GRADED_THRESHOLD, m.kind
+    (True, 'leaky')
+    """
+    th = GRADED_THRESHOLD if threshold is None else threshold
+    rnn = torch_input_init(layer(input_size, hidden_size, batch_first=True, neuron="delta", threshold=th,
+                                 **neuron_options), scale=input_scale)
+    return Forecaster(rnn, horizon, readout="leaky",
+                      readout_decay=GRADED_READOUT_DECAY if readout_decay is None else readout_decay)
 
 
 def fit(model: nn.Module, train: ForecastData, *, epochs: int = 100, lr: float = 3e-3, batch_size: int = 32,
