@@ -15,8 +15,9 @@ last part of the series as test targets (see ``SERIES``). Each model is a :class
   schedule;
 * ``leaky``: as ``best`` but a leaky-integrator readout neuron (β_out 0.8) fed by the spikes, read at the
   last step (converts whole to the hardware backends);
-* ``graded``: the spiking layers with graded spikes (``neuron="delta"``, sigma-delta events, the event
-  threshold from ``--neuron threshold=...``, default ``forecasting.GRADED_THRESHOLD`` = 0.01), input weights
+* ``graded`` (``forecasting.graded``, its one definition): the spiking layers with graded spikes
+  (``neuron="delta"``, sigma-delta events, the event threshold from ``--neuron threshold=...``, default
+  ``forecasting.GRADED_THRESHOLD``), input weights
   drawn at torch's scale (``forecasting.torch_input_init``: the dense layers' initialisation) and a linear
   readout population (β_out 0) of what they sent, read at the last step; clipping and schedule as ``best``.
   Converts whole (sigma-delta kinds + readout). The dense models use the same readout (their last hidden
