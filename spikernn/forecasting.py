@@ -57,8 +57,8 @@ READOUTS = ("mean", "leaky", "state")
 # training part (bench_forecasting --split val), SpikingGRU / SpikingLSTM over nn.GRU: ϑ = 0.005 Mackey-Glass
 # one step 0.98x / 1.02x (1 seed; ϑ 0.01: 1.25x; ϑ 0.0025 LSTM 1.03x; with a second seed the LSTM 1.25x),
 # Airline 0.99x / 1.03x, Lynx 0.98x / 0.94x (3 seeds; ϑ 0.01: 1.00x / 1.07x, 0.98x / 0.98x). Test, 3 seeds:
-# Mackey-Glass one step 1.18x / 1.20x (1.204x, the LSTM's one miss; ϑ 0.01: 1.27x / 1.74x), five steps 1.02x / 1.08x, Airline 1.02x / 1.19x, Lynx 1.02x / 1.08x,
-# all below naive, 0.78-0.96 events per neuron per step. One-step Mackey-Glass needs its error below ~0.005 in
+# Mackey-Glass one step 1.18x / 1.20x (1.204x, the LSTM's one miss; ϑ 0.01: 1.27x / 1.74x), five steps
+# 1.02x / 1.08x, Airline 1.02x / 1.19x, Lynx 1.02x / 1.08x, all below naive, 0.78-0.96 events per neuron per step. One-step Mackey-Glass needs its error below ~0.005 in
 # z-scored units; the readout reads what the neurons sent, off by up to ϑ each. ϑ = 0 is the dense cell
 # exactly (every change sent).
 GRADED_THRESHOLD = 0.005
