@@ -50,6 +50,22 @@ def test_forecasting_harness_runs(tmp_path, monkeypatch):
     assert all(r["rmse"] > 0 and r["naive_rmse"] > 0 for r in rows)
 
 
+def test_forecasting_harness_val_split_and_training_overrides(tmp_path, monkeypatch):
+    monkeypatch.setitem(bench_forecasting.SERIES, "airline",
+                        bench_forecasting.SeriesSetting("airline", "airline", (("window", 12),), 1))
+    assert bench_forecasting.main(["--series", "airline", "--models", "gru,snn_gru", "--recipes", "graded",
+                                   "--seeds", "1", "--hidden", "8", "--split", "val", "--train", "epochs=2",
+                                   "readout_decay=0.5", "--out", str(tmp_path)]) == 0
+    runs = [json.loads(l) for l in (tmp_path / "runs_forecasting.jsonl").read_text().splitlines()]
+    train, _ = bench_forecasting.snr.datasets.load("airline", window=12)
+    val = train.holdout(0.2)[1]
+    assert all(r["split"] == "val" and r["train"] == {"epochs": 2, "readout_decay": 0.5} for r in runs)
+    assert all(abs(r["naive_rmse"] - val.rmse(val.naive)) < 1e-12 for r in runs)  # scored on the tail
+    net = bench_forecasting.build("snn_gru", "graded", bench_forecasting.SERIES["airline"], 1, 8, {},
+                                  {"readout_decay": 0.5})
+    assert float(net.readout.decay.flatten()[0]) == 0.5
+
+
 def test_layer_rates_count_valid_steps_per_layer():
     """Per-layer firing rates of a deep spiking net: one value per layer, over valid steps only (what the
     layer's last_activity counts with packed sequences), equal to the spikes of each layer counted by hand."""
