@@ -21,6 +21,11 @@ Recipes (both unidirectional, hidden 128, one layer):
   one-cycle schedule peaking at lr 1e-2, Adam weight decay 1e-3, clipping 1.0, random time crops 20 % and
   label smoothing 0.1
   (:data:`TUNED_ADLIF`; chosen on hold-outs of the training set, ``screen_japanese_vowels.py``).
+* ``tuned_adlif_lstm`` (only when asked) — round 5's JapaneseVowels recipe for SpikingLSTM: ``tuned_adlif`` with
+  batches of 16 instead of 32 (twice the optimiser steps; :data:`TUNED_ADLIF_LSTM`; chosen on hold-outs of the
+  training set with ``screen_japanese_vowels.py --kinds lstm``: +1.5 points on 6 hold-outs; the GRU's figure is
+  ``tuned_adlif``'s). On the test split it is no better: SpikingLSTM 97.66 ± 0.83 % against ``tuned_adlif``'s
+  97.66 ± 0.68 % in the same session (``results/round5/accuracy_r5_lstm.md``; target 98.5 % missed).
 
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
 Reported: test accuracy (the data set's own test split; nothing is tuned on it; ``--split val`` reports a
@@ -69,8 +74,13 @@ TUNED = {"epochs": 200, "crop": 0.2, "label_smoothing": 0.1}
 # round 4 (benchmarks/results/accuracy_notes.md, "Round 4"): chosen on 3 stratified hold-outs of 72 of the 270
 # JapaneseVowels training utterances (screen_japanese_vowels.py), SpikingGRU, 60 epochs
 TUNED_ADLIF = {"epochs": 60, "lr": 1e-2, "pct_start": 0.3, "weight_decay": 1e-3, "crop": 0.2, "label_smoothing": 0.1,
-               "neuron": {"neuron": "adlif", "adapt_gain": 60.0, "threshold": 0.3}}
-RECIPE_EPOCHS = {"tuned": TUNED["epochs"], "tuned_adlif": TUNED_ADLIF["epochs"]}
+               "batch": 32, "readout_decay": 0.97, "neuron": {"neuron": "adlif", "adapt_gain": 60.0, "threshold": 0.3}}
+# round 5 (benchmarks/results/round5/accuracy_r5_lstm.md): TUNED_ADLIF with SpikingLSTM's own changes, chosen on
+# 6 stratified hold-outs of 90 of the 270 JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm);
+# on the test split no better than TUNED_ADLIF (both 97.66 %, 3 seeds), kept so that the measurement can be re-run
+TUNED_ADLIF_LSTM = {**TUNED_ADLIF, "batch": 16}
+ADLIF_RECIPES = {"tuned_adlif": TUNED_ADLIF, "tuned_adlif_lstm": TUNED_ADLIF_LSTM}
+RECIPE_EPOCHS = {"tuned": TUNED["epochs"], **{name: r["epochs"] for name, r in ADLIF_RECIPES.items()}}
 
 
 @dataclass(frozen=True)
@@ -146,9 +156,10 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
         layer = SPIKING.get(model) or DENSE[model]
         net = PlainClassifier(layer, F, hidden, C, layers, dropout, **(neuron if model in SPIKING else {}))
     elif model in SPIKING:
-        opts = {"learn_threshold": True, **(TUNED_ADLIF["neuron"] if recipe == "tuned_adlif" else {}), **neuron}
+        r = ADLIF_RECIPES.get(recipe, {})
+        opts = {"learn_threshold": True, **r.get("neuron", {}), **neuron}
         net = snr.SpikingSequenceClassifier(model[4:], F, hidden, C, num_layers=layers, dropout=dropout,
-                                            readout_decay=0.97, **opts)
+                                            readout_decay=r.get("readout_decay", 0.97), **opts)
     else:
         net = snr.DenseSequenceClassifier(model, F, hidden, C, num_layers=layers, dropout=dropout)
     if input_init == "fan_in":
@@ -270,11 +281,11 @@ def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: i
         train_plain(net, train, epochs, seed, clip=clip, progress=progress)
     elif recipe == "tuned":
         train_tuned(net, train, epochs, seed, progress=progress)
-    elif recipe == "tuned_adlif":
+    elif recipe in ADLIF_RECIPES:
+        rc = ADLIF_RECIPES[recipe]
         torch.manual_seed(seed)
-        train_plain(net, train, epochs, seed, TUNED_ADLIF["lr"], clip=1.0, progress=progress,
-                    crop=TUNED_ADLIF["crop"], label_smoothing=TUNED_ADLIF["label_smoothing"],
-                    onecycle=TUNED_ADLIF["pct_start"], weight_decay=TUNED_ADLIF["weight_decay"])
+        train_plain(net, train, epochs, seed, rc["lr"], rc["batch"], clip=1.0, progress=progress, crop=rc["crop"],
+                    label_smoothing=rc["label_smoothing"], onecycle=rc["pct_start"], weight_decay=rc["weight_decay"])
         net.eval()
     else:
         snr.train(net, train, epochs=epochs, seed=seed, progress=False,
@@ -358,7 +369,7 @@ def checks(summary: dict[tuple, dict], datasets: list[str]) -> list[str]:
                 out.append(f"{d}: plain {sm} {100 * s['mean']:.2f} % vs {dm} {100 * r['mean']:.2f} %: gap "
                            f"{gap:+.2f} points (target <= {tol:g}), rate {s['firing_rate']:.3f} (<= 0.2): "
                            + ("PASS" if ok else "FAIL"))
-    for rc in ("best", "tuned", "tuned_adlif"):
+    for rc in ("best", "tuned", *ADLIF_RECIPES):
         for sm in ("snn_lstm", "snn_gru"):
             s = summary.get(("japanese_vowels", rc, sm))
             if s:
@@ -416,7 +427,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()),
                     help="comma-separated data sets (registry names; tts_words only where espeak-ng is installed)")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned, tuned_adlif (JapaneseVowels' best recipes)")
+    ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned, tuned_adlif, tuned_adlif_lstm (JapaneseVowels' best recipes)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=1, help="num_layers of every model (dense and spiking)")

@@ -15,8 +15,9 @@ last part of the series as test targets (see ``SERIES``). Each model is a :class
   schedule;
 * ``leaky``: as ``best`` but a leaky-integrator readout neuron (β_out 0.8) fed by the spikes, read at the
   last step (converts whole to the hardware backends);
-* ``graded``: the spiking layers with graded spikes (``neuron="delta"``, sigma-delta events, the event
-  threshold from ``--neuron threshold=...``, default ``forecasting.GRADED_THRESHOLD`` = 0.01), input weights
+* ``graded`` (``forecasting.graded``, its one definition): the spiking layers with graded spikes
+  (``neuron="delta"``, sigma-delta events, the event threshold from ``--neuron threshold=...``, default
+  ``forecasting.GRADED_THRESHOLD``), input weights
   drawn at torch's scale (``forecasting.torch_input_init``: the dense layers' initialisation) and a linear
   readout population (β_out 0) of what they sent, read at the last step; clipping and schedule as ``best``.
   Converts whole (sigma-delta kinds + readout). The dense models use the same readout (their last hidden
@@ -73,14 +74,14 @@ SERIES = {
 }
 
 
-def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden: int, neuron: dict) -> nn.Module:
-    opts = neuron if model.startswith("snn") else {}
-    if recipe == "graded" and model.startswith("snn"):
-        opts = {"neuron": "delta", "threshold": forecasting.GRADED_THRESHOLD, **neuron}
-    layer = LAYERS[model](1, hidden, batch_first=True, **opts)
-    if recipe == "graded" and model.startswith("snn"):  # torch's input-weight scale, as the dense layers
-        forecasting.torch_input_init(layer)
-    if recipe == "graded":  # a linear readout population of the values the layer's neurons sent (convertible)
+def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden: int, neuron: dict,
+          train_opts: Optional[dict] = None) -> nn.Module:
+    t = dict(train_opts or {})
+    if recipe == "graded" and model.startswith("snn"):  # the recipe's one definition (forecasting.graded)
+        return forecasting.graded(LAYERS[model], hidden, horizon, readout_decay=t.get("readout_decay"),
+                                  input_scale=t.get("input_scale", 1.0), **neuron)
+    layer = LAYERS[model](1, hidden, batch_first=True, **(neuron if model.startswith("snn") else {}))
+    if recipe == "graded":  # dense: a linear readout of the last hidden state (its best), trained the same way
         return forecasting.Forecaster(layer, horizon, "leaky", readout_decay=0.0)
     if recipe == "plain":
         return forecasting.Forecaster(layer, horizon, "mean", last_steps=setting.last_steps)
@@ -89,18 +90,26 @@ def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden:
     return forecasting.Forecaster(layer, horizon, "state")  # dense: the last hidden state
 
 
-def run_one(model: str, recipe: str, setting: SeriesSetting, seed: int, hidden: int, neuron: dict) -> dict[str, Any]:
+def run_one(model: str, recipe: str, setting: SeriesSetting, seed: int, hidden: int, neuron: dict,
+            split: str = "test", train_opts: Optional[dict] = None) -> dict[str, Any]:
     train, test = snr.datasets.load(setting.name, **dict(setting.options))
+    if split == "val":  # screening: the last 20 % of the training windows stand in for the test part
+        train, test = train.holdout(0.2)
+    t = dict(train_opts or {})
     torch.manual_seed(seed)
-    net = build(model, recipe, setting, train.horizon, hidden, neuron)
+    net = build(model, recipe, setting, train.horizon, hidden, neuron, t)
     t0 = time.perf_counter()
-    opts = {"clip_grad": 1.0, "scheduler": "cosine"} if recipe != "plain" else {}
-    forecasting.fit(net, train, epochs=setting.epochs, seed=seed, **opts)
+    opts = ({} if recipe == "plain" else dict(forecasting.GRADED_FIT) if recipe == "graded"
+            else {"clip_grad": 1.0, "scheduler": "cosine"})
+    if "clip_grad" in t:
+        opts["clip_grad"] = t["clip_grad"]
+    forecasting.fit(net, train, epochs=t.get("epochs", setting.epochs), seed=seed, lr=t.get("lr", 3e-3), **opts)
     pred = forecasting.predict(net, test)
     rate = net.last_firing_rate if net.spiking else None
     r = {**forecasting.metrics(pred, test), "firing_rate": rate, "train_s": time.perf_counter() - t0}
     if setting.name == "mackey_glass" and train.horizon == 1:
         r["smape_free_run"] = test.smape(forecasting.free_run(net, test).unsqueeze(1))
+        r["free_run_points"] = len(test)
     return r
 
 
@@ -117,6 +126,7 @@ def summarise(runs: list[dict]) -> dict[tuple, dict]:
         if "smape_free_run" in rs[0]:
             out[k]["smape_free_run"] = m("smape_free_run")
             out[k]["smape_free_run_std"] = s("smape_free_run")
+            out[k]["free_run_points"] = rs[0].get("free_run_points", 750)
     return out
 
 
@@ -158,8 +168,8 @@ def checks(summary: dict[tuple, dict], series: list[str], recipes: list[str]) ->
         for m in MODELS:
             s = summary.get(("mackey_glass", rc, m))
             if s and "smape_free_run" in s:
-                out.append(f"mackey_glass {rc} {m}: sMAPE one-step {s['smape']:.2f}, free-running over 750 test "
-                           f"points {s['smape_free_run']:.2f} ± {s['smape_free_run_std']:.2f} "
+                out.append(f"mackey_glass {rc} {m}: sMAPE one-step {s['smape']:.2f}, free-running over "
+                           f"{s['free_run_points']} points {s['smape_free_run']:.2f} ± {s['smape_free_run_std']:.2f} "
                            f"(NeuroBench LSTM baseline {NEUROBENCH_LSTM_SMAPE}, free-running, its own series)")
     return out
 
@@ -173,6 +183,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--neuron", nargs="*", default=[], help="neuron option overrides, e.g. decay=0.5")
+    ap.add_argument("--split", default="test", choices=["test", "val"],
+                    help="val: train on the first 80 %% of the training windows and report the last 20 %% "
+                         "(ForecastData.holdout) - for choosing a recipe without reading the test part")
+    ap.add_argument("--train", nargs="*", default=[],
+                    help="training overrides for screening: epochs=, lr=, clip_grad= (all models); "
+                         "readout_decay=, input_scale= (the graded spiking models)")
     ap.add_argument("--tag", default="")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--fresh", action="store_true")
@@ -190,6 +206,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     log = out / f"runs_{stem}.jsonl"
     done = [json.loads(l) for l in log.read_text().splitlines() if l.strip()] if log.exists() and not a.fresh else []
     config = {"hidden": a.hidden, "neuron": neuron, "tag": a.tag}
+    train_opts = parse_kv(a.train)
+    if a.split != "test":  # recorded only when not the test split / not the recipe (older records stay valid)
+        config["split"] = a.split
+    if train_opts:
+        config["train"] = train_opts
     print(f"forecasting harness: series {series}, models {models}, recipes {recipes}, seeds {a.seeds}, "
           f"threads {torch.get_num_threads()}, config {config}", flush=True)
     todo = [(se, rc, m, s) for se in series for rc in recipes for m in models for s in range(a.seeds)]
@@ -202,7 +223,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             continue
         print(f"[{n}/{len(todo)}] {se} {rc} {m} seed {s} ({st.epochs} epochs) "
               f"elapsed {time.perf_counter() - t_all:.0f} s", flush=True)
-        r = run_one(m, rc, st, s, a.hidden, neuron)
+        r = run_one(m, rc, st, s, a.hidden, neuron, a.split, train_opts)
         extra = f", free-run sMAPE {r['smape_free_run']:.2f}" if "smape_free_run" in r else ""
         print(f"    RMSE {r['rmse']:.4g} (naive {r['naive_rmse']:.4g}), sMAPE {r['smape']:.2f}{extra}"
               + (f", rate {r['firing_rate']:.3f}" if r["firing_rate"] is not None else "")

@@ -9,11 +9,12 @@ seed 1234 + the run's seed, so each seed holds out other utterances; the test sp
         --cand base '{}' --cand ls '{"label_smoothing": 0.1}'
 
 Options (model): kind, hidden, layers, dropout, readout_decay, learn_readout_decay, readout_mean (logits
-averaged over the valid steps instead of read at the last one), neuron options (any key of
-:class:`spikernn.neurons.NeuronOptions`, e.g. neuron, threshold, learn_threshold, adapt_gain, surrogate_options).
+averaged over the valid steps instead of read at the last one), fbias (added to the LSTM's forget-gate input
+bias at initialisation), neuron options (any key of :class:`spikernn.neurons.NeuronOptions`, e.g. neuron,
+threshold, learn_threshold, adapt_gain, surrogate_options).
 Options (training): epochs, lr, batch, wd, clip, sched (cosine | onecycle | none), warmup (fraction, onecycle),
-crop (random time crop fraction), noise (Gaussian input noise std), warp (random time-warp factor range
-+-warp, linear resampling), label_smoothing.
+crop (random time crop fraction), noise (Gaussian input noise std), in_dropout (dropout on the input features),
+warp (random time-warp factor range +-warp, linear resampling), label_smoothing.
 """
 from __future__ import annotations
 
@@ -27,12 +28,13 @@ from torch import nn
 
 import spikernn as snr
 
-MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean")
-TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing")
+MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias")
+TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
+              "in_dropout")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
-            "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1}
+            "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -74,6 +76,12 @@ def build(o: dict, F: int, C: int) -> nn.Module:
     net = snr.SpikingSequenceClassifier(o["kind"], F, o["hidden"], C, num_layers=o["layers"], dropout=o["dropout"],
                                         readout_decay=o["readout_decay"],
                                         learn_readout_decay=o["learn_readout_decay"], **neuron)
+    if o["fbias"] and o["kind"] == "lstm":  # forget-gate bias init (gate order i, f, g, o as torch.nn.LSTM)
+        H = o["hidden"]
+        with torch.no_grad():
+            for name, p in net.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[H:2 * H] += o["fbias"]
     return MeanReadout(net) if o["readout_mean"] else net
 
 
@@ -123,6 +131,8 @@ def train(net, data, o, seed):
             x, L = augment(x, L, o, g)
             if o["noise"]:
                 x = x + o["noise"] * torch.randn_like(x)
+            if o["in_dropout"]:
+                x = nn.functional.dropout(x, o["in_dropout"])
             loss = nn.functional.cross_entropy(net(x, L), data.y[j], label_smoothing=o["label_smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -140,6 +140,25 @@ class ForecastData:
         e = math.sqrt(float(((pred.double() - self.y.double()) ** 2).mean()))
         return e * self.std if original_units else e
 
+    def holdout(self, fraction: float = 0.2) -> tuple["ForecastData", "ForecastData"]:
+        """A validation tail: ``(head, tail)`` with the last ``fraction`` of the windows (at least one) as
+        ``tail`` and the windows whose targets all come before the tail's first target as ``head``, for choosing
+        options without reading the test part (the z-scoring statistics stay this part's).
+
+        >>> tr, _ = windows(np.arange(40.0), window=4, horizon=2)
+        >>> head, tail = tr.holdout(0.2)
+        >>> len(tail), len(head), float(head.y[-1, -1]) < float(tail.y[0, 0])
+        (5, 21, True)
+        """
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
+        k = len(self) - max(int(round(fraction * len(self))), 1)  # first tail window
+        if k - self.horizon + 1 < 1:
+            raise ValueError(f"{len(self)} windows are too few for a {fraction} validation tail")
+        part = lambda a, b: ForecastData(self.x[a:b], self.y[a:b], self.naive[a:b], self.mean, self.std,  # noqa: E731
+                                         self.season, self.name)
+        return part(0, k - self.horizon + 1), part(k, len(self))
+
     def smape(self, pred: Tensor) -> float:
         """Symmetric MAPE in percent, on the series' own values, as NeuroBench computes it:
         ``200 mean(|ŷ − y| / (|y| + |ŷ|))``."""

@@ -50,6 +50,22 @@ def test_forecasting_harness_runs(tmp_path, monkeypatch):
     assert all(r["rmse"] > 0 and r["naive_rmse"] > 0 for r in rows)
 
 
+def test_forecasting_harness_val_split_and_training_overrides(tmp_path, monkeypatch):
+    monkeypatch.setitem(bench_forecasting.SERIES, "airline",
+                        bench_forecasting.SeriesSetting("airline", "airline", (("window", 12),), 1))
+    assert bench_forecasting.main(["--series", "airline", "--models", "gru,snn_gru", "--recipes", "graded",
+                                   "--seeds", "1", "--hidden", "8", "--split", "val", "--train", "epochs=2",
+                                   "readout_decay=0.5", "--out", str(tmp_path)]) == 0
+    runs = [json.loads(l) for l in (tmp_path / "runs_forecasting.jsonl").read_text().splitlines()]
+    train, _ = bench_forecasting.snr.datasets.load("airline", window=12)
+    val = train.holdout(0.2)[1]
+    assert all(r["split"] == "val" and r["train"] == {"epochs": 2, "readout_decay": 0.5} for r in runs)
+    assert all(abs(r["naive_rmse"] - val.rmse(val.naive)) < 1e-12 for r in runs)  # scored on the tail
+    net = bench_forecasting.build("snn_gru", "graded", bench_forecasting.SERIES["airline"], 1, 8, {},
+                                  {"readout_decay": 0.5})
+    assert float(net.readout.decay.flatten()[0]) == 0.5
+
+
 def test_layer_rates_count_valid_steps_per_layer():
     """Per-layer firing rates of a deep spiking net: one value per layer, over valid steps only (what the
     layer's last_activity counts with packed sequences), equal to the spikes of each layer counted by hand."""
@@ -83,3 +99,25 @@ def test_tuned_adlif_recipe_uses_the_adlif_soma_and_its_epochs(tmp_path):
         bench_accuracy.RECIPE_EPOCHS["tuned_adlif"] = saved
     (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert (run["recipe"], run["epochs"]) == ("tuned_adlif", 2) and 0 <= run["accuracy"] <= 1
+
+
+def test_tuned_adlif_lstm_recipe_changes_only_its_own_settings(tmp_path):
+    data = bench_accuracy.snr.datasets.load("synthetic")[0]
+    lstm, gru = (bench_accuracy.build(m, rc, data, 8, {}) for m, rc in
+                 (("snn_lstm", "tuned_adlif_lstm"), ("snn_gru", "tuned_adlif")))
+    rl, rg = bench_accuracy.TUNED_ADLIF_LSTM, bench_accuracy.TUNED_ADLIF
+    assert lstm.config["args"]["readout_decay"] == gru.config["args"]["readout_decay"] == 0.97
+    assert (rl["batch"], rg["batch"], rg["lr"]) == (16, 32, 1e-2)  # the GRU's measured recipe as before
+    assert {k: v for k, v in rl.items() if k != "batch"} == {k: v for k, v in rg.items() if k != "batch"}
+    assert (lstm.rnn.neuron_options.neuron, lstm.rnn.neuron_options.threshold) == ("adlif", 0.3)
+    args = ["--data", "synthetic", "--models", "snn_lstm", "--recipes", "tuned_adlif_lstm", "--seeds", "1",
+            "--hidden", "8", "--quiet", "--out", str(tmp_path)]
+    saved = bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"]
+    try:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"] = 2
+        assert bench_accuracy.main(args) == 0
+    finally:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_lstm"] = saved
+    (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert (run["recipe"], run["epochs"]) == ("tuned_adlif_lstm", 2) and 0 <= run["accuracy"] <= 1
+    assert "| synthetic | tuned_adlif_lstm |" in (tmp_path / "accuracy.md").read_text()

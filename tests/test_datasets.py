@@ -1,4 +1,5 @@
 """Data sets: JapaneseVowels from sktime (packaged) and the synthetic helper."""
+import pytest
 import torch
 
 import spikernn as snr
@@ -62,6 +63,20 @@ def test_holdout_is_stratified_disjoint_and_seeded():
     assert torch.equal(val.y, val2.y) and torch.equal(val.x, val2.x) and not torch.equal(val.x, other.x)
     with pytest.raises(ValueError, match="fraction"):
         d.holdout(1.0)
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_forecast_holdout_is_a_tail_whose_targets_follow_the_heads(horizon):
+    import numpy as np
+
+    tr, _ = snr.datasets.windows(np.arange(100.0), window=5, horizon=horizon)
+    head, tail = tr.holdout(0.2)
+    assert len(tail) == round(0.2 * len(tr)) and len(head) == len(tr) - len(tail) - (horizon - 1)
+    assert torch.equal(tail.x, tr.x[-len(tail):]) and torch.equal(head.y, tr.y[:len(head)])
+    assert float(head.y.max()) < float(tail.y.min())  # no target of the head is a target of the tail
+    assert (head.mean, head.std) == (tail.mean, tail.std) == (tr.mean, tr.std)
+    with pytest.raises(ValueError, match="fraction"):
+        tr.holdout(0.0)
 
 
 def test_demo_synthetic_splits_share_class_prototypes():
