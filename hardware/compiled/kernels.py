@@ -1098,8 +1098,8 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MAS
               OUTS, OSCALE, Y):
     """Step the populations of POP (in order) T times in fixed point. Per step: each population's synaptic input
     (:func:`_port_inputs`), its kind's step, then recording (``MASKS``/``VREC``/``Y``: one row per step, or a
-    single row reused when they have one row) and counting (``EVC``/``SOC``, one row per step, when they have rows). Returns 0, or
-    k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
+    single row reused when they have one row) and counting (``EVC``/``SOC``, one row per step, when they have
+    rows). Returns 0, or k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
     R = HIST.shape[0]
     for tt in range(T):
         if POP[0, K_KIND] == INPUT and not _finite(X, tt):
