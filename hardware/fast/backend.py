@@ -160,6 +160,10 @@ def _streamed(net: Network, x_tbi: Any, options: dict):
         if options.get("engine") == "numba":
             raise
         return None
+    if net.precision == "fixed":  # the host's check of quantize_input (the stream quantises in compiled code)
+        from spikernn.hardware.fixed_point import warn_input_range
+
+        warn_input_range(net, x, stacklevel=4)
     y = s.run(x)
     return y, s.stats
 
