@@ -136,15 +136,23 @@ def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
     inp = net.population(net.input)
     F = inp.spec.out_frac_bits(inp.attrs)
     x = np.asarray(x, dtype=np.float64)
+    warn_input_range(net, x, stacklevel=3)
+    return np.clip(np.round(x * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
+
+
+def warn_input_range(net: Network, x: np.ndarray, stacklevel: int = 2) -> None:
+    """:class:`InputRangeWarning` when the float input ``x`` of the fixed-point network ``net`` goes beyond its
+    calibrated range by more than :data:`INPUT_RANGE_TOLERANCE` (:func:`quantize_input`, and runs that quantise
+    in compiled code)."""
     xr = (net.meta.get("fixed_point") or {}).get("input_range")
     peak = float(np.abs(x).max(initial=0.0))
     if isinstance(xr, (int, float)) and xr > 0 and peak > INPUT_RANGE_TOLERANCE * xr:
-        clip_err = max(0.0, peak - MAX24 * 2.0 ** -F)
+        inp = net.population(net.input)
+        clip_err = max(0.0, peak - MAX24 * 2.0 ** -inp.spec.out_frac_bits(inp.attrs))
         warnings.warn(f"fixed-point input max |x| = {peak:.4g} is {peak / xr:.3g} times the calibrated range "
                       f"{xr:.4g}: activations saturate (output not trustworthy); the input's own 24-bit clipping "
                       f"error is {clip_err:.4g}. Rescale the input or quantise with a wider input_range",
-                      InputRangeWarning, stacklevel=3)
-    return np.clip(np.round(x * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
+                      InputRangeWarning, stacklevel=stacklevel + 1)
 
 
 def output_scale(pop: Population) -> float:

@@ -30,10 +30,17 @@ BIDIRECTIONAL = ("a network with several stages or reverse (bidirectional) popul
                  "it cannot be streamed step by step (run it on the whole sequence with net.run(x))")
 
 
-def check_streamable(net: Network) -> None:
-    """ValueError for a network that cannot run step by step (:data:`BIDIRECTIONAL`)."""
-    net.validate()
-    if len(net.stages) > 1 or any(p.reverse for p in net.populations):
+def streamable(net: Network) -> bool:
+    """Whether ``net`` can run step by step: one stage, no reverse populations."""
+    return len(net.stages) == 1 and not any(p.reverse for p in net.populations)
+
+
+def check_streamable(net: Network, validate: bool = True) -> None:
+    """ValueError for a network that cannot run step by step (:data:`BIDIRECTIONAL`); ``validate``: check the
+    network first (``net.validate()``)."""
+    if validate:
+        net.validate()
+    if not streamable(net):
         raise ValueError(BIDIRECTIONAL)
 
 
@@ -46,8 +53,8 @@ class Stream(ABC):
     :attr:`stats` the activity over them.
     """
 
-    def __init__(self, net: Network, batch: int = 1) -> None:
-        check_streamable(net)
+    def __init__(self, net: Network, batch: int = 1, validated: bool = False) -> None:
+        check_streamable(net, validate=not validated)  # validated: the caller checked it (compiled it)
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         self.net, self.batch = net, int(batch)

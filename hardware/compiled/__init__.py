@@ -10,7 +10,8 @@ package when that is writable, else in numba's per-user cache directory, or ``NU
 directory is writable the kernels still compile, uncached. :func:`info` says which (``spikernn doctor``).
 Measured (benchmarks/bench_streaming.py --compile-time, 2 shared cores): the first stream step of a fresh process
 took 19.3-25.9 s with an empty cache (compiling the fixed-point interpreter) and 0.29-0.48 s loading it from the
-cache (two sessions).
+cache (two sessions); on the AMD EPYC (AVX2) of issue 14's second round, heavily loaded (load average 8-13 on 2
+cores): 49.1 s of CPU (130 s wall) empty, 0.5 s of CPU (1.4-2.7 s wall) from the cache.
 
 >>> from spikernn.hardware import compiled
 >>> compiled.info()["engine"] in ("numba", "numpy")

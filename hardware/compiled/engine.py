@@ -9,7 +9,8 @@ steps at once (:func:`pre_inputs`; fixed point with exact integer matrix product
 whichever this machine runs faster, binary spikes below a measured firing rate as int8 column additions instead,
 :mod:`~spikernn.hardware.compiled.intmm`; float: graded payloads as float64 GEMMs from batch 64,
 :mod:`~spikernn.hardware.compiled.blas`). A stream is the input population and the whole stage as one unit,
-one call per step. Float results do not depend on the split (the canonical block order of
+one call per step or per sequence (:meth:`CompiledStream.run`; a fast-backend run at batch 1 of a single-stage
+network is one: ``FastBackend.simulate``). Float results do not depend on the split (the canonical block order of
 :mod:`~spikernn.hardware.compiled.layout`) below batch 64, so a stream gives a run's bits in float as in fixed point
 there; from batch 64 the float GEMMs sum inside each block in the library's order (float rounding, ~1e-16).
 """
@@ -22,7 +23,7 @@ from spikernn.hardware.backends.base import Encoded, Recording
 from spikernn.hardware.backends.stream import Stream
 from spikernn.hardware.compiled import TIMING
 from spikernn.hardware.compiled import kernels as K
-from spikernn.hardware.compiled.layout import LUT32, Unit, Unsupported, build_unit
+from spikernn.hardware.compiled.layout import Unit, Unsupported, build_unit
 from spikernn.hardware.fast.plan import Blk, Plan, compile_network
 from spikernn.hardware.network import Network
 from spikernn.hardware.timing import replay_messages
@@ -75,10 +76,10 @@ def _interpret(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, X: np.
     fn = K.run_fixed if unit.fixed else K.run_float
     key = "fixed" if unit.fixed else "float"
     if key in _STARTED:
-        return fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+        return fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
                   E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
     t = time.perf_counter()
-    status = fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, LUT32, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
+    status = fn(t0, T, unit.POP, unit.BLK, unit.W, unit.W8, unit.P, st.ST, st.ACC, st.TMP, st.T32, st.IDX, st.HIST,
                 E, X, MASKS, VREC, EVC, SOC, unit.FAN, OUTS, OSCALE, Y)
     _STARTED.add(key)
     TIMING[f"{key}_first_call_s"] = time.perf_counter() - t
@@ -253,19 +254,22 @@ _F64 = np.dtype(np.float64)
 
 
 class CompiledStream(Stream):
-    """A single-stage network stepped one input step at a time by the compiled interpreter (one call per step:
-    host encoding, every population, counting and the output). See :class:`~spikernn.hardware.backends.stream.Stream`.
+    """A single-stage network stepped by the compiled interpreter: one call per :meth:`step` (host encoding, every
+    population, counting and the output), and one call for a whole sequence in :meth:`run` (the interpreter loops
+    over its steps; ``run()`` of the fast backend at batch 1 goes this way). See
+    :class:`~spikernn.hardware.backends.stream.Stream`.
 
     The unit's tables and state live in two flat buffers (``I`` int64, ``D`` the unit's dtype; the unit's and the
     state's arrays are views of them) that :func:`~spikernn.hardware.compiled.kernels.stream_fixed` /
     ``stream_float`` take, so that a step passes ten arguments through numba's dispatcher, not 24; a C-contiguous
-    float64 ``x_t`` of shape (I,) at batch 1 skips the base class's conversions."""
+    float64 ``x_t`` of shape (I,) at batch 1 skips the base class's conversions. ``plan``: the network's
+    :func:`~spikernn.hardware.fast.plan.compile_network` result, when the caller has it."""
 
-    def __init__(self, net: Network, batch: int = 1) -> None:
-        super().__init__(net, batch)
+    def __init__(self, net: Network, batch: int = 1, plan: Plan | None = None) -> None:
+        super().__init__(net, batch, validated=plan is not None)
         from spikernn.hardware.fixed_point import output_scale
 
-        plan = compile_network(net)
+        plan = plan if plan is not None else compile_network(net)
         names = [plan.input] + [n for g in plan.groups for n in g]
         self.unit = unit = build_unit(plan, names)
         B = self.batch
@@ -293,7 +297,7 @@ class CompiledStream(Stream):
             self.I[4 * k:4 * k + 4] = (o, *shape)
         self.I[4 * K.SV_N:K.SV_HEAD] = (B, y0, net.input_size, len(names), len(unit.block_names))
         self._width = len(names) + len(unit.block_names)
-        self.C = np.zeros(64 * self._width, np.int64)  # per-step counters, 64 steps to start with
+        self.C = np.zeros(64 * self._width, np.int64)  # per-step counters (kernels.stream_fixed), 64 steps to start
         self._kernel = K.stream_fixed if unit.fixed else K.stream_float
         self._flat = (net.input_size,) if B == 1 else None
         self._first = True
@@ -308,21 +312,54 @@ class CompiledStream(Stream):
             return super().step(x_t)
         t = self.steps
         if (t + 1) * self._width > self.C.size:
-            self._grow()
-        y = self._kernel(self.I, self.D, self.unit.W8, LUT32, self.state.T32, self.MASKS, self.OSCALE, x_t,
-                         self.C, t)
+            self._grow(t + 1)
+        y = self._kernel(self.I, self.D, self.unit.W8, self.state.T32, self.MASKS, self.OSCALE, x_t, self.C, t, 1)
         self.steps = t + 1
         return y
 
-    def _grow(self) -> None:
-        self.C = np.concatenate([self.C, np.zeros_like(self.C)])
+    def run(self, x) -> np.ndarray:
+        """:meth:`Stream.run` in one interpreter call (the interpreter loops over the steps): the same outputs,
+        state and counters as step by step. An input with NaN or inf goes step by step (the steps before it are
+        done, then ValueError)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 3:
+            raise ValueError(f"x must be (T, batch, I), got shape {x.shape}")
+        T = x.shape[0]
+        if T == 0:
+            return np.zeros((0, self.batch, self.n_y))
+        if x.shape[1:] != self.shape or not np.isfinite(x).all():
+            return super().run(x)
+        if self._first:  # the first step alone (it times the compile or cache load)
+            y0 = super().step(x[0])[None]
+            return y0 if T == 1 else np.concatenate([y0, self.run(x[1:])])
+        t = self.steps
+        if (t + T) * self._width > self.C.size:
+            self._grow(t + T)
+        y = self._kernel(self.I, self.D, self.unit.W8, self.state.T32, self.MASKS, self.OSCALE,
+                         np.ascontiguousarray(x).reshape(-1), self.C, t, T)
+        self.steps = t + T
+        return y.reshape(T, self.batch, self.n_y)
+
+    def _split(self, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The counters' two tables: events (cap, populations) then synaptic operations (cap, blocks)."""
+        n_pop = len(self.pop_names)
+        cap = C.size // self._width
+        return C[:cap * n_pop].reshape(cap, n_pop), C[cap * n_pop:].reshape(cap, len(self.block_names))
+
+    def _grow(self, steps: int) -> None:
+        cap = self.C.size // self._width
+        while cap < steps:
+            cap *= 2
+        C = np.zeros(cap * self._width, np.int64)
+        (ev, so), (ev2, so2) = self._split(self.C), self._split(C)
+        ev2[:ev.shape[0]], so2[:so.shape[0]] = ev, so
+        self.C = C
 
     def _step(self, x: np.ndarray) -> np.ndarray:
         t = self.steps
         if (t + 1) * self._width > self.C.size:
-            self._grow()
-        args = (self.I, self.D, self.unit.W8, LUT32, self.state.T32, self.MASKS, self.OSCALE, x.reshape(-1),
-                self.C, t)
+            self._grow(t + 1)
+        args = (self.I, self.D, self.unit.W8, self.state.T32, self.MASKS, self.OSCALE, x.reshape(-1), self.C, t, 1)
         if not self._first:
             return self._kernel(*args).reshape(self.batch, self.n_y)
         key = "stream_fixed" if self.unit.fixed else "stream_float"  # first call: compile or cache load, timed
@@ -334,8 +371,7 @@ class CompiledStream(Stream):
         return y.reshape(self.batch, self.n_y)
 
     def _counts(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        n, w = self.steps, self._width
-        c = self.C[:n * w].reshape(n, w)
-        ev = {name: c[:, j].copy() for j, name in enumerate(self.pop_names)}
-        so = {name: c[:, len(self.pop_names) + k].copy() for k, name in enumerate(self.block_names)}
-        return ev, so
+        n = self.steps
+        ev, so = self._split(self.C)
+        return ({name: ev[:n, j].copy() for j, name in enumerate(self.pop_names)},
+                {name: so[:n, k].copy() for k, name in enumerate(self.block_names)})

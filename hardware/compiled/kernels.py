@@ -17,7 +17,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
 from spikernn._numba import numba_can_cache
@@ -41,7 +44,7 @@ INLINE = dict(JIT, inline="always")  # small scalar helpers: inlined into the ke
 K_KIND, K_N, K_ST, K_OUT, K_A0, K_AW0, K_A1, K_AW1, K_E0, K_E1, K_P, K_RESET, K_FLAGS, K_F, K_B0, K_NB, \
     K_SENT, K_VAL, K_VST, K_SPK = range(20)
 POP_COLS = 20
-B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8, B_W8T = range(14)
+B_SRC, B_SOUT, B_NSRC, B_PORT, B_W, B_M, B_LAG, B_EXP, B_GRADED, B_FAN, B_ID, B_RSUM, B_EXP8, B_W8P = range(14)
 BLK_COLS = 14
 INPUT, LIF, ADLIF, SLSTM, SGRU, SDRNN, SDLSTM, SDGRU, READOUT, ALSTM, AGRU = range(11)
 SUBTRACT, ZERO, NONE = range(3)
@@ -93,7 +96,7 @@ _TANH = TANH_LUT.copy()
 
 
 @njit(**INLINE)
-def lut(LUT, x12, base):
+def lut(x12, base):
     """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): arith.lut_interp of the 257-entry table at the clamped
     Q12 input (the full 65,536-entry tables are this function tabulated: the same values)."""
     xc = min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF
@@ -225,14 +228,14 @@ def _delta(value, sent, thr):
 
 # ---- gated cells (kinds/gates.py), one neuron -------------------------------------------------------------------
 @njit(**INLINE)
-def _lstm_fixed(LUT, zi, zf, zg, zo, c, F):
+def _lstm_fixed(zi, zf, zg, zo, c, F):
     """gates.lstm_fixed: returns (c, h) in Q12 from pre-activations with F fractional bits."""
-    i_ = lut(LUT, to_q12(zi, F), 0)
-    f_ = lut(LUT, to_q12(zf, F), 0)
-    g_ = lut(LUT, to_q12(zg, F), TANH_BASE)
-    o_ = lut(LUT, to_q12(zo, F), 0)
+    i_ = lut(to_q12(zi, F), 0)
+    f_ = lut(to_q12(zf, F), 0)
+    g_ = lut(to_q12(zg, F), TANH_BASE)
+    o_ = lut(to_q12(zo, F), 0)
     c = sat24(mulq(f_, c) + mulq(i_, g_))
-    return c, mulq(o_, lut(LUT, c, TANH_BASE))
+    return c, mulq(o_, lut(c, TANH_BASE))
 
 
 @njit(**INLINE)
@@ -243,11 +246,11 @@ def _lstm_float(zi, zf, zg, zo, c):
 
 
 @njit(**INLINE)
-def _gru_fixed(LUT, pr, pz, pn, hr, hz, hn, h, F):
+def _gru_fixed(pr, pz, pn, hr, hz, hn, h, F):
     """gates.gru_fixed: h in Q12."""
-    r = lut(LUT, to_q12(pr + hr, F), 0)
-    z = lut(LUT, to_q12(pz + hz, F), 0)
-    n = lut(LUT, sat24(to_q12(pn, F) + mulq(r, to_q12(hn, F))), TANH_BASE)
+    r = lut(to_q12(pr + hr, F), 0)
+    z = lut(to_q12(pz + hz, F), 0)
+    n = lut(sat24(to_q12(pn, F) + mulq(r, to_q12(hn, F))), TANH_BASE)
     return sat24(mulq(4096 - z, n) + mulq(z, h))
 
 
@@ -369,7 +372,7 @@ def _adlif_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_lstm (fixed): params bias (4n), dv, vth, ba, da; state c, v, a."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
@@ -380,7 +383,7 @@ def _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
         c, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            ci, d = _lstm_fixed(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
             c[i] = ci
             v[i], a[i], s = _soma_fixed(v[i], a[i], d, dv[i], th[i], ba[i], da[i], reset, adapt)
             out[i] = 1 if s else 0
@@ -409,7 +412,7 @@ def _slstm_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_gru (fixed): params bias_in (3n), bias_rec (3n), dv, vth, ba, da; state h, v, a."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
     reset, adapt, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_ADAPT) != 0, POP[j, K_F]
@@ -422,7 +425,7 @@ def _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
         h, v, a = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+            hi = _gru_fixed(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
                             hn[i] + cn[i], h[i], F)
             h[i] = hi
             v[i], a[i], s = _soma_fixed(v[i], a[i], hi, dv[i], th[i], ba[i], da[i], reset, adapt)
@@ -455,7 +458,7 @@ def _sgru_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _alstm_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_lstm ``adlif_lstm`` (fixed): params bias (4n), dalpha, dbeta, a (Q12), b, vth; state c, v, w, s."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     reset, se, F = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0, POP[j, K_F]
@@ -466,7 +469,7 @@ def _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
         c, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            ci, d = _lstm_fixed(LUT, zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
+            ci, d = _lstm_fixed(zi[i] + bi[i], zf[i] + bf[i], zg[i] + bg[i], zo[i] + bo[i], c[i], F)
             c[i] = ci
             v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], d, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
             sp[i], out[i], mk[i] = o, o, s
@@ -491,7 +494,7 @@ def _alstm_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _agru_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.spiking_gru ``adlif_gru`` (fixed): params bias_in (3n), bias_rec (3n), dalpha, dbeta, a, b, vth;
     state h, v, w, s."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
@@ -505,7 +508,7 @@ def _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
         h, v, w, sp = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
         for i in range(n):
-            hi = _gru_fixed(LUT, xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
+            hi = _gru_fixed(xr[i] + br[i], xz[i] + bz[i], xn[i] + bn[i], hr[i] + cr[i], hz[i] + cz[i],
                             hn[i] + cn[i], h[i], F)
             h[i] = hi
             v[i], w[i], o, s = _adlif_soma_fixed(v[i], w[i], sp[i], hi, ka[i], kb[i], ca[i], cb[i], th[i], reset, se)
@@ -535,7 +538,7 @@ def _agru_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_rnn (fixed): params bias, thr; state sigma, sent."""
     n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
     relu, F, thr = (POP[j, K_FLAGS] & F_RELU) != 0, POP[j, K_F], P[p0 + n]
@@ -547,7 +550,7 @@ def _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
             sigma = sg[i] + acc[i]
             sg[i] = sigma
             pre = sigma + bias[i]
-            act = max(pre, 0) if relu else lut(LUT, to_q12(pre, F), TANH_BASE)
+            act = max(pre, 0) if relu else lut(to_q12(pre, F), TANH_BASE)
             out[i], sent[i], mk[i] = _delta(act, sent[i], thr)
 
 
@@ -569,7 +572,7 @@ def _sdrnn_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_lstm (fixed): params bias (4n), thr; state sigma (4n), c, sent."""
     n, s0, p0, a0, o0, F = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT], POP[j, K_F]
     thr = P[p0 + 4 * n]
@@ -582,7 +585,7 @@ def _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
         for i in range(n):
             ii, ff, gg, oo = si[i] + zi[i], sf[i] + zf[i], sg[i] + zg[i], so[i] + zo[i]
             si[i], sf[i], sg[i], so[i] = ii, ff, gg, oo
-            c[i], h = _lstm_fixed(LUT, ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i], F)
+            c[i], h = _lstm_fixed(ii + bi[i], ff + bf[i], gg + bg[i], oo + bo[i], c[i], F)
             out[i], sent[i], mk[i] = _delta(h, sent[i], thr)
 
 
@@ -605,7 +608,7 @@ def _sdlstm_float(j, POP, P, ST, ACC, OUT, MK):
 
 
 @njit(**JIT)
-def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
+def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK):
     """kinds.sd_gru (fixed): params bias_in (3n), bias_rec (3n), thr; state sigma_in (3n), sigma_rec (3n), h, sent."""
     n, s0, p0, a0, a1, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_A1], POP[j, K_OUT]
     F, thr = POP[j, K_F], P[p0 + 6 * n]
@@ -621,7 +624,7 @@ def _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT):
             x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
             h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
             sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
-            hi = _gru_fixed(LUT, x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i], F)
+            hi = _gru_fixed(x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i], F)
             h[i] = hi
             out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
 
@@ -840,34 +843,117 @@ def _sum8_binary(acc, srow, W8, w0, m, idx):
         k += 1
 
 
-P16_MAX = 1 << 15  # graded payloads below this in magnitude are int16: products by the dot form (_dot8)
+P16_MAX = 1 << 15  # graded payloads below this in magnitude are int16: products by pairs of sources (_sum8_pairs)
+
+
+def _has_madd() -> bool:
+    """Whether the kernels are compiled for this host and it has AVX2 (``vpmaddwd`` on 256-bit vectors). numba
+    compiles for the host CPU and keys its cache by the CPU and its features, so a cache is never loaded on a CPU
+    it was not compiled for; a target set by ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` gets the portable form."""
+    from numba.core import config
+
+    if config.CPU_NAME or config.CPU_FEATURES:
+        return False
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx2", False))
+    except Exception:  # noqa: BLE001 - features unknown: the portable form
+        return False
+
+
+HAVE_MADD = _has_madd()
+
+
+@intrinsic
+def _madd4(typingctx, acc, W8, o0, o1, o2, o3, q0, q1, q2, q3, n8):
+    """acc[8i : 8i+8] (int32) += sum_j pmaddwd(W8[o_j + 16i : o_j + 16i + 16] as int16, q_j) for i < n8: four pairs
+    of sources at once, each 16 int8 mantissas (8 outputs x the pair's two sources, interleaved) sign-extended
+    and multiplied by the pair's int16 payloads (q_j: low 16 bits the first source's, high 16 the second's),
+    adjacent products summed in int32 (``vpmaddwd``, exact: |payload| < 2**15, |mantissa| <= 128). Without AVX2
+    (:data:`HAVE_MADD` False) never called: the caller takes the columns."""
+    sig = types.void(acc, W8, o0, o1, o2, o3, q0, q1, q2, q3, n8)
+
+    def codegen(context, builder, signature, args):
+        acc_a = context.make_array(signature.args[0])(context, builder, args[0])
+        w_a = context.make_array(signature.args[1])(context, builder, args[1])
+        i32, i16, i8 = ir.IntType(32), ir.IntType(16), ir.IntType(8)
+        v8i32, v16i8, v16i16 = ir.VectorType(i32, 8), ir.VectorType(i8, 16), ir.VectorType(i16, 16)
+        madd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8i32, [v16i16, v16i16]),
+                                              "llvm.x86.avx2.pmadd.wd")
+        accp = builder.bitcast(acc_a.data, v8i32.as_pointer())
+        wps = [builder.bitcast(builder.gep(w_a.data, [o]), v16i8.as_pointer()) for o in args[2:6]]
+        qs = []
+        for q in args[6:10]:
+            v = builder.insert_element(ir.Constant(v8i32, ir.Undefined), builder.trunc(q, i32), ir.Constant(i32, 0))
+            v = builder.shuffle_vector(v, ir.Constant(v8i32, ir.Undefined), ir.Constant(v8i32, [0] * 8))
+            qs.append(builder.bitcast(v, v16i16))
+        with cgutils.for_range(builder, args[10]) as loop:
+            i = loop.index
+            ap = builder.gep(accp, [i])
+            a = builder.load(ap, align=4)
+            for wp, q in zip(wps, qs):
+                w = builder.sext(builder.load(builder.gep(wp, [i]), align=1), v16i16)
+                a = builder.add(a, builder.call(madd, [w, q]))
+            builder.store(a, ap, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(**INLINE)
+def _pair(srow, kp):
+    """The int16 payloads of sources 2kp and 2kp + 1 (0 past the end) packed as _madd4 takes them."""
+    lo = np.int64(srow[2 * kp])  # integer payloads (the interpreter also types this for float, never runs it)
+    hi = np.int64(srow[2 * kp + 1]) if 2 * kp + 1 < srow.shape[0] else np.int64(0)
+    return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
 
 
 @njit(**JIT)
-def _dot8(acc, srow, W8, wt0, m):
-    """acc (m,) int32 = W8[wt0:].reshape(m, ns) @ srow for int16-range payloads srow (ns,): every output a dot
-    product over the transposed int8 mantissas (LLVM makes it vpmaddwd: pairs of int16 products per int32 lane;
-    exact in int32, the caller checked). For graded sources that mostly send (sigma-delta at low threshold, the
-    input layer): ~2x the column form's rate with AVX2."""
+def _sum8_pairs(acc, srow, W8, wp0, m, idx):
+    """acc (m,) int32 = sum_k srow[k] W[k] for int16-range payloads over the pair layout of the mantissas at
+    ``wp0`` (W8[wp0 + kp 2m + 2c + h] = mantissa of source 2kp + h for output c; an odd source count padded with a
+    zero source): pairs of sources in which one sent, four pairs per pass over the outputs (:func:`_madd4`: 16
+    products per instruction, twice the int32 columns' lanes), the outputs past a multiple of 8 one by one. Exact:
+    the caller checked that max |payload| times the largest column sum of |mantissas| is below 2**31."""
     ns = srow.shape[0]
-    p = np.empty(ns, np.int16)
-    for k in range(ns):
-        p[k] = srow[k]
-    for c in range(m):
-        w = W8[wt0 + c * ns:wt0 + (c + 1) * ns]
+    npairs = (ns + 1) // 2
+    nk = 0
+    for kp in range(npairs):
+        if srow[2 * kp] != 0 or (2 * kp + 1 < ns and srow[2 * kp + 1] != 0):
+            idx[nk] = kp
+            nk += 1
+    acc[:] = 0
+    n8 = m // 8
+    w2 = 2 * m
+    k = 0
+    while k + 3 < nk:
+        a, b, c, d = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        _madd4(acc, W8, wp0 + a * w2, wp0 + b * w2, wp0 + c * w2, wp0 + d * w2, _pair(srow, a), _pair(srow, b),
+               _pair(srow, c), _pair(srow, d), n8)
+        k += 4
+    while k < nk:
+        a = idx[k]
+        o = wp0 + a * w2
+        _madd4(acc, W8, o, o, o, o, _pair(srow, a), 0, 0, 0, n8)
+        k += 1
+    for c in range(8 * n8, m):
         s = np.int32(0)
-        for k in range(ns):
-            s = np.int32(s + np.int32(w[k]) * np.int32(p[k]))
+        for k in range(nk):
+            kp = idx[k]
+            o = wp0 + kp * w2 + 2 * c
+            hi = srow[2 * kp + 1] if 2 * kp + 1 < ns else 0
+            s += np.int32(srow[2 * kp]) * np.int32(W8[o]) + np.int32(hi) * np.int32(W8[o + 1])
         acc[c] = s
 
 
 @njit(**JIT)
-def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wt0):
+def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wp0):
     """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
     times the largest column sum of |mantissas| below 2**31, checked per sample), then scaled by 2**exp (floor for
     exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0).
-    Nothing sent: nothing added. Graded payloads of int16 range from a block with transposed mantissas
-    (``wt0`` >= 0) of which at least half the sources sent: the dot form (:func:`_dot8`)."""
+    Nothing sent: nothing added. Graded payloads of int16 range from a block with its mantissas also in the pair
+    layout (``wp0`` >= 0), with AVX2: by pairs of sources (:func:`_sum8_pairs`)."""
     for b in range(dst.shape[0]):
         srow = src[b, s0:s0 + ns]
         row = dst[b, d0:d0 + m]
@@ -881,8 +967,8 @@ def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx,
             continue
         if pmax * rsum < 2147483648:
             t = T32[b, :m]
-            if graded and wt0 >= 0 and pmax < P16_MAX and 2 * nk >= ns:
-                _dot8(t, srow, W8, wt0, m)
+            if graded and HAVE_MADD and wp0 >= 0 and pmax < P16_MAX:
+                _sum8_pairs(t, srow, W8, wp0, m, idx)
             elif graded:
                 _sum8_graded(t, srow, W8, w0, m, idx)
             else:
@@ -940,7 +1026,7 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
         fresh = fresh0 if q == 0 else fresh1
         if BLK[k, B_RSUM] >= 0:
             _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM],
-                          BLK[k, B_W8T])
+                          BLK[k, B_W8P])
         elif ex >= 0 and (fresh or exact(ACC[0, 0])):
             _block_into(ACC, a0, src, s0, ns, W, w0, m, graded)
         else:
@@ -993,20 +1079,20 @@ def _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC):
 
 
 @njit(**JIT)
-def _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, fixed):
-    """The network output of the step (backends.base.decode_outputs): spikes as 0/1, values (fixed: times
-    2**-out_frac_bits)."""
+def _outputs(r, yr, POP, ST, MASKS, OUTS, OSCALE, Y, fixed):
+    """The network output of the step (backends.base.decode_outputs) into Y[yr] from the masks MASKS[r]: spikes as
+    0/1, values (fixed: times 2**-out_frac_bits)."""
     for q in range(OUTS.shape[0]):
         j, y0 = OUTS[q, 0], OUTS[q, 1]
         n, o0, vs = POP[j, K_N], POP[j, K_OUT], POP[j, K_VST]
         for b in range(ST.shape[0]):
             for i in range(n):
                 if POP[j, K_SPK]:
-                    Y[r, b, y0 + i] = 1.0 if MASKS[r, b, o0 + i] else 0.0
+                    Y[yr, b, y0 + i] = 1.0 if MASKS[r, b, o0 + i] else 0.0
                 elif fixed:
-                    Y[r, b, y0 + i] = float(ST[b, vs + i]) * OSCALE[q]
+                    Y[yr, b, y0 + i] = float(ST[b, vs + i]) * OSCALE[q]
                 else:
-                    Y[r, b, y0 + i] = ST[b, vs + i]
+                    Y[yr, b, y0 + i] = ST[b, vs + i]
 
 
 @njit(**JIT)
@@ -1020,12 +1106,12 @@ def _finite(X, tt):
 
 # ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
 @njit(**JIT)
-def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
               OUTS, OSCALE, Y):
     """Step the populations of POP (in order) T times in fixed point. Per step: each population's synaptic input
     (:func:`_port_inputs`), its kind's step, then recording (``MASKS``/``VREC``/``Y``: one row per step, or a
-    single row reused when they have one row) and counting (``EVC``/``SOC`` when they have rows). Returns 0, or
-    k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
+    single row reused when they have one row) and counting (``EVC``/``SOC``, one row per step, when they have
+    rows). Returns 0, or k > 0 when the host input X[k-1] is not finite (nothing of that step was done)."""
     R = HIST.shape[0]
     for tt in range(T):
         if POP[0, K_KIND] == INPUT and not _finite(X, tt):
@@ -1043,21 +1129,21 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
             if kind == LIF:
                 _lif_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SLSTM:
-                _slstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _slstm_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SGRU:
-                _sgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _sgru_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == ADLIF:
                 _adlif_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == ALSTM:
-                _alstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _alstm_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == AGRU:
-                _agru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _agru_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SDRNN:
-                _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SDLSTM:
-                _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK)
             elif kind == SDGRU:
-                _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK, LUT)
+                _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK)
             else:
                 _readout_fixed(j, POP, P, ST, ACC, OUT, MK)
         for j in range(POP.shape[0]):
@@ -1065,12 +1151,12 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
         if EVC.shape[0]:
             _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
         if Y.shape[0]:
-            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, True)
+            _outputs(r, tt if Y.shape[0] == T else 0, POP, ST, MASKS, OUTS, OSCALE, Y, True)
     return 0
 
 
 @njit(**JIT)
-def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
+def run_float(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
               OUTS, OSCALE, Y):
     """:func:`run_fixed` in float precision (float64 state, weights and messages)."""
     R = HIST.shape[0]
@@ -1112,7 +1198,7 @@ def run_float(t0, T, POP, BLK, W, W8, P, LUT, ST, ACC, TMP, T32, IDX, HIST, E, X
         if EVC.shape[0]:
             _count(tt, r, POP, BLK, FAN, MASKS, EVC, SOC)
         if Y.shape[0]:
-            _outputs(r, POP, ST, MASKS, OUTS, OSCALE, Y, False)
+            _outputs(r, tt if Y.shape[0] == T else 0, POP, ST, MASKS, OUTS, OSCALE, Y, False)
     return 0
 
 
@@ -1147,18 +1233,19 @@ def _sv1(buf, I, k):
 
 
 @njit(**INLINE)
-def _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
-    """The interpreter's arguments after ``t0, T`` for step t of a packed stream: views of the buffers (step t's
-    rows of the counters ``C``), the input x as X (1, B, n_in) and a fresh output Y (1, B, n_y)."""
+def _stream_args(I, D, W8, T32, MASKS, OSCALE, x, C, t, T):
+    """The interpreter's arguments after ``t0, T`` for steps t .. t+T-1 of a packed stream: views of the buffers
+    (the counters' rows of those steps: ``C`` holds events (cap, populations) then synaptic operations (cap,
+    blocks), cap = C.size // (populations + blocks)), the input x as X (T, B, n_in) and a fresh output Y (T, B, n_y)."""
     h = 4 * SV_N
     B, O, n_in, n_pop, n_blk = I[h], I[h + 1], I[h + 2], I[h + 3], I[h + 4]
-    w = n_pop + n_blk
-    EVC = C[t * w:t * w + n_pop].reshape(1, n_pop)
-    SOC = C[t * w + n_pop:(t + 1) * w].reshape(1, n_blk)
-    return (_sv2(I, I, SV_POP), _sv2(I, I, SV_BLK), _sv1(D, I, SV_W), W8, _sv1(D, I, SV_P), LUT, _sv2(D, I, SV_ST),
+    s0 = (C.size // (n_pop + n_blk)) * n_pop
+    EVC = C[t * n_pop:(t + T) * n_pop].reshape(T, n_pop)
+    SOC = C[s0 + t * n_blk:s0 + (t + T) * n_blk].reshape(T, n_blk)
+    return (_sv2(I, I, SV_POP), _sv2(I, I, SV_BLK), _sv1(D, I, SV_W), W8, _sv1(D, I, SV_P), _sv2(D, I, SV_ST),
             _sv2(D, I, SV_ACC), _sv2(D, I, SV_TMP), T32, _sv1(I, I, SV_IDX), _sv(D, I, SV_HIST), _sv(D, I, SV_E),
-            x.reshape(1, B, n_in), MASKS, _sv(D, I, SV_VREC), EVC, SOC, _sv1(I, I, SV_FAN), _sv2(I, I, SV_OUTS),
-            OSCALE, np.empty((1, B, O), np.float64))
+            x.reshape(T, B, n_in), MASKS, _sv(D, I, SV_VREC), EVC, SOC, _sv1(I, I, SV_FAN), _sv2(I, I, SV_OUTS),
+            OSCALE, np.empty((T, B, O), np.float64))
 
 
 @njit(**INLINE)
@@ -1169,19 +1256,20 @@ def _stream_out(status, Y):
 
 
 @njit(**JIT)
-def stream_fixed(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
-    """One fixed-point step t of a packed stream on the host input x (B * n_in,) float64 (:func:`run_fixed` with
-    T = 1); returns the output (B * n_y,) float64. Counts into C[t * w : (t + 1) * w] (events per population,
-    then synaptic operations per block). ValueError before changing anything when x is not finite."""
-    a = _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t)
-    return _stream_out(run_fixed(t, 1, *a), a[-1])
+def stream_fixed(I, D, W8, T32, MASKS, OSCALE, x, C, t, T):
+    """Fixed-point steps t .. t+T-1 of a packed stream on the host input x (T * B * n_in,) float64 (:func:`run_fixed`:
+    the interpreter loops over the steps); returns the outputs (T * B * n_y,) float64. Counts each step into its
+    rows of C (:func:`_stream_args`). ValueError when an input step is not finite (nothing of that step done; the
+    caller checks whole sequences first)."""
+    a = _stream_args(I, D, W8, T32, MASKS, OSCALE, x, C, t, T)
+    return _stream_out(run_fixed(t, T, *a), a[-1])
 
 
 @njit(**JIT)
-def stream_float(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t):
+def stream_float(I, D, W8, T32, MASKS, OSCALE, x, C, t, T):
     """:func:`stream_fixed` in float precision (:func:`run_float`)."""
-    a = _stream_args(I, D, W8, LUT, T32, MASKS, OSCALE, x, C, t)
-    return _stream_out(run_float(t, 1, *a), a[-1])
+    a = _stream_args(I, D, W8, T32, MASKS, OSCALE, x, C, t, T)
+    return _stream_out(run_float(t, T, *a), a[-1])
 
 
 @njit(**JIT)

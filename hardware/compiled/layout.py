@@ -26,13 +26,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from spikernn.hardware.arith import FULL_BOTH
 from spikernn.hardware.fast.plan import Blk, Plan, Pop
 from spikernn.hardware.kinds.soma import AdLifSomaPrepared, SomaFixed, SomaFloat
 
 from spikernn.hardware.compiled import kernels as K
 
-LUT32 = FULL_BOTH.astype(np.int32)  # sigmoid at 0 .. 65535, tanh at 65536 .. (values in [-4096, 4096])
 RESET_CODES = {"subtract": K.SUBTRACT, "zero": K.ZERO, "none": K.NONE}
 EXACT_INT = float(2 ** 62)
 STEP_SPIKES = {True: False, False: False}  # fixed point / float: binary-spike recurrent blocks stepped as matrix
@@ -84,6 +82,19 @@ SOMAS = {"lif": LIF_SOMAS, "spiking_lstm": LIF_SOMAS, "spiking_gru": LIF_SOMAS,
 SOMA_FIELDS = {SomaFixed: {"dv", "threshold", "adapt_scale", "da", "reset", "adaptive"},
                SomaFloat: {"m", "threshold", "adapt_scale", "adapt_decay", "reset", "adaptive"},
                AdLifSomaPrepared: {"fixed", "ka", "kb", "a", "b", "threshold", "reset", "symplectic"}}
+
+
+PAIR_FORM = True  # graded int8 blocks also in the pair layout (kernels._sum8_pairs, with AVX2); False: the columns
+# only (kernels._sum8_graded) - both exact; the conformance tests run either
+
+
+def pair_layout(mant: np.ndarray) -> np.ndarray:
+    """The (n_src, m) int8 mantissas in the pair layout of ``kernels._sum8_pairs``: flat, element
+    ``kp * 2m + 2c + h`` = mantissa of source 2kp + h for output c (an odd source count padded with a zero source)."""
+    n, m = mant.shape
+    padded = np.zeros((n + (n & 1), m), np.int8)
+    padded[:n] = mant
+    return np.ascontiguousarray(padded.reshape(-1, 2, m).transpose(0, 2, 1)).reshape(-1)
 
 
 class Unsupported(Exception):
@@ -173,7 +184,7 @@ class Unit:
     BLK: np.ndarray
     W: np.ndarray
     W8: np.ndarray  # fixed point: the int8 mantissas (times 2**B_EXP8) of the blocks with B_RSUM >= 0, else zeros,
-    # at W's offsets; then, for the graded ones among them, the mantissas transposed (m, n_src) at B_W8T
+    # at W's offsets; then, for the graded ones among them, the mantissas in the pair layout (pair_layout) at B_W8P
     P: np.ndarray
     FAN: np.ndarray
     state_widths: dict[str, list[tuple[str, int, int]]]  # name -> [(field, column, width)]
@@ -294,8 +305,8 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
     if fixed and float(np.abs(Pk).max(initial=0)) >= 2.0 ** 40:
         raise Unsupported("fixed-point parameters beyond 40 bits")
     blk_rows, w_parts, w8_parts, fan_parts, pre, steps, block_names = [], [], [], [], [], [], []
-    w8t_parts: list[np.ndarray] = []
-    w_len = fan_len = w8t_len = 0
+    w8p_parts: list[np.ndarray] = []
+    w_len = fan_len = w8p_len = 0
     tmp = 1
     lag_max = 0
     for j, P in enumerate(pops):
@@ -338,20 +349,20 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
             block_names.append(b.name)
             blk_rows.append(row)
             w8_parts.append(mant.reshape(-1).astype(np.int8) if row[K.B_RSUM] >= 0 else np.zeros(w.size, np.int8))
-            row[K.B_W8T] = -1
-            if row[K.B_RSUM] >= 0 and b.graded:  # graded: also transposed, (m, n_src), for the dot form (_dot8)
-                row[K.B_W8T] = w8t_len  # after W's int8 twin (W's length added below)
-                w8t_parts.append(np.ascontiguousarray(mant.T).reshape(-1).astype(np.int8))
-                w8t_len += mant.size
+            row[K.B_W8P] = -1
+            if row[K.B_RSUM] >= 0 and b.graded and PAIR_FORM and K.HAVE_MADD:  # graded: also in the pair layout
+                row[K.B_W8P] = w8p_len  # after W's int8 twin (W's length added below)
+                w8p_parts.append(pair_layout(mant.astype(np.int8)))
+                w8p_len += w8p_parts[-1].size
             w_parts.append(w.reshape(-1))
             w_len += w.size
             fan_parts.append(b.fan_out.astype(np.int64))
             fan_len += b.fan_out.size
         POP[j, K.K_NB] = len(blk_rows) - POP[j, K.K_B0]
     BLK = np.array(blk_rows, np.int64).reshape(-1, K.BLK_COLS)
-    BLK[BLK[:, K.B_W8T] >= 0, K.B_W8T] += w_len
+    BLK[BLK[:, K.B_W8P] >= 0, K.B_W8P] += w_len
     W = np.concatenate(w_parts).astype(dt) if w_parts else np.zeros(1, dt)
-    W8 = np.concatenate(w8_parts + w8t_parts) if fixed and w8_parts else np.zeros(1, np.int8)
+    W8 = np.concatenate(w8_parts + w8p_parts) if fixed and w8_parts else np.zeros(1, np.int8)
     FAN = np.concatenate(fan_parts) if fan_parts else np.zeros(1, np.int64)
     return Unit(names=list(names), fixed=fixed, POP=POP, BLK=BLK, W=W, W8=W8, P=Pk if Pk.size else np.zeros(1, dt),
                 FAN=FAN, state_widths=state_widths, n_state=max(st_cols, 1), n_out=max(out_cols, 1),

@@ -1,7 +1,8 @@
 """The fast backend: the network run as batched array code, the bits of the Lava backend in fixed point and the
 same values (to float rounding) in float. With numba installed it runs the compiled kernels of
-:mod:`spikernn.hardware.compiled` (``engine="auto"``, the default); what follows describes its numpy engine, the
-fallback (``engine="numpy"``, or numba missing).
+:mod:`spikernn.hardware.compiled` (``engine="auto"``, the default; at batch 1 a single-stage network runs as a
+compiled stream, one interpreter call for the sequence: :meth:`FastBackend.simulate`); what follows describes its
+numpy engine, the fallback (``engine="numpy"``, or numba missing).
 
 Execution: populations are grouped into strongly connected components (recurrence, :mod:`~spikernn.hardware.fast.plan`);
 each group runs over the whole sequence before the next, its inputs from earlier groups being computed for many
@@ -94,6 +95,21 @@ class FastBackend(Backend):
                 engine = choose_engine(plan, encoded, shards, chunk_elems, record_all)
             return _sharded(_engine(plan, engine, use_kernels, chunk_elems, record_all), encoded, shards)
 
+    def simulate(self, net: Network, x_tbi: Any, *, lengths: np.ndarray | None = None, streamed: bool = True,
+                 **options: Any):
+        """:meth:`Backend.simulate`. At batch 1 a single-stage network (no reverse populations) runs as a compiled
+        stream's :meth:`~spikernn.hardware.compiled.engine.CompiledStream.run` (``streamed``, the default, with
+        the compiled engine and no ``lengths`` or ``record_all``): one interpreter call for the whole sequence,
+        the host's quantisation and coding, counting and outputs in it, no recording of every population; the
+        bits of the run it replaces (the conformance matrix checks both). ``streamed=False`` runs
+        :meth:`execute`."""
+        self.check_options(options)
+        if streamed and lengths is None:
+            out = _streamed(net, x_tbi, options)
+            if out is not None:
+                return out
+        return super().simulate(net, x_tbi, lengths=lengths, **options)
+
     def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
         """A :class:`~spikernn.hardware.backends.stream.Stream` of ``net``: the compiled interpreter, one call per
         step (the bits of :meth:`execute`'s compiled engine), or, without numba (or with ``engine="numpy"``), the
@@ -117,6 +133,39 @@ class FastBackend(Backend):
             elif engine == "numba":
                 raise RuntimeError(f"engine='numba': the compiled kernels are unavailable ({compiled.info()['reason']})")
         return ReferenceStream(net, batch)
+
+
+def _streamed(net: Network, x_tbi: Any, options: dict):
+    """(outputs, stats) of a batch-1 run as a compiled stream (:meth:`FastBackend.simulate`), or None where that
+    route does not apply (then :meth:`~FastBackend.execute` runs)."""
+    if options.get("engine", "auto") not in ("auto", "numba") or not options.get("use_kernels", True) or \
+            options.get("record_all", False):
+        return None
+    x = np.asarray(x_tbi, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1] != 1 or x.shape[2] != net.input_size or not np.isfinite(x).all():
+        return None
+    from spikernn.hardware.backends.stream import streamable
+
+    if not streamable(net):
+        return None
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        return None
+    from spikernn.hardware.compiled.engine import CompiledStream, Unsupported
+
+    try:
+        s = CompiledStream(net, 1, plan=options.get("plan"))
+    except Unsupported:
+        if options.get("engine") == "numba":
+            raise
+        return None
+    if net.precision == "fixed":  # the host's check of quantize_input (the stream quantises in compiled code)
+        from spikernn.hardware.fixed_point import warn_input_range
+
+        warn_input_range(net, x, stacklevel=4)
+    y = s.run(x)
+    return y, s.stats
 
 
 def _sharded(run, enc: Encoded, shards: int) -> Recording:

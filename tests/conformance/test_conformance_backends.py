@@ -4,7 +4,9 @@ Cells: backend x kind x reset x adaptation x precision x batch x topology (chain
 stages). Fixed point: outputs bit for bit and identical activity; float: spikes identical, analog outputs to
 float rounding. The reference backend runs the kinds' reference steps plainly
 (:mod:`spikernn.hardware.backends.reference`); the fast backend is checked with its compiled kernels
-("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group), with its numpy kernels and fused loops ("fast-numpy"),
+("fast-numba": batch 1 and 4 step each stage as one unit, batch 16 each group; graded int8 blocks by pairs of
+sources with AVX2, :func:`~spikernn.hardware.compiled.kernels._sum8_pairs`; "fast-graded-cols": the same in fixed
+point with those blocks as int32 columns only, the route without AVX2), with its numpy kernels and fused loops ("fast-numpy"),
 with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
 ("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group), and at batch 64 in
 fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`;
@@ -31,7 +33,8 @@ BRANCHES = spiking_branches() + sigma_delta_branches()
 VARIANTS = {"fast-numba": ("fast", {"engine": "numba"}), "fast-numpy": ("fast", {"engine": "numpy"}),
             "fast-steps": ("fast", {"use_kernels": False}), "fast-threads": ("fast", {"workers": 3}),
             "fast-int8": ("fast", {"engine": "numba"}), "fast-blas": ("fast", {"engine": "numba"}),
-            "fast-f32": ("fast", {"engine": "numba"}), "fast-cols": ("fast", {"engine": "numba"})}
+            "fast-f32": ("fast", {"engine": "numba"}), "fast-cols": ("fast", {"engine": "numba"}),
+            "fast-graded-cols": ("fast", {"engine": "numba"})}
 ROUTES = {"fast-int8": ("int8", 0.0), "fast-f32": ("float32", 0.0), "fast-cols": (None, float("inf"))}
 # intmm.ROUTE, intmm.CROSSOVER forced per variant (0: every spike block a GEMM; inf: column additions)
 
@@ -69,8 +72,8 @@ def _compare(y, stats, y_ref, stats_ref, net, names, precision, atol):
 def _cells():
     for variant in VARIANTS:
         for b in BRANCHES:
-            for precision in {"fast-blas": ("float",)}.get(variant, ("fixed",) if variant in ROUTES else
-                                                           ("float", "fixed")):
+            for precision in {"fast-blas": ("float",), "fast-graded-cols": ("fixed",)}.get(
+                    variant, ("fixed",) if variant in ROUTES else ("float", "fixed")):
                 for topology in TOPOLOGIES:
                     batches = {"fast-threads": (32,), "fast-numba": (1, 4, 16), "fast-blas": (64,)}.get(
                         variant, (64,) if variant in ROUTES else (1, 4))
@@ -93,6 +96,11 @@ def test_backend_equals_reference(variant: str, branch: Branch, precision: str, 
         monkeypatch.setattr(intmm, "ROUTE", route)
         monkeypatch.setattr(intmm, "CROSSOVER", crossover)
         options = dict(options, route=variant)  # a cache key of its own (_run drops it)
+    if variant == "fast-graded-cols":  # graded int8 blocks as columns only (no pair layout)
+        from spikernn.hardware.compiled import layout
+
+        monkeypatch.setattr(layout, "PAIR_FORM", False)
+        options = dict(options, route=variant)
     if variant == "fast-blas":
         from spikernn.hardware.compiled import blas
 

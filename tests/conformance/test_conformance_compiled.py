@@ -248,3 +248,29 @@ def test_a_kind_the_kernels_do_not_know_runs_on_the_numpy_engine(monkeypatch):
         get_backend("fast").simulate(net, x, engine="numba")
     np.testing.assert_allclose(get_backend("fast").simulate(net, x)[0], y0, rtol=0, atol=1e-12)
     assert type(net.stream()).__name__ == "ReferenceStream"
+
+
+@pytest.mark.parametrize("n_src,m,density", [(128, 512, 1.0), (40, 512, 1.0), (7, 13, 0.5), (1, 8, 1.0),
+                                             (33, 100, 0.3), (128, 512, 0.05), (5, 3, 1.0), (2, 16, 0.0)])
+def test_graded_int8_products_equal_integer_products(n_src, m, density):
+    """The graded int8 routes of the interpreter (by pairs of sources, ``_sum8_pairs``, where the kernels have
+    AVX2; int32 columns, ``_sum8_graded``) against exact integer products: int16-range payloads at the extremes,
+    odd source counts (the pair layout's zero source), outputs past a multiple of 8, sparse and empty payloads."""
+    from spikernn.hardware.compiled.layout import pair_layout
+
+    rng = np.random.default_rng(n_src * 1000 + m)
+    w = rng.integers(-128, 128, (n_src, m)).astype(np.int8)
+    w[0] = -128
+    p = (rng.integers(-32767, 32768, n_src) * (rng.random(n_src) < density)).astype(np.int64)
+    if density:
+        p[0] = -32767
+    ref = (p[:, None] * w.astype(np.int64)).sum(axis=0)
+    pad = rng.integers(-128, 128, 37).astype(np.int8)  # the block's mantissas start after others'
+    idx = np.zeros(n_src, np.int64)
+    acc = np.full(m, 99, np.int32)
+    K._sum8_graded(acc, p, np.concatenate([pad, w.reshape(-1)]), 37, m, idx)
+    np.testing.assert_array_equal(acc, ref)
+    if K.HAVE_MADD:
+        acc = np.full(m, 99, np.int32)
+        K._sum8_pairs(acc, p, np.concatenate([pad, pair_layout(w)]), 37, m, idx)
+        np.testing.assert_array_equal(acc, ref)

@@ -1,8 +1,10 @@
 """The conformance matrix, streaming: every stream against the whole-sequence run it must reproduce.
 
 Cells: stream x kind x reset x adaptation x precision x batch x topology (chain, feedback: single-stage networks;
-bidirectional stages cannot stream). "fast" is the compiled stream (one interpreter call per step): its outputs
-equal ``run(backend="fast")`` bit for bit in float as in fixed point, at any batch size (the run steps whole
+bidirectional stages cannot stream). "fast" is the compiled stream (one interpreter call per step; "fast-graded-cols":
+the same with graded int8 blocks as int32 columns, not by pairs of sources; half of each sequence in one
+``run`` call, half step by step): its outputs equal the compiled engine's ``run(backend="fast", streamed=False)``
+bit for bit in float as in fixed point, at any batch size (the run steps whole
 stages below batch 16 and groups from 16 on); "fast-numpy" is the fallback without numba (the reference steps):
 the bits of ``run(backend="reference")``; "reference" likewise. Every stream's activity counters equal the run's,
 and every stream agrees with the reference backend (fixed point bit for bit, float to rounding).
@@ -17,13 +19,17 @@ import pytest
 from conformance_cases import Branch, columns, sigma_delta_branches, spiking_branches, zoo
 from spikernn.hardware.backends import get_backend
 from spikernn.hardware.backends.reference import ReferenceStream
+from spikernn.hardware.compiled import layout
 from spikernn.hardware.compiled.engine import CompiledStream
 
 BRANCHES = spiking_branches() + sigma_delta_branches()
-STREAMS = {"fast": ("fast", {"engine": "numba"}, CompiledStream, ("fast", {"engine": "numba"})),
+RUN = ("fast", {"engine": "numba", "streamed": False})  # the compiled engine's run (not a stream's run at batch 1)
+STREAMS = {"fast": ("fast", {"engine": "numba"}, CompiledStream, RUN),
+           "fast-graded-cols": ("fast", {"engine": "numba"}, CompiledStream, RUN),
            "fast-numpy": ("fast", {"engine": "numpy"}, ReferenceStream, ("reference", {})),
            "reference": ("reference", {}, ReferenceStream, ("reference", {}))}
-BATCHES = {"fast": (1, 3, 17), "fast-numpy": (1, 3), "reference": (1,)}
+BATCHES = {"fast": (1, 3, 17), "fast-graded-cols": (1,), "fast-numpy": (1, 3), "reference": (1,)}
+PRECISIONS = {"fast-graded-cols": ("fixed",)}  # graded int8 blocks as int32 columns only (layout.PAIR_FORM False)
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,19 +47,23 @@ def _run(topology: str, precision: str, batch: int, backend: str, options: tuple
 def _stream(topology: str, precision: str, batch: int, variant: str):
     net, x, _ = _zoo(topology, precision, batch)
     backend, options, cls, _ = STREAMS[variant]
-    s = net.stream(batch=batch, backend=backend, **options)
+    layout.PAIR_FORM = variant != "fast-graded-cols"
+    try:
+        s = net.stream(batch=batch, backend=backend, **options)
+    finally:
+        layout.PAIR_FORM = True
     assert type(s) is cls
     half = x.shape[0] // 2
-    y1 = s.run(x[:half])
+    y1 = s.run(x[:half])  # the compiled stream: one interpreter call
     mid = s.stats  # readable at any time: the counts of the steps so far
-    y = np.concatenate([y1, s.run(x[half:])])
+    y = np.concatenate([y1, np.stack([s.step(x_t) for x_t in x[half:]])])  # and step by step
     return y, s.stats, mid
 
 
 def _cells():
     for variant in STREAMS:
         for b in BRANCHES:
-            for precision in ("float", "fixed"):
+            for precision in PRECISIONS.get(variant, ("float", "fixed")):
                 for topology in ("chain", "feedback"):
                     for batch in BATCHES[variant]:
                         yield pytest.param(variant, b, precision, batch, topology,
@@ -110,6 +120,13 @@ def test_reset_bad_input_and_shapes(backend, options, precision):
     s.reset()
     assert s.steps == 0 and s.stats.total_events() == 0
     np.testing.assert_array_equal(s.run(x[:5]), first)
+    s.reset()
+    bad = x[:5].copy()
+    bad[3, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):  # a sequence: the steps before the bad one are done
+        s.run(bad)
+    assert s.steps == 3
+    np.testing.assert_array_equal(s.run(x[3:5]), first[3:])
 
 
 def test_lava_cannot_stream():
