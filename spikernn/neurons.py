@@ -162,10 +162,6 @@ NEURONS = ("lif", "adlif", "delta")
 # driven by one input feature)
 ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 60), math.exp(-1 / 300)),
                 "a": (0.0, 1.0), "b": (0.0, 2.0)}
-# adLIF options of the soma in one cell type where they differ from NeuronOptions' (the ranges above, the gain
-# ADLIF_GAIN); applied by NeuronOptions.from_kwargs unless the option is passed (module docstring, "Round 5": the
-# GRU's drive h lies in (-1, 1), and a spike-triggered jump q·b up to 120 held its neurons near silence)
-CELL_ADLIF = {("gru", "adlif"): {"b_range": (0.0, 0.2)}}
 SE_ADLIF_GAIN = 120.0
 ADLIF_GAIN = 60.0
 ADLIF_TENSORS = ("alpha", "beta", "a", "b")
@@ -301,9 +297,8 @@ class NeuronOptions:
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any], kind: Optional[str] = None) -> "NeuronOptions":
         """Build from ``**neuron_options`` of a cell or layer of type ``kind`` ("rnn", "lstm", "gru"; None: no
-        cell type, the LIF soma): ``neuron`` defaults to the type's soma (:data:`DEFAULT_NEURON`),
-        ``threshold`` to that soma's θ0 in this type (:func:`default_threshold`) and the adLIF options this type
-        sets otherwise (:data:`CELL_ADLIF`). Unknown names raise TypeError
+        cell type, the LIF soma): ``neuron`` defaults to the type's soma (:data:`DEFAULT_NEURON`) and
+        ``threshold`` to that soma's θ0 in this type (:func:`default_threshold`). Unknown names raise TypeError
         naming them, and options of the other soma (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
         known = {f.name for f in fields(cls)}
         bad = sorted(set(kwargs) - known)
@@ -314,9 +309,6 @@ class NeuronOptions:
         neuron = kwargs["neuron"]
         if kwargs.get("threshold") is None and neuron in NEURONS:
             kwargs["threshold"] = default_threshold(neuron, kind)
-        for name, value in CELL_ADLIF.get((kind, neuron), {}).items():
-            if kwargs.get(name) is None:
-                kwargs[name] = value
         other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY}
                                          .get(neuron, ())))
         if other:

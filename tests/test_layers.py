@@ -292,24 +292,6 @@ def test_neuron_defaults_chosen_for_the_drop_in_recipe():
     assert set(CELL_THRESHOLD) == {("lstm", "adlif"), ("gru", "adlif")}
 
 
-def test_gru_adlif_spike_jump_default_and_its_override():
-    # the GRU's adLIF soma draws b from its own range (spikernn.neurons, "Round 5"); the other cells keep SE-adLIF's
-    from spikernn.neurons import ADLIF_RANGES, CELL_ADLIF
-
-    (lo, hi) = CELL_ADLIF[("gru", "adlif")]["b_range"]
-    assert hi < ADLIF_RANGES["b"][1]
-    for cls in (snr.SpikingGRU, snr.SpikingGRUCell):
-        m = cls(3, 200)
-        assert m.neuron_options.b_range == (lo, hi), cls
-        b = m.neuron_parameters(0)["b"] if cls is snr.SpikingGRU else m.neuron_parameters()["b"]
-        assert float(b.max()) <= hi * m.neuron_options.adapt_gain and float(b.std()) > 0  # effective q·b
-        assert cls(3, 4, b_range=(0.0, 2.0)).neuron_options.b_range == (0.0, 2.0)
-    for cls in (snr.SpikingLSTM, snr.SpikingRNN, snr.SpikingLSTMCell, snr.SpikingRNNCell):
-        assert cls(3, 4).neuron_options.b_range == ADLIF_RANGES["b"], cls
-    gru = snr.SpikingGRU(3, 4)
-    assert snr.SpikingGRU(**gru.config["args"]).neuron_options == gru.neuron_options  # the saved config keeps it
-
-
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
     """Counts the ops that read a tensor's value on the host (``.item()``, ``bool()``, ``int()``, ``.tolist()``:
     all dispatch to ``_local_scalar_dense``; on a GPU each is a device synchronisation) and copies to the CPU."""
