@@ -312,8 +312,10 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     w = intmm.Weights(blk)
     assert w.rsum == 64 * 127
     taken = []
-    orig = intmm._product_float
+    orig, orig32 = intmm._product_float, intmm._product_f32
     monkeypatch.setattr(intmm, "_product_float", lambda *a: (taken.append(a[-1]), orig(*a))[1])
+    monkeypatch.setattr(intmm, "_product_f32", lambda *a: (lambda ok: (taken.append(np.float32) if ok else None,
+                                                                       ok)[1])(orig32(*a)))
     limit = int((intmm.F32_EXACT - 1) // w.rsum)  # the largest payload the float32 bound allows
     for pmax, dtype in ((limit, np.float32), (limit + 1, np.float64)):
         msg = rng.integers(-pmax, pmax + 1, (70, 64))
@@ -330,6 +332,49 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     want = spikes.astype(np.int64) @ mant
     np.testing.assert_array_equal(out, np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp)
     assert taken.pop() == np.float32
+
+
+@pytest.mark.parametrize("exp", [-5, 0, 2])
+def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
+    """Graded payloads whose max |payload| x rsum passes 2**24 still take the float32 route when the largest row
+    norm x the largest column norm of the mantissas (Cauchy-Schwarz) stays below it, exact; a row at that bound
+    (every payload the same, mantissas of equal magnitude) sends it to float64. Strided payloads (a view of a
+    payload ring, as the stepped blocks read) give the same."""
+    intmm = _intmm_or_skip()
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    rng = np.random.default_rng(5)
+    mant = rng.integers(-128, 128, (128, 24))
+    blk = type("Blk", (), {"wt": mant, "exp": exp})()
+    w = intmm.Weights(blk)
+    taken = []
+    orig32 = intmm._product_f32
+    monkeypatch.setattr(intmm, "_product_f32", lambda *a: (lambda ok: (taken.append(ok), ok)[1])(orig32(*a)))
+    pmax = int(intmm.F32_EXACT // w.rsum) * 4  # pmax * rsum well past 2**24
+    ring = np.zeros((200, 160), np.int64)
+    ring[:, 7:135] = rng.integers(-pmax // 16, pmax // 16 + 1, (200, 128))
+    ring[::5, 7:135] = 0
+    ring[3, 50] = pmax  # one large payload per row at most: the row norm stays small
+    ring[9, 8] = -pmax
+    msg = ring[:, 7:135]  # strided
+    assert not msg.flags.c_contiguous and np.abs(msg).max() * w.rsum >= intmm.F32_EXACT
+    assert np.sqrt((msg.astype(float) ** 2).sum(axis=1).max()) * w.cnorm < intmm.F32_EXACT
+    out = np.zeros((200, 24), np.int64)
+    assert intmm.product(msg, w, out, 0)
+    want = msg @ mant
+    want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+    np.testing.assert_array_equal(out, want)
+    assert taken == [True]
+    # now a row at the bound: p_k = q sign(m_k0), |m_kc| all equal (Cauchy-Schwarz is tight there)
+    eq = np.where(mant >= 0, 101, -101)
+    w2 = intmm.Weights(type("Blk", (), {"wt": eq, "exp": exp})())
+    q = int(intmm.F32_EXACT // w2.rsum) + 1
+    msg2 = np.tile(q * np.sign(eq[:, 0]), (3, 1))
+    out2 = np.zeros((3, 24), np.int64)
+    assert intmm.product(msg2, w2, out2, 0)
+    want2 = msg2 @ eq
+    want2 = np.floor(want2 * 2.0 ** exp).astype(np.int64) if exp < 0 else want2 << exp
+    np.testing.assert_array_equal(out2, want2)
+    assert taken == [True, False]
 
 
 def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):

@@ -197,38 +197,40 @@ def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *res
     """Steps t0 .. t0+T-1 one at a time, the unit's stepped (recurrent) blocks computed before each step from what
     their sources sent (``HIST``) as matrix products: int8 in fixed point (:mod:`~spikernn.hardware.compiled.intmm`),
     float64 GEMMs in float (:mod:`~spikernn.hardware.compiled.blas`), added to the step's precomputed input in the
-    canonical block order."""
+    canonical block order: into ``E[tt]`` itself when the unit has precomputed blocks (``E`` is this chunk's
+    buffer, read once by the interpreter), else into a zeroed step buffer."""
     from spikernn.hardware.compiled import blas, intmm
 
     X, MASKS, VREC, EVC, SOC, OUTS, OSC, Y = rest
     B = st.ST.shape[0]
-    Et = np.zeros((1, B, unit.n_acc), unit.dtype)
-    if unit.fixed:
-        weights = [(sb, intmm.Weights(sb.blk)) for sb in unit.stepped]
-    else:
-        weights = [(sb, getattr(sb, "_blas", None) or blas.Weights(sb.w)) for sb in unit.stepped]
-        for sb, w in weights:
-            sb._blas = w
+    own = bool(unit.pre)  # E is this chunk's buffer (a row per step): ours to add into (else a shared zero row)
+    Et = None if own else np.zeros((1, B, unit.n_acc), unit.dtype)
     R = unit.R
-    weights = [(sb, w, sb.blk.lag, unit.out_cols(sb.blk.source)) for sb, w in weights]
+    weights = []
+    for sb in unit.stepped:
+        w = getattr(sb, "_step_w", None)
+        if w is None:
+            w = sb._step_w = intmm.Weights(sb.blk) if unit.fixed else blas.Weights(sb.w)
+        weights.append((sb, w, sb.blk.lag, unit.out_cols(sb.blk.source)))
     for tt in range(T):
         t = t0 + tt
-        if E.shape[0] == T:
-            np.copyto(Et[0], E[tt])
+        if own:
+            Ei = E[tt:tt + 1]
         else:
-            Et.fill(0)
+            Ei = Et
+            Ei.fill(0)
         for sb, w, lag, cols in weights:
             if t < lag:
                 continue
             payload = st.HIST[(t - lag) % R][:, cols]
             if not unit.fixed:  # float payloads; spikes are 1.0
-                blas.product(payload, w, Et[0], sb.a0)
+                blas.product(payload, w, Ei[0], sb.a0)
                 continue
-            msg = payload.astype(np.bool_) if not sb.blk.graded else np.ascontiguousarray(payload)
-            if not (w.ok and intmm.product(msg, w, Et[0], sb.a0)):  # weights or payloads beyond int8 planes
-                K.pre_block(msg[None], 0, 1, 0, sb.w.reshape(-1), sb.m, sb.blk.graded, sb.ex, Et, sb.a0,
-                            np.zeros((B, unit.n_tmp), np.int64))
-        _interpret(unit, st, t, 1, Et, X, MASKS[t:t + 1], VREC[t:t + 1], EVC, SOC, OUTS, OSC, Y)
+            msg = payload.astype(np.bool_) if not sb.blk.graded else payload
+            if not (w.ok and intmm.product(msg, w, Ei[0], sb.a0)):  # weights or payloads beyond int8 planes
+                K.pre_block(np.ascontiguousarray(msg)[None], 0, 1, 0, sb.w.reshape(-1), sb.m, sb.blk.graded, sb.ex,
+                            Ei, sb.a0, np.zeros((B, unit.n_tmp), np.int64))
+        _interpret(unit, st, t, 1, Ei, X, MASKS[t:t + 1], VREC[t:t + 1], EVC, SOC, OUTS, OSC, Y)
 
 
 def _pack(arrays: list[np.ndarray], dtype, head: int = 0) -> tuple[np.ndarray, list[np.ndarray], list[int]]:

@@ -64,6 +64,9 @@ class Weights:
         self.tensor = _STATE["torch"].from_numpy(np.ascontiguousarray(m.astype(np.int8))) if self.ok else None
         self.f64 = _STATE["torch"].from_numpy(np.ascontiguousarray(m, np.float64))
         self.rsum = float(np.abs(m).sum(axis=0).max(initial=0))
+        # the largest column norm, rounded up a little: |sum_k p_k m_kc| <= ||p|| ||m_c|| (Cauchy-Schwarz) bounds
+        # every partial sum of a product too, often far below pmax * rsum for graded payloads
+        self.cnorm = float(np.sqrt((m.astype(np.float64) ** 2).sum(axis=0).max(initial=0))) * (1 + 1e-9)
         self.f32 = _STATE["torch"].from_numpy(np.ascontiguousarray(m, np.float32)) if self.rsum < F32_EXACT else None
         self.exp = int(blk.exp)
         self.m = m.shape[1]
@@ -124,19 +127,19 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> bool:
     int64 payloads) into ``out`` (..., A) int64, both C-contiguous with the same leading shape. False (nothing
     added) when a payload needs more than 4 bytes."""
     torch = _STATE["torch"]
-    rows = msg.reshape(-1, msg.shape[-1])
+    rows = msg.reshape(-1, msg.shape[-1]) if msg.ndim != 2 else msg
     o = out.reshape(-1, out.shape[-1])
-    n, m = rows.shape[1], w.m
-    planes, res, tp, tr, scratch = _buffers(n, m)
     spikes = rows.dtype == np.bool_
     if not spikes and not np.issubdtype(rows.dtype, np.integer):
         raise TypeError(f"int8 products take bool spikes or integer payloads, got {rows.dtype}")
+    if w.f32 is not None and rows.size and float32_faster() and _product_f32(rows, w, o, a0):
+        return True
+    rows = np.ascontiguousarray(rows)
+    n, m = rows.shape[1], w.m
+    planes, res, tp, tr, scratch = _buffers(n, m)
     if not spikes and rows.size and int(np.abs(rows).max()) > MAX_PAYLOAD:
         return False
     pmax = int(np.abs(rows).max()) if not spikes and rows.size else 1
-    if w.f32 is not None and pmax * w.rsum < F32_EXACT and float32_faster():
-        _product_float(rows, w, o, a0, np.float32)
-        return True
     if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:
         _product_float(rows, w, o, a0, np.float64)
         return True
@@ -166,6 +169,30 @@ def planes_needed(pmax: int) -> int:
 
 
 F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product is cheaper (measured here)
+
+
+def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> bool:
+    """:func:`product` on the float32 route when it is exact: the messages converted to float32 in one pass
+    (``kernels.rows_to_float``, any strides) that also finds max |payload| and the largest row norm; taken when
+    ``min(pmax * rsum, max ||p_r|| * max_c ||m_c||)`` is below 2**24 (every partial sum of every product an
+    integer float32 holds: the module docstring; Cauchy-Schwarz for the second bound), then GEMMs of
+    :data:`ROWS` rows and the exponent applied in int32 (``kernels.add_scaled32``). False (nothing added) when
+    the bound does not hold."""
+    torch = _STATE["torch"]
+    N, n = rows.shape
+    src = per_thread(("intmm-f32src", n), lambda: np.empty((N, n), np.float32), lambda b: b.shape[0] >= N)
+    pmax, qmax = K.rows_to_float(rows, src)
+    if not min(pmax * w.rsum, np.sqrt(qmax) * (1 + 1e-9) * w.cnorm) < F32_EXACT:
+        _STATE["f32_refused"] = _STATE.get("f32_refused", 0) + 1
+        return False
+    res, tr = per_thread(("intmm-f32res", w.m), lambda: (lambda r: (r, torch.from_numpy(r)))(
+        np.empty((ROWS, w.m), np.float32)))
+    ts = torch.from_numpy(src)
+    for r0 in range(0, N, ROWS):
+        r1 = min(N, r0 + ROWS)
+        torch.mm(ts[r0:r1], w.f32, out=tr[:r1 - r0])
+        K.add_scaled32(res, r1 - r0, w.exp, o[r0:r1], a0)
+    return True
 
 
 def _product_float(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, dtype) -> None:

@@ -138,6 +138,18 @@ _LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634073599, 6.93145751953125E-1, 1.4286
 
 
 @njit(**INLINE)
+def _pow2(k):
+    """2.0**k for an integer-valued float k in [0, 63] by selects on its bits: exact, and vectorisable (AVX2 has
+    no float64 -> int64 conversion; ``1 << int(k)`` made LLVM convert element by element)."""
+    s = 1.0
+    for bit, p in ((32.0, 4294967296.0), (16.0, 65536.0), (8.0, 256.0), (4.0, 16.0), (2.0, 4.0), (1.0, 2.0)):
+        ge = k >= bit
+        s = s * p if ge else s
+        k = k - bit if ge else k
+    return s
+
+
+@njit(**INLINE)
 def tanh(x):
     """tanh(x) in float64, within 2 ulp of ``np.tanh`` (measured over 6e6 normal samples at scales 0.01-30), as
     branch-free code that LLVM vectorises (numba's ``math.tanh`` calls libm per element: ~18x slower here).
@@ -146,12 +158,12 @@ def tanh(x):
     z = x * x
     small = x + x * z * ((_TP[0] * z + _TP[1]) * z + _TP[2]) / (((z + _TQ[0]) * z + _TQ[1]) * z + _TQ[2])
     y = min(2.0 * ax, 40.0)
-    k = math.floor(_LOG2E * y + 0.5)
+    k = np.floor(_LOG2E * y + 0.5)  # a float (math.floor is an int: a scalar conversion per element, unvectorised)
     r = (y - k * _LN2_HI) - k * _LN2_LO
     rr = r * r
     px = r * ((_EP[0] * rr + _EP[1]) * rr + _EP[2])
     e = px / ((((_EQ[0] * rr + _EQ[1]) * rr + _EQ[2]) * rr + _EQ[3]) - px)
-    e = (1.0 + 2.0 * e) * np.float64(np.int64(1) << np.int64(k))
+    e = (1.0 + 2.0 * e) * _pow2(k)
     big = 1.0 - 2.0 / (e + 1.0)
     return math.copysign(small if ax < 0.625 else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
 
@@ -1280,3 +1292,43 @@ def pre_block8(msg, t0, T, lag, W8, m, ex, E, a0, T32, IDX):
             else:
                 for c in range(m):
                     row[c] += np.int64(acc[c]) >> (-ex)
+
+
+@njit(**JIT)
+def rows_to_float(rows, dst):
+    """dst[i, c] = rows[i, c] (bool spikes as 0/1 or integer payloads, any strides) into the float buffer ``dst``
+    (>= N rows), in one pass that also returns (max |payload|, the largest sum of squares of a row) as floats: the
+    bounds :func:`~spikernn.hardware.compiled.intmm.product` checks before an exact float32 GEMM (a row's sum of
+    squares is formed in float64, exact below 2**53; the caller allows for its rounding)."""
+    N, n = rows.shape
+    pmax = 0.0
+    qmax = 0.0
+    for i in range(N):
+        r = rows[i]
+        d = dst[i]
+        q = 0.0
+        for c in range(n):
+            v = np.float64(r[c])
+            d[c] = v
+            q += v * v
+            pmax = max(pmax, abs(v))
+        qmax = max(qmax, q)
+    return pmax, qmax
+
+
+@njit(**JIT)
+def add_scaled32(acc, N, ex, out, a0):
+    """:func:`add_scaled` for float32 products that hold exact integers below 2**24 (intmm's float32 route): each
+    converted to int32 (exact) and shifted there (an arithmetic shift is floor(v 2**ex), as
+    synapses.shift_floor), then widened: 32-bit lanes that AVX2 vectorises (no float64 -> int64 conversion)."""
+    m = acc.shape[1]
+    for i in range(N):
+        row = out[i, a0:a0 + m]
+        r = acc[i]
+        if ex >= 0:
+            for c in range(m):
+                row[c] += np.int64(np.int32(r[c])) << ex
+        else:
+            s = np.int32(min(-ex, 31))  # |v| < 2**24: v >> 31 is already floor(v 2**ex) for any ex <= -24
+            for c in range(m):
+                row[c] += np.int64(np.int32(r[c]) >> s)

@@ -116,3 +116,32 @@ def test_lava_cannot_stream():
     net, _, _ = zoo([Branch("lif", "subtract")], "chain", "float", 1)
     with pytest.raises(NotImplementedError, match="cannot stream"):
         net.stream(backend="lava")
+
+
+@pytest.mark.parametrize("topology", ["chain", "feedback"])
+def test_stream_equals_run_on_the_float32_gemm_route(topology: str, monkeypatch):
+    """Fixed point at batch 64: the run's recurrent and inter-group blocks as exact float32 GEMMs (intmm's route,
+    forced; its bounds checked per product: pmax x rsum or the row-norm bound), in place into the step's
+    precomputed input; the stream steps the interpreter alone. The same bits and counts."""
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        pytest.skip("numba unavailable")
+    from spikernn.hardware.compiled import intmm
+
+    if not intmm.available():
+        pytest.skip("no exact torch._int_mm here: the matrix-product paths are not taken")
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    monkeypatch.setattr(intmm, "CROSSOVER", 0.0)
+    taken = []
+    orig = intmm._product_f32
+    monkeypatch.setattr(intmm, "_product_f32", lambda *a: (lambda ok: (taken.append(ok), ok)[1])(orig(*a)))
+    net, x, _ = zoo(BRANCHES, topology, "fixed", 64, seed=3)
+    y_run, s_run = get_backend("fast").simulate(net, x, engine="numba")
+    assert any(taken)  # the route ran
+    s = net.stream(batch=64, backend="fast", engine="numba")
+    assert type(s) is CompiledStream
+    np.testing.assert_array_equal(s.run(x), y_run)
+    assert {k: v.tolist() for k, v in s.stats.events.items()} == {k: v.tolist() for k, v in s_run.events.items()}
+    assert {k: v.tolist() for k, v in s.stats.synaptic_ops.items()} == \
+        {k: v.tolist() for k, v in s_run.synaptic_ops.items()}
