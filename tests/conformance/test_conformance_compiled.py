@@ -10,6 +10,7 @@ spikes identical). Plus: the host input's quantisation and coding, the float tan
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import numpy as np
 import pytest
@@ -136,7 +137,8 @@ def _cells():
 
 @pytest.mark.parametrize("kind,precision,setting,adapt,F,B", list(_cells()))
 def test_compiled_kernel_equals_reference_step(kind, precision, setting, adapt, F, B):
-    rng = np.random.default_rng([F, B, len(kind), hash(str(setting)) % 1000])
+    # a stable seed per cell (str's hash() changes with PYTHONHASHSEED: a cell could draw a silent population)
+    rng = np.random.default_rng([F, B, zlib.crc32(kind.encode()), zlib.crc32(str(setting).encode())])
     spec = KINDS[kind]
     params = _params(kind, precision, rng, F, adapt)
     net, plan = _one_population(kind, precision, params, _settings(kind, setting, precision, F))
