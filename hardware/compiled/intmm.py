@@ -183,7 +183,6 @@ def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> bool:
     src = per_thread(("intmm-f32src", n), lambda: np.empty((N, n), np.float32), lambda b: b.shape[0] >= N)
     pmax, qmax = K.rows_to_float(rows, src)
     if not min(pmax * w.rsum, np.sqrt(qmax) * (1 + 1e-9) * w.cnorm) < F32_EXACT:
-        _STATE["f32_refused"] = _STATE.get("f32_refused", 0) + 1
         return False
     res, tr = per_thread(("intmm-f32res", w.m), lambda: (lambda r: (r, torch.from_numpy(r)))(
         np.empty((ROWS, w.m), np.float32)))
