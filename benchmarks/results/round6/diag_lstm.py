@@ -4,12 +4,10 @@ train/val accuracy and firing rate, then gradient norms and the trained layer's 
 
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python benchmarks/results/round6/diag_lstm.py plaid [snn_lstm|lstm] [KEY=VAL ...]
 """
-import math
 import sys
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import bench_accuracy as B  # noqa: E402
@@ -29,27 +27,22 @@ train, val = train.holdout(0.2, seed=0)
 torch.manual_seed(seed)
 net = B.build(model, "plain", train, 128, kv)
 grads = {}
-opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-g = torch.Generator().manual_seed(seed)
+for n, p in net.named_parameters():  # gradient norms of every step, read in backward (the plain recipe has no clipping)
+    p.register_hook(lambda gr, n=n: grads.setdefault(n, []).append(float(gr.norm())))
 print(f"{name} {model} {kv} seed {seed}: train {len(train)} val {len(val)}; init val rate "
       f"{B.evaluate(net, val)['firing_rate'] or 0:.3f}", flush=True)
-for epoch in range(epochs):
-    net.train()
-    perm = torch.randperm(len(train), generator=g)
-    for i in range(0, len(perm), 32):
-        j = perm[i:i + 32]
-        L = train.lengths[j]
-        loss = nn.functional.cross_entropy(net(train.x[j, : int(L.max())], L), train.y[j])
-        opt.zero_grad()
-        loss.backward()
-        for n, p in net.named_parameters():
-            if p.grad is not None:
-                grads.setdefault(n, []).append(float(p.grad.norm()))
-        opt.step()
-    if (epoch + 1) % max(1, epochs // 10) == 0:
+
+
+def progress(epoch: int, loss: float) -> None:
+    if epoch % max(1, epochs // 10) == 0:
         a_tr, a_va = B.evaluate(net, train), B.evaluate(net, val)
-        print(f"epoch {epoch + 1} loss {float(loss.detach()):.3f} train {100 * a_tr['accuracy']:.1f} val {100 * a_va['accuracy']:.1f}"
+        net.train()
+        print(f"epoch {epoch} loss {loss:.3f} train {100 * a_tr['accuracy']:.1f} val {100 * a_va['accuracy']:.1f}"
               f" rate {a_tr['firing_rate'] or 0:.3f}", flush=True)
+
+
+net.train()
+B.train_plain(net, train, epochs, seed, progress=progress)  # the harness's own plain loop (Adam 3e-3, batch 32)
 print("grad norm (median over steps, first -> last quarter):")
 for n, v in grads.items():
     q = max(1, len(v) // 4)
