@@ -197,10 +197,8 @@ NEURONS = ("lif", "adlif", "delta")
 ADLIF_RANGES = {"alpha": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta": (math.exp(-1 / 60), math.exp(-1 / 300)),
                 "a": (0.0, 1.0), "b": (0.0, 2.0)}
 # adLIF ranges of a soma in one cell type where they differ from ADLIF_RANGES (module docstring, "Round 5": the
-# RNN's membrane time constants τ_u 5-100 steps, α ∈ [e^-1/5, e^-1/100]; "Round 6": the GRU's τ_u 1-25 steps,
-# α ∈ [e^-1, e^-1/25], and spike-triggered jump b ∈ [0, 4])
-CELL_RANGES = {("rnn", "adlif"): {"alpha": (math.exp(-1 / 5), math.exp(-1 / 100))},
-               ("gru", "adlif"): {"alpha": (math.exp(-1), math.exp(-1 / 25)), "b": (0.0, 4.0)}}
+# RNN's membrane time constants τ_u 5-100 steps, α ∈ [e^-1/5, e^-1/100])
+CELL_RANGES = {("rnn", "adlif"): {"alpha": (math.exp(-1 / 5), math.exp(-1 / 100))}}
 # other option defaults of a soma in one cell type (module docstring, "Round 5": the RNN's adLIF θ0 is learnable)
 CELL_OPTIONS = {("rnn", "adlif"): {"learn_threshold": True}}
 SE_ADLIF_GAIN = 120.0
