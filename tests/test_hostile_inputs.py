@@ -639,8 +639,8 @@ from spikernn.hardware.kinds import KINDS
 cls = type(KINDS["lif"]); real = cls.step; n = {"n": 0}
 def step(*a, **k):  # slow steps (a long run) and a note once the run is inside Lava's step loop
     n["n"] += 1
-    if n["n"] > 3:  # after the note: 0.2 s a step, so the run (12 steps at most) outlasts the signal's delivery
-        time.sleep(0.2)
+    if n["n"] > 3:  # after the note: 1 s a step, so the run (about 9 s left) outlasts the signal's delivery even
+        time.sleep(1.0)  # on a loaded machine (0.2 s a step let the CLI finish first at load 15-22)
     if n["n"] == 3:
         with open("/proc/self/maps") as f:
             shm = sorted({ln.split()[-1] for ln in f if "/dev/shm/" in ln})

@@ -64,11 +64,24 @@ class Recording:
                          sent={k: join("sent", k) for k in first.sent})
 
 
-def check_input(x_tbi: Any) -> np.ndarray:
-    """``x_tbi`` as float64 (T, B, I); ValueError for another rank."""
-    x = np.asarray(x_tbi, dtype=np.float64)
+NOT_FINITE_INPUT = "input contains NaN or inf"
+
+
+def check_input(x_tbi: Any, net: Network | None = None) -> np.ndarray:
+    """``x_tbi`` as float64 (T, B, I): TypeError for values that are not real numbers (strings, objects, complex),
+    ValueError for another rank, (with ``net``) a feature size other than the network's input size, or NaN/inf."""
+    a = x_tbi if type(x_tbi) is np.ndarray else np.asarray(x_tbi)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"input must hold real numbers, got dtype {a.dtype}")
+    x = a if a.dtype == np.float64 else a.astype(np.float64)
     if x.ndim != 3:
         raise ValueError(f"x must be (T, B, I), got shape {x.shape}")
+    if net is not None:
+        if x.shape[2] != net.input_size:
+            raise ValueError(f"input feature size {x.shape[2]} does not match the network's input size "
+                             f"{net.input_size}")
+        if not np.isfinite(x).all():
+            raise ValueError(NOT_FINITE_INPUT)
     return x
 
 
@@ -147,7 +160,7 @@ class Backend(ABC):
         """Run ``net`` on ``x_tbi`` (T, B, I); return the aligned output (T, B, O) float64 and the activity
         (only the valid steps of each sequence counted when ``lengths`` is given)."""
         self.check_options(options)
-        x = check_input(x_tbi)
+        x = check_input(x_tbi, net)
         T, B, _ = x.shape
         rec = self.execute(net, x, encode_input(net, x), **options)
         return decode_outputs(net, rec), count_activity(net, rec.masks, T, B, lengths=lengths)

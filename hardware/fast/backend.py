@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from spikernn.hardware.arith import sat24
-from spikernn.hardware.backends.base import Backend, Encoded, Recording
+from spikernn.hardware.backends.base import Backend, Encoded, Recording, check_input
 from spikernn.hardware.fast.fused import FusedLif, FusedReadout, memoryless_readout
 from spikernn.hardware.fast.kernels import KERNELS, ReadoutKernel
-from spikernn.hardware.fast.plan import Blk, Plan, Pop, compile_network
+from spikernn.hardware.fast.cache import cached_plan, give_stream, take_stream
+from spikernn.hardware.fast.plan import Blk, Plan, Pop
 from spikernn.hardware.fast.synapses import StepSynapse, block_input
 from spikernn.hardware.network import Network
 from spikernn.hardware.timing import replay_messages
@@ -71,7 +72,8 @@ class FastBackend(Backend):
             chunk_elems: numpy engine: at most this many elements per precomputed block of external synaptic
                 input (memory).
             plan: a :func:`compile_network` result for ``net`` to skip recompiling and checking it again
-                (benchmarks).
+                (benchmarks); without it, the network's cached plan (:func:`~spikernn.hardware.fast.cache.cached_plan`:
+                compiled once, reused while the network is bit for bit unchanged).
             use_kernels: False runs the kinds' reference steps only (in the numpy engine's scheduler).
             blas_threads: BLAS threads during the run (default 1; None leaves the setting alone): the per-step
                 products are small, and threads waiting on each other cost more than they give.
@@ -85,7 +87,8 @@ class FastBackend(Backend):
                 of the two measured faster on this network, :func:`choose_engine`), "numba" (compiled or an error
                 saying why not), "numpy" (the numpy kernels).
         """
-        plan = plan if plan is not None else compile_network(net)
+        if plan is None:
+            plan = cached_plan(net)
         if not workers:
             workers = os.cpu_count() or 1
         B = x.shape[1]
@@ -104,11 +107,12 @@ class FastBackend(Backend):
         bits of the run it replaces (the conformance matrix checks both). ``streamed=False`` runs
         :meth:`execute`."""
         self.check_options(options)
+        x = check_input(x_tbi, net)
         if streamed and lengths is None:
-            out = _streamed(net, x_tbi, options)
+            out = _streamed(net, x, options)
             if out is not None:
                 return out
-        return super().simulate(net, x_tbi, lengths=lengths, **options)
+        return super().simulate(net, x, lengths=lengths, **options)
 
     def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
         """A :class:`~spikernn.hardware.backends.stream.Stream` of ``net``: the compiled interpreter, one call per
@@ -126,7 +130,7 @@ class FastBackend(Backend):
                 from spikernn.hardware.compiled.engine import CompiledStream, Unsupported
 
                 try:
-                    return CompiledStream(net, batch)
+                    return CompiledStream(net, batch, plan=cached_plan(net))
                 except Unsupported:
                     if engine == "numba":
                         raise
@@ -135,14 +139,12 @@ class FastBackend(Backend):
         return ReferenceStream(net, batch)
 
 
-def _streamed(net: Network, x_tbi: Any, options: dict):
-    """(outputs, stats) of a batch-1 run as a compiled stream (:meth:`FastBackend.simulate`), or None where that
-    route does not apply (then :meth:`~FastBackend.execute` runs)."""
-    if options.get("engine", "auto") not in ("auto", "numba") or not options.get("use_kernels", True) or \
-            options.get("record_all", False):
-        return None
-    x = np.asarray(x_tbi, dtype=np.float64)
-    if x.ndim != 3 or x.shape[1] != 1 or x.shape[2] != net.input_size or not np.isfinite(x).all():
+def _streamed(net: Network, x: np.ndarray, options: dict):
+    """(outputs, stats) of a batch-1 run as a compiled stream (:meth:`FastBackend.simulate`) on the checked input
+    ``x`` (:func:`~spikernn.hardware.backends.base.check_input`), or None where that route does not apply (then
+    :meth:`~FastBackend.execute` runs)."""
+    if x.shape[1] != 1 or options.get("engine", "auto") not in ("auto", "numba") or \
+            not options.get("use_kernels", True) or options.get("record_all", False):
         return None
     from spikernn.hardware.backends.stream import streamable
 
@@ -154,8 +156,9 @@ def _streamed(net: Network, x_tbi: Any, options: dict):
         return None
     from spikernn.hardware.compiled.engine import CompiledStream, Unsupported
 
-    try:
-        s = CompiledStream(net, 1, plan=options.get("plan"))
+    plan = options.get("plan")
+    try:  # the caller's plan: a stream of its own; else one of the network's cached streams (fast.cache)
+        s = CompiledStream(net, 1, plan=plan) if plan is not None else take_stream(net, 1)
     except Unsupported:
         if options.get("engine") == "numba":
             raise
@@ -165,7 +168,9 @@ def _streamed(net: Network, x_tbi: Any, options: dict):
 
         warn_input_range(net, x, stacklevel=4)
     y = s.run(x)
-    return y, s.stats
+    stats = s.stats
+    give_stream(s)
+    return y, stats
 
 
 def _sharded(run, enc: Encoded, shards: int) -> Recording:
@@ -441,9 +446,9 @@ def simulate_fast(net: Network, x_tbi: Any, *, lengths: np.ndarray | None = None
 def record_values(net: Network, x_tbi: Any) -> dict[str, np.ndarray]:
     """Run ``net`` and return every population's host-readable values (T, B, n) in forward time (spikes,
     sent values, readout y; raw integers in fixed point). For calibration and debugging."""
-    from spikernn.hardware.backends.base import check_input, encode_input
+    from spikernn.hardware.backends.base import encode_input
 
-    x = check_input(x_tbi)
+    x = check_input(x_tbi, net)
     rec = FastBackend().execute(net, x, encode_input(net, x), record_all=True)
     out = {}
     for p in net.populations:
