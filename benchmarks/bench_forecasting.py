@@ -79,7 +79,8 @@ def build(model: str, recipe: str, setting: SeriesSetting, horizon: int, hidden:
     t = dict(train_opts or {})
     if recipe == "graded" and model.startswith("snn"):  # the recipe's one definition (forecasting.graded)
         return forecasting.graded(LAYERS[model], hidden, horizon, readout_decay=t.get("readout_decay"),
-                                  input_scale=t.get("input_scale", 1.0), **neuron)
+                                  input_scale=t.get("input_scale", 1.0),
+                                  forget_bias=t.get("forget_bias"), **neuron)
     layer = LAYERS[model](1, hidden, batch_first=True, **(neuron if model.startswith("snn") else {}))
     if recipe == "graded":  # dense: a linear readout of the last hidden state (its best), trained the same way
         return forecasting.Forecaster(layer, horizon, "leaky", readout_decay=0.0)
@@ -188,7 +189,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                          "(ForecastData.holdout) - for choosing a recipe without reading the test part")
     ap.add_argument("--train", nargs="*", default=[],
                     help="training overrides for screening: epochs=, lr=, clip_grad= (all models); "
-                         "readout_decay=, input_scale= (the graded spiking models)")
+                         "readout_decay=, input_scale=, forget_bias= (SpikingLSTM) (the graded spiking models)")
     ap.add_argument("--tag", default="")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--fresh", action="store_true")

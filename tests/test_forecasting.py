@@ -168,3 +168,15 @@ def test_graded_recipe_fixed_point_is_bit_exact_on_lava(layer):
     x = te.x[:2]
     assert np.array_equal(np.asarray(fixed.simulate(x, backend="fast")[0]),
                           np.asarray(fixed.simulate(x, backend="lava")[0]))
+
+
+def test_graded_forget_bias_adds_to_the_lstm_forget_gate_only():
+    torch.manual_seed(0)
+    base = forecasting.graded(snr.SpikingLSTM, 8, forget_bias=0.0)
+    torch.manual_seed(0)
+    m = forecasting.graded(snr.SpikingLSTM, 8, forget_bias=1.0)
+    d = (m.rnn.bias_ih_l0 - base.rnn.bias_ih_l0).detach()
+    assert torch.allclose(d[8:16], torch.ones(8)) and torch.all(d[:8] == 0) and torch.all(d[16:] == 0)
+    assert torch.equal(m.rnn.bias_hh_l0, base.rnn.bias_hh_l0)
+    with pytest.raises(ValueError, match="SpikingLSTM only"):
+        forecasting.graded(snr.SpikingGRU, 8, forget_bias=1.0)
