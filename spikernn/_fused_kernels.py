@@ -408,6 +408,21 @@ def gru_adlif_backward_step(t, last, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C
 # ---- whole sequences: the recurrent drive of the spikes (no GEMM) and the steps above, t = 0 … T−1 ----------------
 
 @njit(**INLINE)
+def _axpy(a, x, y):
+    """y += a x (1-D)."""
+    for k in range(y.shape[0]):
+        y[k] += a * x[k]
+
+
+@njit(**INLINE)
+def _add_spikes(s, WT, out):
+    """out += Σ_j s[j] WT[j], the rows where s ≠ 0 only."""
+    for j in range(s.shape[0]):
+        if s[j] != _F0:
+            _axpy(s[j], WT[j], out)
+
+
+@njit(**INLINE)
 def _spike_drive_row(s, WT, add, out):
     """``out = add + Σ_j s[j] WT[j]`` for one batch row: W_hh s for spikes ``s`` (H,) as a sum of the rows of
     ``WT`` = W_hhᵀ (H,G) where s ≠ 0 (binary spikes are sparse: a GEMM would multiply by zeros; graded values,
@@ -415,12 +430,17 @@ def _spike_drive_row(s, WT, add, out):
     G = out.shape[0]
     for g in range(G):
         out[g] = add[g]
-    for j in range(s.shape[0]):
-        sj = s[j]
-        if sj != _F0:
-            w = WT[j]
-            for g in range(G):
-                out[g] += sj * w[g]
+    _add_spikes(s, WT, out)
+
+
+@njit(**INLINE)
+def _lstm_gates(t, XP, WT, ACT, S, b0, b1):
+    """``ACT[t]`` = σ(``XP[t]`` + W_hh s_{t−1}) for batch rows ``b0:b1`` (:func:`_spike_drive_row`)."""
+    for b in range(b0, b1):
+        a = ACT[t, b]
+        _spike_drive_row(S[t, b], WT, XP[t, b], a)
+        for g in range(a.shape[0]):
+            a[g] = sigmoid(a[g])
 
 
 @njit(**JIT)
@@ -428,13 +448,8 @@ def lstm_lif_forward_seq(XP, WT, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1)
     """All T steps of :func:`lstm_lif_forward_step` for batch rows ``b0:b1``, each with its gate
     pre-activations ``ACT[t]`` = σ(``XP[t]`` + W_hh s_{t−1}) made here (:func:`_spike_drive_row`; ``XP``
     (T,B,4H) x_proj, ``WT`` (H,4H) = W_hhᵀ, the g rows doubled)."""
-    T, H4 = XP.shape[0], XP.shape[2]
-    for t in range(T):
-        for b in range(b0, b1):
-            a = ACT[t, b]
-            _spike_drive_row(S[t, b], WT, XP[t, b], a)
-            for g in range(H4):
-                a[g] = sigmoid(a[g])
+    for t in range(XP.shape[0]):
+        _lstm_gates(t, XP, WT, ACT, S, b0, b1)
         lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1)
 
 
@@ -442,13 +457,8 @@ def lstm_lif_forward_seq(XP, WT, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1)
 def lstm_adlif_forward_seq(XP, WT, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1):
     """All T steps of :func:`lstm_adlif_forward_step` for batch rows ``b0:b1``, the gates made as in
     :func:`lstm_lif_forward_seq`."""
-    T, H4 = XP.shape[0], XP.shape[2]
-    for t in range(T):
-        for b in range(b0, b1):
-            a = ACT[t, b]
-            _spike_drive_row(S[t, b], WT, XP[t, b], a)
-            for g in range(H4):
-                a[g] = sigmoid(a[g])
+    for t in range(XP.shape[0]):
+        _lstm_gates(t, XP, WT, ACT, S, b0, b1)
         lstm_adlif_forward_step(t, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1)
 
 
@@ -479,15 +489,12 @@ def spike_weight_grad(G, S, out, n0, n1):
     """``out += Σ_n S[n]ᵀ ⊗ G[n]`` over rows ``n0:n1``: the weight gradient (W_hh's, transposed: (H,G)) of a
     drive W_hh s for the gradients ``G`` (N,G) of the drives and the spikes ``S`` (N,H) they read, adding only
     where s ≠ 0 (sparse spikes)."""
-    Hs, Gn = S.shape[1], G.shape[1]
+    Hs = S.shape[1]
     for n in range(n0, n1):
         s, g = S[n], G[n]
         for j in range(Hs):
-            sj = s[j]
-            if sj != _F0:
-                o = out[j]
-                for k in range(Gn):
-                    o[k] += sj * g[k]
+            if s[j] != _F0:
+                _axpy(s[j], g, out[j])
 
 
 @njit(**JIT)

@@ -21,8 +21,10 @@ non-adaptive LIF or an adLIF soma (the defaults) run each step as one torch GEMM
 the four gates) and one numba kernel for the rest of the step (cell update, membrane, spike, reset, adaptation;
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
 ~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
-memory). Batches of 16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`;
-the step GEMMs of this size do not use a second thread), equal to running them in turn to float32 rounding. Same saved tensors, same equations; the kernels' float32 rounding
+memory). The forward runs all T steps of a batch half in one kernel call, W_hh s summed over the spikes (no step
+GEMM), and W_hh's gradient is summed over the spikes where they are sparse (:func:`_spike_weight_grad`). Batches of
+16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`; each half's GEMMs
+on one MKL thread), equal to running them in turn to float32 rounding. Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
@@ -558,7 +560,7 @@ _POOL: dict = {"pool": None, "pid": None}
 
 def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     """``run(b0, b1)`` over the batch rows ``0:B``: with ``B >= SPLIT_MIN_BATCH`` as two halves, at once on two
-    threads when torch has >= 2 (one in a worker thread: the step GEMMs of this size do not use a second thread,
+    threads when torch has >= 2 (one in a worker thread; each half's GEMMs on one MKL thread, :func:`_mkl_local_threads`,
     and the numba kernels and torch ops release the GIL), else one after the other; smaller batches in one call.
     The halves are the same rows either way; their result equals one loop's to float32 rounding, not always bit
     for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on another thread or with
