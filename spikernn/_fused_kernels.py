@@ -403,3 +403,117 @@ def gru_adlif_backward_step(t, last, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C
         _adlif_row_grad(H, last, GS[b], PHI[t, b], S[t + 1, b], GU[tn, b], GW[tn, b], gV[tv, b], gA[ta, b], alpha,
                         beta, qa, qb, k_th, k_u, k_se, GU[t, b], GW[t, b], GTH[t, b], ghn)
         _gru_row_grad(H, ACT[t, b], HP[t, b], GX[t, b], GHP[t, b], C[t, b], CARRY[b], gC[tc, b])
+
+
+# ---- whole sequences: the recurrent drive of the spikes (no GEMM) and the steps above, t = 0 … T−1 ----------------
+
+@njit(**INLINE)
+def _axpy(a, x, y):
+    """y += a x (1-D)."""
+    for k in range(y.shape[0]):
+        y[k] += a * x[k]
+
+
+@njit(**INLINE)
+def _add_spikes(s, WT, out):
+    """out += Σ_j s[j] WT[j], the rows where s ≠ 0 only."""
+    for j in range(s.shape[0]):
+        if s[j] != _F0:
+            _axpy(s[j], WT[j], out)
+
+
+@njit(**INLINE)
+def _spike_drive_row(s, WT, add, out):
+    """``out = add + Σ_j s[j] WT[j]`` for one batch row: W_hh s for spikes ``s`` (H,) as a sum of the rows of
+    ``WT`` = W_hhᵀ (H,G) where s ≠ 0 (binary spikes are sparse: a GEMM would multiply by zeros; graded values,
+    such as a given s_0, are weighted). ``add`` (G,): x_proj or b_hh."""
+    G = out.shape[0]
+    for g in range(G):
+        out[g] = add[g]
+    _add_spikes(s, WT, out)
+
+
+@njit(**INLINE)
+def _lstm_gates(t, XP, WT, ACT, S, b0, b1):
+    """``ACT[t]`` = σ(``XP[t]`` + W_hh s_{t−1}) for batch rows ``b0:b1`` (:func:`_spike_drive_row`)."""
+    for b in range(b0, b1):
+        a = ACT[t, b]
+        _spike_drive_row(S[t, b], WT, XP[t, b], a)
+        for g in range(a.shape[0]):
+            a[g] = sigmoid(a[g])
+
+
+@njit(**JIT)
+def lstm_lif_forward_seq(XP, WT, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1):
+    """All T steps of :func:`lstm_lif_forward_step` for batch rows ``b0:b1``, each with its gate
+    pre-activations ``ACT[t]`` = σ(``XP[t]`` + W_hh s_{t−1}) made here (:func:`_spike_drive_row`; ``XP``
+    (T,B,4H) x_proj, ``WT`` (H,4H) = W_hhᵀ, the g rows doubled)."""
+    for t in range(XP.shape[0]):
+        _lstm_gates(t, XP, WT, ACT, S, b0, b1)
+        lstm_lif_forward_step(t, ACT, C, Q, U, S, V, beta, theta, reset, b0, b1)
+
+
+@njit(**JIT)
+def lstm_adlif_forward_seq(XP, WT, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1):
+    """All T steps of :func:`lstm_adlif_forward_step` for batch rows ``b0:b1``, the gates made as in
+    :func:`lstm_lif_forward_seq`."""
+    for t in range(XP.shape[0]):
+        _lstm_gates(t, XP, WT, ACT, S, b0, b1)
+        lstm_adlif_forward_step(t, ACT, C, Q, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1)
+
+
+@njit(**JIT)
+def gru_lif_forward_seq(XP, WT, b_hh, HP, ACT, C, U, S, V, beta, theta, reset, b0, b1):
+    """All T steps of :func:`gru_lif_forward_step` for batch rows ``b0:b1``, each with ``HP[t]`` = W_hh s_{t−1}
+    + ``b_hh`` made here (:func:`_spike_drive_row`; ``WT`` (H,3H) = W_hhᵀ)."""
+    T = XP.shape[0]
+    for t in range(T):
+        for b in range(b0, b1):
+            _spike_drive_row(S[t, b], WT, b_hh, HP[t, b])
+        gru_lif_forward_step(t, XP, HP, ACT, C, U, S, V, beta, theta, reset, b0, b1)
+
+
+@njit(**JIT)
+def gru_adlif_forward_seq(XP, WT, b_hh, HP, ACT, C, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1):
+    """All T steps of :func:`gru_adlif_forward_step` for batch rows ``b0:b1``, ``HP[t]`` made as in
+    :func:`gru_lif_forward_seq`."""
+    T = XP.shape[0]
+    for t in range(T):
+        for b in range(b0, b1):
+            _spike_drive_row(S[t, b], WT, b_hh, HP[t, b])
+        gru_adlif_forward_step(t, XP, HP, ACT, C, U, S, V, W, J, alpha, beta, qa, qb, theta, reset, se, b0, b1)
+
+
+@njit(**JIT)
+def spike_weight_grad(G, S, out, n0, n1):
+    """``out += Σ_n S[n]ᵀ ⊗ G[n]`` over rows ``n0:n1``: the weight gradient (W_hh's, transposed: (H,G)) of a
+    drive W_hh s for the gradients ``G`` (N,G) of the drives and the spikes ``S`` (N,H) they read, adding only
+    where s ≠ 0 (sparse spikes)."""
+    Hs = S.shape[1]
+    for n in range(n0, n1):
+        s, g = S[n], G[n]
+        for j in range(Hs):
+            if s[j] != _F0:
+                _axpy(s[j], g, out[j])
+
+
+@njit(**JIT)
+def adlif_param_grads(GU, GW, GTH, V, S, A, J, a, b, se, out, b0, b1):
+    """The adLIF soma's parameter gradients over all steps, batch rows ``b0:b1``, added into ``out`` (5,H)
+    float64: Σ g_u (v_{t−1} − j_t) (α), Σ g_w (w_{t−1} − a x − b y) (β), Σ g_w x, Σ g_w y (a, b before the factor
+    1 − β) and Σ g_θ (θ), with (x, y) = (v_t, s_t) for "se" or (v_{t−1}, s_{t−1}) for "ef" — the sums of
+    :meth:`spikernn.fused._AdLIFSomaBackward.finish` in one pass (float64 sums). ``GU``, ``GW``, ``GTH``, ``J``
+    (T,B,H); ``V``, ``S``, ``A`` (T+1,B,H); ``a``, ``b`` (H,)."""
+    T, H = GU.shape[0], GU.shape[2]
+    k = 1 if se else 0
+    o_al, o_be, o_x, o_y, o_th = out[0], out[1], out[2], out[3], out[4]
+    for t in range(T):
+        for bb in range(b0, b1):
+            gu, gw, gth, vp, jj, ap = GU[t, bb], GW[t, bb], GTH[t, bb], V[t, bb], J[t, bb], A[t, bb]
+            x, y = V[t + k, bb], S[t + k, bb]
+            for h in range(H):
+                o_al[h] += np.float64(gu[h] * (vp[h] - jj[h]))
+                o_be[h] += np.float64(gw[h] * (ap[h] - (a[h] * x[h] + b[h] * y[h])))
+                o_x[h] += np.float64(gw[h] * x[h])
+                o_y[h] += np.float64(gw[h] * y[h])
+                o_th[h] += np.float64(gth[h])

@@ -164,6 +164,8 @@ def test_batch_halves_on_two_threads_equal_halves_in_turn(cls, monkeypatch):
     orig = fused._split_batch
 
     def spy(run, B):
+        if B != 20:  # the weight gradient's rows (T*B), fused._spike_weight_grad
+            return orig(run, B)
         calls["threaded"] += torch.get_num_threads() >= 2 and B >= fused.SPLIT_MIN_BATCH and fused.SPLIT_PARALLEL
 
         def logged(b0, b1):
@@ -176,7 +178,7 @@ def test_batch_halves_on_two_threads_equal_halves_in_turn(cls, monkeypatch):
     try:
         torch.set_num_threads(2)
         o1, s1, g1 = _run(m, x, h0)
-        assert calls["threaded"] == 2  # forward and backward
+        assert calls["threaded"] == 3  # forward, backward and the adLIF parameter sums
         monkeypatch.setattr(fused, "SPLIT_PARALLEL", False)
         o2, s2, g2 = _run(m, x, h0)
         torch.set_num_threads(1)
@@ -195,7 +197,7 @@ def test_batch_halves_on_two_threads_equal_halves_in_turn(cls, monkeypatch):
             o3 = m(x, tuple(h0))[0]
     finally:
         torch.set_num_threads(threads)
-    assert calls["threaded"] == 3 and (o3 != o1).float().mean() <= 1e-3
+    assert calls["threaded"] == 4 and (o3 != o1).float().mean() <= 1e-3
 
 
 def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
@@ -208,3 +210,43 @@ def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     fused._split_batch(lambda b0, b1: ran.append((b0, b1)), 16)
     assert fused._POOL["pool"] is not stale and sorted(ran) == [(0, 8), (8, 16)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.1, 0.5])
+def test_spike_weight_grad_equals_the_gemm(threads, density):
+    """W_hh's gradient summed over the spikes (sparse s, fused._spike_weight_grad, rows in two halves on two
+    threads) or by the GEMM (dense s): G.T @ S to float32 rounding, graded values of s (a given s_0) weighted."""
+    g = torch.Generator().manual_seed(7)
+    G = torch.randn(300, 48, generator=g)
+    S = (torch.rand(300, 16, generator=g) < density).float()
+    S[0, :3] = torch.tensor([0.25, -1.5, 2.0])  # graded, as a given s_0
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        out = fused._spike_weight_grad(G, S)
+    finally:
+        torch.set_num_threads(prev)
+    assert out.shape == (48, 16)
+    torch.testing.assert_close(out, G.t() @ S, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_halves_use_one_blas_thread_each(monkeypatch):
+    """With >= 2 torch threads each batch half runs its GEMMs on its own thread only (MKL's thread-local count,
+    fused._mkl_local_threads: two teams of 2 on 2 cores would spin at every barrier); afterwards MKL follows
+    torch's thread count again."""
+    if fused._mkl_local_threads() is None:
+        pytest.skip("torch without MKL_Set_Num_Threads_Local")
+    import ctypes
+    import os
+
+    get = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")).MKL_Get_Max_Threads
+    seen = []
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        fused._split_batch(lambda b0, b1: seen.append((b0, b1, get())), 20)
+        assert sorted(seen) == [(0, 10, 1), (10, 20, 1)]
+        assert get() == 2
+    finally:
+        torch.set_num_threads(prev)
