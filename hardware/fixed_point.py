@@ -20,8 +20,9 @@ under :mod:`spikernn.hardware.kinds`, applied here through ``quantize_params``/`
   so that |a_in| < 2**15 (16-bit synaptic input) for the worst-case input, vth fits 17 bits and the bias 13.
 * ``spiking_lstm``/``spiking_gru``: biases in F units, soma in Q12: dv in [0, 4096], vth = round(thr*4096),
   adapt_scale = round(b_a*4096), da as above; ``adlif_lstm``/``adlif_gru`` the same biases and the adLIF soma
-  in Q12 (``adlif`` with F = 12: dalpha, dbeta 12-bit, a Q12, b and vth round(. * 4096)).
-* ``adlif``: bias, b and vth in F units, dalpha = round(4096 (1 - alpha)), dbeta likewise, a in Q12.
+  in Q12 (``adlif`` with F = 12: dalpha, dbeta 16-bit, a Q12, b and vth round(. * 4096)).
+* ``adlif``: bias, b and vth in F units, dalpha = round(65536 (1 - alpha)), dbeta likewise (16-bit,
+  :data:`spikernn.hardware.kinds.soma.DECAY_Q`), a in Q12.
 * ``sd_*``: biases in F units; ``delta_threshold`` (attrs) becomes an integer in output units.
 * ``readout``: bias in F units, dv in [0, 4096]; the output is y * 2**-F.
 * ``input``: ``attrs["out_frac_bits"]`` = F_x; the host sends round(x * 2**F_x) saturated to 24 bits.
@@ -88,11 +89,13 @@ def quantize_weights(w: np.ndarray, scale: float = 1.0, exp_range: tuple[int, in
     return m, e, err, n_sat
 
 
-def quantize_decay(decay: np.ndarray, max_d: int = 4095) -> tuple[np.ndarray, np.ndarray]:
-    """Decay factor -> 12-bit decrement d (effective decay (4096-d)/4096), error in decay units."""
+def quantize_decay(decay: np.ndarray, max_d: int = 4095, frac_bits: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Decay factor -> decrement d with ``frac_bits`` fractional bits (12: Lava's registers; effective decay
+    (2**frac_bits - d) / 2**frac_bits), clipped to [0, max_d]; error in decay units."""
     decay = np.asarray(decay, dtype=np.float64)
-    d = np.clip(np.round(4096.0 * (1.0 - decay)), 0, max_d).astype(np.int64)
-    return d, (4096 - d) / 4096.0 - decay
+    one = 1 << frac_bits
+    d = np.clip(np.round(one * (1.0 - decay)), 0, max_d).astype(np.int64)
+    return d, (one - d) / float(one) - decay
 
 
 def quantize_value(x: np.ndarray, frac_bits: int, max_abs: int = MAX24) -> tuple[np.ndarray, np.ndarray]:

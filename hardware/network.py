@@ -42,7 +42,8 @@ from spikernn.hardware.kinds import KINDS, NeuronKind, kind as kind_named
 from spikernn.hardware.synapses import check_fixed_weights
 from spikernn.hardware.kinds.spec import PRECISIONS, Prepared, check_precision  # noqa: F401 - PRECISIONS re-exported
 
-FORMAT_VERSION = 2
+# 3: the adLIF soma's decay registers dalpha, dbeta have 16 fractional bits (kinds.soma.DECAY_Q; 12 before)
+FORMAT_VERSION = 3
 NETWORK_FORMAT = "spikernn.hardware.Network"
 
 
@@ -312,7 +313,9 @@ class Network:
         verify_tensors(tensors, meta, where)
         try:
             pops = [Population(name=p["name"], kind=p["kind"], size=p["size"],
-                               params={k: tensors[f"pop/{p['name']}/{k}"] for k in p["params"]},
+                               params=_upgrade_params(p["kind"], {k: tensors[f"pop/{p['name']}/{k}"]
+                                                                  for k in p["params"]}, version,
+                                                      header["precision"]),
                                attrs=_upgrade_attrs(p["kind"], p["attrs"], version), stage=p["stage"],
                                reverse=p["reverse"])
                     for p in header["populations"]]
@@ -403,6 +406,21 @@ class Network:
         from spikernn.hardware.backends import get_backend
 
         return get_backend(backend).stream(self, batch=batch, **options)
+
+
+def _upgrade_params(kind: str, params: dict, version: int, precision: str) -> dict:
+    """Parameters of a population read from a file of format ``version``, in this version's meaning: before
+    version 3 the adLIF soma's fixed decay registers had 12 fractional bits (kinds.soma.V2_DECAY_Q), now
+    DECAY_Q; shifting them left gives the same products bit for bit (``(d 2**k x + 2**(q+k-1)) >> (q+k)`` equals
+    ``(d x + 2**(q-1)) >> q``)."""
+    if version >= 3 or precision != "fixed":
+        return params
+    from spikernn.hardware.kinds.soma import DECAY_Q, DECAY_REGISTERS, V2_DECAY_Q
+
+    shift = DECAY_Q - V2_DECAY_Q
+    fixed = {p.name for p in KINDS[kind].fixed_params} if kind in KINDS else set()
+    return {k: (v << shift if k in DECAY_REGISTERS and k in fixed and np.issubdtype(np.asarray(v).dtype, np.integer)
+                else v) for k, v in params.items()}
 
 
 def _upgrade_attrs(kind: str, attrs: dict, version: int) -> dict:

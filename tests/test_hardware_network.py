@@ -141,8 +141,8 @@ def test_version_1_files_load_and_run_as_they_did():
         [(b.weight_exp, b.weights.tolist()) for b in net_q.synapses]
 
 
-def test_saved_files_are_version_2_and_keep_the_one_reset_default(tmp_path):
-    """A population without "reset" resets by the one default (the core's) on every backend, and a version-2
+def test_saved_files_are_version_3_and_keep_the_one_reset_default(tmp_path):
+    """A population without "reset" resets by the one default (the core's) on every backend, and a version-3
     file keeps that meaning (it is not upgraded as a version-1 file would be)."""
     import json
 
@@ -155,6 +155,49 @@ def test_saved_files_are_version_2_and_keep_the_one_reset_default(tmp_path):
     net = Network(pops, [SynapseBlock("xh", "x", "h", "in", np.ones((3, 2)))], "x", ["h"])
     path = net.save(tmp_path / "n.safetensors")
     with safe_open(str(path), framework="numpy") as f:
-        assert json.loads(f.metadata()["spikernn_network"])["version"] == FORMAT_VERSION == 2
+        assert json.loads(f.metadata()["spikernn_network"])["version"] == FORMAT_VERSION == 3
     back = Network.load(path)
     assert back.population("h").attrs == {} and back.population("h").prepare("float").soma.reset == DEFAULT_RESET
+
+
+def test_version_2_adlif_files_hold_12_bit_decays_and_load_to_the_same_bits(tmp_path):
+    """Format version 2 wrote the adLIF soma's decay registers (dalpha, dbeta) with 12 fractional bits; version 3
+    has 16 (kinds.soma.DECAY_Q). A version-2 file loads with them shifted and runs bit for bit as the 12-bit
+    registers did: the same network with 16-bit registers that are multiples of 16 gives the same output."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    from spikernn.filecheck import CHECKSUM_KEY, tensor_digest
+    from spikernn.hardware.fast import simulate_fast
+    from spikernn.hardware.kinds.soma import DECAY_Q, V2_DECAY_Q
+
+    rng = np.random.default_rng(0)
+    d12 = {"dalpha": rng.integers(1, 4096, 5), "dbeta": rng.integers(1, 4096, 5)}
+    shift = DECAY_Q - V2_DECAY_Q
+    params = {"bias": rng.integers(-2000, 2000, 5), "a": rng.integers(0, 8192, 5), "b": rng.integers(0, 9000, 5),
+              "vth": rng.integers(1000, 5000, 5), **{k: v << shift for k, v in d12.items()}}
+    pops = [Population("x", "input", 2, attrs={"out_frac_bits": 12}),
+            Population("h", "adlif", 5, params, {"in_frac_bits": 12})]
+    net = Network(pops, [SynapseBlock("xh", "x", "h", "in", rng.integers(-100, 100, (5, 2)), 0)], "x", ["h"],
+                  "fixed")
+    x = rng.uniform(-2, 2, (30, 3, 2))
+    want, _ = simulate_fast(net, x)
+    assert 0 < want.mean() < 1
+    path = net.save(tmp_path / "n.safetensors")
+    with safe_open(str(path), framework="numpy") as g:  # rewrite it as version 2 wrote it: 12-bit registers
+        meta = dict(g.metadata())
+    tensors = load_file(str(path))
+    for k, v in d12.items():
+        tensors[f"pop/h/{k}"] = v
+    header = json.loads(meta["spikernn_network"])
+    header["version"] = 2
+    meta["spikernn_network"] = json.dumps(header)
+    meta[CHECKSUM_KEY] = tensor_digest(tensors)
+    save_file(tensors, str(tmp_path / "v2.safetensors"), metadata=meta)
+    back = Network.load(tmp_path / "v2.safetensors")
+    for k, v in d12.items():
+        np.testing.assert_array_equal(back.population("h").params[k], v << shift)
+    got, _ = simulate_fast(back, x)
+    np.testing.assert_array_equal(got, want)

@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
+from spikernn.hardware.kinds.soma import DECAY_Q
 from spikernn._numba import numba_can_cache
 from numba.extending import overload
 
@@ -52,6 +53,7 @@ F_ADAPT, F_UPASS, F_SE, F_SIGMA, F_RELU, F_DELTA = 1, 2, 4, 8, 16, 32
 
 MAX24 = (1 << 23) - 1
 M23 = 1 << 23
+DECAY_HALF = 1 << (DECAY_Q - 1)  # soma.mul_decay's rounding
 LUT_HALF = 1 << 15  # a Q12 input clamped to [-32768, 32767] plus this is an index into a 65,536-entry table
 TANH_BASE = 1 << 16  # FULL_BOTH: sigmoid at 0 .. 65535, tanh at 65536 ..
 
@@ -73,6 +75,12 @@ def decay12(x, d):
 def mulq(a, b):
     """arith.mul_q: (a b + 2048) >> 12."""
     return (a * b + 2048) >> 12
+
+
+@njit(**INLINE)
+def muld(d, x):
+    """soma.mul_decay: (d x + 2**(DECAY_Q-1)) >> DECAY_Q (the adLIF soma's decay registers)."""
+    return (d * x + DECAY_HALF) >> DECAY_Q
 
 
 @njit(**INLINE)
@@ -312,7 +320,7 @@ def _lif_float(j, POP, P, ST, ACC, OUT, MK):
 @njit(**INLINE)
 def _adlif_soma_fixed(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
     """soma.AdLifSoma.step (fixed) for one neuron on the drive d: returns (v, w, spike as 0/1, spike)."""
-    u = sat24(v + mulq(ka, (d - w) - v))
+    u = sat24(v + muld(ka, (d - w) - v))
     s = u > th
     if s:
         if reset == SUBTRACT:
@@ -321,7 +329,7 @@ def _adlif_soma_fixed(v, w, sp, d, ka, kb, ca, cb, th, reset, se):
             u = 0
     o = 1 if s else 0
     x, y = (u, o) if se else (v, sp)
-    return u, sat24(w + mulq(kb, (mulq(ca, x) + cb * y) - w)), o, s
+    return u, sat24(w + muld(kb, (mulq(ca, x) + cb * y) - w)), o, s
 
 
 @njit(**INLINE)

@@ -5,7 +5,8 @@ The drive ``d = in + bias`` goes through the adLIF soma (:data:`spikernn.hardwar
 holds its float and fixed-point equations; the ``adlif_lstm``/``adlif_gru`` kinds use the same soma).
 
 Fixed point: the drive, v, w, the threshold ``vth`` and the jump ``b`` are integers with the input's F
-fractional bits (``in_frac_bits``). Quantisation: dalpha, dbeta = round(4096 (1 - .)), a = round(4096 a), b and
+fractional bits (``in_frac_bits``). Quantisation: dalpha, dbeta = round(65536 (1 - .)) (16-bit decays,
+:data:`~spikernn.hardware.kinds.soma.DECAY_Q`), a = round(4096 a), b and
 vth = round(. * 2**F); F keeps the worst-case membrane (4 x (|drive| + |b| + threshold)) within 24 bits.
 """
 from __future__ import annotations

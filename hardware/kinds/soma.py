@@ -23,12 +23,18 @@ update form::
     w = w + (1 - beta) ((a x + b y) - w)              "ef": x, y = v_{t-1}, s_{t-1};  "se": x, y = v_t, s_t
 
 Fixed point ("microcode" neuron): v, w, the threshold ``vth`` and the jump ``b`` are integers in the drive's
-units, 24-bit saturating; the decays are 12-bit decrements ``dalpha = round(4096 (1 - alpha))``,
-``dbeta = round(4096 (1 - beta))`` in [0, 4096] and the coupling ``a`` is Q12 (1.0 == 4096); every product is
-:func:`~spikernn.hardware.arith.mul_q` (round half up)::
+units, 24-bit saturating; the decays are 16-bit decrements (:data:`DECAY_Q`) ``dalpha = round(65536 (1 -
+alpha))``, ``dbeta = round(65536 (1 - beta))`` in [0, 65536] and the coupling ``a`` is Q12 (1.0 == 4096); every
+product rounds half up (:func:`mul_decay` for the decays, :func:`~spikernn.hardware.arith.mul_q` for ``a``)::
 
-    u = sat24(v + mul_q(dalpha, (d - w) - v));  s = u > vth;  v = reset(u, s) (sat24 after a subtraction)
-    w = sat24(w + mul_q(dbeta, (mul_q(a, x) + b y) - w))
+    u = sat24(v + mul_decay(dalpha, (d - w) - v));  s = u > vth;  v = reset(u, s) (sat24 after a subtraction)
+    w = sat24(w + mul_decay(dbeta, (mul_q(a, x) + b y) - w))
+
+Why 16 bits and not Lava LIF's 12: in a trained SpikingRNN the adaptation current w is tens of θ0 (q·b up to 120
+per spike, held for τ_w 60-300 steps), and a 12-bit ``dbeta`` is 3.6 % off at τ_w 300 (1 - β = 1/300: 13.65 ->
+14); that error in w's decay alone flipped the class of 2 of 370 JapaneseVowels test sequences
+(benchmarks/results/round6/accuracy_r6_rnn.md). 16 bits put it at 0.2 %. Network files of format version 2 and
+before hold 12-bit decays (:data:`V2_DECAY_Q`); ``Network.load`` shifts them, which gives the same bits.
 
 The reset rule (:func:`reset_membrane`) and the default reset mode (:data:`DEFAULT_RESET`, the core's
 ``NeuronOptions`` default, read from there) are defined here once and used by every reference step and every
@@ -46,6 +52,20 @@ from spikernn.hardware.arith import MAX24, ONE, Q, decay_q, mul_q, sat24
 from spikernn.hardware.kinds.spec import Param, Setting
 from spikernn.neurons import ADLIF_GAIN, ADLIF_RANGES, NeuronOptions
 from spikernn.neurons import DEFAULT_RESET as _CORE_RESETS
+
+# fractional bits of the adLIF soma's decay registers dalpha, dbeta (module docstring: 1.0 == DECAY_ONE), and of
+# the files written before they had 16 (network format version <= 2: Q12)
+DECAY_Q = 16
+DECAY_ONE = 1 << DECAY_Q
+V2_DECAY_Q = Q
+DECAY_REGISTERS = ("dalpha", "dbeta")
+
+
+def mul_decay(d: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A decay register (:data:`DECAY_Q` fractional bits) times an integer, rounded half up:
+    ``(d x + 2**(DECAY_Q-1)) >> DECAY_Q``."""
+    return (d * x + (1 << (DECAY_Q - 1))) >> DECAY_Q
+
 
 # the hardware's one reset default: the core's default for its LIF soma (the converter writes every
 # population's reset out, so a converted adLIF layer keeps the core's "zero")
@@ -275,7 +295,8 @@ DISCRETISATION = Setting("discretisation", DEFAULT_DISCRETISATION, "'ef' (Euler 
 @dataclass(frozen=True)
 class AdLifSomaPrepared:
     """Prepared adLIF soma (each (n,)): float ``ka = 1 - alpha``, ``kb = 1 - beta``, ``a``, ``b``, ``threshold``;
-    fixed point ``dalpha``, ``dbeta``, ``a`` (Q12), ``b`` and ``vth`` (drive units) in the same fields."""
+    fixed point ``dalpha``, ``dbeta`` (:data:`DECAY_Q`), ``a`` (Q12), ``b`` and ``vth`` (drive units) in the same
+    fields."""
 
     fixed: bool
     ka: np.ndarray
@@ -293,10 +314,10 @@ class AdLifSoma(Soma):
 
     def fixed_params(self, unit: str) -> tuple[Param, ...]:
         return (
-            Param("dalpha", round(ONE * (1 - ADLIF_MID["alpha"])), "1/4096 per step",
-                  "membrane: u = v + (dalpha/4096) (d - w - v)", low=0, high=ONE, integer=True),
-            Param("dbeta", round(ONE * (1 - ADLIF_MID["beta"])), "1/4096 per step",
-                  "adaptation: w += (dbeta/4096) (a x + b y - w)", low=0, high=ONE, integer=True),
+            Param("dalpha", round(DECAY_ONE * (1 - ADLIF_MID["alpha"])), f"1/{DECAY_ONE} per step",
+                  f"membrane: u = v + (dalpha/{DECAY_ONE}) (d - w - v)", low=0, high=DECAY_ONE, integer=True),
+            Param("dbeta", round(DECAY_ONE * (1 - ADLIF_MID["beta"])), f"1/{DECAY_ONE} per step",
+                  f"adaptation: w += (dbeta/{DECAY_ONE}) (a x + b y - w)", low=0, high=DECAY_ONE, integer=True),
             Param("a", round(ONE * ADLIF_MID["a"]), "Q12 (1.0 == 4096)", "subthreshold coupling", low=-MAX24,
                   high=MAX24, integer=True),
             Param("b", round(ONE * ADLIF_MID["b"]), f"{unit} per spike", "spike-triggered jump", low=-MAX24,
@@ -315,7 +336,7 @@ class AdLifSoma(Soma):
     def step(self, state: tuple, drive: np.ndarray, p: AdLifSomaPrepared):
         v, w, s_prev = state
         if p.fixed:
-            u = sat24(v + mul_q(p.ka, (drive - w) - v))
+            u = sat24(v + mul_decay(p.ka, (drive - w) - v))
         else:
             u = v + p.ka * ((drive - w) - v)
         s = u > p.threshold
@@ -325,7 +346,7 @@ class AdLifSoma(Soma):
         out = s.astype(u.dtype)
         x, y = (u, out) if p.symplectic else (v, s_prev)
         if p.fixed:
-            w = sat24(w + mul_q(p.kb, (mul_q(p.a, x) + p.b * y) - w))
+            w = sat24(w + mul_decay(p.kb, (mul_q(p.a, x) + p.b * y) - w))
         else:
             w = w + p.kb * ((p.a * x + p.b * y) - w)
         return (u, w, out), out, s
@@ -335,7 +356,7 @@ class AdLifSoma(Soma):
 
         out = {}
         for name, key in (("alpha", "dalpha"), ("beta", "dbeta")):
-            out[key], e = quantize_decay(params[name], ONE)
+            out[key], e = quantize_decay(params[name], DECAY_ONE, DECAY_Q)
             info[f"{name}_max_abs_error"] = float(np.abs(e).max(initial=0.0))
         for name, frac in (("a", Q), ("b", frac_bits), ("threshold", frac_bits)):
             q, e = quantize_value(params[name], frac)
@@ -344,7 +365,8 @@ class AdLifSoma(Soma):
         return out
 
     def dequantize(self, params: dict, frac_bits: int) -> dict:
-        return dict(alpha=(ONE - params["dalpha"]) / float(ONE), beta=(ONE - params["dbeta"]) / float(ONE),
+        return dict(alpha=(DECAY_ONE - params["dalpha"]) / float(DECAY_ONE),
+                    beta=(DECAY_ONE - params["dbeta"]) / float(DECAY_ONE),
                     a=params["a"] / float(ONE), b=params["b"] * 2.0 ** -frac_bits,
                     threshold=params["vth"] * 2.0 ** -frac_bits)
 

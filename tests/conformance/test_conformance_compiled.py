@@ -56,7 +56,7 @@ def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
     if adapt:
         soma.update(adapt_scale=rng.integers(-(1 << 14), 1 << 14, n), da=rng.integers(0, 4097, n))
     ints = lambda k: rng.integers(-big, big, k * n)  # noqa: E731
-    adlif = {"dalpha": rng.integers(0, 4097, n), "dbeta": rng.integers(0, 4097, n), "a": rng.integers(-8192, 8192, n),
+    adlif = {"dalpha": rng.integers(0, 65537, n), "dbeta": rng.integers(0, 65537, n), "a": rng.integers(-8192, 8192, n),
              "b": rng.integers(-(1 << 13), 1 << 13, n), "vth": rng.integers(-(1 << 9), 1 << 12, n)}  # Q12 drive
     return {
         "lif": lambda: {"dv": rng.integers(0, 4096, n), "vth": rng.integers(0, 1 << 17, n),
@@ -64,7 +64,7 @@ def _params(kind: str, precision: str, rng, F: int, adapt: bool) -> dict:
                         **({"adapt_scale": rng.integers(-(1 << 20), 1 << 20, n), "da": rng.integers(0, 4097, n)}
                            if adapt else {}),
                         **({"du": rng.integers(0, 4096, n)} if F % 2 else {})},  # odd F: a decaying current
-        "adlif": lambda: {"bias": ints(1), "dalpha": rng.integers(0, 4097, n), "dbeta": rng.integers(0, 4097, n),
+        "adlif": lambda: {"bias": ints(1), "dalpha": rng.integers(0, 65537, n), "dbeta": rng.integers(0, 65537, n),
                           "a": rng.integers(-8192, 8192, n), "b": rng.integers(-(1 << 14), 1 << 14, n),
                           "vth": rng.integers(-(1 << 10), 1 << 14, n)},
         "spiking_lstm": lambda: {**soma, "bias": ints(4)},
