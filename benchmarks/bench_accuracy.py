@@ -421,6 +421,20 @@ def parse_kv(items: list[str]) -> dict[str, Any]:
     return out
 
 
+HARNESS_TITLE = "# Accuracy harness ("
+
+
+def report_stem(out: Path, stem: str) -> str:
+    """The file stem the harness writes its table under: ``stem``, unless ``out/stem.md`` exists and was not
+    written by the harness (a hand-written write-up that shares the tag's name), then ``stem + "_harness"``,
+    so that a ``--report-only`` never overwrites a write-up."""
+    md = out / f"{stem}.md"
+    if md.exists() and not md.read_text(errors="replace").startswith(HARNESS_TITLE):
+        print(f"note: {md} was not written by this harness; the table goes to {stem}_harness.md instead")
+        return f"{stem}_harness"
+    return stem
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -514,9 +528,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         + "/".join(f"{v:.3f}" for v in s["layer_rates_init"]) + ", trained " + "/".join(f"{v:.3f}" for v in s["layer_rates"])
         for (d, rc, m), s in summary.items() if s.get("layer_rates")]
     print("\n" + md + "\n\n" + "\n".join(lines))
-    stem = "accuracy" if not a.tag else f"accuracy_{a.tag}"
+    stem = report_stem(out, "accuracy" if not a.tag else f"accuracy_{a.tag}")
     (out / f"{stem}.md").write_text(
-        f"# Accuracy harness ({stem})\n\nConfiguration: {json.dumps(config)}; seeds {a.seeds}; data options "
+        f"{HARNESS_TITLE}{stem})\n\nConfiguration: {json.dumps(config)}; seeds {a.seeds}; data options "
         f"{ {d: dict(DATASETS.get(d, DataSetting(d, 30)).options) for d in datasets} } (PLAID pool {a.plaid_pool}); "
         f"epochs { {d: a.epochs or DATASETS.get(d, DataSetting(d, 30)).epochs for d in datasets} }.\n\n"
         "Test accuracy (%), mean ± std over seeds; r = firing rate (spikes per neuron per valid step); "

@@ -38,21 +38,9 @@ DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
-    """Stratified hold-out: ``per_class`` utterances of each class to validation, the rest to training."""
-    g = torch.Generator().manual_seed(seed)
-    val = []
-    for c in range(data.num_classes):
-        idx = torch.nonzero(data.y == c).flatten()
-        val.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
-    val = torch.cat(val)
-    mask = torch.ones(len(data), dtype=torch.bool)
-    mask[val] = False
-    tr = torch.nonzero(mask).flatten()
-    return sub(data, tr), sub(data, val)
-
-
-def sub(d, idx):
-    return snr.datasets.SequenceData(d.x[idx], d.lengths[idx], d.y[idx], d.num_classes)
+    """Stratified hold-out: ``per_class`` utterances of each class to validation, the rest to training
+    (:meth:`SequenceData.holdout`; the same draws as this screen's records, which predate it)."""
+    return data.holdout(seed=seed, per_class=per_class)
 
 
 class MeanReadout(nn.Module):

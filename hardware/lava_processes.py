@@ -312,176 +312,29 @@ class FixedNeuronModel(NeuronModel):
     s_out: PyOutPort = FIXED_OUT
 
 
-@implements(proc=LifNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["lif"], "float")
-class PyLifNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`LifNeuron` (the ``lif`` kind's float reference step)."""
+MODEL_VARIANTS = {  # precision -> (model base class, Lava tags, the port type of a_rec)
+    "float": (FloatNeuronModel, ("floating_pt",), FLOAT_IN),
+    "fixed": (FixedNeuronModel, ("fixed_pt", "bit_accurate_loihi"), FIXED_IN),
+}
 
 
-@implements(proc=LifNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["lif"], "fixed")
-class PyLifNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`LifNeuron` (the ``lif`` kind's fixed-point reference step)."""
-
-
-@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["adlif"], "float")
-class PyAdLifNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`AdLifNeuron`."""
-
-
-@implements(proc=AdLifNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["adlif"], "fixed")
-class PyAdLifNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`AdLifNeuron`."""
-
-
-@implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["spiking_lstm"], "float")
-class PySpikingLstmNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`SpikingLstmNeuron`."""
-
-
-@implements(proc=SpikingLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["spiking_lstm"], "fixed")
-class PySpikingLstmNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`SpikingLstmNeuron`."""
-
-
-@implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["spiking_gru"], "float")
-class PySpikingGruNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`SpikingGruNeuron`."""
-
-    a_rec: PyInPort = FLOAT_IN
-
-
-@implements(proc=SpikingGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["spiking_gru"], "fixed")
-class PySpikingGruNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`SpikingGruNeuron`."""
-
-    a_rec: PyInPort = FIXED_IN
-
-
-@implements(proc=AdLifLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["adlif_lstm"], "float")
-class PyAdLifLstmNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`AdLifLstmNeuron`."""
-
-
-@implements(proc=AdLifLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["adlif_lstm"], "fixed")
-class PyAdLifLstmNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`AdLifLstmNeuron`."""
-
-
-@implements(proc=AdLifGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["adlif_gru"], "float")
-class PyAdLifGruNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`AdLifGruNeuron`."""
-
-    a_rec: PyInPort = FLOAT_IN
-
-
-@implements(proc=AdLifGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["adlif_gru"], "fixed")
-class PyAdLifGruNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`AdLifGruNeuron`."""
-
-    a_rec: PyInPort = FIXED_IN
-
-
-@implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["sd_rnn"], "float")
-class PySigmaDeltaRnnNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`SigmaDeltaRnnNeuron`."""
-
-
-@implements(proc=SigmaDeltaRnnNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["sd_rnn"], "fixed")
-class PySigmaDeltaRnnNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`SigmaDeltaRnnNeuron`."""
-
-
-@implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["sd_lstm"], "float")
-class PySigmaDeltaLstmNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`SigmaDeltaLstmNeuron`."""
-
-
-@implements(proc=SigmaDeltaLstmNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["sd_lstm"], "fixed")
-class PySigmaDeltaLstmNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`SigmaDeltaLstmNeuron`."""
-
-
-@implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["sd_gru"], "float")
-class PySigmaDeltaGruNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`SigmaDeltaGruNeuron`."""
-
-    a_rec: PyInPort = FLOAT_IN
-
-
-@implements(proc=SigmaDeltaGruNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["sd_gru"], "fixed")
-class PySigmaDeltaGruNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`SigmaDeltaGruNeuron`."""
-
-    a_rec: PyInPort = FIXED_IN
-
-
-@implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_declare_vars(KINDS["readout"], "float")
-class PyReadoutNeuronModelFloat(FloatNeuronModel):
-    """Floating-point model of :class:`ReadoutNeuron`."""
-
-
-@implements(proc=ReadoutNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_declare_vars(KINDS["readout"], "fixed")
-class PyReadoutNeuronModelFixed(FixedNeuronModel):
-    """Bit-accurate model of :class:`ReadoutNeuron`."""
+def _neuron_model(proc: type[NeuronProcess], precision: str) -> type[NeuronModel]:
+    """The ProcessModel of ``proc`` at ``precision``: its kind's float or bit-accurate fixed-point reference
+    step (:class:`NeuronModel`), with the kind's Vars and, for kinds with a "rec" port, ``a_rec``. The class
+    is named ``Py<Process>Model<Float|Fixed>`` and bound in this module, as Lava's own models are."""
+    base, tags, rec_port = MODEL_VARIANTS[precision]
+    name = f"Py{proc.__name__}Model{precision.title()}"
+    what = "Floating-point" if precision == "float" else "Bit-accurate"
+    body = {"__module__": __name__, "__qualname__": name,
+            "__doc__": f"{what} model of :class:`{proc.__name__}` (the ``{proc.kind.name}`` kind's {precision} "
+                       "reference step)."}
+    if "rec" in proc.kind.gates:
+        body["a_rec"] = rec_port
+    cls = type(name, (base,), body)
+    cls = implements(proc=proc, protocol=LoihiProtocol)(requires(CPU)(tag(*tags)(
+        _declare_vars(proc.kind, precision)(cls))))
+    globals()[name] = cls
+    return cls
 
 
 class _RecorderModelBase(PyLoihiProcessModel):
@@ -521,16 +374,7 @@ class PyRecorderModelFixed(_RecorderModelBase):
 
 
 MODELS: dict[tuple[type, str], type] = {
-    (proc, prec): model for model in (
-        PyLifNeuronModelFloat, PyLifNeuronModelFixed, PyAdLifNeuronModelFloat, PyAdLifNeuronModelFixed,
-        PySpikingLstmNeuronModelFloat, PySpikingLstmNeuronModelFixed,
-        PySpikingGruNeuronModelFloat, PySpikingGruNeuronModelFixed, PyAdLifLstmNeuronModelFloat,
-        PyAdLifLstmNeuronModelFixed, PyAdLifGruNeuronModelFloat, PyAdLifGruNeuronModelFixed,
-        PySigmaDeltaRnnNeuronModelFloat,
-        PySigmaDeltaRnnNeuronModelFixed, PySigmaDeltaLstmNeuronModelFloat, PySigmaDeltaLstmNeuronModelFixed,
-        PySigmaDeltaGruNeuronModelFloat, PySigmaDeltaGruNeuronModelFixed, PyReadoutNeuronModelFloat,
-        PyReadoutNeuronModelFixed)
-    for proc, prec in [(PROCESS_FOR_KIND[model.kind_name], model.precision)]
+    (proc, precision): _neuron_model(proc, precision) for proc in PROCESS_FOR_KIND.values() for precision in MODEL_VARIANTS
 }
 MODELS[(Recorder, "float")] = PyRecorderModelFloat
 MODELS[(Recorder, "fixed")] = PyRecorderModelFixed

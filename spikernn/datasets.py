@@ -77,23 +77,30 @@ class SequenceData:
         return SequenceData(self.x[index, :T].contiguous(), lengths, self.y[index], self.num_classes,
                             list(self.class_names))
 
-    def holdout(self, fraction: float = 0.2, seed: int = 0) -> tuple["SequenceData", "SequenceData"]:
+    def holdout(self, fraction: float = 0.2, seed: int = 0, per_class: int | None = None
+                ) -> tuple["SequenceData", "SequenceData"]:
         """A stratified validation split: ``(rest, held_out)`` with ``fraction`` of each class's items
         (rounded, at least one where a class has two or more) drawn at random with ``seed``, for choosing
-        options without reading the test split.
+        options without reading the test split. ``per_class`` holds out that many items of each class instead
+        (at most all but one).
 
         >>> d = synthetic(n=30, num_classes=3)
         >>> rest, val = d.holdout(0.2)
         >>> len(rest) + len(val) == len(d), sorted(val.y.tolist()).count(0) >= 1
         (True, True)
+        >>> len(d.holdout(seed=1, per_class=2)[1])
+        6
         """
-        if not 0.0 < fraction < 1.0:
+        if per_class is None and not 0.0 < fraction < 1.0:
             raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
+        if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1):
+            raise ValueError(f"holdout per_class must be a positive int, got {per_class!r}")
         g = torch.Generator().manual_seed(int(seed))
         held = []
         for c in range(self.num_classes):
             idx = torch.nonzero(self.y == c).flatten()
-            k = min(max(int(round(fraction * len(idx))), 1 if len(idx) > 1 else 0), len(idx) - 1)
+            k = per_class if per_class is not None else max(int(round(fraction * len(idx))), 1 if len(idx) > 1 else 0)
+            k = min(k, len(idx) - 1)
             held.append(idx[torch.randperm(len(idx), generator=g)[:max(k, 0)]])
         held_idx = torch.sort(torch.cat(held)).values
         keep = torch.ones(len(self), dtype=torch.bool)

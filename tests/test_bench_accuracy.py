@@ -121,3 +121,12 @@ def test_tuned_adlif_lstm_recipe_changes_only_its_own_settings(tmp_path):
     (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert (run["recipe"], run["epochs"]) == ("tuned_adlif_lstm", 2) and 0 <= run["accuracy"] <= 1
     assert "| synthetic | tuned_adlif_lstm |" in (tmp_path / "accuracy.md").read_text()
+
+
+def test_report_never_overwrites_a_hand_written_write_up(tmp_path):
+    (tmp_path / "accuracy_r9.md").write_text("# Round 9 write-up, by hand\n")
+    assert bench_accuracy.report_stem(tmp_path, "accuracy_r9") == "accuracy_r9_harness"
+    assert (tmp_path / "accuracy_r9.md").read_text() == "# Round 9 write-up, by hand\n"
+    (tmp_path / "accuracy_r8.md").write_text(bench_accuracy.HARNESS_TITLE + "accuracy_r8)\n")
+    assert bench_accuracy.report_stem(tmp_path, "accuracy_r8") == "accuracy_r8"  # its own table: rewritten
+    assert bench_accuracy.report_stem(tmp_path, "accuracy_new") == "accuracy_new"

@@ -63,6 +63,10 @@ def test_holdout_is_stratified_disjoint_and_seeded():
     assert torch.equal(val.y, val2.y) and torch.equal(val.x, val2.x) and not torch.equal(val.x, other.x)
     with pytest.raises(ValueError, match="fraction"):
         d.holdout(1.0)
+    fixed = d.holdout(seed=0, per_class=2)[1]  # a count per class instead of a fraction
+    assert [int((fixed.y == c).sum()) for c in range(4)] == [2, 2, 2, 2]
+    with pytest.raises(ValueError, match="per_class"):
+        d.holdout(per_class=0)
 
 
 @pytest.mark.parametrize("horizon", [1, 3])
