@@ -1039,6 +1039,17 @@ def _sum8_pairs(acc, srow, W8, wp0, m, idx):
         acc[c] = s
 
 
+@njit(**INLINE)
+def _add_int32(row, t, m, ex):
+    """row[:m] += floor(t[:m] 2**ex): int32 block sums widened to int64 and scaled (synapses.shift_floor)."""
+    if ex >= 0:
+        for c in range(m):
+            row[c] += np.int64(t[c]) << ex
+    else:
+        for c in range(m):
+            row[c] += np.int64(t[c]) >> (-ex)
+
+
 @njit(**JIT)
 def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wp0):
     """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
@@ -1052,12 +1063,7 @@ def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx,
         if not graded:  # binary: the int32 sums are exact (pmax 1); none sent: the sums are zero
             t = T32[b, :m]
             if _colsums(t, srow, W8, w0, m, idx):
-                if ex8 >= 0:
-                    for c in range(m):
-                        row[c] += np.int64(t[c]) << ex8
-                else:
-                    for c in range(m):
-                        row[c] += np.int64(t[c]) >> (-ex8)
+                _add_int32(row, t, m, ex8)
             continue
         pmax, nk = 1, 0
         for k in range(ns):
@@ -1073,12 +1079,7 @@ def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx,
                 _sum8_pairs(t, srow, W8, wp0, m, idx)
             else:
                 _sum8_graded(t, srow, W8, w0, m, idx)
-            if ex8 >= 0:
-                for c in range(m):
-                    row[c] += np.int64(t[c]) << ex8
-            else:
-                for c in range(m):
-                    row[c] += np.int64(t[c]) >> (-ex8)
+            _add_int32(row, t, m, ex8)
         elif ex >= 0:
             _row_into(row, srow, W, w0, m, graded)
         else:
@@ -1485,13 +1486,7 @@ def pre_block8(msg, t0, T, lag, W8, m, ex, E, a0, T32, IDX):
         for b in range(B):
             acc = T32[b, :m]
             _sum8_binary(acc, msg[ts, b], W8, 0, m, IDX)
-            row = E[tt, b, a0:a0 + m]
-            if ex >= 0:
-                for c in range(m):
-                    row[c] += np.int64(acc[c]) << ex
-            else:
-                for c in range(m):
-                    row[c] += np.int64(acc[c]) >> (-ex)
+            _add_int32(E[tt, b, a0:a0 + m], acc, m, ex)
 
 
 @njit(**JIT)
