@@ -390,7 +390,12 @@ def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     try:
         torch.set_float32_matmul_precision("medium")
         assert not intmm.float32_faster()
+        assert not intmm.use_float32(spikes=False) and not intmm.use_float32(spikes=True)
     finally:
         torch.set_float32_matmul_precision(old)
+    monkeypatch.setattr(intmm, "ROUTE", None)  # measured: graded payloads always try float32, spikes as measured
+    assert intmm.use_float32(spikes=False) and intmm.use_float32(spikes=True) == intmm.float32_faster()
+    monkeypatch.setattr(intmm, "ROUTE", "int8")
+    assert not intmm.use_float32(spikes=False)
     monkeypatch.setattr(intmm, "CROSSOVER", None)
     assert intmm.spike_crossover() > 0

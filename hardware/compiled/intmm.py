@@ -18,8 +18,9 @@ integer below 2**24: for messages of magnitude at most ``pmax`` (1 for binary sp
 |mantissas|, :attr:`Weights.rsum`); so ``pmax * rsum < 2**24`` makes every product, sum and fused multiply-add of the
 GEMM exact (e.g. 128 spiking sources x |mantissa| <= 128: rsum <= 16,384; even 65,536 sources of full-range int8
 mantissas stay below 2**24 = 16,777,216). :func:`float32_faster` measures once per process which of the two runs
-this machine's products faster (never by CPU name) and :func:`product` takes float32 for every product that bound
-allows when it won (:data:`ROUTE` forces one). float32 GEMMs are used only while torch's float32 matmul precision
+this machine's binary-spike products faster (never by CPU name) and :func:`product` takes float32 for every such
+product that bound allows when it won, and for every graded product the bound allows (:func:`use_float32`;
+:data:`ROUTE` forces one). float32 GEMMs are used only while torch's float32 matmul precision
 is "highest" (no bfloat16/TF32 shortcuts).
 """
 from __future__ import annotations
@@ -111,6 +112,20 @@ def float32_faster() -> bool:
     return _STATE["f32"]
 
 
+def use_float32(spikes: bool) -> bool:
+    """Whether a product tries the float32 route (taken where exact, :func:`_product_f32`): binary spikes when
+    :func:`float32_faster` measured float32 faster than one int8 GEMM; graded payloads always, since their other
+    routes are a float64 GEMM or two or more int8 GEMMs and their recombination (converted dense LSTM 2 x 128,
+    batch 256, fixed point, on an AMD EPYC Zen 4 with VNNI where one binary int8 GEMM won the probe: fast / torch
+    2.03 on float32 against 3.45 on int8, ``bench_batch_vs_torch.py``). :data:`ROUTE` forces either; never while
+    torch's float32 matmul precision is not "highest"."""
+    if _STATE["torch"].get_float32_matmul_precision() != "highest":
+        return False
+    if ROUTE is not None:
+        return ROUTE == "float32"
+    return not spikes or float32_faster()
+
+
 def _buffers(n: int, m: int):
     def make():
         torch = _STATE["torch"]
@@ -132,7 +147,7 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> bool:
     spikes = rows.dtype == np.bool_
     if not spikes and not np.issubdtype(rows.dtype, np.integer):
         raise TypeError(f"int8 products take bool spikes or integer payloads, got {rows.dtype}")
-    if w.f32 is not None and rows.size and float32_faster() and _product_f32(rows, w, o, a0):
+    if w.f32 is not None and rows.size and use_float32(spikes) and _product_f32(rows, w, o, a0):
         return True
     rows = np.ascontiguousarray(rows)
     n, m = rows.shape[1], w.m
