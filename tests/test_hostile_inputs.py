@@ -22,6 +22,7 @@ import torch
 
 import spikernn as snr
 from spikernn.filecheck import CHECKSUM_KEY, CorruptFileError, FileFormatError, FileLimits, FileTooLargeError
+from spikernn.hardware.network import FORMAT_VERSION as NET_FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -303,7 +304,8 @@ CASES: list[Case] = [
     C("network version 2.0", lambda f: _net(f.net_with(_hset("version", 2.0))), FileFormatError, "version must be an integer"),
     C("network version true", lambda f: _net(f.net_with(_hset("version", True))), FileFormatError, "version must be an integer"),
     C("network version missing", lambda f: _net(f.net_with(_hdel("version"))), FileFormatError, "has no 'version'"),
-    C("network version 3", lambda f: _net(f.net_with(_hset("version", 3))), FileFormatError, "newer than this spikernn reads"),
+    C("network version newer", lambda f: _net(f.net_with(_hset("version", NET_FORMAT_VERSION + 1))), FileFormatError,
+      "newer than this spikernn reads"),
     C("network version 0", lambda f: _net(f.net_with(_hset("version", 0))), FileFormatError, "not one this spikernn knows"),
     C("network format other", lambda f: _net(f.net_with(_hset("format", "evil"))), FileFormatError, "format must be one of"),
     C("network header a list", lambda f: _net(f.net_with(lambda h: None, raw_header="[]")), FileFormatError, "must be an object"),
