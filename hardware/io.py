@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from spikernn.hardware.backends.base import NOT_FINITE_INPUT, check_feature_size
+
 
 @dataclass
 class Layout:
@@ -59,12 +61,11 @@ def prepare_input(net, x: Any, lengths: Any = None) -> tuple[np.ndarray, Layout]
         raise ValueError(f"input must have rank 2 (T, I) or 3 ({'B, T' if batch_first else 'T, B'}, I); got shape {x.shape}")
     if net.meta.get("input_unfold"):
         x = unfold_windows(x, net.meta["input_unfold"])
-    if x.shape[2] != net.input_size:
-        raise ValueError(f"input feature size {x.shape[2]} does not match the network's input size {net.input_size}")
+    check_feature_size(x, net)
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"input has no time steps or no batch items: shape {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("input contains NaN or inf")
+        raise ValueError(NOT_FINITE_INPUT)
     lens = None
     if lengths is not None:
         raw = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths).reshape(-1)

@@ -77,12 +77,18 @@ def check_input(x_tbi: Any, net: Network | None = None) -> np.ndarray:
     if x.ndim != 3:
         raise ValueError(f"x must be (T, B, I), got shape {x.shape}")
     if net is not None:
-        if x.shape[2] != net.input_size:
-            raise ValueError(f"input feature size {x.shape[2]} does not match the network's input size "
-                             f"{net.input_size}")
+        check_feature_size(x, net)
         if not np.isfinite(x).all():
             raise ValueError(NOT_FINITE_INPUT)
     return x
+
+
+def check_feature_size(x: np.ndarray, net: Network) -> None:
+    """ValueError unless ``x`` (..., I) has the network's input size I (:func:`check_input`,
+    :func:`spikernn.hardware.io.prepare_input`)."""
+    if x.shape[-1] != net.input_size:
+        raise ValueError(f"input feature size {x.shape[-1]} does not match the network's input size "
+                         f"{net.input_size}")
 
 
 def encode_input(net: Network, x: np.ndarray) -> Encoded:
