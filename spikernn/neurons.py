@@ -36,7 +36,9 @@ adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`
 * ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
 
 Learnable values are kept valid by clamping in the forward pass: effective β = clamp(decay, 0, 1),
-effective θ0 = clamp(threshold, min=1e-3), adLIF values clamped to their ranges.
+effective θ0 = clamp(threshold, min=min_threshold) (``min_threshold``, default 1e-3 = :data:`MIN_THRESHOLD`: a
+floor under a learnable θ0, LIF and adLIF), adLIF values clamped to their ranges. Converters and both hardware
+backends read these effective values (:func:`neuron_values`).
 
 Why these defaults (β 0.5, θ 1.5, arctan surrogate with α = 2/θ, subtract reset; measured with the plain
 drop-in recipe of ``benchmarks/bench_accuracy.py`` — the layer swapped into a user's model, ``nn.Linear`` on
@@ -204,6 +206,7 @@ CELL_OPTIONS = {("rnn", "adlif"): {"learn_threshold": True}}
 SE_ADLIF_GAIN = 120.0
 ADLIF_GAIN = 60.0
 ADLIF_TENSORS = ("alpha", "beta", "a", "b")
+_SPIKE_ONLY = ("min_threshold",)  # LIF and adLIF, not the sigma-delta soma
 _LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
 _ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "adapt_gain", "learn_adlif")
 
@@ -217,6 +220,7 @@ class NeuronOptions:
     learn_decay: bool = True
     threshold: Optional[float] = None  # default_threshold(neuron) (from_kwargs: of the cell type too)
     learn_threshold: bool = False
+    min_threshold: float = MIN_THRESHOLD  # the floor of the effective θ0 (soma_params)
     reset: Optional[str] = None  # DEFAULT_RESET[neuron]
     adapt_decay: float = 0.0
     adapt_scale: float = 0.0
@@ -235,7 +239,7 @@ class NeuronOptions:
             self.threshold = default_threshold(self.neuron)
         if self.reset is None:
             self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
-        for name in ("decay", "threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
+        for name in ("decay", "threshold", "min_threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
         for name in ("learn_decay", "learn_threshold", "learn_adlif"):
             if not isinstance(getattr(self, name), bool) and type(getattr(self, name)).__name__ != "bool_":
@@ -257,6 +261,11 @@ class NeuronOptions:
                                  f"to reset), got reset={self.reset!r}")
         elif self.threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if self.min_threshold < MIN_THRESHOLD:
+            raise ValueError(f"min_threshold must be >= {MIN_THRESHOLD}, got {self.min_threshold}")
+        if not self.delta and self.threshold < self.min_threshold:
+            raise ValueError(f"threshold {self.threshold} is below min_threshold {self.min_threshold} (the floor of "
+                             f"the effective θ0): pass a lower min_threshold too")
         if self.adapt_scale < 0:
             raise ValueError(f"adapt_scale must be >= 0, got {self.adapt_scale}")
         if self.adapt_gain <= 0:
@@ -327,7 +336,7 @@ class NeuronOptions:
     def to_config(self) -> dict[str, Any]:
         """JSON-able dict of the options that apply to this soma; a custom surrogate callable is recorded as
         "custom" (pass it again to ``load``)."""
-        skip = {"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY}.get(self.neuron, _LIF_ONLY + _ADLIF_ONLY)
+        skip = {"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY}.get(self.neuron, _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY)
         d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
         if callable(self.surrogate):
             d["surrogate"] = "custom"
@@ -354,7 +363,7 @@ class NeuronOptions:
             if kwargs.get(name + "_range") is None:
                 kwargs[name + "_range"] = rng
         kwargs = {**CELL_OPTIONS.get((kind, neuron), {}), **kwargs}
-        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY}
+        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY}
                                          .get(neuron, ())))
         if other:
             hint = (f" (neuron={neuron!r} is this layer's default soma: pass neuron='lif' for the LIF soma)"
@@ -426,7 +435,7 @@ def soma_params(module: nn.Module, suffix: str, opts: NeuronOptions) -> SomaPara
     :class:`AdLIFParams` or :class:`DeltaParams` (the RNN's sigma-delta soma sends tanh of its drive)."""
     if opts.delta:
         return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity")
-    threshold = getattr(module, "threshold" + suffix).clamp(min=MIN_THRESHOLD)
+    threshold = getattr(module, "threshold" + suffix).clamp(min=max(MIN_THRESHOLD, float(opts.min_threshold)))
     if opts.adlif:  # a and b act scaled by the gain q (the reparametrisation of SE-adLIF)
         alpha, beta, a, b = (getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS)
         q = float(opts.adapt_gain)

@@ -338,6 +338,44 @@ def test_adlif_default_ranges_per_cell_type():
     assert snr.SpikingRNN(2, 3).neuron_options.to_config()["alpha_range"] == list(rnn["alpha"])
 
 
+def test_min_threshold_floors_the_effective_threshold(tmp_path):
+    """``min_threshold`` (default MIN_THRESHOLD) is the floor of the effective θ0, applied in soma_params (the
+    forward pass, neuron_parameters and the converters read it there); a θ0 below it or a floor below
+    MIN_THRESHOLD raise; the sigma-delta soma has no such option; saved configs keep it."""
+    from spikernn.neurons import MIN_THRESHOLD
+
+    for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingLSTMCell):
+        assert cls(2, 3).neuron_options.min_threshold == MIN_THRESHOLD
+        m = cls(2, 3, learn_threshold=True, min_threshold=0.25)
+        suffix = "_l0" if hasattr(m, "threshold_l0") else ""
+        with torch.no_grad():
+            getattr(m, "threshold" + suffix).copy_(torch.tensor([0.1, 0.25, 0.4]))
+        vals = m.neuron_parameters(0)["threshold"] if suffix else None
+        if vals is not None:
+            assert torch.equal(vals, torch.tensor([0.25, 0.25, 0.4]))
+        cfg = m.neuron_options.to_config()
+        assert cfg["min_threshold"] == 0.25 and cls(2, 3, **cfg).neuron_options.min_threshold == 0.25
+        with pytest.raises(ValueError, match="below min_threshold"):
+            cls(2, 3, threshold=0.2, min_threshold=0.25)
+        with pytest.raises(ValueError, match="min_threshold must be >="):
+            cls(2, 3, min_threshold=0.0)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingGRU(2, 3, neuron="delta", min_threshold=0.1)
+    assert "min_threshold" not in snr.SpikingGRU(2, 3, neuron="delta").neuron_options.to_config()
+    # the floor acts in the forward pass: a θ0 pushed below it spikes as at the floor
+    torch.manual_seed(0)
+    a = snr.SpikingLSTM(2, 4, learn_threshold=True, min_threshold=0.2)
+    b = snr.SpikingLSTM(2, 4, learn_threshold=True, min_threshold=0.2)
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        a.threshold_l0.fill_(0.05)
+        b.threshold_l0.fill_(0.2)
+    x = torch.randn(30, 2, 2) * 3
+    assert torch.equal(a(x)[0], b(x)[0])
+    back = snr.io.load(snr.io.save(a, tmp_path / "floor.spikernn"))
+    assert back.neuron_options.min_threshold == 0.2 and torch.equal(back(x)[0], a(x)[0])
+
+
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
     """Counts the ops that read a tensor's value on the host (``.item()``, ``bool()``, ``int()``, ``.tolist()``:
     all dispatch to ``_local_scalar_dense``; on a GPU each is a device synchronisation) and copies to the CPU."""
