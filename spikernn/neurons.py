@@ -7,7 +7,10 @@ Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
 * ``threshold`` (θ0, default 1.5 for "lif", for "adlif" 1.0 in the RNN and 0.3 in the LSTM/GRU
   (:data:`CELL_THRESHOLD`, :func:`default_threshold`), the event threshold 0.05 for "delta"): firing
   threshold > 0; ``learn_threshold`` (default False; True for the adLIF soma of SpikingRNN and its cell,
-  :data:`CELL_OPTIONS`). LIF and adLIF.
+  :data:`CELL_OPTIONS`); ``min_threshold`` (default 1e-3, :data:`MIN_THRESHOLD`): the floor of the effective θ0,
+  e.g. under a learnable one (``threshold`` must not start below it); ``threshold_range`` (default None): (low,
+  high), each neuron's initial θ0 drawn uniformly from it (None: every neuron starts at ``threshold``, which
+  also sets the surrogate's default width). LIF and adLIF.
 * ``reset``: "subtract" (default for "lif"), "zero" (default for "adlif") or "none". LIF and adLIF.
 * ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan"; "atan", "fast_sigmoid" and
   "sigmoid" run as :class:`spikernn.surrogates.Surrogate`, same formulas, picklable and ``torch.func``-ready)
@@ -206,7 +209,7 @@ CELL_OPTIONS = {("rnn", "adlif"): {"learn_threshold": True}}
 SE_ADLIF_GAIN = 120.0
 ADLIF_GAIN = 60.0
 ADLIF_TENSORS = ("alpha", "beta", "a", "b")
-_SPIKE_ONLY = ("min_threshold",)  # LIF and adLIF, not the sigma-delta soma
+_SPIKE_ONLY = ("min_threshold", "threshold_range")  # LIF and adLIF, not the sigma-delta soma
 _LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
 _ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "adapt_gain", "learn_adlif")
 
@@ -221,6 +224,7 @@ class NeuronOptions:
     threshold: Optional[float] = None  # default_threshold(neuron) (from_kwargs: of the cell type too)
     learn_threshold: bool = False
     min_threshold: float = MIN_THRESHOLD  # the floor of the effective θ0 (soma_params)
+    threshold_range: Optional[tuple] = None  # per-neuron initial θ0 uniform in (low, high); None: all = threshold
     reset: Optional[str] = None  # DEFAULT_RESET[neuron]
     adapt_decay: float = 0.0
     adapt_scale: float = 0.0
@@ -263,6 +267,11 @@ class NeuronOptions:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
         if self.min_threshold < MIN_THRESHOLD:
             raise ValueError(f"min_threshold must be >= {MIN_THRESHOLD}, got {self.min_threshold}")
+        if self.threshold_range is not None:
+            lo, hi = _check_range("threshold_range", self.threshold_range)
+            if lo < self.min_threshold:
+                raise ValueError(f"threshold_range {(lo, hi)} starts below min_threshold {self.min_threshold}")
+            self.threshold_range = (lo, hi)
         if not self.delta and self.threshold < self.min_threshold:
             raise ValueError(f"threshold {self.threshold} is below min_threshold {self.min_threshold} (the floor of "
                              f"the effective θ0): pass a lower min_threshold too")
@@ -423,7 +432,7 @@ def reset_neuron_tensors(module: nn.Module, suffix: str, opts: NeuronOptions) ->
     their ranges (sparch's initialisation), ``threshold`` = the option."""
     for name, _ in _tensor_names(opts):
         t = getattr(module, name + suffix)
-        if name in ADLIF_TENSORS:
+        if name in ADLIF_TENSORS or (name == "threshold" and opts.threshold_range is not None):
             lo, hi = getattr(opts, name + "_range")
             t.uniform_(lo, hi)
         else:

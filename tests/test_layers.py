@@ -341,7 +341,8 @@ def test_adlif_default_ranges_per_cell_type():
 def test_min_threshold_floors_the_effective_threshold(tmp_path):
     """``min_threshold`` (default MIN_THRESHOLD) is the floor of the effective θ0, applied in soma_params (the
     forward pass, neuron_parameters and the converters read it there); a θ0 below it or a floor below
-    MIN_THRESHOLD raise; the sigma-delta soma has no such option; saved configs keep it."""
+    MIN_THRESHOLD raise; the sigma-delta soma has no such option; saved configs keep it. ``threshold_range``
+    draws the initial θ0 per neuron."""
     from spikernn.neurons import MIN_THRESHOLD
 
     for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingLSTMCell):
@@ -374,6 +375,16 @@ def test_min_threshold_floors_the_effective_threshold(tmp_path):
     assert torch.equal(a(x)[0], b(x)[0])
     back = snr.io.load(snr.io.save(a, tmp_path / "floor.spikernn"))
     assert back.neuron_options.min_threshold == 0.2 and torch.equal(back(x)[0], a(x)[0])
+    # threshold_range: per-neuron initial θ0 uniform in (low, high) (reset_parameters), not below the floor
+    m = snr.SpikingLSTM(2, 200, threshold_range=(0.1, 0.5))
+    assert 0.1 <= float(m.threshold_l0.min()) < 0.15 and 0.45 < float(m.threshold_l0.max()) <= 0.5
+    assert m.neuron_options.to_config()["threshold_range"] == [0.1, 0.5]
+    assert snr.SpikingLSTM(2, 3).neuron_options.threshold_range is None
+    assert torch.equal(snr.SpikingLSTM(2, 3).threshold_l0, torch.full((3,), 0.3))
+    with pytest.raises(ValueError, match="starts below min_threshold"):
+        snr.SpikingLSTM(2, 3, threshold_range=(0.1, 0.5), min_threshold=0.2)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingGRU(2, 3, neuron="delta", threshold_range=(0.1, 0.5))
 
 
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):
