@@ -92,8 +92,9 @@ TUNED_ADLIF_LSTM = {**TUNED_ADLIF, "batch": 16}
 # of 0.3, chosen among 22 candidates on 5-20 stratified hold-outs of 90 of the 270 JapaneseVowels training
 # utterances (screen_japanese_vowels.py --kinds lstm, records round7/screen/screen_jv_lstm_r7.jsonl): +0.72 points
 # paired on 20 hold-outs. Test split, 3 seeds: SpikingLSTM 97.93 ± 0.31 % against tuned_adlif's 97.66 ± 0.87 % in the
-# same session (target 98.5 % missed); converts to fixed point with 100 % class agreement (seed 0). Every neuron option is written out (the values of spikernn.neurons in round 7), so that a
-# change of the layers' defaults does not change the recipe.
+# same session (target 98.5 % missed); converts to fixed point with 100 % class agreement (seed 0). Every neuron
+# option is written out (the values of spikernn.neurons in round 7), so that a change of the layers' defaults does
+# not change the recipe.
 TUNED_ADLIF_TH02 = {**TUNED_ADLIF, "neuron": {
     "neuron": "adlif", "threshold": 0.2, "learn_threshold": True, "reset": "zero", "discretisation": "se",
     "alpha_range": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta_range": (math.exp(-1 / 60), math.exp(-1 / 300)),

@@ -10,8 +10,8 @@ seed 1234 + the run's seed, so each seed holds out other utterances; the test sp
 
 Options (model): kind, hidden, layers, dropout, readout_decay, learn_readout_decay, readout_mean (logits
 averaged over the valid steps instead of read at the last one), fbias (added to the LSTM's forget-gate input
-bias at initialisation), rdrop (dropout on the readout's input spikes, training only), neuron options (any key of :class:`spikernn.neurons.NeuronOptions`, e.g. neuron,
-threshold, learn_threshold, adapt_gain, surrogate_options).
+bias at initialisation), rdrop (dropout on the readout's input spikes, training only), neuron options (any key
+of :class:`spikernn.neurons.NeuronOptions`, e.g. neuron, threshold, learn_threshold, adapt_gain, surrogate_options).
 Options (training): epochs, lr, batch, wd, clip, sched (cosine | onecycle | none), warmup (fraction, onecycle),
 crop (random time crop fraction), noise (Gaussian input noise std), in_dropout (dropout on the input features),
 warp (random time-warp factor range +-warp, linear resampling), label_smoothing, swa (fraction of the last epochs
