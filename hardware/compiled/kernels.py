@@ -1483,17 +1483,21 @@ def add_planes(res, N, k, ex, out, a0, v):
 
 
 @njit(**JIT)
-def add_scaled(acc, N, ex, out, a0):
-    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N: float64 products that hold exact integers (the
-    caller checked |acc| < 2**53) scaled by the block's exponent (exact: a power of two; floor == the arithmetic
-    shift of synapses.shift_floor)."""
+def add_scaled(acc, N, ex, out, a0, assign):
+    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N (``assign``: = instead of +=, for a block into a
+    buffer not yet zeroed): float64 products that hold exact integers (the caller checked |acc| < 2**53) scaled by
+    the block's exponent (exact: a power of two; floor == the arithmetic shift of synapses.shift_floor)."""
     m = acc.shape[1]
     sc = 2.0 ** ex
     for i in range(N):
         row = out[i, a0:a0 + m]
         r = acc[i]
-        for c in range(m):
-            row[c] += np.int64(math.floor(r[c] * sc))
+        if assign:
+            for c in range(m):
+                row[c] = np.int64(math.floor(r[c] * sc))
+        else:
+            for c in range(m):
+                row[c] += np.int64(math.floor(r[c] * sc))
 
 
 @njit(**JIT)
@@ -1551,18 +1555,27 @@ def rows_to_float(rows, dst):
 
 
 @njit(**JIT)
-def add_scaled32(acc, N, ex, out, a0):
+def add_scaled32(acc, N, ex, out, a0, assign):
     """:func:`add_scaled` for float32 products that hold exact integers below 2**24 (intmm's float32 route): each
     converted to int32 (exact) and shifted there (an arithmetic shift is floor(v 2**ex), as
-    synapses.shift_floor), then widened: 32-bit lanes that AVX2 vectorises (no float64 -> int64 conversion)."""
+    synapses.shift_floor), then widened: 32-bit lanes that AVX2 vectorises (no float64 -> int64 conversion).
+    ``assign``: = instead of +=."""
     m = acc.shape[1]
     for i in range(N):
         row = out[i, a0:a0 + m]
         r = acc[i]
         if ex >= 0:
-            for c in range(m):
-                row[c] += np.int64(np.int32(r[c])) << ex
+            if assign:
+                for c in range(m):
+                    row[c] = np.int64(np.int32(r[c])) << ex
+            else:
+                for c in range(m):
+                    row[c] += np.int64(np.int32(r[c])) << ex
         else:
             s = np.int32(min(-ex, 31))  # |v| < 2**24: v >> 31 is already floor(v 2**ex) for any ex <= -24
-            for c in range(m):
-                row[c] += np.int64(np.int32(r[c]) >> s)
+            if assign:
+                for c in range(m):
+                    row[c] = np.int64(np.int32(r[c]) >> s)
+            else:
+                for c in range(m):
+                    row[c] += np.int64(np.int32(r[c]) >> s)
