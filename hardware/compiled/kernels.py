@@ -204,6 +204,13 @@ def vtanh(x, out):
         out[i] = tanh(x[i])
 
 
+@njit(**JIT)
+def vlut(x12, base, out):
+    """out[i] = lut(x12[i], base) (1-D int64; for the conformance tests)."""
+    for i in range(x12.size):
+        out[i] = lut(x12[i], base)
+
+
 # ---- the spiking soma (kinds/soma.py: soma_fixed / soma_float), one neuron ------------------------------------
 @njit(**INLINE)
 def _soma_fixed(v, a, d, dv, th, ba, da, reset, adapt):
