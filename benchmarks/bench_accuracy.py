@@ -96,7 +96,8 @@ TUNED_ADLIF_LSTM = {**TUNED_ADLIF, "batch": 16}
 # option is written out (the values of spikernn.neurons in round 7), so that a change of the layers' defaults does
 # not change the recipe.
 TUNED_ADLIF_TH02 = {**TUNED_ADLIF, "neuron": {
-    "neuron": "adlif", "threshold": 0.2, "learn_threshold": True, "reset": "zero", "discretisation": "se",
+    "neuron": "adlif", "threshold": 0.2, "learn_threshold": True, "min_threshold": 1e-3, "threshold_range": None,
+    "reset": "zero", "discretisation": "se",
     "alpha_range": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta_range": (math.exp(-1 / 60), math.exp(-1 / 300)),
     "a_range": (0.0, 1.0), "b_range": (0.0, 2.0), "adapt_gain": 60.0, "learn_adlif": True, "surrogate": "atan",
     "surrogate_options": {"alpha": 2 / 0.2}}}
