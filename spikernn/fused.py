@@ -497,6 +497,37 @@ class _DeltaSomaBackward:
         return None, None, self.carry, ()
 
 
+MALLOC_MMAP_THRESHOLD = 32 << 20  # bytes: the largest glibc accepts (mallopt M_MMAP_THRESHOLD)
+MALLOC_TRIM_THRESHOLD = 256 << 20  # bytes of free memory the heap keeps before returning it to the system
+_MALLOC: dict = {"tuned": None}
+
+
+def _tune_malloc() -> bool:
+    """Once per process, on the first CPU sequence of :class:`FusedSpikingSequence`: glibc's malloc keeps the
+    fused path's (T,B,G*H) buffers in its heap instead of mapping fresh pages for each (``mallopt``
+    M_MMAP_THRESHOLD = :data:`MALLOC_MMAP_THRESHOLD`, M_TRIM_THRESHOLD = :data:`MALLOC_TRIM_THRESHOLD`). glibc's
+    default threshold adapts to the largest block freed so far, so a buffer of exactly that size (x_proj, the
+    gates, their gradient: 6.5 MB each at B=32, T=100, H=128) is mapped anew and page-faulted in on every call:
+    ~5300 page faults and ~8 ms of system time per fwd+bwd of the benchmark's SpikingLSTM (18-26 ms), none with
+    these settings (2 shared cores, 1 thread). The cost: the process keeps freed memory (up to its peak use) for
+    reuse. It applies to the whole process (as preloading jemalloc or tcmalloc would); ``SPIKERNN_MALLOPT=0``
+    leaves malloc alone. Returns whether the settings were made (False: not glibc, or switched off)."""
+    if _MALLOC["tuned"] is None:
+        _MALLOC["tuned"] = False
+        if os.environ.get("SPIKERNN_MALLOPT", "1") != "0":
+            try:
+                import ctypes
+
+                mallopt = ctypes.CDLL(None).mallopt
+                mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+                M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+                _MALLOC["tuned"] = bool(mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+                                        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
+            except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to set
+                pass
+    return _MALLOC["tuned"]
+
+
 _KERNELS: dict = {"module": None, "error": None, "load_s": None}
 
 
@@ -661,11 +692,21 @@ def _lstm_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh:
     return ACT, Q
 
 
-def _bptt_compiled(step: Callable, args: tuple, mm_b: "_Matmul", gS: Tensor, G_rec: Tensor, GS: Tensor) -> None:
+def _bptt_compiled(step: Callable, seq: Callable, args: tuple, w_hh: Tensor, gS: Tensor, G_rec: Tensor,
+                   GS: Tensor) -> None:
     """The time loop of a compiled backward pass, t = T−1 … 0: ``GS`` = dL/ds_t from outside the soma (``gS[t]``
-    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one torch GEMM), then ``step(t, last, *args,
-    b0, b1)``; the batch halves on two threads as :func:`_split_batch`."""
+    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one GEMM), then ``step(t, last, *args, b0,
+    b1)``; the batch halves on two threads as :func:`_split_batch`. Where torch's MKL is callable from the kernels
+    (:data:`spikernn._fused_kernels.HAVE_SGEMM`) all T steps of a half are one call of ``seq`` (the same sgemm
+    call as ``torch.addmm``, so the same bits, without a Python step loop: each step's ~8 µs of dispatch and, at 2
+    threads, the two halves' hand-offs of the GIL); else a Python loop of one ``torch.addmm`` and one ``step``."""
     T, B = gS.shape[:2]
+    K = compiled_kernels()
+    if K.HAVE_SGEMM and w_hh.dtype == torch.float32:
+        g, wh = _numpy(gS), _numpy(w_hh)
+        _split_batch(lambda b0, b1: seq(g, wh, *args, b0, b1), B)
+        return
+    mm_b = _Matmul(w_hh.t(), B)
 
     def run(b0: int, b1: int) -> None:
         with torch.no_grad():
@@ -692,14 +733,14 @@ def _lstm_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tens
     GZ = torch.empty(T, B, 4 * H, dtype=Q.dtype)
     GS = torch.empty(B, H, dtype=Q.dtype)
     carry = torch.zeros(B, H, dtype=Q.dtype)
-    mm_b = _Matmul(w_hh.t(), B)
     gS = gS.contiguous()
     bufs, params = _soma_kernel_args(K, soma, spec, H, True)
     args = (GS.numpy(), GZ.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(C), _numpy(Q), _numpy(S),
             _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
-    step = K.lstm_adlif_backward_step if spec.neuron == "adlif" else K.lstm_lif_backward_step
-
-    _bptt_compiled(step, args, mm_b, gS, GZ, GS)
+    adlif = spec.neuron == "adlif"
+    step = K.lstm_adlif_backward_step if adlif else K.lstm_lif_backward_step
+    seq = K.lstm_adlif_backward_seq if adlif else K.lstm_lif_backward_seq
+    _bptt_compiled(step, seq, args, w_hh, gS, GZ, GS)
     return GZ, carry
 
 
@@ -759,14 +800,14 @@ def _gru_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tenso
     GHP = torch.empty(T, B, 3 * H, dtype=HP.dtype)
     GS = torch.empty(B, H, dtype=HP.dtype)
     carry = torch.zeros(B, H, dtype=HP.dtype)
-    mm_b = _Matmul(w_hh.t(), B)
     gS = gS.contiguous()
     bufs, params = _soma_kernel_args(K, soma, spec, H, True)
     args = (GS.numpy(), GX.numpy(), GHP.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(HP), _numpy(C),
             _numpy(S), _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
-    step = K.gru_adlif_backward_step if spec.neuron == "adlif" else K.gru_lif_backward_step
-
-    _bptt_compiled(step, args, mm_b, gS, GHP, GS)
+    adlif = spec.neuron == "adlif"
+    step = K.gru_adlif_backward_step if adlif else K.gru_lif_backward_step
+    seq = K.gru_adlif_backward_seq if adlif else K.gru_lif_backward_seq
+    _bptt_compiled(step, seq, args, w_hh, gS, GHP, GS)
     return GX, GHP, carry
 
 
@@ -789,6 +830,8 @@ class FusedSpikingSequence(torch.autograd.Function):
         T, B, _ = x_proj.shape
         H = w_hh.shape[1]
         opts = dict(dtype=x_proj.dtype, device=x_proj.device)
+        if _MALLOC["tuned"] is None and x_proj.device.type == "cpu":
+            _tune_malloc()
         soma = _SOMAS[spec.neuron][0](spec, params, T, B, H, opts, s0, v0, a0)
         C = torch.empty(T + 1, B, H, **opts)
         C[0] = c0

@@ -250,3 +250,29 @@ def test_batch_halves_use_one_blas_thread_each(monkeypatch):
         assert get() == 2
     finally:
         torch.set_num_threads(prev)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("soma", sorted(SOMAS))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bptt_in_one_kernel_call_equals_the_python_step_loop(cls, soma, threads, monkeypatch):
+    """Where torch's MKL sgemm is callable from the kernels (_fused_kernels.HAVE_SGEMM) the BPTT of a batch half is
+    one kernel call (*_backward_seq: the step GEMM is the sgemm call torch.addmm makes): bit for bit the gradients of
+    the Python loop of one torch.addmm and one backward-step kernel per step, at 1 and 2 threads (batch halves)."""
+    K = fused.compiled_kernels()
+    if not K.HAVE_SGEMM:
+        pytest.skip("torch without an MKL sgemm_ export")
+    torch.manual_seed(11)
+    m = cls(6, 24, **SOMAS[soma])
+    x = torch.randn(15, 18, 6)
+    h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(18)]
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        o1, s1, g1 = _run(m, x, h0)
+        monkeypatch.setattr(K, "HAVE_SGEMM", False)
+        o2, s2, g2 = _run(m, x, h0)
+    finally:
+        torch.set_num_threads(prev)
+    assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
+    assert all(torch.equal(g1[n], g2[n]) for n in g1), [n for n in g1 if not torch.equal(g1[n], g2[n])]
