@@ -586,16 +586,26 @@ def _numpy(t: Tensor, shape: Optional[tuple] = None):
 
 SPLIT_MIN_BATCH = 16  # batches at least this large run as two halves (on two threads when torch has >= 2)
 SPLIT_PARALLEL = True  # False: the halves one after the other even with >= 2 torch threads
+# False: the second half on a Python worker thread even where torch's OpenMP runtime is callable (for A/B timing:
+# SPIKERNN_SPLIT=thread in the environment)
+SPLIT_OPENMP = os.environ.get("SPIKERNN_SPLIT", "openmp") != "thread"
 _POOL: dict = {"pool": None, "pid": None}
 
 
 def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     """``run(b0, b1)`` over the batch rows ``0:B``: with ``B >= SPLIT_MIN_BATCH`` as two halves, at once on two
-    threads when torch has >= 2 (one in a worker thread; each half's GEMMs on one MKL thread, :func:`_mkl_local_threads`,
-    and the numba kernels and torch ops release the GIL), else one after the other; smaller batches in one call.
-    The halves are the same rows either way; their result equals one loop's to float32 rounding, not always bit
-    for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on another thread or with
-    another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py). ``SPLIT_PARALLEL = False`` runs the halves in turn."""
+    threads when torch has >= 2 (each half's GEMMs on one MKL thread, :func:`_mkl_local_threads`; the numba kernels
+    and torch ops release the GIL), else one after the other; smaller batches in one call. The two threads are
+    torch's own OpenMP team where its runtime is callable (:func:`_gomp_parallel`: one ``GOMP_parallel`` region,
+    the halves on the calling thread and on torch's OpenMP worker), else the calling thread and a Python worker
+    thread. Why torch's team: libgomp's worker spins for a while after each of torch's parallel ops (300,000
+    pauses, milliseconds), so a third thread of ours shared the 2 cores with a spinning one: at 2 threads the
+    benchmark's SpikingLSTM fwd+bwd took ~140 ms of CPU time against 20 ms with ``OMP_WAIT_POLICY=passive``
+    (2 shared cores, load 7). The halves are the same rows either way; their result equals one loop's to float32
+    rounding, not always bit for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on
+    another thread or with another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py).
+    ``SPLIT_PARALLEL = False`` runs the halves in turn; ``SPLIT_OPENMP = False`` (``SPIKERNN_SPLIT=thread``) uses
+    the Python worker thread."""
     if B < SPLIT_MIN_BATCH:
         run(0, B)
         return
@@ -604,10 +614,6 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
         run(0, h)
         run(h, B)
         return
-    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
     inference = torch.is_inference_mode_enabled()  # thread-local, as grad mode (the runs use no_grad)
     one_blas_thread = _mkl_local_threads()
 
@@ -617,20 +623,71 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
         if one_blas_thread is not None:
             one_blas_thread(1)
         try:
-            run(b0, b1)
+            with torch.inference_mode(inference):
+                run(b0, b1)
         finally:
             if one_blas_thread is not None:
                 one_blas_thread(0)  # 0: MKL's process-wide setting again (torch.set_num_threads)
 
-    def second_half() -> None:
-        with torch.inference_mode(inference):
-            half(h, B)
+    gomp = _gomp_parallel() if SPLIT_OPENMP else None
+    if gomp is not None:
+        todo, errors = [(h, B), (0, h)], []
 
-    other = _POOL["pool"].submit(second_half)
+        def body(_data) -> None:  # on each thread of the team: take halves until none is left (a team of 1 does both)
+            while todo:
+                try:
+                    b0, b1 = todo.pop()
+                except IndexError:
+                    return
+                try:
+                    half(b0, b1)
+                except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread below
+                    errors.append(exc)
+
+        callback = _GOMP["type"](body)
+        gomp(callback, None, 2, 0)  # ctypes releases the GIL for the call; the team takes it in body
+        if errors:
+            raise errors[0]
+        return
+    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
+
+    other = _POOL["pool"].submit(half, h, B)
     try:
         half(0, h)
     finally:
         other.result()
+
+
+_GOMP: dict = {"looked": False, "parallel": None, "type": None, "pid": os.getpid()}
+
+
+def _gomp_parallel() -> Optional[Callable]:
+    """libgomp's ``GOMP_parallel(fn, data, num_threads, flags)`` from torch's own OpenMP runtime (the one torch
+    loaded: its threads are torch's intra-op team), as a ctypes function taking a ``_GOMP["type"]`` callback, or
+    None: torch without that runtime (another OpenMP, or none), or in a forked child of the process that imported
+    this module (libgomp's team does not survive a fork)."""
+    if os.getpid() != _GOMP["pid"]:
+        return None
+    if not _GOMP["looked"]:
+        _GOMP["looked"] = True
+        try:
+            import ctypes
+
+            path = os.path.join(os.path.dirname(torch.__file__), "lib", "libgomp.so.1")
+            with open("/proc/self/maps") as maps:  # only the runtime torch already runs on, never a second copy
+                loaded = any(line.rstrip().endswith(path) for line in maps)
+            if loaded:
+                fn = ctypes.CDLL(path).GOMP_parallel
+                _GOMP["type"] = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+                fn.argtypes = [_GOMP["type"], ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+                fn.restype = None
+                _GOMP["parallel"] = fn
+        except (OSError, AttributeError):
+            pass
+    return _GOMP["parallel"]
 
 
 _MKL: dict = {"looked": False, "set_local": None}

@@ -205,6 +205,7 @@ def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
     pool is made again when the process id changed (a stale one would never run the other half)."""
     ran = []
     stale = object()
+    monkeypatch.setattr(fused, "SPLIT_OPENMP", False)  # the Python worker thread (torch's OpenMP team: below)
     monkeypatch.setitem(fused._POOL, "pool", stale)
     monkeypatch.setitem(fused._POOL, "pid", -1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
@@ -276,3 +277,36 @@ def test_bptt_in_one_kernel_call_equals_the_python_step_loop(cls, soma, threads,
         torch.set_num_threads(prev)
     assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
     assert all(torch.equal(g1[n], g2[n]) for n in g1), [n for n in g1 if not torch.equal(g1[n], g2[n])]
+
+
+def test_batch_halves_run_on_torchs_openmp_team(monkeypatch):
+    """Where torch's libgomp is callable (fused._gomp_parallel) the two halves run in one OpenMP region of torch's own
+    team: the calling thread and torch's worker, no Python thread of ours (libgomp's worker spins after torch's ops
+    and would share the cores with it); an exception in a half reaches the caller; in a forked child (another pid)
+    the Python worker thread runs instead."""
+    import threading
+
+    if fused._gomp_parallel() is None:
+        pytest.skip("torch without its own libgomp")
+    prev = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)
+        fused._split_batch(lambda b0, b1: seen.append((b0, b1, threading.get_ident())), 20)
+        assert sorted(r[:2] for r in seen) == [(0, 10), (10, 20)]
+        assert fused._POOL["pool"] is None or all(
+            r[2] not in {t.ident for t in threading.enumerate() if t.name.startswith("spikernn-fused")} for r in seen)
+
+        def boom(b0, b1):
+            if b0:
+                raise RuntimeError("half failed")
+
+        with pytest.raises(RuntimeError, match="half failed"):
+            fused._split_batch(boom, 20)
+        monkeypatch.setitem(fused._GOMP, "pid", -1)
+        assert fused._gomp_parallel() is None
+        seen.clear()
+        fused._split_batch(lambda b0, b1: seen.append((b0, b1)), 20)
+        assert sorted(seen) == [(0, 10), (10, 20)]
+    finally:
+        torch.set_num_threads(prev)
