@@ -63,8 +63,8 @@ def main() -> None:
     print(f"fused LSTM: {engine}; step GEMMs: {'oneDNN' if fused._use_onednn(x) else 'torch default (MKL/BLAS)'}")
     if engine == "numba kernels":
         K = fused.compiled_kernels()
-        halves = ("torch's OpenMP team" if fused.SPLIT_OPENMP and fused._gomp_parallel() is not None
-                  else "a Python worker thread")
+        openmp = getattr(fused, "SPLIT_OPENMP", False) and fused._gomp_parallel() is not None
+        halves = "torch's OpenMP team" if openmp else "a Python worker thread"
         bptt = "one kernel call per batch half (MKL sgemm)" if getattr(K, "HAVE_SGEMM", False) else "Python step loop"
         print(f"fused backward: {bptt}; batch halves at >= 2 threads on {halves}")
 

@@ -570,6 +570,16 @@ def _add_gemm(add, G, WH, out, ints, one, trans):
 
 
 @njit(**INLINE)
+def _bptt_gs(t, gS, G, WH, GS, b0, b1, ints, one, trans):
+    """``GS`` = dL/ds_t from outside the soma for rows ``b0:b1``: ``gS[t]``, plus ``G[t+1]`` ``WH`` below the last
+    step (``G`` the recurrent gradients, (T,B,G*H))."""
+    if t == gS.shape[0] - 1:
+        GS[b0:b1] = gS[t, b0:b1]
+    else:
+        _add_gemm(gS[t, b0:b1], G[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+
+
+@njit(**INLINE)
 def _gemm_scratch():
     return np.empty(6, np.int32), np.ones(1, np.float32), np.full(1, 78, np.uint8)  # 78: 'N'
 
@@ -582,10 +592,7 @@ def lstm_lif_backward_seq(gS, WH, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV
     T = gS.shape[0]
     ints, one, trans = _gemm_scratch()
     for t in range(T - 1, -1, -1):
-        if t == T - 1:
-            GS[b0:b1] = gS[t, b0:b1]
-        else:
-            _add_gemm(gS[t, b0:b1], GZ[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+        _bptt_gs(t, gS, GZ, WH, GS, b0, b1, ints, one, trans)
         lstm_lif_backward_step(t, t == T - 1, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset, b0, b1)
 
 
@@ -596,10 +603,7 @@ def lstm_adlif_backward_seq(gS, WH, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, PH
     T = gS.shape[0]
     ints, one, trans = _gemm_scratch()
     for t in range(T - 1, -1, -1):
-        if t == T - 1:
-            GS[b0:b1] = gS[t, b0:b1]
-        else:
-            _add_gemm(gS[t, b0:b1], GZ[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+        _bptt_gs(t, gS, GZ, WH, GS, b0, b1, ints, one, trans)
         lstm_adlif_backward_step(t, t == T - 1, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, PHI, alpha, beta, qa, qb,
                                  gV, gA, gC, reset, se, b0, b1)
 
@@ -610,10 +614,7 @@ def gru_lif_backward_seq(gS, WH, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, bet
     T = gS.shape[0]
     ints, one, trans = _gemm_scratch()
     for t in range(T - 1, -1, -1):
-        if t == T - 1:
-            GS[b0:b1] = gS[t, b0:b1]
-        else:
-            _add_gemm(gS[t, b0:b1], GHP[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+        _bptt_gs(t, gS, GHP, WH, GS, b0, b1, ints, one, trans)
         gru_lif_backward_step(t, t == T - 1, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, beta, gV, gC, reset, b0, b1)
 
 
@@ -624,9 +625,6 @@ def gru_adlif_backward_seq(gS, WH, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C, 
     T = gS.shape[0]
     ints, one, trans = _gemm_scratch()
     for t in range(T - 1, -1, -1):
-        if t == T - 1:
-            GS[b0:b1] = gS[t, b0:b1]
-        else:
-            _add_gemm(gS[t, b0:b1], GHP[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+        _bptt_gs(t, gS, GHP, WH, GS, b0, b1, ints, one, trans)
         gru_adlif_backward_step(t, t == T - 1, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C, S, PHI, alpha, beta, qa,
                                 qb, gV, gA, gC, reset, se, b0, b1)

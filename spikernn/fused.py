@@ -22,9 +22,12 @@ the four gates) and one numba kernel for the rest of the step (cell update, memb
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
 ~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
 memory). The forward runs all T steps of a batch half in one kernel call, W_hh s summed over the spikes (no step
-GEMM), and W_hh's gradient is summed over the spikes where they are sparse (:func:`_spike_weight_grad`). Batches of
-16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`; each half's GEMMs
-on one MKL thread), equal to running them in turn to float32 rounding. Same saved tensors, same equations; the kernels' float32 rounding
+GEMM); so does the backward where torch's MKL is callable from the kernels (each step's GEMM the ``sgemm_`` call
+of ``torch.addmm``, bit for bit; :func:`_bptt_compiled`), and W_hh's gradient is summed over the spikes where they
+are sparse (:func:`_spike_weight_grad`). Batches of 16 or more run as two halves, at once on two threads when torch
+has >= 2 (:func:`_split_batch`: in one region of torch's own OpenMP team; each half's GEMMs on one MKL thread),
+equal to running them in turn to float32 rounding. glibc's malloc is told to keep the big buffers in its heap
+(:func:`_tune_malloc`: no page faults per call). Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
