@@ -604,7 +604,9 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     thread. Why torch's team: libgomp's worker spins for a while after each of torch's parallel ops (300,000
     pauses, milliseconds), so a third thread of ours shared the 2 cores with a spinning one: at 2 threads the
     benchmark's SpikingLSTM fwd+bwd took ~140 ms of CPU time against 20 ms with ``OMP_WAIT_POLICY=passive``
-    (2 shared cores, load 7). The halves are the same rows either way; their result equals one loop's to float32
+    (2 shared cores, load 7), and SpikingLSTM/nn.LSTM at 2 threads (wall, Xeon, load < 2, medians of 5 runs) was
+    1.64 with the Python thread against 1.20 with torch's team (benchmarks/results/round7/speed_cells_t19train.md).
+    The halves are the same rows either way; their result equals one loop's to float32
     rounding, not always bit for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on
     another thread or with another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py).
     ``SPLIT_PARALLEL = False`` runs the halves in turn; ``SPLIT_OPENMP = False`` (``SPIKERNN_SPLIT=thread``) uses
