@@ -625,14 +625,13 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     def half(b0: int, b1: int) -> None:
         # each half's GEMMs on its own thread only: with torch's 2 threads each would start a team of 2 (4 threads
         # on 2 cores, spinning at every barrier)
-        if one_blas_thread is not None:
-            one_blas_thread(1)
+        prev = one_blas_thread(1) if one_blas_thread is not None else None  # the thread's previous local count
         try:
             with torch.inference_mode(inference):
                 run(b0, b1)
         finally:
-            if one_blas_thread is not None:
-                one_blas_thread(0)  # 0: MKL's process-wide setting again (torch.set_num_threads)
+            if prev is not None:
+                one_blas_thread(prev)  # as before (0: MKL's process-wide setting, torch.set_num_threads)
 
     gomp = _gomp_parallel() if SPLIT_OPENMP else None
     if gomp is not None:
@@ -699,8 +698,8 @@ _MKL: dict = {"looked": False, "set_local": None}
 
 
 def _mkl_local_threads() -> Optional[Callable[[int], int]]:
-    """MKL's ``MKL_Set_Num_Threads_Local(n)`` (the calling thread's BLAS thread count; 0: the process-wide one,
-    which ``torch.set_num_threads`` sets) from torch's own library, or None where torch has no MKL that exports it
+    """MKL's ``MKL_Set_Num_Threads_Local(n)`` (sets the calling thread's BLAS thread count, 0: the process-wide
+    one, which ``torch.set_num_threads`` sets; returns the previous local count) from torch's own library, or None where torch has no MKL that exports it
     (then the halves' GEMMs use torch's thread count)."""
     if not _MKL["looked"]:
         _MKL["looked"] = True
