@@ -166,7 +166,12 @@ class Backend(ABC):
         """Run ``net`` on ``x_tbi`` (T, B, I); return the aligned output (T, B, O) float64 and the activity
         (only the valid steps of each sequence counted when ``lengths`` is given)."""
         self.check_options(options)
-        x = check_input(x_tbi, net)
+        return self._simulate_checked(net, check_input(x_tbi, net), lengths, options)
+
+    def _simulate_checked(self, net: Network, x: np.ndarray, lengths: np.ndarray | None,
+                          options: dict) -> tuple[np.ndarray, ActivityStats]:
+        """:meth:`simulate` on an input :func:`check_input` has already returned (a subclass's ``simulate``
+        that checked it itself calls this, so the input is scanned once)."""
         T, B, _ = x.shape
         rec = self.execute(net, x, encode_input(net, x), **options)
         return decode_outputs(net, rec), count_activity(net, rec.masks, T, B, lengths=lengths)

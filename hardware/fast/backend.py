@@ -112,7 +112,7 @@ class FastBackend(Backend):
             out = _streamed(net, x, options)
             if out is not None:
                 return out
-        return super().simulate(net, x, lengths=lengths, **options)
+        return self._simulate_checked(net, x, lengths, options)
 
     def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
         """A :class:`~spikernn.hardware.backends.stream.Stream` of ``net``: the compiled interpreter, one call per
