@@ -17,7 +17,7 @@ Recipes (both unidirectional, hidden 128, one layer):
 * ``tuned`` (only when asked, ``--recipes tuned``) — ``best``'s models trained 200 epochs with random time
   crops and label smoothing (:data:`TUNED`, :func:`train_tuned`).
 * ``tuned_adlif`` (only when asked) — round 4's JapaneseVowels recipe: ``best``'s spiking models with the
-  adLIF soma (θ 0.3, gain q 60; passed explicitly, whatever the layers' defaults), trained 60 epochs with a
+  adLIF soma (θ 0.3, gain q 60, SE-adLIF's α and b ranges; passed explicitly, whatever the layers' defaults), trained 60 epochs with a
   one-cycle schedule peaking at lr 1e-2, Adam weight decay 1e-3, clipping 1.0, random time crops 20 % and
   label smoothing 0.1
   (:data:`TUNED_ADLIF`; chosen on hold-outs of the training set, ``screen_japanese_vowels.py``).
@@ -82,8 +82,11 @@ RECIPES = ("plain", "best")
 TUNED = {"epochs": 200, "crop": 0.2, "label_smoothing": 0.1}
 # round 4 (benchmarks/results/accuracy_notes.md, "Round 4"): chosen on 3 stratified hold-outs of 72 of the 270
 # JapaneseVowels training utterances (screen_japanese_vowels.py), SpikingGRU, 60 epochs
+# (the soma's options as measured then, pinned whatever the layers' defaults: SE-adLIF's α and b ranges too)
 TUNED_ADLIF = {"epochs": 60, "lr": 1e-2, "pct_start": 0.3, "weight_decay": 1e-3, "crop": 0.2, "label_smoothing": 0.1,
-               "batch": 32, "readout_decay": 0.97, "neuron": {"neuron": "adlif", "adapt_gain": 60.0, "threshold": 0.3}}
+               "batch": 32, "readout_decay": 0.97,
+               "neuron": {"neuron": "adlif", "adapt_gain": 60.0, "threshold": 0.3,
+                          "alpha_range": snr.neurons.ADLIF_RANGES["alpha"], "b_range": snr.neurons.ADLIF_RANGES["b"]}}
 # round 5 (benchmarks/results/round5/accuracy_r5_lstm.md): TUNED_ADLIF with SpikingLSTM's own changes, chosen on
 # 6 stratified hold-outs of 90 of the 270 JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm);
 # on the test split no better than TUNED_ADLIF (both 97.66 %, 3 seeds), kept so that the measurement can be re-run

@@ -89,6 +89,8 @@ def test_tuned_adlif_recipe_uses_the_adlif_soma_and_its_epochs(tmp_path):
     net = bench_accuracy.build("snn_gru", "tuned_adlif", bench_accuracy.snr.datasets.load("synthetic")[0], 8, {})
     opts = net.rnn.neuron_options
     assert (opts.neuron, opts.threshold, opts.adapt_gain, opts.learn_threshold) == ("adlif", 0.3, 60.0, True)
+    ranges = bench_accuracy.snr.neurons.ADLIF_RANGES  # round 4's, not the GRU's round-7 defaults
+    assert (opts.alpha_range, opts.b_range) == (ranges["alpha"], ranges["b"])
     args = ["--data", "synthetic", "--models", "snn_gru", "--recipes", "tuned_adlif", "--seeds", "1",
             "--hidden", "8", "--quiet", "--out", str(tmp_path)]
     saved = bench_accuracy.RECIPE_EPOCHS["tuned_adlif"]

@@ -278,3 +278,30 @@ def test_graded_delta_options_and_errors():
     assert z.neuron_parameters(0)["threshold"] == 0.0
     y, _ = z(torch.randn(4, 1, 2))
     assert torch.isfinite(y).all()
+
+
+def test_adlif_gru_with_its_default_ranges_converts():
+    """SpikingGRU's own adLIF ranges (spikernn.neurons, "Round 7": α down to e^-1, τ_u 1 step; b up to 3, q·b up
+    to 180) convert: every value at its range's ends quantises without a warning (16-bit decrement
+    round(65536 (1 - α)) <= 65536, q·b within the 24-bit registers), float spikes are torch's, fixed point agrees."""
+    import warnings
+
+    from spikernn.hardware.kinds.soma import DECAY_ONE
+    from spikernn.neurons import default_ranges
+
+    torch.manual_seed(0)
+    rng = default_ranges("adlif", "gru")
+    m = SpikingGRU(3, 8).double().eval()
+    with torch.no_grad():
+        m.alpha_l0.copy_(torch.tensor(rng["alpha"]).repeat(4))
+        m.b_l0.copy_(torch.tensor(rng["b"]).repeat_interleave(4))
+    x = torch.randn(100, 3, 3, dtype=torch.float64) * 2 + 0.5
+    r = verify(m, to_lava(m), x, backend="fast")
+    assert r.agreement == 1.0 and r.max_abs_error == 0.0 and r.model_output.mean() > 0.02, r.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = to_lava(m, "fixed", calibration_x=x)
+    p = q.population("l0").params
+    want = np.round(DECAY_ONE * (1 - np.array(rng["alpha"] * 4)))  # 16-bit decays (hardware.kinds.soma)
+    np.testing.assert_array_equal(p["dalpha"], want)
+    assert int(np.max(p["b"])) > 0 and verify(m, q, x, backend="fast").agreement > 0.9

@@ -294,22 +294,24 @@ def test_neuron_defaults_chosen_for_the_drop_in_recipe():
 
 
 def test_adlif_default_ranges_per_cell_type():
-    """SpikingRNN's adLIF soma draws α from its own range and learns θ0 (spikernn.neurons, "Round 5":
-    CELL_RANGES, CELL_OPTIONS), the LSTM/GRU keep SE-adLIF's ranges (ADLIF_RANGES) and a fixed θ0; an explicit
-    option wins; saved configs keep the values they had."""
+    """SpikingRNN's adLIF soma draws α from its own range and learns θ0 (spikernn.neurons, "Round 5"), the GRU's
+    draws α and b from its own ranges ("Round 7"; CELL_RANGES, CELL_OPTIONS), the LSTM keeps SE-adLIF's ranges
+    (ADLIF_RANGES); the LSTM/GRU keep a fixed θ0; an explicit option wins; saved configs keep the values they had."""
     import math
 
     from spikernn.neurons import ADLIF_RANGES, CELL_RANGES, default_ranges
 
-    assert set(CELL_RANGES) == {("rnn", "adlif")}
-    rnn = default_ranges("adlif", "rnn")
+    assert set(CELL_RANGES) == {("rnn", "adlif"), ("gru", "adlif")}
+    rnn, gru = default_ranges("adlif", "rnn"), default_ranges("adlif", "gru")
     assert rnn == {**ADLIF_RANGES, **CELL_RANGES[("rnn", "adlif")]} and rnn["alpha"] != ADLIF_RANGES["alpha"]
     assert rnn["alpha"] == (math.exp(-1 / 5), math.exp(-1 / 100))  # τ_u 5-100 steps
+    assert gru == {**ADLIF_RANGES, "alpha": (math.exp(-1), math.exp(-1 / 25)), "b": (0.0, 3.0)}  # τ_u 1-25 steps
     assert default_ranges("lif", "rnn") == {} and default_ranges("adlif") == ADLIF_RANGES
+    assert default_ranges("adlif", "lstm") == ADLIF_RANGES
     for cls in (snr.SpikingRNN, snr.SpikingRNNCell, snr.SpikingLSTM, snr.SpikingLSTMCell, snr.SpikingGRU,
                 snr.SpikingGRUCell):
         want = default_ranges("adlif", cls.kind)
-        assert want == (rnn if cls.kind == "rnn" else ADLIF_RANGES), cls
+        assert want == {"rnn": rnn, "gru": gru}.get(cls.kind, ADLIF_RANGES), cls
         m = cls(2, 200)
         o = m.neuron_options
         suffix = "_l0" if hasattr(m, "alpha_l0") else ""
@@ -317,8 +319,11 @@ def test_adlif_default_ranges_per_cell_type():
             assert getattr(o, n + "_range") == (lo, hi), (cls, n)
             t = getattr(m, n + suffix)
             assert t.min() >= lo and t.max() <= hi, (cls, n)
-        # the RNN's α spreads above SE-adLIF's high end (τ_u > 25 steps); the LSTM/GRU's never does
-        assert (getattr(m, "alpha" + suffix).max() > ADLIF_RANGES["alpha"][1]) == (cls.kind == "rnn"), cls
+        # the RNN's α spreads above SE-adLIF's high end (τ_u > 25 steps), the GRU's below its low end (τ_u < 5)
+        alpha = getattr(m, "alpha" + suffix)
+        assert (alpha.max() > ADLIF_RANGES["alpha"][1]) == (cls.kind == "rnn"), cls
+        assert (alpha.min() < ADLIF_RANGES["alpha"][0]) == (cls.kind == "gru"), cls
+        assert (getattr(m, "b" + suffix).max() > ADLIF_RANGES["b"][1]) == (cls.kind == "gru"), cls
         assert cls(2, 3, alpha_range=(0.5, 0.6)).neuron_options.alpha_range == (0.5, 0.6)
         assert cls(2, 3, alpha_range=None).neuron_options.alpha_range == want["alpha"]
         assert cls(2, 3, neuron="lif").neuron_options.alpha_range == ADLIF_RANGES["alpha"]  # unused by LIF
@@ -347,10 +352,15 @@ def test_adlif_default_ranges_per_cell_type():
         assert any(n.startswith("threshold") for n, _ in m.named_parameters()) == (cls.kind == "rnn"), cls
         assert not cls(2, 3, neuron="lif").neuron_options.learn_threshold
         assert not cls(2, 3, learn_threshold=False).neuron_options.learn_threshold
-    # a saved config records the range, so a model saved with other defaults loads with its own
+    # a saved config records the ranges, so a model saved with other defaults loads with its own
     cfg = snr.SpikingRNN(2, 3, alpha_range=list(ADLIF_RANGES["alpha"])).neuron_options.to_config()
     assert snr.SpikingRNN(2, 3, **cfg).neuron_options.alpha_range == ADLIF_RANGES["alpha"]
     assert snr.SpikingRNN(2, 3).neuron_options.to_config()["alpha_range"] == list(rnn["alpha"])
+    old = snr.SpikingGRU(2, 3, alpha_range=list(ADLIF_RANGES["alpha"]), b_range=list(ADLIF_RANGES["b"]))
+    back = snr.SpikingGRU(2, 3, **old.neuron_options.to_config()).neuron_options
+    assert (back.alpha_range, back.b_range) == (ADLIF_RANGES["alpha"], ADLIF_RANGES["b"])  # a round-5 GRU
+    cfg = snr.SpikingGRU(2, 3).neuron_options.to_config()
+    assert (cfg["alpha_range"], cfg["b_range"]) == (list(gru["alpha"]), list(gru["b"]))
 
 
 def test_min_threshold_floors_the_effective_threshold(tmp_path):
