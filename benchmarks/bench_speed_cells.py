@@ -61,6 +61,12 @@ def main() -> None:
 
     engine = "numba kernels" if fused.compiled_kernels() is not None else "torch loop (no numba kernels)"
     print(f"fused LSTM: {engine}; step GEMMs: {'oneDNN' if fused._use_onednn(x) else 'torch default (MKL/BLAS)'}")
+    if engine == "numba kernels":
+        K = fused.compiled_kernels()
+        openmp = getattr(fused, "SPLIT_OPENMP", False) and fused._gomp_parallel() is not None
+        halves = "torch's OpenMP team" if openmp else "a Python worker thread"
+        bptt = "one kernel call per batch half (MKL sgemm)" if getattr(K, "HAVE_SGEMM", False) else "Python step loop"
+        print(f"fused backward: {bptt}; batch halves at >= 2 threads on {halves}")
 
     def layer_fn(m):
         def f():

@@ -10,11 +10,13 @@ seed 1234 + the run's seed, so each seed holds out other utterances; the test sp
 
 Options (model): kind, hidden, layers, dropout, readout_decay, learn_readout_decay, readout_mean (logits
 averaged over the valid steps instead of read at the last one), fbias (added to the LSTM's forget-gate input
-bias at initialisation), neuron options (any key of :class:`spikernn.neurons.NeuronOptions`, e.g. neuron,
-threshold, learn_threshold, adapt_gain, surrogate_options).
+bias at initialisation), rdrop (dropout on the readout's input spikes, training only), neuron options (any key
+of :class:`spikernn.neurons.NeuronOptions`, e.g. neuron, threshold, learn_threshold, adapt_gain, surrogate_options).
 Options (training): epochs, lr, batch, wd, clip, sched (cosine | onecycle | none), warmup (fraction, onecycle),
 crop (random time crop fraction), noise (Gaussian input noise std), in_dropout (dropout on the input features),
-warp (random time-warp factor range +-warp, linear resampling), label_smoothing.
+warp (random time-warp factor range +-warp, linear resampling), label_smoothing, swa (fraction of the last epochs
+whose end-of-epoch weights are averaged into the final model, ``torch.optim.swa_utils.AveragedModel``; one model),
+swa_lr (with swa: the schedule spans the epochs before the averaging phase, which runs at this constant lr).
 """
 from __future__ import annotations
 
@@ -28,13 +30,15 @@ from torch import nn
 
 import spikernn as snr
 
-MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias")
+MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
+              "rdrop")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
-              "in_dropout")
+              "in_dropout", "swa", "swa_lr")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
-            "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0}
+            "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
+            "swa_lr": 0.0, "rdrop": 0.0}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -70,6 +74,9 @@ def build(o: dict, F: int, C: int) -> nn.Module:
             for name, p in net.rnn.named_parameters():
                 if name.startswith("bias_ih"):
                     p[H:2 * H] += o["fbias"]
+    if o.get("rdrop"):  # dropout on the readout's input (the last layer's spikes), training only
+        p = o["rdrop"]
+        net.readout.register_forward_pre_hook(lambda m, a: (nn.functional.dropout(a[0], p, m.training), *a[1:]))
     return MeanReadout(net) if o["readout_mean"] else net
 
 
@@ -103,14 +110,23 @@ def train(net, data, o, seed):
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["wd"])
     steps = o["epochs"] * math.ceil(len(data) / o["batch"])
+    swa_epochs = int(round(o.get("swa", 0.0) * o["epochs"]))
+    if o.get("swa_lr"):  # the schedule spans the epochs before the averaging phase, which runs at lr swa_lr
+        steps = (o["epochs"] - swa_epochs) * math.ceil(len(data) / o["batch"])
     if o["sched"] == "cosine":
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
     elif o["sched"] == "onecycle":
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, o["lr"], total_steps=steps, pct_start=o["warmup"])
     else:
         sched = None
+    swa_from = o["epochs"] - swa_epochs if swa_epochs else None
+    avg = torch.optim.swa_utils.AveragedModel(net) if swa_from is not None else None
     net.train()
-    for _ in range(o["epochs"]):
+    for epoch in range(o["epochs"]):
+        if o.get("swa_lr") and epoch == swa_from:
+            sched = None
+            for pg in opt.param_groups:
+                pg["lr"] = o["swa_lr"]
         perm = torch.randperm(len(data), generator=g)
         for i in range(0, len(perm), o["batch"]):
             j = perm[i:i + o["batch"]]
@@ -129,6 +145,12 @@ def train(net, data, o, seed):
             opt.step()
             if sched is not None:
                 sched.step()
+        if avg is not None and epoch >= swa_from:
+            avg.update_parameters(net)
+    if avg is not None:  # the averaged weights replace the last ones (parameters only; buffers stay)
+        with torch.no_grad():
+            for p, q in zip(net.parameters(), avg.module.parameters()):
+                p.copy_(q)
     net.eval()
 
 

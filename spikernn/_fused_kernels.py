@@ -517,3 +517,114 @@ def adlif_param_grads(GU, GW, GTH, V, S, A, J, a, b, se, out, b0, b1):
                 o_x[h] += np.float64(gw[h] * x[h])
                 o_y[h] += np.float64(gw[h] * y[h])
                 o_th[h] += np.float64(gth[h])
+
+
+# ---- whole-sequence BPTT: the step GEMM through MKL's sgemm (torch's own), then the backward steps above -----------
+
+def _find_sgemm():
+    """The address of MKL's Fortran ``sgemm_`` in torch's own library (the GEMM ``torch.addmm`` runs on MKL builds),
+    registered for LLVM as the symbol ``spikernn_sgemm`` (the kernels refer to it by name, so numba's disk cache
+    stays valid across processes); None where torch has no MKL that exports it (then the BPTT time loop stays in
+    Python, one ``torch.addmm`` per step, :func:`spikernn.fused._bptt_compiled`)."""
+    try:
+        import ctypes
+        import os
+
+        import llvmlite.binding as ll
+        import torch
+
+        if not torch.backends.mkl.is_available():
+            return None
+        lib = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
+        addr = ctypes.cast(lib.sgemm_, ctypes.c_void_p).value
+        ll.add_symbol("spikernn_sgemm", addr)
+        return addr
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+SGEMM = _find_sgemm()
+HAVE_SGEMM = SGEMM is not None
+_P = types.uintp  # every argument of the Fortran interface is a pointer
+_sgemm = types.ExternalFunction("spikernn_sgemm", types.void(_P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P))
+
+
+@njit(**INLINE)
+def _add_gemm(add, G, WH, out, ints, one, trans):
+    """``out = add + G @ WH`` (rows of 2-D float32 views with unit inner stride: add, out (R,N), G (R,K), WH (K,N))
+    with the call ``torch.addmm(add, G, WH, out=out)`` makes on MKL (copy ``add``, then sgemm with β = 1; the
+    column-major product outᵀ = WHᵀ Gᵀ), so the same bits. ``ints`` (6,) int32 scratch, ``one`` (1,) float32 1,
+    ``trans`` (1,) uint8 'N'."""
+    R, N = out.shape
+    for r in range(R):
+        o, a = out[r], add[r]
+        for n in range(N):
+            o[n] = a[n]
+    if R == 0:
+        return
+    ints[0], ints[1], ints[2] = N, R, G.shape[1]
+    ints[3], ints[4], ints[5] = WH.strides[0] // 4, G.strides[0] // 4, out.strides[0] // 4
+    _sgemm(trans.ctypes.data, trans.ctypes.data, ints[0:].ctypes.data, ints[1:].ctypes.data, ints[2:].ctypes.data,
+           one.ctypes.data, WH.ctypes.data, ints[3:].ctypes.data, G.ctypes.data, ints[4:].ctypes.data,
+           one.ctypes.data, out.ctypes.data, ints[5:].ctypes.data)
+
+
+@njit(**INLINE)
+def _bptt_gs(t, gS, G, WH, GS, b0, b1, ints, one, trans):
+    """``GS`` = dL/ds_t from outside the soma for rows ``b0:b1``: ``gS[t]``, plus ``G[t+1]`` ``WH`` below the last
+    step (``G`` the recurrent gradients, (T,B,G*H))."""
+    if t == gS.shape[0] - 1:
+        GS[b0:b1] = gS[t, b0:b1]
+    else:
+        _add_gemm(gS[t, b0:b1], G[t + 1, b0:b1], WH, GS[b0:b1], ints, one, trans)
+
+
+@njit(**INLINE)
+def _gemm_scratch():
+    return np.empty(6, np.int32), np.ones(1, np.float32), np.full(1, 78, np.uint8)  # 78: 'N'
+
+
+@njit(**JIT)
+def lstm_lif_backward_seq(gS, WH, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset, b0, b1):
+    """All T steps of the LSTM/LIF BPTT for batch rows ``b0:b1``, t = T−1 … 0: ``GS`` = ``gS[t]`` + ``GZ[t+1]``
+    ``WH`` (``WH`` = W_hh (4H,H), the g rows doubled; :func:`_add_gemm`), then :func:`lstm_lif_backward_step`.
+    ``gS`` (T,B,H): the output's gradient; the rest as :func:`lstm_lif_backward_step`."""
+    T = gS.shape[0]
+    ints, one, trans = _gemm_scratch()
+    for t in range(T - 1, -1, -1):
+        _bptt_gs(t, gS, GZ, WH, GS, b0, b1, ints, one, trans)
+        lstm_lif_backward_step(t, t == T - 1, GS, GZ, GU, CARRY, ACT, C, Q, S, PHI, beta, gV, gC, reset, b0, b1)
+
+
+@njit(**JIT)
+def lstm_adlif_backward_seq(gS, WH, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, PHI, alpha, beta, qa, qb, gV, gA, gC,
+                            reset, se, b0, b1):
+    """All T steps of :func:`lstm_adlif_backward_step`, ``GS`` made as in :func:`lstm_lif_backward_seq`."""
+    T = gS.shape[0]
+    ints, one, trans = _gemm_scratch()
+    for t in range(T - 1, -1, -1):
+        _bptt_gs(t, gS, GZ, WH, GS, b0, b1, ints, one, trans)
+        lstm_adlif_backward_step(t, t == T - 1, GS, GZ, GU, GW, GTH, CARRY, ACT, C, Q, S, PHI, alpha, beta, qa, qb,
+                                 gV, gA, gC, reset, se, b0, b1)
+
+
+@njit(**JIT)
+def gru_lif_backward_seq(gS, WH, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, beta, gV, gC, reset, b0, b1):
+    """All T steps of :func:`gru_lif_backward_step`: ``GS`` = ``gS[t]`` + ``GHP[t+1]`` ``WH`` (W_hh (3H,H))."""
+    T = gS.shape[0]
+    ints, one, trans = _gemm_scratch()
+    for t in range(T - 1, -1, -1):
+        _bptt_gs(t, gS, GHP, WH, GS, b0, b1, ints, one, trans)
+        gru_lif_backward_step(t, t == T - 1, GS, GX, GHP, GU, CARRY, ACT, HP, C, S, PHI, beta, gV, gC, reset, b0, b1)
+
+
+@njit(**JIT)
+def gru_adlif_backward_seq(gS, WH, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C, S, PHI, alpha, beta, qa, qb, gV, gA,
+                           gC, reset, se, b0, b1):
+    """All T steps of :func:`gru_adlif_backward_step`, ``GS`` made as in :func:`gru_lif_backward_seq`."""
+    T = gS.shape[0]
+    ints, one, trans = _gemm_scratch()
+    for t in range(T - 1, -1, -1):
+        _bptt_gs(t, gS, GHP, WH, GS, b0, b1, ints, one, trans)
+        gru_adlif_backward_step(t, t == T - 1, GS, GX, GHP, GU, GW, GTH, CARRY, ACT, HP, C, S, PHI, alpha, beta, qa,
+                                qb, gV, gA, gC, reset, se, b0, b1)

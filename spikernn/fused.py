@@ -22,9 +22,12 @@ the four gates) and one numba kernel for the rest of the step (cell update, memb
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
 ~12-20 small ops per step each way (each ~2 µs of dispatch on a 4096-element tensor, and as many passes over
 memory). The forward runs all T steps of a batch half in one kernel call, W_hh s summed over the spikes (no step
-GEMM), and W_hh's gradient is summed over the spikes where they are sparse (:func:`_spike_weight_grad`). Batches of
-16 or more run as two halves, at once on two threads when torch has >= 2 (:func:`_split_batch`; each half's GEMMs
-on one MKL thread), equal to running them in turn to float32 rounding. Same saved tensors, same equations; the kernels' float32 rounding
+GEMM); so does the backward where torch's MKL is callable from the kernels (each step's GEMM the ``sgemm_`` call
+of ``torch.addmm``, bit for bit; :func:`_bptt_compiled`), and W_hh's gradient is summed over the spikes where they
+are sparse (:func:`_spike_weight_grad`). Batches of 16 or more run as two halves, at once on two threads when torch
+has >= 2 (:func:`_split_batch`: in one region of torch's own OpenMP team; each half's GEMMs on one MKL thread),
+equal to running them in turn to float32 rounding. glibc's malloc is told to keep the big buffers in its heap
+(:func:`_tune_malloc`: no page faults per call). Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
 (:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
@@ -497,6 +500,37 @@ class _DeltaSomaBackward:
         return None, None, self.carry, ()
 
 
+MALLOC_MMAP_THRESHOLD = 32 << 20  # bytes: the largest glibc accepts (mallopt M_MMAP_THRESHOLD)
+MALLOC_TRIM_THRESHOLD = 256 << 20  # bytes of free memory the heap keeps before returning it to the system
+_MALLOC: dict = {"tuned": None}
+
+
+def _tune_malloc() -> bool:
+    """Once per process, on the first CPU sequence of :class:`FusedSpikingSequence`: glibc's malloc keeps the
+    fused path's (T,B,G*H) buffers in its heap instead of mapping fresh pages for each (``mallopt``
+    M_MMAP_THRESHOLD = :data:`MALLOC_MMAP_THRESHOLD`, M_TRIM_THRESHOLD = :data:`MALLOC_TRIM_THRESHOLD`). glibc's
+    default threshold adapts to the largest block freed so far, so a buffer of exactly that size (x_proj, the
+    gates, their gradient: 6.5 MB each at B=32, T=100, H=128) is mapped anew and page-faulted in on every call:
+    ~5300 page faults and ~8 ms of system time per fwd+bwd of the benchmark's SpikingLSTM (18-26 ms), none with
+    these settings (2 shared cores, 1 thread). The cost: the process keeps freed memory (up to its peak use) for
+    reuse. It applies to the whole process (as preloading jemalloc or tcmalloc would); ``SPIKERNN_MALLOPT=0``
+    leaves malloc alone. Returns whether the settings were made (False: not glibc, or switched off)."""
+    if _MALLOC["tuned"] is None:
+        _MALLOC["tuned"] = False
+        if os.environ.get("SPIKERNN_MALLOPT", "1") != "0":
+            try:
+                import ctypes
+
+                mallopt = ctypes.CDLL(None).mallopt
+                mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+                M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+                _MALLOC["tuned"] = bool(mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+                                        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
+            except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to set
+                pass
+    return _MALLOC["tuned"]
+
+
 _KERNELS: dict = {"module": None, "error": None, "load_s": None}
 
 
@@ -555,16 +589,28 @@ def _numpy(t: Tensor, shape: Optional[tuple] = None):
 
 SPLIT_MIN_BATCH = 16  # batches at least this large run as two halves (on two threads when torch has >= 2)
 SPLIT_PARALLEL = True  # False: the halves one after the other even with >= 2 torch threads
+# False: the second half on a Python worker thread even where torch's OpenMP runtime is callable (for A/B timing:
+# SPIKERNN_SPLIT=thread in the environment)
+SPLIT_OPENMP = os.environ.get("SPIKERNN_SPLIT", "openmp") != "thread"
 _POOL: dict = {"pool": None, "pid": None}
 
 
 def _split_batch(run: Callable[[int, int], None], B: int) -> None:
     """``run(b0, b1)`` over the batch rows ``0:B``: with ``B >= SPLIT_MIN_BATCH`` as two halves, at once on two
-    threads when torch has >= 2 (one in a worker thread; each half's GEMMs on one MKL thread, :func:`_mkl_local_threads`,
-    and the numba kernels and torch ops release the GIL), else one after the other; smaller batches in one call.
-    The halves are the same rows either way; their result equals one loop's to float32 rounding, not always bit
-    for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on another thread or with
-    another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py). ``SPLIT_PARALLEL = False`` runs the halves in turn."""
+    threads when torch has >= 2 (each half's GEMMs on one MKL thread, :func:`_mkl_local_threads`; the numba kernels
+    and torch ops release the GIL), else one after the other; smaller batches in one call. The two threads are
+    torch's own OpenMP team where its runtime is callable (:func:`_gomp_parallel`: one ``GOMP_parallel`` region,
+    the halves on the calling thread and on torch's OpenMP worker), else the calling thread and a Python worker
+    thread. Why torch's team: libgomp's worker spins for a while after each of torch's parallel ops (300,000
+    pauses, milliseconds), so a third thread of ours shared the 2 cores with a spinning one: at 2 threads the
+    benchmark's SpikingLSTM fwd+bwd took ~140 ms of CPU time against 20 ms with ``OMP_WAIT_POLICY=passive``
+    (2 shared cores, load 7), and SpikingLSTM/nn.LSTM at 2 threads (wall, Xeon, load < 2, medians of 5 runs) was
+    1.64 with the Python thread against 1.20 with torch's team (benchmarks/results/round7/speed_cells_t19train.md).
+    The halves are the same rows either way; their result equals one loop's to float32
+    rounding, not always bit for bit: a BLAS need not round a row alike in a 10-row and a 20-row product, on
+    another thread or with another thread count (MKL on AVX2 does not; tests/test_fused_compiled.py).
+    ``SPLIT_PARALLEL = False`` runs the halves in turn; ``SPLIT_OPENMP = False`` (``SPIKERNN_SPLIT=thread``) uses
+    the Python worker thread."""
     if B < SPLIT_MIN_BATCH:
         run(0, B)
         return
@@ -573,41 +619,87 @@ def _split_batch(run: Callable[[int, int], None], B: int) -> None:
         run(0, h)
         run(h, B)
         return
-    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
     inference = torch.is_inference_mode_enabled()  # thread-local, as grad mode (the runs use no_grad)
     one_blas_thread = _mkl_local_threads()
 
     def half(b0: int, b1: int) -> None:
         # each half's GEMMs on its own thread only: with torch's 2 threads each would start a team of 2 (4 threads
         # on 2 cores, spinning at every barrier)
-        if one_blas_thread is not None:
-            one_blas_thread(1)
+        prev = one_blas_thread(1) if one_blas_thread is not None else None  # the thread's previous local count
         try:
-            run(b0, b1)
+            with torch.inference_mode(inference):
+                run(b0, b1)
         finally:
-            if one_blas_thread is not None:
-                one_blas_thread(0)  # 0: MKL's process-wide setting again (torch.set_num_threads)
+            if prev is not None:
+                one_blas_thread(prev)  # as before (0: MKL's process-wide setting, torch.set_num_threads)
 
-    def second_half() -> None:
-        with torch.inference_mode(inference):
-            half(h, B)
+    gomp = _gomp_parallel() if SPLIT_OPENMP else None
+    if gomp is not None:
+        todo, errors = [(h, B), (0, h)], []
 
-    other = _POOL["pool"].submit(second_half)
+        def body(_data) -> None:  # on each thread of the team: take halves until none is left (a team of 1 does both)
+            while todo:
+                try:
+                    b0, b1 = todo.pop()
+                except IndexError:
+                    return
+                try:
+                    half(b0, b1)
+                except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread below
+                    errors.append(exc)
+
+        callback = _GOMP["type"](body)
+        gomp(callback, None, 2, 0)  # ctypes releases the GIL for the call; the team takes it in body
+        if errors:
+            raise errors[0]
+        return
+    if _POOL["pool"] is None or _POOL["pid"] != os.getpid():  # a forked child has the pool but not its thread
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.update(pool=ThreadPoolExecutor(1, thread_name_prefix="spikernn-fused"), pid=os.getpid())
+
+    other = _POOL["pool"].submit(half, h, B)
     try:
         half(0, h)
     finally:
         other.result()
 
 
+_GOMP: dict = {"looked": False, "parallel": None, "type": None, "pid": os.getpid()}
+
+
+def _gomp_parallel() -> Optional[Callable]:
+    """libgomp's ``GOMP_parallel(fn, data, num_threads, flags)`` from torch's own OpenMP runtime (the one torch
+    loaded: its threads are torch's intra-op team), as a ctypes function taking a ``_GOMP["type"]`` callback, or
+    None: torch without that runtime (another OpenMP, or none), or in a forked child of the process that imported
+    this module (libgomp's team does not survive a fork)."""
+    if os.getpid() != _GOMP["pid"]:
+        return None
+    if not _GOMP["looked"]:
+        _GOMP["looked"] = True
+        try:
+            import ctypes
+
+            path = os.path.join(os.path.dirname(torch.__file__), "lib", "libgomp.so.1")
+            with open("/proc/self/maps") as maps:  # only the runtime torch already runs on, never a second copy
+                loaded = any(line.rstrip().endswith(path) for line in maps)
+            if loaded:
+                fn = ctypes.CDLL(path).GOMP_parallel
+                _GOMP["type"] = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+                fn.argtypes = [_GOMP["type"], ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+                fn.restype = None
+                _GOMP["parallel"] = fn
+        except (OSError, AttributeError):
+            pass
+    return _GOMP["parallel"]
+
+
 _MKL: dict = {"looked": False, "set_local": None}
 
 
 def _mkl_local_threads() -> Optional[Callable[[int], int]]:
-    """MKL's ``MKL_Set_Num_Threads_Local(n)`` (the calling thread's BLAS thread count; 0: the process-wide one,
-    which ``torch.set_num_threads`` sets) from torch's own library, or None where torch has no MKL that exports it
+    """MKL's ``MKL_Set_Num_Threads_Local(n)`` (sets the calling thread's BLAS thread count, 0: the process-wide
+    one, which ``torch.set_num_threads`` sets; returns the previous local count) from torch's own library, or None where torch has no MKL that exports it
     (then the halves' GEMMs use torch's thread count)."""
     if not _MKL["looked"]:
         _MKL["looked"] = True
@@ -661,11 +753,21 @@ def _lstm_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh:
     return ACT, Q
 
 
-def _bptt_compiled(step: Callable, args: tuple, mm_b: "_Matmul", gS: Tensor, G_rec: Tensor, GS: Tensor) -> None:
+def _bptt_compiled(step: Callable, seq: Callable, args: tuple, w_hh: Tensor, gS: Tensor, G_rec: Tensor,
+                   GS: Tensor) -> None:
     """The time loop of a compiled backward pass, t = T−1 … 0: ``GS`` = dL/ds_t from outside the soma (``gS[t]``
-    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one torch GEMM), then ``step(t, last, *args,
-    b0, b1)``; the batch halves on two threads as :func:`_split_batch`."""
+    plus W_hh^T of step t+1's recurrent gradients ``G_rec[t+1]``, one GEMM), then ``step(t, last, *args, b0,
+    b1)``; the batch halves on two threads as :func:`_split_batch`. Where torch's MKL is callable from the kernels
+    (:data:`spikernn._fused_kernels.HAVE_SGEMM`) all T steps of a half are one call of ``seq`` (the same sgemm
+    call as ``torch.addmm``, so the same bits, without a Python step loop: each step's ~8 µs of dispatch and, at 2
+    threads, the two halves' hand-offs of the GIL); else a Python loop of one ``torch.addmm`` and one ``step``."""
     T, B = gS.shape[:2]
+    K = compiled_kernels()
+    if K.HAVE_SGEMM and w_hh.dtype == torch.float32:
+        g, wh = _numpy(gS), _numpy(w_hh)
+        _split_batch(lambda b0, b1: seq(g, wh, *args, b0, b1), B)
+        return
+    mm_b = _Matmul(w_hh.t(), B)
 
     def run(b0: int, b1: int) -> None:
         with torch.no_grad():
@@ -692,14 +794,14 @@ def _lstm_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tens
     GZ = torch.empty(T, B, 4 * H, dtype=Q.dtype)
     GS = torch.empty(B, H, dtype=Q.dtype)
     carry = torch.zeros(B, H, dtype=Q.dtype)
-    mm_b = _Matmul(w_hh.t(), B)
     gS = gS.contiguous()
     bufs, params = _soma_kernel_args(K, soma, spec, H, True)
     args = (GS.numpy(), GZ.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(C), _numpy(Q), _numpy(S),
             _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
-    step = K.lstm_adlif_backward_step if spec.neuron == "adlif" else K.lstm_lif_backward_step
-
-    _bptt_compiled(step, args, mm_b, gS, GZ, GS)
+    adlif = spec.neuron == "adlif"
+    step = K.lstm_adlif_backward_step if adlif else K.lstm_lif_backward_step
+    seq = K.lstm_adlif_backward_seq if adlif else K.lstm_lif_backward_seq
+    _bptt_compiled(step, seq, args, w_hh, gS, GZ, GS)
     return GZ, carry
 
 
@@ -759,14 +861,14 @@ def _gru_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tenso
     GHP = torch.empty(T, B, 3 * H, dtype=HP.dtype)
     GS = torch.empty(B, H, dtype=HP.dtype)
     carry = torch.zeros(B, H, dtype=HP.dtype)
-    mm_b = _Matmul(w_hh.t(), B)
     gS = gS.contiguous()
     bufs, params = _soma_kernel_args(K, soma, spec, H, True)
     args = (GS.numpy(), GX.numpy(), GHP.numpy(), *bufs, carry.numpy(), _numpy(ACT), _numpy(HP), _numpy(C),
             _numpy(S), _numpy(soma.PHI), *params, *_grad_args(K, spec, B, H, gV, gA, gC))
-    step = K.gru_adlif_backward_step if spec.neuron == "adlif" else K.gru_lif_backward_step
-
-    _bptt_compiled(step, args, mm_b, gS, GHP, GS)
+    adlif = spec.neuron == "adlif"
+    step = K.gru_adlif_backward_step if adlif else K.gru_lif_backward_step
+    seq = K.gru_adlif_backward_seq if adlif else K.gru_lif_backward_seq
+    _bptt_compiled(step, seq, args, w_hh, gS, GHP, GS)
     return GX, GHP, carry
 
 
@@ -789,6 +891,8 @@ class FusedSpikingSequence(torch.autograd.Function):
         T, B, _ = x_proj.shape
         H = w_hh.shape[1]
         opts = dict(dtype=x_proj.dtype, device=x_proj.device)
+        if _MALLOC["tuned"] is None and x_proj.device.type == "cpu":
+            _tune_malloc()
         soma = _SOMAS[spec.neuron][0](spec, params, T, B, H, opts, s0, v0, a0)
         C = torch.empty(T + 1, B, H, **opts)
         C[0] = c0

@@ -132,3 +132,32 @@ def test_report_never_overwrites_a_hand_written_write_up(tmp_path):
     (tmp_path / "accuracy_r8.md").write_text(bench_accuracy.HARNESS_TITLE + "accuracy_r8)\n")
     assert bench_accuracy.report_stem(tmp_path, "accuracy_r8") == "accuracy_r8"  # its own table: rewritten
     assert bench_accuracy.report_stem(tmp_path, "accuracy_new") == "accuracy_new"
+
+
+def test_train_plain_swa_replaces_the_parameters_by_their_average_over_the_last_epochs():
+    data = bench_accuracy.snr.datasets.load("synthetic")[0].subset(16)
+    torch.manual_seed(0)
+    net = bench_accuracy.build("snn_lstm", "best", data, 4, {})
+    snaps = []
+    bench_accuracy.train_plain(net, data, 4, 0, lr=1e-2, batch_size=8, onecycle=0.3, swa=0.5, swa_lr=1e-3,
+                               progress=lambda e, loss: snaps.append([p.detach().clone() for p in net.parameters()]))
+    assert len(snaps) == 4  # progress runs after each epoch, before the average replaces the parameters
+    for p, a, b in zip(net.parameters(), snaps[2], snaps[3]):
+        torch.testing.assert_close(p.detach(), (a + b) / 2)
+
+
+def test_tuned_adlif_th02_recipe_pins_every_neuron_option_and_changes_only_the_threshold():
+    data = bench_accuracy.snr.datasets.load("synthetic")[0]
+    r7, r4 = bench_accuracy.TUNED_ADLIF_TH02, bench_accuracy.TUNED_ADLIF
+    assert {k: v for k, v in r7.items() if k != "neuron"} == {k: v for k, v in r4.items() if k != "neuron"}
+    net = bench_accuracy.build("snn_lstm", "tuned_adlif_th02", data, 8, {})
+    torch.manual_seed(0)
+    ref = bench_accuracy.snr.SpikingSequenceClassifier("lstm", data.num_features, 8, data.num_classes,
+                                                       readout_decay=0.97, neuron="adlif", threshold=0.2,
+                                                       learn_threshold=True, adapt_gain=60.0)
+    cfg = net.rnn.neuron_options.to_config()
+    assert (cfg["neuron"], cfg["threshold"], cfg["learn_threshold"], cfg["adapt_gain"]) == ("adlif", 0.2, True, 60.0)
+    # the recipe names every option, so the layers' defaults cannot change it (today they give the same model)
+    assert set(r7["neuron"]) == set(cfg)
+    assert cfg == ref.rnn.neuron_options.to_config()
+    assert bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02"] == 60

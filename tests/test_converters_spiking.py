@@ -187,6 +187,27 @@ def test_adlif_lstm_gru_convert_with_identical_spikes(cls, kind, layers, disc, r
     assert verify(m, q, x, backend="fast").agreement > 0.9
 
 
+@pytest.mark.parametrize("cls", [SpikingLSTM, SpikingGRU, SpikingRNN], ids=["lstm", "gru", "rnn"])
+def test_learnt_threshold_below_its_floor_converts_as_the_floor(cls):
+    """``min_threshold`` is the floor of the effective θ0 (spikernn.neurons.soma_params, one place): a learnt
+    θ0 below it reaches the hardware as the floor, and torch == fast == reference spike for spike."""
+    torch.manual_seed(5)
+    m = cls(3, 6, learn_threshold=True, threshold=0.3, min_threshold=0.2, adapt_gain=1.0).double().eval()
+    with torch.no_grad():
+        m.threshold_l0.copy_(torch.tensor([0.05, 0.1, 0.19, 0.2, 0.3, 0.6], dtype=torch.float64))
+    want = torch.tensor([0.2, 0.2, 0.2, 0.2, 0.3, 0.6], dtype=torch.float64)
+    assert torch.equal(m.neuron_parameters(0)["threshold"], want.float())
+    net = to_lava(m)
+    np.testing.assert_allclose(net.population("l0").params["threshold"], want.numpy(), rtol=1e-7)
+    x = torch.randn(80, 3, 3, dtype=torch.float64) * 2 + 0.5
+    for backend in ("fast", "reference"):
+        r = verify(m, net, x, backend=backend)
+        assert r.agreement == 1.0 and r.max_abs_error == 0.0, r.summary()
+    assert r.model_output[..., :4].sum() >= 10  # the floored neurons spike
+    m.neuron_options.min_threshold = 1e-3  # without the floor the same parameters spike otherwise
+    assert not torch.equal(m(x)[0], r.model_output)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_adlif_gated_classifier_logits_to_1e6(kind):
     """A classifier with an adLIF LSTM/GRU (float64): the fast simulator's logits equal torch's to 1e-6."""

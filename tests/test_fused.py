@@ -241,3 +241,24 @@ def test_surrogate_equals_snntorch_and_pickles(name, opts):
     assert again.name == name and torch.equal(again.derivative(x.detach()), ours.derivative(x.detach()))
     gv = vmap(grad(lambda xi: ours(xi).sum() * 1.0))(x.detach().view(101, 1))
     torch.testing.assert_close(gv.view(-1), ours.derivative(x.detach()))
+
+
+def test_tune_malloc_once_and_switch(monkeypatch):
+    """fused._tune_malloc sets glibc's mmap/trim thresholds once per process (the fused path's (T,B,G*H) buffers
+    then come from the heap, no page faults per call) and leaves malloc alone with SPIKERNN_MALLOPT=0."""
+    import ctypes
+
+    from spikernn import fused
+
+    monkeypatch.setitem(fused._MALLOC, "tuned", None)
+    monkeypatch.setenv("SPIKERNN_MALLOPT", "0")
+    assert fused._tune_malloc() is False and fused._MALLOC["tuned"] is False
+    monkeypatch.setitem(fused._MALLOC, "tuned", None)
+    monkeypatch.delenv("SPIKERNN_MALLOPT")
+    try:
+        ctypes.CDLL(None).mallopt
+    except AttributeError:
+        assert fused._tune_malloc() is False  # not glibc
+    else:
+        assert fused._tune_malloc() is True
+    assert fused._tune_malloc() is fused._MALLOC["tuned"]  # once: the second call only reads the flag

@@ -205,6 +205,7 @@ def test_batch_halves_pool_is_remade_in_a_forked_child(monkeypatch):
     pool is made again when the process id changed (a stale one would never run the other half)."""
     ran = []
     stale = object()
+    monkeypatch.setattr(fused, "SPLIT_OPENMP", False)  # the Python worker thread (torch's OpenMP team: below)
     monkeypatch.setitem(fused._POOL, "pool", stale)
     monkeypatch.setitem(fused._POOL, "pid", -1)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
@@ -233,8 +234,8 @@ def test_spike_weight_grad_equals_the_gemm(threads, density):
 
 def test_batch_halves_use_one_blas_thread_each(monkeypatch):
     """With >= 2 torch threads each batch half runs its GEMMs on its own thread only (MKL's thread-local count,
-    fused._mkl_local_threads: two teams of 2 on 2 cores would spin at every barrier); afterwards MKL follows
-    torch's thread count again."""
+    fused._mkl_local_threads: two teams of 2 on 2 cores would spin at every barrier); afterwards MKL has the
+    thread count it had before (torch's, capped by MKL_NUM_THREADS where that is set)."""
     if fused._mkl_local_threads() is None:
         pytest.skip("torch without MKL_Set_Num_Threads_Local")
     import ctypes
@@ -245,8 +246,68 @@ def test_batch_halves_use_one_blas_thread_each(monkeypatch):
     prev = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
+        before = get()  # 2, or what MKL_NUM_THREADS caps it at
         fused._split_batch(lambda b0, b1: seen.append((b0, b1, get())), 20)
         assert sorted(seen) == [(0, 10, 1), (10, 20, 1)]
-        assert get() == 2
+        assert get() == before
+    finally:
+        torch.set_num_threads(prev)
+
+
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("soma", sorted(SOMAS))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bptt_in_one_kernel_call_equals_the_python_step_loop(cls, soma, threads, monkeypatch):
+    """Where torch's MKL sgemm is callable from the kernels (_fused_kernels.HAVE_SGEMM) the BPTT of a batch half is
+    one kernel call (*_backward_seq: the step GEMM is the sgemm call torch.addmm makes): bit for bit the gradients of
+    the Python loop of one torch.addmm and one backward-step kernel per step, at 1 and 2 threads (batch halves)."""
+    K = fused.compiled_kernels()
+    if not K.HAVE_SGEMM:
+        pytest.skip("torch without an MKL sgemm_ export")
+    torch.manual_seed(11)
+    m = cls(6, 24, **SOMAS[soma])
+    x = torch.randn(15, 18, 6)
+    h0 = [torch.rand_like(h) * 0.5 for h in m.initial_state(18)]
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        o1, s1, g1 = _run(m, x, h0)
+        monkeypatch.setattr(K, "HAVE_SGEMM", False)
+        o2, s2, g2 = _run(m, x, h0)
+    finally:
+        torch.set_num_threads(prev)
+    assert torch.equal(o1, o2) and all(torch.equal(a, b) for a, b in zip(s1, s2))
+    assert all(torch.equal(g1[n], g2[n]) for n in g1), [n for n in g1 if not torch.equal(g1[n], g2[n])]
+
+
+def test_batch_halves_run_on_torchs_openmp_team(monkeypatch):
+    """Where torch's libgomp is callable (fused._gomp_parallel) the two halves run in one OpenMP region of torch's own
+    team: the calling thread and torch's worker, no Python thread of ours (libgomp's worker spins after torch's ops
+    and would share the cores with it); an exception in a half reaches the caller; in a forked child (another pid)
+    the Python worker thread runs instead."""
+    import threading
+
+    if fused._gomp_parallel() is None:
+        pytest.skip("torch without its own libgomp")
+    prev = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)
+        fused._split_batch(lambda b0, b1: seen.append((b0, b1, threading.get_ident())), 20)
+        assert sorted(r[:2] for r in seen) == [(0, 10), (10, 20)]
+        assert fused._POOL["pool"] is None or all(
+            r[2] not in {t.ident for t in threading.enumerate() if t.name.startswith("spikernn-fused")} for r in seen)
+
+        def boom(b0, b1):
+            if b0:
+                raise RuntimeError("half failed")
+
+        with pytest.raises(RuntimeError, match="half failed"):
+            fused._split_batch(boom, 20)
+        monkeypatch.setitem(fused._GOMP, "pid", -1)
+        assert fused._gomp_parallel() is None
+        seen.clear()
+        fused._split_batch(lambda b0, b1: seen.append((b0, b1)), 20)
+        assert sorted(seen) == [(0, 10), (10, 20)]
     finally:
         torch.set_num_threads(prev)

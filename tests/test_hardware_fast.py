@@ -313,7 +313,7 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     assert w.rsum == 64 * 127
     taken = []
     orig, orig32 = intmm._product_float, intmm._product_f32
-    monkeypatch.setattr(intmm, "_product_float", lambda *a: (taken.append(a[-1]), orig(*a))[1])
+    monkeypatch.setattr(intmm, "_product_float", lambda *a: (taken.append(a[4]), orig(*a))[1])  # a[4]: dtype
     monkeypatch.setattr(intmm, "_product_f32", lambda *a: (lambda ok: (taken.append(np.float32) if ok else None,
                                                                        ok)[1])(orig32(*a)))
     limit = int((intmm.F32_EXACT - 1) // w.rsum)  # the largest payload the float32 bound allows

@@ -680,6 +680,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _default_signals() -> None:
+    """In the child before exec: SIGINT, SIGTERM and SIGHUP as a shell started from a terminal leaves them. A
+    test suite run in the background (``&``: SIGINT ignored) or under ``nohup`` (SIGHUP ignored) would otherwise
+    hand the ignored signal on, and the CLI rightly keeps running through a signal its parent ignores."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def cli_signal_run(tmp: Path, sig: int, net_path: Path) -> dict:
     """Start ``spikernn simulate NET --backend lava`` (slowed down), send ``sig`` from outside once the Lava run
     is stepping, and report the exit status, the children that survived and the run's /dev/shm entries left
@@ -688,7 +696,8 @@ def cli_signal_run(tmp: Path, sig: int, net_path: Path) -> dict:
     note = tmp / f"note-{sig}-{time.monotonic_ns()}.json"
     log = open(tmp / "cli.log", "w")
     proc = subprocess.Popen([sys.executable, "-c", _CLI_SCRIPT, str(note), str(net_path)], stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            preexec_fn=_default_signals)
     deadline = time.monotonic() + 120
     kids: set[int] = set()
     while not note.exists() and time.monotonic() < deadline and proc.poll() is None:

@@ -327,10 +327,25 @@ def test_adlif_default_ranges_per_cell_type():
         assert cls(2, 3, alpha_range=(0.5, 0.6)).neuron_options.alpha_range == (0.5, 0.6)
         assert cls(2, 3, alpha_range=None).neuron_options.alpha_range == want["alpha"]
         assert cls(2, 3, neuron="lif").neuron_options.alpha_range == ADLIF_RANGES["alpha"]  # unused by LIF
-    # SpikingRNN's adLIF θ0 is learnable by default (CELL_OPTIONS); the LSTM/GRU's and every LIF soma's is not
-    from spikernn.neurons import CELL_OPTIONS
+    # SpikingRNN's adLIF θ0 is learnable by default (CELL_OPTIONS); the LSTM/GRU's and every LIF soma's is not.
+    # SpikingLSTM's adLIF θ0 starts spread over [0.1, 0.5] per neuron ("Round 7"), unless a threshold is given
+    from spikernn.neurons import CELL_OPTIONS, CELL_THRESHOLD_RANGE
 
-    assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True}}
+    assert CELL_THRESHOLD_RANGE == {("lstm", "adlif"): (0.1, 0.5)}
+    assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True},
+                            ("lstm", "adlif"): {"threshold_range": (0.1, 0.5)}}
+    for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingLSTMCell, snr.SpikingGRU, snr.SpikingGRUCell):
+        m = cls(2, 200)
+        t = getattr(m, "threshold_l0" if hasattr(m, "threshold_l0") else "threshold")
+        if cls.kind == "lstm":
+            assert m.neuron_options.threshold_range == (0.1, 0.5) and m.neuron_options.threshold == 0.3
+            assert 0.1 <= float(t.min()) < 0.12 and 0.48 < float(t.max()) <= 0.5 and not t.requires_grad
+        else:
+            assert m.neuron_options.threshold_range is None and bool((t == t[0]).all()), cls
+        assert cls(2, 3, threshold=0.7).neuron_options.threshold_range is None  # the caller's θ0 in every neuron
+        if cls.kind == "lstm":  # a caller's floor above the spread's low end: the spread starts at the floor
+            assert cls(2, 3, min_threshold=0.2).neuron_options.threshold_range == (0.2, 0.5)
+        assert cls(2, 3, neuron="lif").neuron_options.threshold_range is None
     for cls in (snr.SpikingRNN, snr.SpikingRNNCell, snr.SpikingLSTM, snr.SpikingGRU):
         m = cls(2, 3)
         assert m.neuron_options.learn_threshold == (cls.kind == "rnn"), cls
@@ -346,6 +361,55 @@ def test_adlif_default_ranges_per_cell_type():
     assert (back.alpha_range, back.b_range) == (ADLIF_RANGES["alpha"], ADLIF_RANGES["b"])  # a round-5 GRU
     cfg = snr.SpikingGRU(2, 3).neuron_options.to_config()
     assert (cfg["alpha_range"], cfg["b_range"]) == (list(gru["alpha"]), list(gru["b"]))
+
+
+def test_min_threshold_floors_the_effective_threshold(tmp_path):
+    """``min_threshold`` (default MIN_THRESHOLD) is the floor of the effective θ0, applied in soma_params (the
+    forward pass, neuron_parameters and the converters read it there); a θ0 below it or a floor below
+    MIN_THRESHOLD raise; the sigma-delta soma has no such option; saved configs keep it. ``threshold_range``
+    draws the initial θ0 per neuron."""
+    from spikernn.neurons import MIN_THRESHOLD
+
+    for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingLSTMCell):
+        assert cls(2, 3).neuron_options.min_threshold == MIN_THRESHOLD
+        m = cls(2, 3, learn_threshold=True, min_threshold=0.25)
+        suffix = "_l0" if hasattr(m, "threshold_l0") else ""
+        with torch.no_grad():
+            getattr(m, "threshold" + suffix).copy_(torch.tensor([0.1, 0.25, 0.4]))
+        vals = m.neuron_parameters(0)["threshold"] if suffix else None
+        if vals is not None:
+            assert torch.equal(vals, torch.tensor([0.25, 0.25, 0.4]))
+        cfg = m.neuron_options.to_config()
+        assert cfg["min_threshold"] == 0.25 and cls(2, 3, **cfg).neuron_options.min_threshold == 0.25
+        with pytest.raises(ValueError, match="below min_threshold"):
+            cls(2, 3, threshold=0.2, min_threshold=0.25)
+        with pytest.raises(ValueError, match="min_threshold must be >="):
+            cls(2, 3, min_threshold=0.0)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingGRU(2, 3, neuron="delta", min_threshold=0.1)
+    assert "min_threshold" not in snr.SpikingGRU(2, 3, neuron="delta").neuron_options.to_config()
+    # the floor acts in the forward pass: a θ0 pushed below it spikes as at the floor
+    torch.manual_seed(0)
+    a = snr.SpikingLSTM(2, 4, learn_threshold=True, min_threshold=0.2)
+    b = snr.SpikingLSTM(2, 4, learn_threshold=True, min_threshold=0.2)
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        a.threshold_l0.fill_(0.05)
+        b.threshold_l0.fill_(0.2)
+    x = torch.randn(30, 2, 2) * 3
+    assert torch.equal(a(x)[0], b(x)[0])
+    back = snr.io.load(snr.io.save(a, tmp_path / "floor.spikernn"))
+    assert back.neuron_options.min_threshold == 0.2 and torch.equal(back(x)[0], a(x)[0])
+    # threshold_range: per-neuron initial θ0 uniform in (low, high) (reset_parameters), not below the floor
+    m = snr.SpikingLSTM(2, 200, threshold_range=(0.1, 0.5))
+    assert 0.1 <= float(m.threshold_l0.min()) < 0.15 and 0.45 < float(m.threshold_l0.max()) <= 0.5
+    assert m.neuron_options.to_config()["threshold_range"] == [0.1, 0.5]
+    assert snr.SpikingGRU(2, 3).neuron_options.threshold_range is None
+    assert torch.equal(snr.SpikingGRU(2, 3).threshold_l0, torch.full((3,), 0.3))
+    with pytest.raises(ValueError, match="starts below min_threshold"):
+        snr.SpikingLSTM(2, 3, threshold_range=(0.1, 0.5), min_threshold=0.2)
+    with pytest.raises(ValueError, match="do not apply"):
+        snr.SpikingGRU(2, 3, neuron="delta", threshold_range=(0.1, 0.5))
 
 
 class _HostReads(torch.utils._python_dispatch.TorchDispatchMode):

@@ -123,9 +123,10 @@ def decode_outputs(net: Network, rec: Recording) -> np.ndarray:
         v = rec.masks[name] if P.spec.spiking else rec.values[name]
         if P.reverse:
             v = v[::-1]
-        v = v.astype(np.float64)
-        if net.precision == "fixed" and not P.spec.spiking:
-            v *= output_scale(P)
+        if net.precision == "fixed" and not P.spec.spiking:  # one pass: the float64 of each integer, times the scale
+            v = np.multiply(v, output_scale(P), dtype=np.float64)
+        else:
+            v = v.astype(np.float64)
         ys.append(v)
     return np.concatenate(ys, axis=2) if len(ys) > 1 else np.ascontiguousarray(ys[0])
 

@@ -41,9 +41,11 @@ def _buffer(key: tuple, shape: tuple) -> np.ndarray:
     return per_thread(("blas",) + key, lambda: np.empty(shape, np.float64), lambda b: b.shape[0] >= shape[0])[:shape[0]]
 
 
-def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> None:
+def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool = False) -> None:
     """``out[..., a0:a0+m] += msg @ W`` for messages ``msg`` (..., n_src) (bool spikes or float payloads) into
-    ``out`` (..., A) float64 with the same leading shape (C-contiguous)."""
+    ``out`` (..., A) float64 with the same leading shape (C-contiguous). ``assign``: = instead of += (a buffer not
+    yet zeroed; the GEMM writes into ``out`` itself when the block covers all of its columns: the same products,
+    and no zeros to add them to, whose only effect was +0.0 for -0.0)."""
     torch = _torch()
     rows = msg.reshape(-1, msg.shape[-1])
     o = out.reshape(-1, out.shape[-1])
@@ -52,17 +54,25 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> None:
         src = _buffer(("src", n), (N, n))
         np.copyto(src, rows, casting="unsafe")  # bool -> 0.0 / 1.0
         rows = src
+    if assign and a0 == 0 and w.m == o.shape[1]:
+        torch.mm(torch.from_numpy(rows), w.tensor, out=torch.from_numpy(o))
+        return
     res = _buffer(("res", w.m), (N, w.m))
     torch.mm(torch.from_numpy(rows), w.tensor, out=torch.from_numpy(res))
     view = o[:, a0:a0 + w.m]
-    np.add(view, res, out=view)
+    if assign:
+        np.copyto(view, res)
+    else:
+        np.add(view, res, out=view)
 
 
-def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
+def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int, assign: bool = False) -> bool:
     """Add the precomputed block ``pb``'s input for steps t0 .. t0+T-1 into ``E`` (T, B, A) float64 from its
     source's whole message sequence ``msg`` (a block of lag L delivers msg[t - L]); False (nothing added) for a
     batch below :data:`MIN_ROWS` (whose float results stay those of the interpreter, bit for bit: a stream of
-    such a batch gives a run's bits) or for binary spikes unless :data:`PRE_SPIKES`."""
+    such a batch gives a run's bits) or for binary spikes unless :data:`PRE_SPIKES`. ``assign``: ``E`` is not
+    zeroed: this block's input is written into its columns, not added (the steps before its lag zeroed; the caller
+    zeroes the other columns)."""
     if E.shape[1] < MIN_ROWS or not (pb.blk.graded or PRE_SPIKES):
         return False
     w = getattr(pb, "_blas", None)
@@ -71,5 +81,7 @@ def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
     lag = pb.blk.lag
     lo = max(t0, lag)  # steps before the lag receive nothing
     if lo < t0 + T:
-        product(np.ascontiguousarray(msg[lo - lag:t0 + T - lag]), w, E[lo - t0:], pb.a0)
+        product(np.ascontiguousarray(msg[lo - lag:t0 + T - lag]), w, E[lo - t0:], pb.a0, assign)
+    if assign:
+        E[:max(0, min(lo, t0 + T) - t0)] = 0
     return True

@@ -106,19 +106,29 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
     """``E`` (T, B, A): the input of the unit's precomputed blocks for steps t0 .. t0+T-1, each block's sum formed
     alone and added in the canonical order (fixed point: exact integers, int8 matrix products where available;
     float: float64 GEMMs from :data:`~spikernn.hardware.compiled.blas.MIN_ROWS` rows on). ``out``: a buffer of at
-    least T rows to reuse (zeroed here)."""
+    least T rows to reuse (its old contents overwritten: zeroed, or written by a first block that covers every
+    column)."""
     from spikernn.hardware.compiled import blas, intmm
 
     if out is None:
-        E = np.zeros((T, batch, unit.n_acc), unit.dtype)
+        E = np.empty((T, batch, unit.n_acc), unit.dtype)
     else:
         E = out[:T]
-        E.fill(0)
+    zeroed = False  # the first block writes its input into its columns instead of adding it to zeros; the other
+    # columns are zeroed after it
     TMP = None
-    for pb in unit.pre:
+    for i, pb in enumerate(unit.pre):
         msg = msgs[pb.blk.name]
-        if intmm.add_block(E, msg, pb, t0, T) if unit.fixed else blas.add_block(E, msg, pb, t0, T):
+        assign = i == 0
+        if intmm.add_block(E, msg, pb, t0, T, assign) if unit.fixed else blas.add_block(E, msg, pb, t0, T, assign):
+            if assign:
+                E[:, :, :pb.a0] = 0
+                E[:, :, pb.a0 + pb.m:] = 0
+            zeroed = True
             continue
+        if not zeroed:
+            E.fill(0)
+            zeroed = True
         w8 = intmm.spike_mantissas(pb) if unit.fixed and not pb.blk.graded else None
         if w8 is not None:  # binary spikes over int8 mantissas, int32 sums
             T32, IDX = intmm.column_scratch(batch, pb.m, msg.shape[-1])

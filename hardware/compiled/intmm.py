@@ -137,27 +137,29 @@ def _buffers(n: int, m: int):
     return per_thread(("intmm", n, m), make)
 
 
-def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int) -> bool:
+def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool = False) -> bool:
     """``out[..., a0:a0+m] += floor((msg @ mantissas) * 2**exp)`` for messages ``msg`` (..., n_src) (bool spikes or
-    int64 payloads) into ``out`` (..., A) int64, both C-contiguous with the same leading shape. False (nothing
-    added) when a payload needs more than 4 bytes."""
+    int64 payloads) into ``out`` (..., A) int64, both C-contiguous with the same leading shape (``assign``: = instead
+    of +=, for a buffer not yet zeroed). False (nothing added) when a payload needs more than 4 bytes."""
     torch = _STATE["torch"]
     rows = msg.reshape(-1, msg.shape[-1]) if msg.ndim != 2 else msg
     o = out.reshape(-1, out.shape[-1])
     spikes = rows.dtype == np.bool_
     if not spikes and not np.issubdtype(rows.dtype, np.integer):
         raise TypeError(f"int8 products take bool spikes or integer payloads, got {rows.dtype}")
-    if w.f32 is not None and rows.size and use_float32(spikes) and _product_f32(rows, w, o, a0):
+    if w.f32 is not None and rows.size and use_float32(spikes) and _product_f32(rows, w, o, a0, assign):
         return True
     rows = np.ascontiguousarray(rows)
     n, m = rows.shape[1], w.m
     planes, res, tp, tr, scratch = _buffers(n, m)
-    if not spikes and rows.size and int(np.abs(rows).max()) > MAX_PAYLOAD:
-        return False
     pmax = int(np.abs(rows).max()) if not spikes and rows.size else 1
+    if pmax > MAX_PAYLOAD:
+        return False
     if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:
-        _product_float(rows, w, o, a0, np.float64)
+        _product_float(rows, w, o, a0, np.float64, assign)
         return True
+    if assign:  # the int8 planes add into their rows
+        o[:, a0:a0 + m] = 0
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
@@ -186,7 +188,7 @@ def planes_needed(pmax: int) -> int:
 F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product is cheaper (measured here)
 
 
-def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> bool:
+def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, assign: bool = False) -> bool:
     """:func:`product` on the float32 route when it is exact: the messages converted to float32 in one pass
     (``kernels.rows_to_float``, any strides) that also finds max |payload| and the largest row norm; taken when
     ``min(pmax * rsum, max ||p_r|| * max_c ||m_c||)`` is below 2**24 (every partial sum of every product an
@@ -205,11 +207,11 @@ def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int) -> bool:
     for r0 in range(0, N, ROWS):
         r1 = min(N, r0 + ROWS)
         torch.mm(ts[r0:r1], w.f32, out=tr[:r1 - r0])
-        K.add_scaled32(res, r1 - r0, w.exp, o[r0:r1], a0)
+        K.add_scaled32(res, r1 - r0, w.exp, o[r0:r1], a0, assign)
     return True
 
 
-def _product_float(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, dtype) -> None:
+def _product_float(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, dtype, assign: bool = False) -> None:
     """:func:`product` as one float GEMM per row chunk, float32 or float64 (``dtype``): exact, every sum is an
     integer below 2**24 / 2**53 (the caller checked max |payload| x the largest column sum of |mantissas|)."""
     torch = _STATE["torch"]
@@ -226,13 +228,15 @@ def _product_float(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, dtype) 
         nr = r1 - r0
         np.copyto(src[:nr], rows[r0:r1], casting="unsafe")  # bool spikes -> 0.0 / 1.0
         torch.mm(ts[:nr], wt, out=tr[:nr])
-        K.add_scaled(res, nr, w.exp, o[r0:r1], a0)
+        K.add_scaled(res, nr, w.exp, o[r0:r1], a0, assign)
 
 
-def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
+def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int, assign: bool = False) -> bool:
     """Add the precomputed block ``pb``'s input for steps t0 .. t0+T-1 into ``E`` (T, B, A) from its source's whole
-    message sequence ``msg`` (a block of lag L delivers msg[t - L]); False when int8 products do not apply (few
-    rows, weights beyond int8, no exact ``torch._int_mm``)."""
+    message sequence ``msg`` (a block of lag L delivers msg[t - L]); False (nothing written) when int8 products do
+    not apply (few rows, weights beyond int8, no exact ``torch._int_mm``). ``assign``: ``E`` is not zeroed: this
+    block's input is written into its columns, not added (the steps before its lag zeroed; the caller zeroes the
+    other columns)."""
     B = E.shape[1]
     if T * B < MIN_ROWS or not available() or not (pb.blk.graded or PRE_SPIKES):
         return False
@@ -244,11 +248,17 @@ def add_block(E: np.ndarray, msg: np.ndarray, pb, t0: int, T: int) -> bool:
     lag = pb.blk.lag
     lo = max(t0, lag)  # steps before the lag receive nothing
     if lo >= t0 + T:
+        if assign:
+            E.fill(0)
         return True
     src = np.ascontiguousarray(msg[lo - lag:t0 + T - lag])
     if not pb.blk.graded and src.size and np.count_nonzero(src) < spike_crossover() * src.size:
         return False  # sparse spikes: the interpreter's column additions are cheaper than a GEMM here
-    return product(src, w, E[lo - t0:], pb.a0)
+    if not product(src, w, E[lo - t0:], pb.a0, assign):
+        return False
+    if assign:
+        E[:lo - t0] = 0
+    return True
 
 
 def spike_crossover() -> float:

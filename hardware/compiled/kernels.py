@@ -22,7 +22,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT
+from spikernn.hardware.arith import FULL_BOTH
 from spikernn.hardware.kinds.soma import DECAY_Q
 from spikernn._numba import numba_can_cache
 from numba.extending import overload
@@ -116,22 +116,17 @@ def seg(a, base, n, k):
     return a[base + k * n:base + (k + 1) * n]
 
 
-_SIG = SIGMOID_LUT.copy()  # module constants: frozen into the compiled code, so LLVM knows no store aliases them
-_TANH = TANH_LUT.copy()
+_FULL16 = FULL_BOTH.astype(np.int16)  # a module constant: frozen into the compiled code (256 KB: stays in L2)
+assert np.array_equal(_FULL16, FULL_BOTH), "the Q12 sigmoid / tanh tables fit int16"
 
 
 @njit(**INLINE)
 def lut(x12, base):
     """arith.sigmoid_q (base 0) / tanh_q (base TANH_BASE): arith.lut_interp of the 257-entry table at the clamped
-    Q12 input (the full 65,536-entry tables are this function tabulated: the same values)."""
-    xc = min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF
-    k = xc >> 8
-    f = xc & 255
-    if base == 0:
-        lo, hi = _SIG[k], _SIG[k + 1]
-    else:
-        lo, hi = _TANH[k], _TANH[k + 1]
-    return lo + (((hi - lo) * f + 128) >> 8)
+    Q12 input, read from the full 65,536-entry tables (:data:`~spikernn.hardware.arith.FULL_BOTH`: that function
+    tabulated at every clamped input, the same values; ``tests/conformance`` checks every input): one load, where
+    interpolating the small table took two and the arithmetic (the gated fixed-point kernels ran ~1.6x faster)."""
+    return np.int64(_FULL16[base + min(max(x12, -LUT_HALF), LUT_HALF - 1) + LUT_HALF])
 
 
 def shifted(v, ex):
@@ -207,6 +202,13 @@ def vtanh(x, out):
     """out[i] = tanh(x[i]) (1-D; for the conformance tests)."""
     for i in range(x.size):
         out[i] = tanh(x[i])
+
+
+@njit(**JIT)
+def vlut(x12, base, out):
+    """out[i] = lut(x12[i], base) (1-D int64; for the conformance tests)."""
+    for i in range(x12.size):
+        out[i] = lut(x12[i], base)
 
 
 # ---- the spiking soma (kinds/soma.py: soma_fixed / soma_float), one neuron ------------------------------------
@@ -1221,6 +1223,19 @@ def _finite(X, tt):
     return True
 
 
+@njit(**INLINE)
+def _e_only(j, POP):
+    """Whether population j's input is exactly ``E[tt]``: no live blocks, and every port of nonzero width starts
+    from the precomputed inputs (the kernels then read ``E[tt]`` itself, not a copy of it in ``ACC``: they never
+    write their input)."""
+    if POP[j, K_NB] != 0:
+        return False
+    for q in range(2):
+        if POP[j, K_AW0 + 2 * q] != 0 and POP[j, K_E0 + q] == 0:
+            return False
+    return True
+
+
 # ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
 @njit(**JIT)
 def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
@@ -1242,27 +1257,31 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MAS
             if kind == INPUT:
                 _input_fixed(j, POP, P, ST, X, tt, OUT, MK)
                 continue
-            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
-            if kind == LIF:
-                _lif_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SLSTM:
-                _slstm_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SGRU:
-                _sgru_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == ADLIF:
-                _adlif_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == ALSTM:
-                _alstm_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == AGRU:
-                _agru_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDRNN:
-                _sdrnn_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDLSTM:
-                _sdlstm_fixed(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDGRU:
-                _sdgru_fixed(j, POP, P, ST, ACC, OUT, MK)
+            if _e_only(j, POP):
+                A = E[tt]
             else:
-                _readout_fixed(j, POP, P, ST, ACC, OUT, MK)
+                _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
+                A = ACC
+            if kind == LIF:
+                _lif_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == SGRU:
+                _sgru_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == ADLIF:
+                _adlif_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == AGRU:
+                _agru_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDRNN:
+                _sdrnn_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDLSTM:
+                _sdlstm_fixed(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDGRU:
+                _sdgru_fixed(j, POP, P, ST, A, OUT, MK)
+            else:
+                _readout_fixed(j, POP, P, ST, A, OUT, MK)
         for j in range(POP.shape[0]):
             _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
         if EVC.shape[0]:
@@ -1289,27 +1308,31 @@ def run_float(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MAS
             if kind == INPUT:
                 _input_float(j, POP, P, ST, X, tt, OUT, MK)
                 continue
-            _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
-            if kind == LIF:
-                _lif_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SLSTM:
-                _slstm_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SGRU:
-                _sgru_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == ADLIF:
-                _adlif_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == ALSTM:
-                _alstm_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == AGRU:
-                _agru_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDRNN:
-                _sdrnn_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDLSTM:
-                _sdlstm_float(j, POP, P, ST, ACC, OUT, MK)
-            elif kind == SDGRU:
-                _sdgru_float(j, POP, P, ST, ACC, OUT, MK)
+            if _e_only(j, POP):
+                A = E[tt]
             else:
-                _readout_float(j, POP, P, ST, ACC, OUT, MK)
+                _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
+                A = ACC
+            if kind == LIF:
+                _lif_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == SLSTM:
+                _slstm_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == SGRU:
+                _sgru_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == ADLIF:
+                _adlif_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == ALSTM:
+                _alstm_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == AGRU:
+                _agru_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDRNN:
+                _sdrnn_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDLSTM:
+                _sdlstm_float(j, POP, P, ST, A, OUT, MK)
+            elif kind == SDGRU:
+                _sdgru_float(j, POP, P, ST, A, OUT, MK)
+            else:
+                _readout_float(j, POP, P, ST, A, OUT, MK)
         for j in range(POP.shape[0]):
             _record(j, r if VREC.shape[0] != T else tt, POP, ST, OUT, VREC)
         if EVC.shape[0]:
@@ -1467,17 +1490,21 @@ def add_planes(res, N, k, ex, out, a0, v):
 
 
 @njit(**JIT)
-def add_scaled(acc, N, ex, out, a0):
-    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N: float64 products that hold exact integers (the
-    caller checked |acc| < 2**53) scaled by the block's exponent (exact: a power of two; floor == the arithmetic
-    shift of synapses.shift_floor)."""
+def add_scaled(acc, N, ex, out, a0, assign):
+    """out[i, a0:a0+m] += floor(acc[i] * 2**ex) for rows i < N (``assign``: = instead of +=, for a block into a
+    buffer not yet zeroed): float64 products that hold exact integers (the caller checked |acc| < 2**53) scaled by
+    the block's exponent (exact: a power of two; floor == the arithmetic shift of synapses.shift_floor)."""
     m = acc.shape[1]
     sc = 2.0 ** ex
     for i in range(N):
         row = out[i, a0:a0 + m]
         r = acc[i]
-        for c in range(m):
-            row[c] += np.int64(math.floor(r[c] * sc))
+        if assign:
+            for c in range(m):
+                row[c] = np.int64(math.floor(r[c] * sc))
+        else:
+            for c in range(m):
+                row[c] += np.int64(math.floor(r[c] * sc))
 
 
 @njit(**JIT)
@@ -1500,38 +1527,62 @@ def pre_block8(msg, t0, T, lag, W8, m, ex, E, a0, T32, IDX):
 @njit(**JIT)
 def rows_to_float(rows, dst):
     """dst[i, c] = rows[i, c] (bool spikes as 0/1 or integer payloads, any strides) into the float buffer ``dst``
-    (>= N rows), in one pass that also returns (max |payload|, the largest sum of squares of a row) as floats: the
-    bounds :func:`~spikernn.hardware.compiled.intmm.product` checks before an exact float32 GEMM (a row's sum of
-    squares is formed in float64, exact below 2**53; the caller allows for its rounding)."""
+    (>= N rows), in one pass over each row that also returns (max |payload|, the largest sum of squares of a row) as
+    floats: the bounds :func:`~spikernn.hardware.compiled.intmm.product` checks before an exact float32 GEMM. Both
+    reductions are integer ones (which LLVM vectorises: float64 ones it keeps in order, scalar, 3-4x slower); a
+    row's sum of squares is exact in int64 while its max |payload| is below 2**24 and it has fewer than 2**15
+    entries (every square below 2**48), else it is formed in float64 (exact below 2**53; the caller allows for
+    its rounding)."""
     N, n = rows.shape
-    pmax = 0.0
+    pmax = 0
     qmax = 0.0
     for i in range(N):
         r = rows[i]
         d = dst[i]
-        q = 0.0
+        pm = 0
         for c in range(n):
-            v = np.float64(r[c])
-            d[c] = v
-            q += v * v
-            pmax = max(pmax, abs(v))
+            d[c] = np.float64(r[c])
+        for c in range(n):
+            a = abs(np.int64(r[c]))
+            pm = a if a > pm else pm
+        pmax = pm if pm > pmax else pmax
+        if pm < (1 << 24) and n < (1 << 15):
+            qi = 0
+            for c in range(n):
+                v = np.int64(r[c])
+                qi += v * v
+            q = np.float64(qi)
+        else:
+            q = 0.0
+            for c in range(n):
+                v = np.float64(r[c])
+                q += v * v
         qmax = max(qmax, q)
-    return pmax, qmax
+    return np.float64(pmax), qmax
 
 
 @njit(**JIT)
-def add_scaled32(acc, N, ex, out, a0):
+def add_scaled32(acc, N, ex, out, a0, assign):
     """:func:`add_scaled` for float32 products that hold exact integers below 2**24 (intmm's float32 route): each
     converted to int32 (exact) and shifted there (an arithmetic shift is floor(v 2**ex), as
-    synapses.shift_floor), then widened: 32-bit lanes that AVX2 vectorises (no float64 -> int64 conversion)."""
+    synapses.shift_floor), then widened: 32-bit lanes that AVX2 vectorises (no float64 -> int64 conversion).
+    ``assign``: = instead of +=."""
     m = acc.shape[1]
     for i in range(N):
         row = out[i, a0:a0 + m]
         r = acc[i]
         if ex >= 0:
-            for c in range(m):
-                row[c] += np.int64(np.int32(r[c])) << ex
+            if assign:
+                for c in range(m):
+                    row[c] = np.int64(np.int32(r[c])) << ex
+            else:
+                for c in range(m):
+                    row[c] += np.int64(np.int32(r[c])) << ex
         else:
             s = np.int32(min(-ex, 31))  # |v| < 2**24: v >> 31 is already floor(v 2**ex) for any ex <= -24
-            for c in range(m):
-                row[c] += np.int64(np.int32(r[c]) >> s)
+            if assign:
+                for c in range(m):
+                    row[c] = np.int64(np.int32(r[c]) >> s)
+            else:
+                for c in range(m):
+                    row[c] += np.int64(np.int32(r[c]) >> s)

@@ -237,6 +237,19 @@ def test_float_tanh_within_two_ulp_of_numpy():
     assert np.array_equal(np.signbit(got), np.signbit(ref))  # -0.0 stays -0.0
 
 
+def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
+    """The kernels' sigmoid / tanh (one load from the full int16 tables) are arith.lut_interp of the 257-entry
+    tables at every Q12 input the clamp distinguishes, and saturate beyond it."""
+    from spikernn.hardware.arith import SIGMOID_LUT, TANH_LUT, lut_interp
+
+    x = np.concatenate([np.arange(-(1 << 17), 1 << 17, dtype=np.int64),
+                        np.array([-(1 << 40), 1 << 40, -(1 << 62), 1 << 62], np.int64)])
+    for base, table in ((0, SIGMOID_LUT), (K.TANH_BASE, TANH_LUT)):
+        got = np.empty_like(x)
+        K.vlut(x, base, got)
+        np.testing.assert_array_equal(got, lut_interp(table, x))
+
+
 def test_a_kind_the_kernels_do_not_know_runs_on_the_numpy_engine(monkeypatch):
     """A kind that gained a setting is not compiled (never a kernel that ignores it): engine="auto" runs the
     numpy kernels (the same results), engine="numba" says why not."""
