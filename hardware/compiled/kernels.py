@@ -178,17 +178,23 @@ def tanh(x):
     branch-free code that LLVM vectorises (numba's ``math.tanh`` calls libm per element: ~18x slower here).
     exp(2|x|) (|x| clamped at 20, where tanh is 1.0 in float64) by Cody-Waite reduction and Cephes' Pade form."""
     ax = abs(x)
+    lo = ax < 0.625
     z = x * x
-    small = x + x * z * ((_TP[0] * z + _TP[1]) * z + _TP[2]) / (((z + _TQ[0]) * z + _TQ[1]) * z + _TQ[2])
     y = min(2.0 * ax, 40.0)
     k = np.floor(_LOG2E * y + 0.5)  # a float (math.floor is an int: a scalar conversion per element, unvectorised)
     r = (y - k * _LN2_HI) - k * _LN2_LO
     rr = r * r
     px = r * ((_EP[0] * rr + _EP[1]) * rr + _EP[2])
-    e = px / ((((_EQ[0] * rr + _EQ[1]) * rr + _EQ[2]) * rr + _EQ[3]) - px)
-    e = (1.0 + 2.0 * e) * _pow2(k)
+    # one division for both forms (vectorised, every lane computes both): the small form's quotient
+    # x z P(z) / Q(z) or the big form's px / (Q(r^2) - px), whichever this lane returns: the same operands, so the
+    # same IEEE quotient as dividing for each form (2 divisions per tanh instead of 3: the gated float kernels are
+    # bound by division throughput)
+    q = (x * z * ((_TP[0] * z + _TP[1]) * z + _TP[2]) if lo else px) / \
+        ((((z + _TQ[0]) * z + _TQ[1]) * z + _TQ[2]) if lo else ((((_EQ[0] * rr + _EQ[1]) * rr + _EQ[2]) * rr + _EQ[3]) - px))
+    small = x + q
+    e = (1.0 + 2.0 * q) * _pow2(k)
     big = 1.0 - 2.0 / (e + 1.0)
-    return math.copysign(small if ax < 0.625 else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
+    return math.copysign(small if lo else big, x)  # tanh is odd: the sign of x (-0.0 stays -0.0)
 
 
 @njit(**INLINE)
@@ -846,8 +852,10 @@ def _make_colsum(nv: int):
                 p = builder.bitcast(builder.gep(w_a.data, [builder.add(off, c0v)]), vw.as_pointer())
                 for v in range(nv):
                     w = builder.load(builder.gep(p, [ir.Constant(i64, v)]), align=1)
-                    if wt != at:
-                        w = builder.fpext(w, va) if flt else builder.sext(w, va)
+                    if wt != at:  # (float weights into integer sums only in code a float run never takes)
+                        wflt = isinstance(wt, (ir.DoubleType, ir.FloatType))
+                        w = (builder.fpext(w, va) if wflt else builder.sitofp(w, va)) if flt else \
+                            (builder.fptosi(w, va) if wflt else builder.sext(w, va))
                     s = builder.load(sums[v])
                     builder.store(builder.fadd(s, w) if flt else builder.add(s, w), sums[v])
             q = builder.bitcast(builder.gep(acc_a.data, [c0v]), va.as_pointer())
@@ -1140,9 +1148,13 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
                           BLK[k, B_W8P])
         elif not graded:  # binary spikes: the block's column sums (register tiles), added to the port's sum (a
             # fresh port's zeros: the same bits as summing into it)
+            f32 = not exact(ACC[0, 0]) and W8.shape[0] == W.shape[0]  # float: W's float32 twin (layout.f32_twin)
             for b in range(B):
                 tmp = TMP[b, :m]
-                _colsums(tmp, src[b, s0:s0 + ns], W, w0, m, IDX)
+                if f32:  # widened to float64 as read: the same sums, half the memory traffic
+                    _colsums(tmp, src[b, s0:s0 + ns], W8, w0, m, IDX)
+                else:
+                    _colsums(tmp, src[b, s0:s0 + ns], W, w0, m, IDX)
                 row = ACC[b, a0:a0 + m]
                 for c in range(m):
                     row[c] += shifted(tmp[c], ex)

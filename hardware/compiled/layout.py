@@ -363,10 +363,20 @@ def build_unit(plan: Plan, names: list[str], *, record_sent: set[str] = frozense
     BLK[BLK[:, K.B_W8P] >= 0, K.B_W8P] += w_len
     W = np.concatenate(w_parts).astype(dt) if w_parts else np.zeros(1, dt)
     W8 = np.concatenate(w8_parts + w8p_parts) if fixed and w8_parts else np.zeros(1, np.int8)
+    if not fixed:  # float: W's float32 twin where every weight is a float32 (converted torch parameters): binary
+        # spikes' column sums read it widened to float64, the same sums from half the memory traffic (else empty)
+        W8 = f32_twin(W)
     FAN = np.concatenate(fan_parts) if fan_parts else np.zeros(1, np.int64)
     return Unit(names=list(names), fixed=fixed, POP=POP, BLK=BLK, W=W, W8=W8, P=Pk if Pk.size else np.zeros(1, dt),
                 FAN=FAN, state_widths=state_widths, n_state=max(st_cols, 1), n_out=max(out_cols, 1),
                 n_acc=max(acc_cols, 1), n_tmp=tmp, n_rec=rec_cols, R=lag_max + 1, pre=pre, stepped=steps, block_names=block_names)
+
+
+def f32_twin(w: np.ndarray) -> np.ndarray:
+    """float64 weights ``w`` as float32 when that is exact (every weight a float32: widening gives them back bit for
+    bit), else an empty float32 array."""
+    w32 = w.astype(np.float32)
+    return w32 if np.array_equal(w32.astype(np.float64), w) else np.zeros(0, np.float32)
 
 
 def unpack_state(unit: Unit, ST: np.ndarray, name: str) -> list[np.ndarray]:
