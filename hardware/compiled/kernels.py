@@ -897,7 +897,7 @@ def _active_offsets(srow, offs, w0, m):
 @njit(**JIT)
 def _colsums(acc, srow, W, w0, m, offs):
     """acc[:m] = sum of W[w0 + k m : w0 + (k+1) m] over the sources k that sent (srow[k] != 0), each element's sum
-    from zero in ascending k (in acc's type: int8 weights into int32, float64 into float64): register tiles
+    from zero in ascending k (in acc's type: int8 weights into int32, float64 or float32 into float64): register tiles
     (:func:`_colsum_tile`), then single vectors, then element by element. ``offs`` (int64, >= len(srow)) scratch.
     Returns the number of sources that sent."""
     nk = _active_offsets(srow, offs, w0, m)

@@ -185,6 +185,7 @@ class Unit:
     W: np.ndarray
     W8: np.ndarray  # fixed point: the int8 mantissas (times 2**B_EXP8) of the blocks with B_RSUM >= 0, else zeros,
     # at W's offsets; then, for the graded ones among them, the mantissas in the pair layout (pair_layout) at B_W8P
+    # float: W's float32 twin where exact (f32_twin; read by the binary column sums), else empty
     P: np.ndarray
     FAN: np.ndarray
     state_widths: dict[str, list[tuple[str, int, int]]]  # name -> [(field, column, width)]
