@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -720,6 +721,8 @@ def cli_signal_run(tmp: Path, sig: int, net_path: Path) -> dict:
     mapped = json.loads(note.read_text())["shm"]
     dirs = {os.path.dirname(p) for p in mapped if "spikernn-lava-" in p}
     left = sorted(p for p in mapped if os.path.exists(p)) + sorted(d for d in dirs if os.path.isdir(d))
+    for p in left:  # reported below; removed so that a failing run (a killed CLI) leaves nothing behind either
+        shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
     log.close()
     return {"signal": signal.Signals(sig).name, "exit": code, "children": len(kids), "survivors": survivors,
             "mapped_shm": len(mapped), "new_shm": left, "seconds": seconds}
