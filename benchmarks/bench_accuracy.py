@@ -99,11 +99,11 @@ TUNED_ADLIF_LSTM = {**TUNED_ADLIF, "batch": 16}
 # option is written out (the values of spikernn.neurons in round 7), so that a change of the layers' defaults does
 # not change the recipe.
 TUNED_ADLIF_TH02 = {**TUNED_ADLIF, "neuron": {
-    "neuron": "adlif", "threshold": 0.2, "learn_threshold": True, "min_threshold": 1e-3, "threshold_range": None,
-    "reset": "zero", "discretisation": "se",
-    "alpha_range": (math.exp(-1 / 5), math.exp(-1 / 25)), "beta_range": (math.exp(-1 / 60), math.exp(-1 / 300)),
-    "a_range": (0.0, 1.0), "b_range": (0.0, 2.0), "adapt_gain": 60.0, "learn_adlif": True, "surrogate": "atan",
-    "surrogate_options": {"alpha": 2 / 0.2}}}
+    "neuron": "adlif", "threshold": 0.2, "learn_threshold": True, "min_threshold": snr.neurons.MIN_THRESHOLD,
+    "threshold_range": None, "reset": "zero", "discretisation": "se",
+    **{k + "_range": v for k, v in snr.neurons.ADLIF_RANGES.items()},  # SE-adLIF's (a reference, not a default)
+    "adapt_gain": 60.0, "learn_adlif": True, "surrogate": "atan",
+    "surrogate_options": {"alpha": snr.neurons.SURROGATE_ALPHA / 0.2}}}
 ADLIF_RECIPES = {"tuned_adlif": TUNED_ADLIF, "tuned_adlif_lstm": TUNED_ADLIF_LSTM, "tuned_adlif_th02": TUNED_ADLIF_TH02}
 RECIPE_EPOCHS = {"tuned": TUNED["epochs"], **{name: r["epochs"] for name, r in ADLIF_RECIPES.items()}}
 
@@ -193,6 +193,40 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
 
 
 # ------------------------------------------------------------------------------------------------ training
+class WeightAverage:
+    """Weight averaging over the last ``swa`` fraction of ``epochs`` (``torch.optim.swa_utils.AveragedModel``; one
+    model, not an ensemble), for a training loop of ordinary epochs: :meth:`begin_epoch` before each epoch (with
+    ``swa_lr``, the averaging phase runs at that constant lr: the schedule is dropped), :meth:`end_epoch` after it,
+    :meth:`finish` at the end (the averaged parameters replace the last ones; buffers are not averaged)."""
+
+    def __init__(self, model: nn.Module, epochs: int, swa: float, swa_lr: Optional[float] = None) -> None:
+        self.model, self.n = model, int(round(swa * epochs))
+        self.start, self.swa_lr = epochs - self.n, swa_lr
+        self.avg = torch.optim.swa_utils.AveragedModel(model) if self.n else None
+
+    def schedule_epochs(self, epochs: int) -> int:
+        """The epochs an lr schedule spans: all, or (with ``swa_lr``) those before the averaging phase."""
+        return epochs - self.n if self.swa_lr else epochs
+
+    def begin_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched):
+        """The schedule to step in this epoch (None from the averaging phase on when ``swa_lr`` is set)."""
+        if self.swa_lr and self.n and epoch == self.start:
+            for pg in opt.param_groups:
+                pg["lr"] = self.swa_lr
+            return None
+        return sched
+
+    def end_epoch(self, epoch: int) -> None:
+        if self.avg is not None and epoch >= self.start:
+            self.avg.update_parameters(self.model)
+
+    def finish(self) -> None:
+        if self.avg is not None:
+            with torch.no_grad():
+                for p, q in zip(self.model.parameters(), self.avg.module.parameters()):
+                    p.copy_(q)
+
+
 def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
                 batch_size: int = 32, clip: Optional[float] = None, progress=None, *, cosine: bool = False,
                 crop: float = 0.0, label_smoothing: float = 0.0, onecycle: Optional[float] = None,
@@ -205,19 +239,15 @@ def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, 
     ensemble); with ``swa_lr`` the schedule spans the epochs before that phase, which runs at the constant ``swa_lr``.
     """
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    swa_epochs = int(round(swa * epochs))
-    steps = (epochs - swa_epochs if swa_lr else epochs) * math.ceil(len(data) / batch_size)
+    avg = WeightAverage(model, epochs, swa, swa_lr)
+    steps = avg.schedule_epochs(epochs) * math.ceil(len(data) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
     if onecycle is not None:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=onecycle)
-    avg = torch.optim.swa_utils.AveragedModel(model) if swa_epochs else None
     g = torch.Generator().manual_seed(seed)
     model.train()
     for epoch in range(epochs):
-        if swa_lr and epoch == epochs - swa_epochs:
-            sched = None
-            for pg in opt.param_groups:
-                pg["lr"] = swa_lr
+        sched = avg.begin_epoch(epoch, opt, sched)
         perm = torch.randperm(len(data), generator=g)
         for i in range(0, len(perm), batch_size):
             j = perm[i:i + batch_size]
@@ -233,14 +263,10 @@ def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, 
             opt.step()
             if sched is not None:
                 sched.step()
-        if avg is not None and epoch >= epochs - swa_epochs:
-            avg.update_parameters(model)
+        avg.end_epoch(epoch)
         if progress:
             progress(epoch + 1, float(loss.detach()))
-    if avg is not None:  # the averaged parameters replace the last ones (buffers are not averaged)
-        with torch.no_grad():
-            for p, q in zip(model.parameters(), avg.module.parameters()):
-                p.copy_(q)
+    avg.finish()
 
 
 def random_crop(x: Tensor, lengths: Tensor, crop: float, g: torch.Generator) -> tuple[Tensor, Tensor]:

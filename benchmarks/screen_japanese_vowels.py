@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 import spikernn as snr
+from bench_accuracy import WeightAverage  # the same weight averaging as the harness's loop
 
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
               "rdrop")
@@ -109,24 +110,17 @@ def train(net, data, o, seed):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["wd"])
-    steps = o["epochs"] * math.ceil(len(data) / o["batch"])
-    swa_epochs = int(round(o.get("swa", 0.0) * o["epochs"]))
-    if o.get("swa_lr"):  # the schedule spans the epochs before the averaging phase, which runs at lr swa_lr
-        steps = (o["epochs"] - swa_epochs) * math.ceil(len(data) / o["batch"])
+    avg = WeightAverage(net, o["epochs"], o.get("swa", 0.0), o.get("swa_lr") or None)
+    steps = avg.schedule_epochs(o["epochs"]) * math.ceil(len(data) / o["batch"])
     if o["sched"] == "cosine":
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
     elif o["sched"] == "onecycle":
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, o["lr"], total_steps=steps, pct_start=o["warmup"])
     else:
         sched = None
-    swa_from = o["epochs"] - swa_epochs if swa_epochs else None
-    avg = torch.optim.swa_utils.AveragedModel(net) if swa_from is not None else None
     net.train()
     for epoch in range(o["epochs"]):
-        if o.get("swa_lr") and epoch == swa_from:
-            sched = None
-            for pg in opt.param_groups:
-                pg["lr"] = o["swa_lr"]
+        sched = avg.begin_epoch(epoch, opt, sched)
         perm = torch.randperm(len(data), generator=g)
         for i in range(0, len(perm), o["batch"]):
             j = perm[i:i + o["batch"]]
@@ -145,12 +139,8 @@ def train(net, data, o, seed):
             opt.step()
             if sched is not None:
                 sched.step()
-        if avg is not None and epoch >= swa_from:
-            avg.update_parameters(net)
-    if avg is not None:  # the averaged weights replace the last ones (parameters only; buffers stay)
-        with torch.no_grad():
-            for p, q in zip(net.parameters(), avg.module.parameters()):
-                p.copy_(q)
+        avg.end_epoch(epoch)
+    avg.finish()
     net.eval()
 
 
