@@ -10,6 +10,13 @@ bits as the fast simulator.
 
     .venv/bin/python benchmarks/bench_conversion_japanese_vowels.py [--epochs 60] [--hidden 64] [--lava N]
         [--out benchmarks/results/conversion_japanese_vowels.json]
+    .venv/bin/python benchmarks/bench_conversion_japanese_vowels.py --recipe tuned_adlif_th02 --spiking-kinds lstm
+
+``--recipe NAME`` (a spiking recipe of ``bench_accuracy.py``, e.g. ``tuned_adlif_th02``): the spiking classifiers
+are built and trained by the accuracy harness's own code (``bench_accuracy.build`` + ``train_recipe``, all 270
+training utterances, the recipe's epochs, hidden 128 unless ``--hidden`` is given) instead of this script's
+``snr.train`` loop, and the dense LSTM is skipped; ``--epochs``, ``--lr``, ``--readout-decay``, ``--neuron`` and
+``--spike-threshold`` do not apply (the recipe pins them).
 """
 from __future__ import annotations
 
@@ -32,7 +39,16 @@ def evaluate(name: str, model, ds, args) -> dict:
     from spikernn.converters import to_lava
 
     res: dict = {"model": name}
-    t_train, acc = train(model, ds, args.epochs, lr=args.lr, seed=args.seed)
+    if args.recipe:
+        import bench_accuracy as ba
+
+        t0 = time.perf_counter()
+        ba.train_recipe(model, args.recipe, ds.train, ba.RECIPE_EPOCHS[args.recipe], args.seed)
+        model.eval()
+        t_train, acc = time.perf_counter() - t0, ba.snr.evaluate(model, ds.test)["accuracy"]
+        res["recipe"] = args.recipe
+    else:
+        t_train, acc = train(model, ds, args.epochs, lr=args.lr, seed=args.seed)
     res["train_seconds"] = t_train
     res["torch_test_accuracy"] = acc
     ref = model_logits(model, ds.test.x, ds.test.lengths)
@@ -69,7 +85,9 @@ def evaluate(name: str, model, ds, args) -> dict:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--hidden", type=int, default=None, help="hidden size (default 64; 128 with --recipe)")
+    ap.add_argument("--recipe", default=None,
+                    help="train the spiking classifiers with this bench_accuracy.py recipe (e.g. tuned_adlif_th02)")
     ap.add_argument("--readout-decay", type=float, default=0.8,
                     help="leaky readout decay of the spiking classifier (logits integrate over time: robust to "
                          "single spike flips after quantisation)")
@@ -86,6 +104,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", default="benchmarks/results/conversion_japanese_vowels.json")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.recipe:
+        import bench_accuracy as ba
+
+        if args.recipe not in ba.ADLIF_RECIPES:
+            ap.error(f"--recipe {args.recipe!r}: not a spiking recipe of bench_accuracy.py "
+                     f"(one of {sorted(ba.ADLIF_RECIPES)})")
+    if args.hidden is None:
+        args.hidden = 128 if args.recipe else 64
     ds = load_jv()
     if args.lava is None:
         args.lava = len(ds.test)
@@ -98,11 +124,16 @@ def main(argv=None) -> dict:
     if args.neuron is not None:
         spiking_opts["neuron"] = args.neuron
     names = {"lstm": "SpikingLSTM", "gru": "SpikingGRU", "rnn": "SpikingRNN"}
-    todo = [("dense LSTM", True, "lstm", {})] + [(names[k], False, k, spiking_opts)
-                                                 for k in args.spiking_kinds.split(",") if k]
+    todo = [] if args.recipe else [("dense LSTM", True, "lstm", {})]
+    todo += [(names[k], False, k, spiking_opts) for k in args.spiking_kinds.split(",") if k]
     for name, dense, kind, opts in todo:
-        print(f"\n== {name}: train {args.epochs} epochs, hidden {args.hidden}, convert (fixed), run test set")
-        model = build(kind, dense, ds, args.hidden, seed=args.seed, **opts)
+        what = f"recipe {args.recipe}" if args.recipe else f"{args.epochs} epochs"
+        print(f"\n== {name}: train ({what}), hidden {args.hidden}, convert (fixed), run test set")
+        if args.recipe:
+            torch.manual_seed(args.seed)
+            model = ba.build(f"snn_{kind}", args.recipe, ds.train, args.hidden, {})
+        else:
+            model = build(kind, dense, ds, args.hidden, seed=args.seed, **opts)
         r = evaluate(name, model, ds, args)
         results.append(r)
         print(f"  torch test accuracy      {100 * r['torch_test_accuracy']:.2f}%   (trained in {r['train_seconds']:.0f} s)")
@@ -124,7 +155,8 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": "conversion_japanese_vowels", "epochs": args.epochs, "hidden_size": args.hidden,
-               "seed": args.seed, "spiking_options": spiking_opts, "precision": "fixed", "backend": "fast",
+               "seed": args.seed, "recipe": args.recipe,
+               "spiking_options": ba.ADLIF_RECIPES[args.recipe] if args.recipe else spiking_opts, "precision": "fixed", "backend": "fast",
                "test_sequences": len(ds.test), "results": results}
     out.write_text(json.dumps(to_jsonable(payload), indent=2))
     print(f"\nwrote {out}")

@@ -16,7 +16,10 @@ Options (training): epochs, lr, batch, wd, clip, sched (cosine | onecycle | none
 crop (random time crop fraction), noise (Gaussian input noise std), in_dropout (dropout on the input features),
 warp (random time-warp factor range +-warp, linear resampling), label_smoothing, swa (fraction of the last epochs
 whose end-of-epoch weights are averaged into the final model, ``torch.optim.swa_utils.AveragedModel``; one model),
-swa_lr (with swa: the schedule spans the epochs before the averaging phase, which runs at this constant lr).
+swa_lr (with swa: the schedule spans the epochs before the averaging phase, which runs at this constant lr),
+scale (each sequence's features multiplied by one random factor in [1-scale, 1+scale]), mixup (Beta(mixup, mixup)
+mixing weight λ; each sequence mixed with a partner of the batch resampled linearly to its length, loss
+λ·CE(y) + (1-λ)·CE(y_partner)).
 """
 from __future__ import annotations
 
@@ -34,12 +37,12 @@ from bench_accuracy import WeightAverage  # the same weight averaging as the har
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
               "rdrop")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
-              "in_dropout", "swa", "swa_lr")
+              "in_dropout", "swa", "swa_lr", "scale", "mixup")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
             "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
-            "swa_lr": 0.0, "rdrop": 0.0}
+            "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -106,6 +109,21 @@ def augment(x, L, o, g):
     return out, torch.tensor(lens)
 
 
+def mixup(x, L, y, alpha, g):
+    """Mixup for sequences: λ ~ Beta(alpha, alpha) for the batch; each sequence b is mixed with partner p(b) (a
+    random permutation of the batch) resampled linearly to b's length. Returns (mixed x, λ, partner labels)."""
+    lam = float(torch.distributions.Beta(alpha, alpha).sample()) if alpha > 0 else 1.0
+    perm = torch.randperm(x.shape[0], generator=g)
+    out = x.clone()
+    for b in range(x.shape[0]):
+        n, p = int(L[b]), int(perm[b])
+        s = x[p, : int(L[p])]
+        r = nn.functional.interpolate(s.T.unsqueeze(0), size=n, mode="linear", align_corners=True)[0].T if n > 1 \
+            else s[:1]
+        out[b, :n] = lam * x[b, :n] + (1 - lam) * r
+    return out, lam, y[perm]
+
+
 def train(net, data, o, seed):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -131,7 +149,16 @@ def train(net, data, o, seed):
                 x = x + o["noise"] * torch.randn_like(x)
             if o["in_dropout"]:
                 x = nn.functional.dropout(x, o["in_dropout"])
-            loss = nn.functional.cross_entropy(net(x, L), data.y[j], label_smoothing=o["label_smoothing"])
+            if o["scale"]:
+                x = x * (1 + o["scale"] * (2 * torch.rand(x.shape[0], 1, 1, generator=g) - 1))
+            y, lam, y2 = data.y[j], 1.0, None
+            if o["mixup"]:
+                x, lam, y2 = mixup(x, L, y, o["mixup"], g)
+            logits = net(x, L)
+            loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
+            if y2 is not None:
+                loss = lam * loss + (1 - lam) * nn.functional.cross_entropy(logits, y2,
+                                                                            label_smoothing=o["label_smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if o["clip"]:

@@ -161,3 +161,20 @@ def test_tuned_adlif_th02_recipe_pins_every_neuron_option_and_changes_only_the_t
     assert set(r7["neuron"]) == set(cfg)
     assert cfg == ref.rnn.neuron_options.to_config()
     assert bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02"] == 60
+
+
+def test_conversion_benchmark_trains_a_harness_recipe_and_rejects_an_unknown_one(tmp_path, monkeypatch):
+    import pytest
+
+    import bench_conversion_japanese_vowels as conv
+
+    with pytest.raises(SystemExit):
+        conv.main(["--recipe", "no_such_recipe", "--out", str(tmp_path / "x.json")])
+    monkeypatch.setitem(bench_accuracy.RECIPE_EPOCHS, "tuned_adlif_th02", 1)  # one epoch: the path, not the figure
+    out = tmp_path / "conv.json"
+    payload = conv.main(["--recipe", "tuned_adlif_th02", "--spiking-kinds", "lstm", "--hidden", "8", "--lava", "0",
+                         "--out", str(out)])
+    assert payload["recipe"] == "tuned_adlif_th02" and payload["hidden_size"] == 8
+    (r,) = payload["results"]  # the recipe's spiking model only, no dense LSTM
+    assert r["model"] == "SpikingLSTM" and r["recipe"] == "tuned_adlif_th02"
+    assert 0.0 <= r["class_agreement"] <= 1.0 and json.loads(out.read_text())["recipe"] == "tuned_adlif_th02"
