@@ -160,16 +160,24 @@ _EQ = (3.00198505138664455042E-6, 2.52448340349684104192E-3, 2.27265548208155028
 _LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634073599, 6.93145751953125E-1, 1.42860682030941723212E-6
 
 
-@njit(**INLINE)
-def _pow2(k):
-    """2.0**k for an integer-valued float k in [0, 63] by selects on its bits: exact, and vectorisable (AVX2 has
-    no float64 -> int64 conversion; ``1 << int(k)`` made LLVM convert element by element)."""
-    s = 1.0
-    for bit, p in ((32.0, 4294967296.0), (16.0, 65536.0), (8.0, 256.0), (4.0, 16.0), (2.0, 4.0), (1.0, 2.0)):
-        ge = k >= bit
-        s = s * p if ge else s
-        k = k - bit if ge else k
-    return s
+@intrinsic
+def _pow2(typingctx, k):
+    """2.0**k for an integer-valued float64 k in [0, 1023]: exact, in four vectorisable operations (any SIMD
+    target: a float add, integer add and shift, two bitcasts; AVX2 has no float64 -> int64 conversion). k + 2**52
+    holds k in the low bits of its mantissa field (exact for 0 <= k < 2**52); k + 1023 shifted into the exponent
+    field is the bit pattern of 2.0**k (the shift also drops the bits of 2**52's own exponent). Replaced a chain of
+    six compares and selects on k's bits (the same values): the float tanh 0.99 -> 0.74 ns per element, the gated
+    float kernels 25-38% faster on the AMD EPYC (Zen 4) of the benchmarks
+    (benchmarks/results/round8/batch_float_f14float.md)."""
+    sig = types.float64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        bits = builder.bitcast(builder.fadd(args[0], ir.Constant(ir.DoubleType(), 4503599627370496.0)), i64)
+        bits = builder.shl(builder.add(bits, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+
+    return sig, codegen
 
 
 @njit(**INLINE)
@@ -208,6 +216,13 @@ def vtanh(x, out):
     """out[i] = tanh(x[i]) (1-D; for the conformance tests)."""
     for i in range(x.size):
         out[i] = tanh(x[i])
+
+
+@njit(**JIT)
+def vpow2(k, out):
+    """out[i] = _pow2(k[i]) (1-D; for the conformance tests)."""
+    for i in range(k.size):
+        out[i] = _pow2(k[i])
 
 
 @njit(**JIT)
