@@ -281,6 +281,29 @@ def test_float_pow2_is_exact():
     assert np.array_equal(got, np.ldexp(1.0, np.arange(0, 1024)))
 
 
+@pytest.mark.parametrize("m", [8, 64, 67, 129, 512])
+@pytest.mark.parametrize("wtype", [np.float64, np.float32])
+def test_float_column_sums_onto_a_port_are_the_sums_added_after(m, wtype):
+    """kernels._colsums_onto (a float port's first binary block written onto E[tt] in one pass) gives the bits of
+    forming the block's column sums alone (_colsums) and adding them to the port's sum, -0.0 and tails included;
+    with nothing sent, the port's sum plus +0.0."""
+    rng = np.random.default_rng(m)
+    ns = 37
+    W = (rng.standard_normal(ns * m) * 10.0 ** rng.integers(-6, 2, ns * m)).astype(wtype)
+    base = rng.standard_normal(m) * 3
+    base[::5] = -0.0
+    offs = np.zeros(ns, np.int64)
+    for rate in (0.0, 0.1, 0.5, 1.0):
+        srow = (rng.random(ns) < rate).astype(np.float64)
+        sums, got = np.empty(m), np.empty(m)
+        n1 = K._colsums(sums, srow, W, 0, m, offs)
+        n2 = K._colsums_onto(got, base, srow, W, 0, m, offs)
+        assert n1 == n2 == int(srow.sum())
+        assert np.array_equal((base + sums).view(np.int64), got.view(np.int64))
+        assert not np.signbit(sums[sums == 0]).any()  # zero sums are +0.0 (so a fresh port's zeros plus them
+        # are the sums themselves: the interpreter writes them directly)
+
+
 def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
     """The kernels' sigmoid / tanh (one load from the full int16 tables) are arith.lut_interp of the 257-entry
     tables at every Q12 input the clamp distinguishes, and saturate beyond it."""
