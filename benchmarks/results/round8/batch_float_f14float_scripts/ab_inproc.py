@@ -2,30 +2,18 @@
 machine's load): engine.K is switched between this checkout's kernels and a base file loaded under another module
 name. Float fast-simulator CPU time (ms) per run of the benchmark's networks; outputs compared bit for bit.
 Usage: ab_inproc.py BASE_KERNELS_PY models [pairs]"""
-import importlib.util, sys, time, warnings, os, statistics, numpy as np, torch
-sys.path.insert(0, "benchmarks")
-import bench_batch_vs_torch as bb
-from spikernn import converters
-from spikernn.hardware.fast import compile_network
+import importlib.util, sys, time, os, statistics, numpy as np, torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import X as x, XN as xn, network
 from spikernn.hardware.backends import get_backend
 from spikernn.hardware.compiled import engine as EN, kernels as KNEW
 spec = importlib.util.spec_from_file_location("kernels_base", sys.argv[1])
 KBASE = importlib.util.module_from_spec(spec); spec.loader.exec_module(KBASE)
-torch.set_num_threads(1)
 fast = get_backend("fast")
-torch.manual_seed(0)
-x = torch.randn(100, 256, 40); xn = x.numpy().astype(np.float64)
 pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 7
 print("load", os.getloadavg()[0])
 for name in sys.argv[2].split(","):
-    torch.manual_seed(1)
-    gated = name in ("spiking_lstm", "spiking_gru")
-    model = bb.build(name, 40, 128, **({"neuron": "lif", "threshold": bb.GATED_THRESHOLD} if gated else {})).eval()
-    bb.calibrate(model, x[:, :32], 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = converters.to_lava(model)
-    plan = compile_network(net)
+    model, net, plan = network(name, "float")
     def run(K):
         EN.K = K
         return np.asarray(fast.simulate(net, xn, plan=plan, engine="numba", workers=1)[0], np.float64)

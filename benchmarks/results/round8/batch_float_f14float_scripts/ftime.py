@@ -1,27 +1,14 @@
 """Fast-simulator CPU time (ms, median of N) of the benchmark's networks, float; optional saving of outputs for
 bit comparison.  Usage: ftime.py models [N] [save_prefix] [compare_prefix]"""
-import sys, time, warnings, os, statistics, numpy as np, torch
-sys.path.insert(0, "benchmarks")
-import bench_batch_vs_torch as bb
-from spikernn import converters
-from spikernn.hardware.fast import compile_network
+import os, sys, time, statistics, numpy as np, torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import PREC as prec, X as x, XN as xn, network
 from spikernn.hardware.backends import get_backend
-torch.set_num_threads(1)
 fast = get_backend("fast")
-torch.manual_seed(0)
-x = torch.randn(100, 256, 40); xn = x.numpy().astype(np.float64)
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-prec = "fixed" if os.environ.get("FIXED") else "float"
 print("load", os.getloadavg()[0])
 for name in sys.argv[1].split(","):
-    torch.manual_seed(1)
-    gated = name in ("spiking_lstm", "spiking_gru")
-    model = bb.build(name, 40, 128, **({"neuron": "lif", "threshold": bb.GATED_THRESHOLD} if gated else {})).eval()
-    bb.calibrate(model, x[:, :32], 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = converters.to_lava(model, precision="fixed", calibration_x=x[:, :64]) if prec == "fixed" else converters.to_lava(model)
-    plan = compile_network(net)
+    model, net, plan = network(name)
     run = lambda: fast.simulate(net, xn, plan=plan, engine="numba", workers=1)
     out, st = run()
     ts, tt = [], []

@@ -1,16 +1,11 @@
 """Per-phase CPU time of the fast simulator's batch path (float unless FIXED=1): engine.pre_inputs (of it blas.add_block,
 K.pre_block), engine._interpret, and per-unit structure. Usage: prof.py spiking_lstm,spiking_gru,spiking_rnn [save_prefix]"""
-import sys, time, warnings, os, numpy as np, torch
-sys.path.insert(0, "benchmarks")
-import bench_batch_vs_torch as bb
-from spikernn import converters
-from spikernn.hardware.fast import compile_network
+import os, sys, time, numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import PREC as prec, XN as xn, network
 from spikernn.hardware.backends import get_backend
 from spikernn.hardware.compiled import engine as EN, kernels as K, blas
-torch.set_num_threads(1)
 fast = get_backend("fast")
-torch.manual_seed(0)
-x = torch.randn(100, 256, 40); xn = x.numpy().astype(np.float64)
 T = {}
 def wrap(mod, name, key=None):
     f = getattr(mod, name); key = key or name
@@ -20,16 +15,8 @@ def wrap(mod, name, key=None):
 for n in ("pre_inputs", "_interpret", "messages", "build_unit", "_run_stepped"):
     wrap(EN, n)
 wrap(blas, "add_block", "blas.add_block"); wrap(blas, "product", "blas.product"); wrap(K, "pre_block", "K.pre_block")
-prec = "fixed" if os.environ.get("FIXED") else "float"
 for name in sys.argv[1].split(","):
-    torch.manual_seed(1)
-    gated = name in ("spiking_lstm", "spiking_gru")
-    model = bb.build(name, 40, 128, **({"neuron": "lif", "threshold": bb.GATED_THRESHOLD} if gated else {})).eval()
-    bb.calibrate(model, x[:, :32], 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = converters.to_lava(model, precision="fixed", calibration_x=x[:, :64]) if prec == "fixed" else converters.to_lava(model)
-    plan = compile_network(net)
+    model, net, plan = network(name)
     run = lambda: fast.simulate(net, xn, plan=plan, engine="numba", workers=1)
     out, st = run()
     for g in EN.units_of(plan, 256):
