@@ -334,6 +334,31 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     assert taken.pop() == np.float32
 
 
+@pytest.mark.parametrize("exp", [-7, 0, 2])
+def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
+    """Graded payloads of 2-3 bytes beyond the float32 bound: as int8 byte planes (``planes_faster``, forced by
+    ROUTE "int8") or one float64 product (ROUTE "float32"), the same exact integers either way."""
+    intmm = _intmm_or_skip()
+    rng = np.random.default_rng(11)
+    mant = rng.integers(-128, 128, (40, 48))
+    blk = type("Blk", (), {"wt": mant, "exp": exp})()
+    w = intmm.Weights(blk)
+    for pmax in (30000, 156014, 5_000_000):  # 2, 3 and 3 planes (5e6: 23 bits)
+        msg = rng.integers(-pmax, pmax + 1, (300, 40))
+        msg[0, :] = pmax
+        want = msg @ mant
+        want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+        for route, planes in (("int8", True), ("float32", False)):
+            monkeypatch.setattr(intmm, "ROUTE", route)
+            assert intmm.planes_faster(intmm.planes_needed(pmax)) == planes
+            out = np.zeros((300, 48), np.int64)
+            assert intmm.product(msg, w, out, 0)
+            np.testing.assert_array_equal(out, want)
+    monkeypatch.setattr(intmm, "ROUTE", None)
+    t = intmm._STATE.get("f32_times") or (intmm.float32_faster(), intmm._STATE["f32_times"])[1]
+    assert intmm.planes_faster(3) == (3 * t["int8"] < t["float64"])
+
+
 @pytest.mark.parametrize("exp", [-5, 0, 2])
 def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
     """Graded payloads whose max |payload| x rsum passes 2**24 still take the float32 route when the largest row
@@ -383,7 +408,7 @@ def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     intmm = _intmm_or_skip()
     monkeypatch.setattr(intmm, "ROUTE", None)
     assert intmm.float32_faster() in (True, False)
-    assert set(intmm._STATE["f32_times"]) == {"int8", "float32"}
+    assert set(intmm._STATE["f32_times"]) == {"int8", "float32", "float64"}
     monkeypatch.setattr(intmm, "ROUTE", "float32")
     assert intmm.float32_faster()
     old = torch.get_float32_matmul_precision()
