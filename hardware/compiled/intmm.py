@@ -175,8 +175,6 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
             and not planes_faster(planes_needed(pmax)):
         _product_float(rows, w, o, a0, np.float64, assign)
         return True
-    if assign:  # the int8 planes add into their rows
-        o[:, a0:a0 + m] = 0
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
@@ -190,7 +188,7 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
                 return False
             for j in range(k):
                 torch._int_mm(tp[j][:nr], w.tensor, out=tr[j][:nr])
-        K.add_planes(res, nr, k, w.exp, o[r0:r1], a0, scratch)
+        K.add_planes(res, nr, k, w.exp, o[r0:r1], a0, scratch, assign)
     return True
 
 
