@@ -334,6 +334,36 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     assert taken.pop() == np.float32
 
 
+@pytest.mark.parametrize("exp", [-7, 0, 2])
+def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
+    """Graded payloads of 2-3 bytes beyond the float32 bound: as int8 byte planes (``planes_faster``, forced by
+    ROUTE "int8") or one float64 product (ROUTE "float32"), the same exact integers either way, added or (assign)
+    written into their columns only."""
+    intmm = _intmm_or_skip()
+    rng = np.random.default_rng(11)
+    mant = rng.integers(-128, 128, (40, 48))
+    blk = type("Blk", (), {"wt": mant, "exp": exp})()
+    w = intmm.Weights(blk)
+    for pmax in (30000, 156014, 5_000_000):  # 2, 3 and 3 planes (5e6: 23 bits)
+        msg = rng.integers(-pmax, pmax + 1, (300, 40))
+        msg[0, :] = pmax
+        want = msg @ mant
+        want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+        for route, planes in (("int8", True), ("float32", False)):
+            monkeypatch.setattr(intmm, "ROUTE", route)
+            assert intmm.planes_faster(intmm.planes_needed(pmax)) == planes
+            out = np.zeros((300, 48), np.int64)
+            assert intmm.product(msg, w, out, 0)
+            np.testing.assert_array_equal(out, want)
+            out = np.full((300, 50), -12345, np.int64)  # assign: written over whatever the buffer held
+            assert intmm.product(msg, w, out, 1, assign=True)
+            np.testing.assert_array_equal(out[:, 1:49], want)
+            assert (out[:, 0] == -12345).all() and (out[:, 49] == -12345).all()
+    monkeypatch.setattr(intmm, "ROUTE", None)
+    t = intmm._STATE.get("f32_times") or (intmm.float32_faster(), intmm._STATE["f32_times"])[1]
+    assert intmm.planes_faster(3) == (3 * t["int8"] < t["float64"])
+
+
 @pytest.mark.parametrize("exp", [-5, 0, 2])
 def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
     """Graded payloads whose max |payload| x rsum passes 2**24 still take the float32 route when the largest row
@@ -383,7 +413,7 @@ def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     intmm = _intmm_or_skip()
     monkeypatch.setattr(intmm, "ROUTE", None)
     assert intmm.float32_faster() in (True, False)
-    assert set(intmm._STATE["f32_times"]) == {"int8", "float32"}
+    assert set(intmm._STATE["f32_times"]) == {"int8", "float32", "float64"}
     monkeypatch.setattr(intmm, "ROUTE", "float32")
     assert intmm.float32_faster()
     old = torch.get_float32_matmul_precision()
@@ -399,3 +429,41 @@ def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     assert not intmm.use_float32(spikes=False)
     monkeypatch.setattr(intmm, "CROSSOVER", None)
     assert intmm.spike_crossover() > 0
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_compiled_batch_path_equals_numpy_engine_fixed(kind):
+    """The compiled engine's batch path (group units from batch 16: the live recurrent blocks summed into the
+    engine's precomputed-input rows in place, a zero-started port's first binary block written, not added; the
+    host input quantised in one compiled pass; graded input products as int8 planes or float64) gives the numpy
+    engine's bits, outputs and activity, for 2-layer spiking models active enough to exercise every block."""
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        pytest.skip("numba unavailable")
+    import spikernn as snr
+    from spikernn.converters import to_lava
+    from spikernn.hardware.backends import get_backend
+
+    torch.manual_seed(0)
+    cls = {"rnn": snr.SpikingRNN, "gru": snr.SpikingGRU, "lstm": snr.SpikingLSTM}[kind]
+    neuron = {} if kind == "rnn" else {"neuron": "lif", "threshold": 0.5}
+    model = cls(10, 24, num_layers=2, **neuron).eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.startswith(("weight", "bias")):
+                p.mul_(20.0 if kind == "rnn" else 2.0)
+    x = torch.randn(30, 40, 10) * 2
+    net = to_lava(model, precision="fixed", calibration_x=x[:, :8])
+    fast = get_backend("fast")
+    xn = x.numpy().astype(np.float64)
+    y, s = fast.simulate(net, xn, engine="numba")
+    y0, s0 = fast.simulate(net, xn, engine="numpy")
+    np.testing.assert_array_equal(y, y0)
+    assert s.events.keys() == s0.events.keys()
+    for name in s0.events:
+        np.testing.assert_array_equal(s.events[name], s0.events[name])
+    for name in s0.synaptic_ops:
+        np.testing.assert_array_equal(s.synaptic_ops[name], s0.synaptic_ops[name])
+    hidden = [p.name for p in net.populations if p.kind != "input"]
+    assert all(s.events[n].sum() > 0 for n in hidden)  # every layer fired: the recurrent blocks delivered

@@ -98,18 +98,34 @@ def float32_faster() -> bool:
         a8 = torch.from_numpy(rng.integers(0, 2, (256, 128)).astype(np.int8))
         b8 = torch.from_numpy(rng.integers(-128, 128, (128, 512)).astype(np.int8))
         af, bf = a8.float(), b8.float()
-        o32, of = torch.empty(256, 512, dtype=torch.int32), torch.empty(256, 512)
+        ad, bd = a8.double(), b8.double()
+        o32, of, od = torch.empty(256, 512, dtype=torch.int32), torch.empty(256, 512), torch.empty(256, 512).double()
         best = {}
-        for name in ("int8", "float32", "int8", "float32"):
+        for name in ("int8", "float32", "float64") * 2:
             t0 = time.process_time()
             if name == "int8":
                 torch._int_mm(a8, b8, out=o32)
-            else:
+            elif name == "float32":
                 torch.mm(af, bf, out=of)
+            else:
+                torch.mm(ad, bd, out=od)
             best[name] = min(best.get(name, np.inf), time.process_time() - t0)
         _STATE["f32"] = best["float32"] < best["int8"]
         _STATE["f32_times"] = best
     return _STATE["f32"]
+
+
+def planes_faster(k: int) -> bool:
+    """Whether ``k`` int8 products (a graded payload's byte planes) beat one float64 product on this machine:
+    ``k`` times the int8 GEMM's time below the float64 GEMM's, both measured once per process by
+    :func:`float32_faster` (on an AMD EPYC Zen 4 with VNNI: int8 ~13x faster than float64, so 3 planes win, and
+    the converted SpikingGRU's input block, 3 planes, ran ~8 ms faster in a 110 ms run; on an AVX2-only EPYC int8
+    is ~10x slower than float64: never). :data:`ROUTE` forces them ("int8") or the float products ("float32")."""
+    if ROUTE is not None:
+        return ROUTE == "int8"
+    float32_faster()
+    best = _STATE.get("f32_times")
+    return best is not None and k * best["int8"] < best["float64"]
 
 
 def use_float32(spikes: bool) -> bool:
@@ -155,11 +171,10 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
     pmax = int(np.abs(rows).max()) if not spikes and rows.size else 1
     if pmax > MAX_PAYLOAD:
         return False
-    if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:
+    if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53 \
+            and not planes_faster(planes_needed(pmax)):
         _product_float(rows, w, o, a0, np.float64, assign)
         return True
-    if assign:  # the int8 planes add into their rows
-        o[:, a0:a0 + m] = 0
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
@@ -173,7 +188,7 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
                 return False
             for j in range(k):
                 torch._int_mm(tp[j][:nr], w.tensor, out=tr[j][:nr])
-        K.add_planes(res, nr, k, w.exp, o[r0:r1], a0, scratch)
+        K.add_planes(res, nr, k, w.exp, o[r0:r1], a0, scratch, assign)
     return True
 
 
@@ -185,7 +200,8 @@ def planes_needed(pmax: int) -> int:
     return k
 
 
-F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product is cheaper (measured here)
+F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product, unless the planes are
+# measured faster (planes_faster: int8 GEMMs with VNNI)
 
 
 def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, assign: bool = False) -> bool:

@@ -753,6 +753,24 @@ def _input_fixed(j, POP, P, ST, X, tt, OUT, MK):
 
 
 @njit(**JIT)
+def quantize_values(x, scale, limit, q, mask):
+    """The host's fixed-point encoding of a whole input in one pass (backends.base.encode_input with
+    fixed_point.quantize_input, "value" coding): ``q = int64(clip(rint(x scale), -MAX24, MAX24))`` (round half to
+    even, as np.round; the same operation as :func:`_input_fixed`) and ``mask = q != 0``, over the flat
+    C-contiguous float64 ``x``; returns whether some |x| is above ``limit`` (fixed_point.input_warn_limit: the
+    caller then warns, with the numpy check)."""
+    lim = float(MAX24)
+    over = False
+    for i in range(x.size):
+        v = x[i]
+        r = np.int64(min(max(np.rint(v * scale), -lim), lim))
+        q[i] = r
+        mask[i] = r != 0
+        over |= abs(v) > limit
+    return over
+
+
+@njit(**JIT)
 def _input_float(j, POP, P, ST, X, tt, OUT, MK):
     """kinds.input (float) on the host's input X[tt]; state sent."""
     n, s0, p0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_OUT]
@@ -1123,20 +1141,38 @@ def _add_int32(row, t, m, ex):
             row[c] += np.int64(t[c]) >> (-ex)
 
 
+@njit(**INLINE)
+def _set_int32(row, t, m, ex):
+    """row[:m] = floor(t[:m] 2**ex) (:func:`_add_int32` into a port not yet zeroed)."""
+    if ex >= 0:
+        for c in range(m):
+            row[c] = np.int64(t[c]) << ex
+    else:
+        for c in range(m):
+            row[c] = np.int64(t[c]) >> (-ex)
+
+
 @njit(**JIT)
-def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wp0):
+def _block_narrow(dst, d0, src, s0, ns, W, W8, w0, m, graded, ex, ex8, T32, idx, rsum, wp0, assign=False):
     """Fixed point: the block's sum over the int8 mantissas in int32 where that is provably exact (max |payload|
     times the largest column sum of |mantissas| below 2**31, checked per sample), then scaled by 2**exp (floor for
     exp < 0, as synapses.shift_floor); else in int64 (:func:`_row_into`, weights ``W`` scaled when exp >= 0).
     Nothing sent: nothing added. Graded payloads of int16 range from a block with its mantissas also in the pair
-    layout (``wp0`` >= 0), with AVX2: by pairs of sources (:func:`_sum8_pairs`)."""
+    layout (``wp0`` >= 0), with AVX2: by pairs of sources (:func:`_sum8_pairs`). ``assign`` (binary blocks only):
+    the first block of a port not zeroed, its sums written instead of added (zeros where nothing was sent)."""
     for b in range(dst.shape[0]):
         srow = src[b, s0:s0 + ns]
         row = dst[b, d0:d0 + m]
         if not graded:  # binary: the int32 sums are exact (pmax 1); none sent: the sums are zero
             t = T32[b, :m]
             if _colsums(t, srow, W8, w0, m, idx):
-                _add_int32(row, t, m, ex8)
+                if assign:
+                    _set_int32(row, t, m, ex8)
+                else:
+                    _add_int32(row, t, m, ex8)
+            elif assign:
+                for c in range(m):
+                    row[c] = 0
             continue
         pmax, nk = 1, 0
         for k in range(ns):
@@ -1174,17 +1210,40 @@ def _first_live(j, t, q, POP, BLK):
 
 @njit(**JIT)
 def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
+    """Population j's synaptic input at global step t into ``ACC`` (:func:`_port_inputs_into`)."""
+    _port_inputs_into(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E, False)
+
+
+@njit(**JIT)
+def _port_inputs_into(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E, in_place):
     """The synaptic input of population j at global step t: ``E[tt]`` (inputs computed beforehand) or zero, then
     every live block in order (a block of lag L reads what its source sent at step t - L; nothing before step L).
     Each block's sum starts from zero and is added to the port's running sum, in the block order (float: the same
     rounding whatever else the port receives); fixed point adds exact integers (exponent < 0: floor of the
     block's sum, an arithmetic shift), over int8 mantissas in int32 where that is provably exact
-    (:func:`_block_narrow`). Float: a port whose first live block is binary spikes over all its columns is
-    written in one pass, ``E[tt]`` (or zero) plus that block's column sums (:func:`_colsums_onto`: the same
-    additions, without copying ``E[tt]`` first and storing the sums apart)."""
+    (:func:`_block_narrow`). ``in_place``: ``ACC`` is ``E[tt]`` itself (fixed point, :func:`run_fixed`): the ports
+    that start from it are left as they are, not copied. Float: a port whose first live block is binary spikes
+    over all its columns is written in one pass, ``E[tt]`` (or zero) plus that block's column sums
+    (:func:`_colsums_onto`: the same additions, without copying ``E[tt]`` first and storing the sums apart)."""
     B, R = ACC.shape[0], HIST.shape[0]
     fresh0, fresh1 = True, True
     onto0, onto1 = -1, -1  # float: the block written onto port 0 / 1 as its first (-1: none)
+    b0 = POP[j, K_B0]
+    first0, first1 = -1, -1  # fixed point: a port that starts from zero and whose first live block is binary over
+    # int8 mantissas (and delivers at this step) gets that block's sums written, not zeros and then added
+    if exact(ACC[0, 0]):
+        for q in range(2):
+            if POP[j, K_AW0 + 2 * q] == 0 or POP[j, K_E0 + q] != 0:
+                continue
+            for k in range(b0, b0 + POP[j, K_NB]):
+                if BLK[k, B_PORT] == q:
+                    if BLK[k, B_GRADED] == 0 and BLK[k, B_RSUM] >= 0 and t >= BLK[k, B_LAG] and \
+                            BLK[k, B_M] == POP[j, K_AW0 + 2 * q]:
+                        if q == 0:
+                            first0 = k
+                        else:
+                            first1 = k
+                    break
     for q in range(2):
         a0, w = POP[j, K_A0 + 2 * q], POP[j, K_AW0 + 2 * q]
         if w == 0:
@@ -1197,10 +1256,13 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
             else:
                 onto1 = k1
             continue
+        if not use_e and (first0 if q == 0 else first1) >= 0:
+            continue
         for b in range(B):
             row = ACC[b, a0:a0 + w]
             if use_e:
-                row[:] = E[tt, b, a0:a0 + w]
+                if not in_place:
+                    row[:] = E[tt, b, a0:a0 + w]
             else:
                 row[:] = 0
         if use_e:
@@ -1208,7 +1270,6 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
                 fresh0 = False
             else:
                 fresh1 = False
-    b0 = POP[j, K_B0]
     for k in range(b0, b0 + POP[j, K_NB]):
         lag = BLK[k, B_LAG]
         if t < lag:
@@ -1220,7 +1281,7 @@ def _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E):
         fresh = fresh0 if q == 0 else fresh1
         if BLK[k, B_RSUM] >= 0:
             _block_narrow(ACC, a0, src, s0, ns, W, W8, w0, m, graded, ex, BLK[k, B_EXP8], T32, IDX, BLK[k, B_RSUM],
-                          BLK[k, B_W8P])
+                          BLK[k, B_W8P], k == (first0 if q == 0 else first1))
         elif not graded:  # binary spikes: the block's column sums (register tiles), added to the port's sum (a
             # fresh port's zeros: the same bits as summing into it)
             f32 = not exact(ACC[0, 0]) and W8.shape[0] == W.shape[0]  # float: W's float32 twin (layout.f32_twin)
@@ -1341,6 +1402,15 @@ def _e_only(j, POP):
     return True
 
 
+@njit(**INLINE)
+def _any_e(j, POP):
+    """Whether a port of population j (of nonzero width) starts from the precomputed inputs ``E``."""
+    for q in range(2):
+        if POP[j, K_AW0 + 2 * q] != 0 and POP[j, K_E0 + q] != 0:
+            return True
+    return False
+
+
 # ---- the interpreters: a unit of populations over steps t0 .. t0+T-1 ----------------------------------------------
 @njit(**JIT)
 def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MASKS, VREC, EVC, SOC, FAN,
@@ -1364,6 +1434,10 @@ def run_fixed(t0, T, POP, BLK, W, W8, P, ST, ACC, TMP, T32, IDX, HIST, E, X, MAS
                 continue
             if _e_only(j, POP):
                 A = E[tt]
+            elif _any_e(j, POP):  # the live blocks add into E[tt] itself (this step's row of the engine's buffer,
+                # read once; exact integers: the sums of a copy of it in ACC), the other ports' columns zeroed first
+                A = E[tt]
+                _port_inputs_into(j, t, tt, POP, BLK, W, W8, A, TMP, T32, IDX, HIST, E, True)
             else:
                 _port_inputs(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E)
                 A = ACC
@@ -1570,14 +1644,19 @@ def byte_planes(rows, out):
 
 
 @njit(**JIT)
-def add_planes(res, N, k, ex, out, a0, v):
+def add_planes(res, N, k, ex, out, a0, v, assign):
     """out[i, a0:a0+m] += floor((sum_{j<k} res[j, i] 256**j) * 2**ex) for rows i < N: the int32 products of
-    :func:`byte_planes` recombined exactly in int64, then the block's exponent (synapses.shift_floor)."""
+    :func:`byte_planes` recombined exactly in int64, then the block's exponent (synapses.shift_floor).
+    ``assign``: = instead of += (a buffer not yet zeroed)."""
     m = res.shape[2]
     for i in range(N):
         row = out[i, a0:a0 + m]
         if ex >= 0:  # linear: each plane adds its part shifted
-            for j in range(k):
+            if assign:
+                r0 = res[0, i]
+                for c in range(m):
+                    row[c] = np.int64(r0[c]) << ex
+            for j in range(1 if assign else 0, k):
                 rj = res[j, i]
                 sh = 8 * j + ex
                 for c in range(m):
@@ -1590,8 +1669,12 @@ def add_planes(res, N, k, ex, out, a0, v):
                 rj = res[j, i]
                 for c in range(m):
                     v[c] += np.int64(rj[c]) << (8 * j)
-            for c in range(m):
-                row[c] += v[c] >> (-ex)
+            if assign:
+                for c in range(m):
+                    row[c] = v[c] >> (-ex)
+            else:
+                for c in range(m):
+                    row[c] += v[c] >> (-ex)
 
 
 @njit(**JIT)
