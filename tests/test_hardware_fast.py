@@ -336,7 +336,7 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
 
 @pytest.mark.parametrize("exp", [-7, 0, 2])
 def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
-    """Graded payloads of 2-3 bytes beyond the float32 bound: as int8 byte planes (``planes_faster``, forced by
+    """Graded payloads of 2-3 bytes beyond the float32 bound: as int8 byte planes (``graded_planes``, forced by
     ROUTE "int8") or one float64 product (ROUTE "float32"), the same exact integers either way, added or (assign)
     written into their columns only."""
     intmm = _intmm_or_skip()
@@ -351,7 +351,7 @@ def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
         want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
         for route, planes in (("int8", True), ("float32", False)):
             monkeypatch.setattr(intmm, "ROUTE", route)
-            assert intmm.planes_faster(intmm.planes_needed(pmax)) == planes
+            assert (intmm.planes_needed(pmax) <= intmm.graded_planes()) == planes
             out = np.zeros((300, 48), np.int64)
             assert intmm.product(msg, w, out, 0)
             np.testing.assert_array_equal(out, want)
@@ -359,9 +359,6 @@ def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
             assert intmm.product(msg, w, out, 1, assign=True)
             np.testing.assert_array_equal(out[:, 1:49], want)
             assert (out[:, 0] == -12345).all() and (out[:, 49] == -12345).all()
-    monkeypatch.setattr(intmm, "ROUTE", None)
-    t = intmm._STATE.get("f32_times") or (intmm.float32_faster(), intmm._STATE["f32_times"])[1]
-    assert intmm.planes_faster(3) == (3 * t["int8"] < t["float64"])
 
 
 @pytest.mark.parametrize("exp", [-5, 0, 2])
@@ -405,6 +402,74 @@ def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
     want2 = np.floor(want2 * 2.0 ** exp).astype(np.int64) if exp < 0 else want2 << exp
     np.testing.assert_array_equal(out2, want2)
     assert taken == [True, False]
+
+
+@pytest.mark.parametrize("exp", [-6, 0, 2])
+def test_intmm_byte_planes_exact_for_every_plane_count(monkeypatch, exp):
+    """The int8 route for graded payloads: k = 1..4 signed-byte planes stacked into one int8 GEMM
+    (kernels.byte_planes, any strides), recombined exactly (kernels.add_planes, = and +=), the largest payload of
+    each plane count included (127 (256**k - 1) / 255) and its negative; taken for every k up to graded_planes()."""
+    intmm = _intmm_or_skip()
+    from spikernn.hardware.compiled import kernels as K
+
+    monkeypatch.setattr(intmm, "ROUTE", "int8")
+    assert intmm.graded_planes() == intmm.PLANES
+    rng = np.random.default_rng(11)
+    mant = rng.integers(-128, 128, (37, 29))
+    w = intmm.Weights(type("Blk", (), {"wt": mant, "exp": exp})())
+    taken = []
+    orig = intmm._product_planes
+    monkeypatch.setattr(intmm, "_product_planes", lambda *a: (taken.append(a[4]), orig(*a))[1])  # a[4]: k
+    for k in range(1, intmm.PLANES + 1):
+        lim = 127 * (256 ** k - 1) // 255
+        assert intmm.planes_needed(lim) == k and intmm.planes_needed(lim + 1) == k + 1
+        ring = np.zeros((70, 50), np.int64)
+        ring[:, 5:42] = rng.integers(-lim, lim + 1, (70, 37))
+        ring[0, 5:42], ring[1, 5:42] = lim, -lim
+        msg = ring[:, 5:42]  # strided, as a payload ring's columns
+        want = msg @ mant
+        want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+        base = rng.integers(-1000, 1000, (70, 40))
+        out = base.copy()
+        assert intmm.product(msg, w, out, 6)
+        np.testing.assert_array_equal(out[:, 6:35], base[:, 6:35] + want)
+        np.testing.assert_array_equal(np.delete(out, np.s_[6:35], axis=1), np.delete(base, np.s_[6:35], axis=1))
+        out2 = base.copy()
+        assert intmm.product(msg, w, out2, 6, assign=True)
+        np.testing.assert_array_equal(out2[:, 6:35], want)
+        assert taken[-2:] == [k, k]
+        planes = np.zeros(k * 70 * 37, np.int8)
+        K.byte_planes(msg, planes, k)
+        got = sum(planes.reshape(k, 70, 37)[j].astype(np.int64) * 256 ** j for j in range(k))
+        np.testing.assert_array_equal(got, msg)
+    big = np.full((3, 37), intmm.MAX_PAYLOAD + 1, np.int64)  # beyond every route of int8 planes
+    assert not intmm.product(big, w, np.zeros((3, 29), np.int64), 0)
+
+
+def test_intmm_graded_planes_follow_the_measured_gemm_times(monkeypatch):
+    """graded_planes: as many int8 GEMMs as cost at most 3/4 of one float32 GEMM (gemm_times), 0 .. PLANES;
+    ROUTE forces PLANES (int8) or 0 (float32), and 0 sends graded payloads to the float32 / float64 routes."""
+    intmm = _intmm_or_skip()
+    monkeypatch.setattr(intmm, "ROUTE", None)
+    t = intmm.gemm_times()
+    assert t["int8"] > 0 and t["float32"] > 0
+    assert intmm.graded_planes() == int(min(intmm.PLANES, 0.75 * t["float32"] / t["int8"]))
+    monkeypatch.setitem(intmm._STATE, "f32_times", {"int8": 1.0, "float32": 4.0})
+    assert intmm.graded_planes() == 3
+    monkeypatch.setitem(intmm._STATE, "f32_times", {"int8": 1.0, "float32": 0.05})
+    assert intmm.graded_planes() == 0
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    assert intmm.graded_planes() == 0
+    taken = []
+    orig = intmm._product_planes
+    monkeypatch.setattr(intmm, "_product_planes", lambda *a: (taken.append(a[4]), orig(*a))[1])
+    mant = np.random.default_rng(2).integers(-128, 128, (16, 8))
+    w = intmm.Weights(type("Blk", (), {"wt": mant, "exp": -3})())
+    msg = np.random.default_rng(4).integers(-5000, 5000, (64, 16))
+    out = np.zeros((64, 8), np.int64)
+    assert intmm.product(msg, w, out, 0)
+    np.testing.assert_array_equal(out, (msg @ mant) >> 3)
+    assert taken == []
 
 
 def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):

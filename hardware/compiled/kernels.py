@@ -1616,65 +1616,93 @@ def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
 
 # ---- int8 matrix products of large batches (intmm.py) ------------------------------------------------------------
 @njit(**JIT)
-def byte_planes(rows, out):
-    """Signed-byte digits of int64 payloads (N, n) into ``out`` (>= k, N, n) int8: rows = sum_j out[j] 256**j with
-    k as few as the largest |payload| needs (each digit in [-128, 127]); returns k (or -1 when out has too few
-    planes)."""
+def max_abs(rows):
+    """max |rows[i, c]| of integer payloads (N, n), any strides, as an int64 (an integer reduction: vectorised)."""
     N, n = rows.shape
     mx = 0
     for i in range(N):
         r = rows[i]
+        pm = 0
         for c in range(n):
-            mx = max(mx, abs(r[c]))
-    k, lim = 1, 127
-    while lim < mx:
-        k += 1
-        lim = lim * 256 + 127
-    if k > out.shape[0]:
-        return -1
-    for i in range(N):
-        r = rows[i]
-        for c in range(n):
-            x = r[c]
-            for j in range(k):
-                d = ((x + 128) & 255) - 128
-                out[j, i, c] = d
-                x = (x - d) >> 8
-    return k
+            a = abs(np.int64(r[c]))
+            pm = a if a > pm else pm
+        mx = pm if pm > mx else mx
+    return mx
 
 
 @njit(**JIT)
-def add_planes(res, N, k, ex, out, a0, v, assign):
-    """out[i, a0:a0+m] += floor((sum_{j<k} res[j, i] 256**j) * 2**ex) for rows i < N: the int32 products of
-    :func:`byte_planes` recombined exactly in int64, then the block's exponent (synapses.shift_floor).
-    ``assign``: = instead of += (a buffer not yet zeroed)."""
-    m = res.shape[2]
+def byte_planes(rows, out, k):
+    """Signed-byte digits of integer payloads ``rows`` (N, n) (any strides) into ``out`` (flat int8, >= k N n) as k
+    planes stacked row-wise, ``out[:k N n]`` viewed (k N, n): rows[i] = sum_j out[j N + i] 256**j, each digit in
+    [-128, 127] (d = ((x + 128) & 255) - 128, x = (x - d) >> 8: exact for |x| <= 127 (256**k - 1) / 255, the
+    caller's bound for k; one GEMM of k N rows then multiplies every plane). Per k an unrolled loop, vectorised."""
+    N, n = rows.shape
+    P = out[:k * N * n].reshape(k, N, n)
+    for i in range(N):
+        r = rows[i]
+        p0 = P[0, i]
+        if k == 1:
+            for c in range(n):
+                p0[c] = np.int8(r[c])
+        elif k == 2:
+            p1 = P[1, i]
+            for c in range(n):
+                x = np.int64(r[c])
+                d = ((x + 128) & 255) - 128
+                p0[c] = np.int8(d)
+                p1[c] = np.int8((x - d) >> 8)
+        else:
+            for c in range(n):
+                x = np.int64(r[c])
+                for j in range(k - 1):
+                    d = ((x + 128) & 255) - 128
+                    P[j, i, c] = np.int8(d)
+                    x = (x - d) >> 8
+                P[k - 1, i, c] = np.int8(x)
+
+
+@njit(**INLINE)
+def _planes_sum(R, N, k, i, c):
+    """sum_j R[j N + i, c] 256**j in int64 (the int32 products of :func:`byte_planes`' k planes)."""
+    v = np.int64(R[i, c])
+    for j in range(1, k):
+        v += np.int64(R[j * N + i, c]) << (8 * j)
+    return v
+
+
+@njit(**JIT)
+def add_planes(res, N, k, ex, out, a0, assign):
+    """out[i, a0:a0+m] += floor((sum_{j<k} res[j N + i] 256**j) * 2**ex) for rows i < N (``assign``: = instead of
+    +=): the int32 products (k N, m) of :func:`byte_planes`' stacked planes recombined exactly in int64, then the
+    block's exponent (an arithmetic shift, as synapses.shift_floor)."""
+    m = res.shape[1]
+    sl = ex if ex > 0 else 0
+    sr = -ex if ex < 0 else 0
     for i in range(N):
         row = out[i, a0:a0 + m]
-        if ex >= 0:  # linear: each plane adds its part shifted
-            if assign:
-                r0 = res[0, i]
-                for c in range(m):
-                    row[c] = np.int64(r0[c]) << ex
-            for j in range(1 if assign else 0, k):
-                rj = res[j, i]
-                sh = 8 * j + ex
-                for c in range(m):
-                    row[c] += np.int64(rj[c]) << sh
-        else:
-            r0 = res[0, i]
-            for c in range(m):
-                v[c] = np.int64(r0[c])
-            for j in range(1, k):
-                rj = res[j, i]
-                for c in range(m):
-                    v[c] += np.int64(rj[c]) << (8 * j)
+        if k == 1:
+            r0 = res[i]
             if assign:
                 for c in range(m):
-                    row[c] = v[c] >> (-ex)
+                    row[c] = (np.int64(r0[c]) << sl) >> sr
             else:
                 for c in range(m):
-                    row[c] += v[c] >> (-ex)
+                    row[c] += (np.int64(r0[c]) << sl) >> sr
+        elif k == 2:
+            r0, r1 = res[i], res[N + i]
+            if assign:
+                for c in range(m):
+                    row[c] = ((np.int64(r0[c]) + (np.int64(r1[c]) << 8)) << sl) >> sr
+            else:
+                for c in range(m):
+                    row[c] += ((np.int64(r0[c]) + (np.int64(r1[c]) << 8)) << sl) >> sr
+        else:
+            if assign:
+                for c in range(m):
+                    row[c] = (_planes_sum(res, N, k, i, c) << sl) >> sr
+            else:
+                for c in range(m):
+                    row[c] += (_planes_sum(res, N, k, i, c) << sl) >> sr
 
 
 @njit(**JIT)
