@@ -72,6 +72,7 @@ import torch
 from torch import Tensor, nn
 
 import spikernn as snr
+from spikernn.training import WeightAverage  # noqa: F401 (the loops below and screen_japanese_vowels use it)
 
 DENSE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 SPIKING = {"snn_rnn": snr.SpikingRNN, "snn_lstm": snr.SpikingLSTM, "snn_gru": snr.SpikingGRU}
@@ -193,40 +194,6 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
 
 
 # ------------------------------------------------------------------------------------------------ training
-class WeightAverage:
-    """Weight averaging over the last ``swa`` fraction of ``epochs`` (``torch.optim.swa_utils.AveragedModel``; one
-    model, not an ensemble), for a training loop of ordinary epochs: :meth:`begin_epoch` before each epoch (with
-    ``swa_lr``, the averaging phase runs at that constant lr: the schedule is dropped), :meth:`end_epoch` after it,
-    :meth:`finish` at the end (the averaged parameters replace the last ones; buffers are not averaged)."""
-
-    def __init__(self, model: nn.Module, epochs: int, swa: float, swa_lr: Optional[float] = None) -> None:
-        self.model, self.n = model, int(round(swa * epochs))
-        self.start, self.swa_lr = epochs - self.n, swa_lr
-        self.avg = torch.optim.swa_utils.AveragedModel(model) if self.n else None
-
-    def schedule_epochs(self, epochs: int) -> int:
-        """The epochs an lr schedule spans: all, or (with ``swa_lr``) those before the averaging phase."""
-        return epochs - self.n if self.swa_lr else epochs
-
-    def begin_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched):
-        """The schedule to step in this epoch (None from the averaging phase on when ``swa_lr`` is set)."""
-        if self.swa_lr and self.n and epoch == self.start:
-            for pg in opt.param_groups:
-                pg["lr"] = self.swa_lr
-            return None
-        return sched
-
-    def end_epoch(self, epoch: int) -> None:
-        if self.avg is not None and epoch >= self.start:
-            self.avg.update_parameters(self.model)
-
-    def finish(self) -> None:
-        if self.avg is not None:
-            with torch.no_grad():
-                for p, q in zip(self.model.parameters(), self.avg.module.parameters()):
-                    p.copy_(q)
-
-
 def train_plain(model: nn.Module, data: snr.datasets.SequenceData, epochs: int, seed: int, lr: float = 3e-3,
                 batch_size: int = 32, clip: Optional[float] = None, progress=None, *, cosine: bool = False,
                 crop: float = 0.0, label_smoothing: float = 0.0, onecycle: Optional[float] = None,

@@ -102,8 +102,9 @@ def run_one(model: str, recipe: str, setting: SeriesSetting, seed: int, hidden: 
     t0 = time.perf_counter()
     opts = ({} if recipe == "plain" else dict(forecasting.GRADED_FIT) if recipe == "graded"
             else {"clip_grad": 1.0, "scheduler": "cosine"})
-    if "clip_grad" in t:
-        opts["clip_grad"] = t["clip_grad"]
+    for k in ("clip_grad", "swa", "swa_lr"):
+        if k in t:
+            opts[k] = t[k]
     forecasting.fit(net, train, epochs=t.get("epochs", setting.epochs), seed=seed, lr=t.get("lr", 3e-3), **opts)
     pred = forecasting.predict(net, test)
     rate = net.last_firing_rate if net.spiking else None
@@ -188,7 +189,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="val: train on the first 80 %% of the training windows and report the last 20 %% "
                          "(ForecastData.holdout) - for choosing a recipe without reading the test part")
     ap.add_argument("--train", nargs="*", default=[],
-                    help="training overrides for screening: epochs=, lr=, clip_grad= (all models); "
+                    help="training overrides for screening: epochs=, lr=, clip_grad=, swa=, swa_lr= (all models; swa: "
+                         "weight averaging over that fraction of the last epochs, forecasting.fit); "
                          "readout_decay=, input_scale=, forget_bias= (SpikingLSTM) (the graded spiking models)")
     ap.add_argument("--tag", default="")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))

@@ -143,13 +143,20 @@ def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x * 2.0 ** F), -MAX24, MAX24).astype(np.int64)
 
 
+def input_warn_limit(net: Network) -> float:
+    """The largest |x| :func:`warn_input_range` lets pass without a warning: :data:`INPUT_RANGE_TOLERANCE` times
+    the calibrated input range (inf when the network has none)."""
+    xr = (net.meta.get("fixed_point") or {}).get("input_range")
+    return INPUT_RANGE_TOLERANCE * xr if isinstance(xr, (int, float)) and xr > 0 else float("inf")
+
+
 def warn_input_range(net: Network, x: np.ndarray, stacklevel: int = 2) -> None:
     """:class:`InputRangeWarning` when the float input ``x`` of the fixed-point network ``net`` goes beyond its
     calibrated range by more than :data:`INPUT_RANGE_TOLERANCE` (:func:`quantize_input`, and runs that quantise
     in compiled code)."""
     xr = (net.meta.get("fixed_point") or {}).get("input_range")
     peak = float(np.abs(x).max(initial=0.0))
-    if isinstance(xr, (int, float)) and xr > 0 and peak > INPUT_RANGE_TOLERANCE * xr:
+    if peak > input_warn_limit(net):
         inp = net.population(net.input)
         clip_err = max(0.0, peak - MAX24 * 2.0 ** -inp.spec.out_frac_bits(inp.attrs))
         warnings.warn(f"fixed-point input max |x| = {peak:.4g} is {peak / xr:.3g} times the calibrated range "

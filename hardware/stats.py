@@ -85,6 +85,20 @@ class ActivityStats:
         )
 
 
+def events_per_neuron(m: np.ndarray) -> np.ndarray:
+    """``m.sum(axis=1)`` as int64 for a bool mask (steps, batch, size): the batch summed in uint8 in slices of
+    255 samples (no sum can wrap), then added in int64 - numpy's own uint8 loop, ~3x faster than summing bool
+    into int64 (which casts every element)."""
+    if m.dtype != np.bool_:
+        return m.sum(axis=1, dtype=np.int64)
+    u = m.view(np.uint8)
+    out = None
+    for b0 in range(0, max(u.shape[1], 1), 255):
+        part = u[:, b0:b0 + 255].sum(axis=1, dtype=np.uint8)
+        out = part.astype(np.int64) if out is None else out + part
+    return out
+
+
 def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
                    lengths: np.ndarray | None = None) -> ActivityStats:
     """Count a run's activity from its event masks; every backend uses this, so they count alike. What a
@@ -114,7 +128,7 @@ def count_activity(net, masks: dict[str, np.ndarray], steps: int, batch: int,
             m = m[::-1]
         if valid is not None:
             m = m & valid[:, :, None]
-        pn = m.sum(axis=1, dtype=np.int64)  # (steps, size) events per neuron and step
+        pn = events_per_neuron(m)  # (steps, size) events per neuron and step
         events[p.name] = pn.sum(axis=1)
         for b in net.synapses:
             if b.source == p.name:

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from spikernn.activity import mean_firing_rate
 from spikernn.datasets import ForecastData
 from spikernn.readout import LeakyReadout
+from spikernn.training import WeightAverage
 
 READOUTS = ("mean", "leaky", "state")
 # The event threshold ϑ of the graded-spike forecasting recipe (``neuron="delta", threshold=GRADED_THRESHOLD``
@@ -214,19 +215,25 @@ def graded(layer: type, hidden_size: int, horizon: int = 1, *, input_size: int =
 
 def fit(model: nn.Module, train: ForecastData, *, epochs: int = 100, lr: float = 3e-3, batch_size: int = 32,
         clip_grad: Optional[float] = None, scheduler: str = "none", seed: int = 0,
+        swa: float = 0.0, swa_lr: Optional[float] = None,
         on_epoch: Optional[Callable[[int, float], None]] = None) -> list[float]:
     """Train on mean squared error with Adam (a plain loop; ``clip_grad``/``scheduler="cosine"`` optional).
+    ``swa``: the parameters after each of the last ``swa`` fraction of the epochs are averaged and the average
+    replaces the final parameters (:class:`spikernn.training.WeightAverage`; one model); with ``swa_lr`` the
+    schedule spans the epochs before that phase, which runs at the constant ``swa_lr``.
     Returns the training MSE of every epoch (z-scored units)."""
     if scheduler not in ("none", "cosine"):
         raise ValueError(f"scheduler must be 'none' or 'cosine', got {scheduler!r}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * ((len(train) + batch_size - 1) // batch_size)
+    avg = WeightAverage(model, epochs, swa, swa_lr)
+    steps = avg.schedule_epochs(epochs) * ((len(train) + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if scheduler == "cosine" else None
     hist = []
     model.train()
     for epoch in range(epochs):
+        sched = avg.begin_epoch(epoch, opt, sched)
         perm = torch.randperm(len(train), generator=g)
         total = 0.0
         for i in range(0, len(perm), batch_size):
@@ -241,8 +248,10 @@ def fit(model: nn.Module, train: ForecastData, *, epochs: int = 100, lr: float =
                 sched.step()
             total += float(loss.detach()) * len(j)
         hist.append(total / len(train))
+        avg.end_epoch(epoch)
         if on_epoch is not None:
             on_epoch(epoch, hist[-1])
+    avg.finish()
     model.eval()
     return hist
 

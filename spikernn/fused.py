@@ -16,7 +16,7 @@ adLIF current w), analog state. The drive loops (one per cell kind) hand each st
 one rule, :func:`spikernn.functional.reset_membrane` (written into the sequence buffers), and the backward
 uses its partial derivatives, :func:`spikernn.functional.reset_partials`.
 
-Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM and the GRU with a
+Speed notes (CPU, float32; measured by ``benchmarks/bench_speed_cells.py``). The LSTM, the GRU and the RNN with a
 non-adaptive LIF or an adLIF soma (the defaults) run each step as one torch GEMM (the LSTM: and one torch sigmoid of
 the four gates) and one numba kernel for the rest of the step (cell update, membrane, spike, reset, adaptation;
 :mod:`spikernn._fused_kernels`), and their BPTT as one GEMM and one kernel per step, where the torch loop takes
@@ -30,8 +30,10 @@ equal to running them in turn to float32 rounding. glibc's malloc is told to kee
 (:func:`_tune_malloc`: no page faults per call). Same saved tensors, same equations; the kernels' float32 rounding
 differs (tests/test_fused_compiled.py checks values and gradients against the torch loop and the step functions).
 The kernels are used when numba is importable and not switched off by ``SPIKERNN_KERNELS=numpy``
-(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (RNN, adaptive LIF, sigma-delta, other devices
-and dtypes, no numba) runs the torch loop. They compile on first use (3.4 s, 2 shared cores) and
+(:func:`compiled_kernels`, :func:`uses_compiled`); everything else (adaptive LIF, sigma-delta, other devices
+and dtypes, no numba) runs the torch loop. The RNN's kernels (AMD EPYC, AVX-512, 2 shared cores, load ~15, 1 thread,
+CPU time, torch loop -> kernels): adLIF RNN/nn.RNN 1.48-1.58 -> 0.77-0.78, LIF RNN/nn.RNN 1.00 -> 0.86-0.87
+(benchmarks/results/round8/speed_cells_f14train.md). They compile on first use (3.4 s, 2 shared cores) and
 load from numba's disk cache afterwards (0.8 s for the first fwd+bwd of a process, against 0.12 s for the torch
 loop). Measured on one Xeon (AVX-512, 2 shared cores, load 5-7), ``--quick``, the torch loop with oneDNN GEMMs
 (before) and the LIF LSTM kernels in alternating runs, medians of 3 at 1 thread (CPU time): SpikingLSTM/nn.LSTM
@@ -56,9 +58,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from functools import cached_property
 from typing import Callable, NamedTuple, Optional
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
@@ -230,9 +232,14 @@ class _LIFSoma:
         if self.adaptive:
             self.A[0] = a0
         self.a0 = a0
-        self.Ss, self.Vs, self.Us = self.S.unbind(0), self.V.unbind(0), self.U.unbind(0)
-        self.As = self.A.unbind(0) if self.adaptive else None
         self.s, self.v, self.a = s0, v0, a0
+
+    # per-step views of the buffers, made in bulk on the first use (only the torch loop steps through them; the
+    # numba kernels write the whole buffers: ~1 us per view, ~0.5 ms per sequence saved there)
+    Ss = cached_property(lambda self: self.S.unbind(0))
+    Vs = cached_property(lambda self: self.V.unbind(0))
+    Us = cached_property(lambda self: self.U.unbind(0))
+    As = cached_property(lambda self: self.A.unbind(0) if self.adaptive else None)
 
     def step(self, t: int, d: Tensor, scratch: bool) -> Tensor:
         u = d.addcmul_(self.beta, self.v) if scratch else torch.addcmul(d, self.beta, self.v, out=self.Us[t])
@@ -261,7 +268,8 @@ class _AdLIFSoma(_LIFSoma):
         self.qa, self.qb = (1 - beta) * a, (1 - beta) * b
         self.ef = spec.discretisation == "ef"
         self.J = torch.empty(T, B, H, **opts)
-        self.Js = self.J.unbind(0)
+
+    Js = cached_property(lambda self: self.J.unbind(0))
 
     def step(self, t: int, d: Tensor, scratch: bool) -> Tensor:  # noqa: ARG002 - d is read before U[t] is written
         w_prev, v_prev, s_prev = self.a, self.v, self.s
@@ -293,10 +301,17 @@ class _LIFSomaBackward:
         self.PHI = phi_of(torch.sub(U, TH))
         self.GU = self.GD = torch.empty(T, B, H, **opts)
         self.GTH = torch.empty(T, B, H, **opts) if self.adaptive else None
-        self.PHIs, self.GUs, self.Snow = self.PHI.unbind(0), self.GU.unbind(0), S[1:]
-        self.DVDU, self.DVDTH = reset_partials(self.Snow, spec.reset)  # the reset's partials, (T,B,H) or None
+        self.Snow, self.reset = S[1:], spec.reset
         self.gu = None  # g_u of step t+1
         self.ga_carry = None  # rho g_a_{t+1} + b_a g_theta_{t+1}
+
+    # made on the first use, as the forward soma's per-step views: the torch loop's step (and the LIF finish) read
+    # them, the numba kernels do not
+    PHIs = cached_property(lambda self: self.PHI.unbind(0))
+    GUs = cached_property(lambda self: self.GU.unbind(0))
+    partials = cached_property(lambda self: reset_partials(self.Snow, self.reset))  # (∂v/∂u, ∂v/∂θ), (T,B,H)/None
+    DVDU = cached_property(lambda self: self.partials[0])
+    DVDTH = cached_property(lambda self: self.partials[1])
 
     def step(self, t: int, gs: Tensor) -> Tensor:
         gV, gA, beta = self.gV, self.gA, self.beta
@@ -381,12 +396,16 @@ class _AdLIFSomaBackward:
         self.qa, self.qb = (1 - self.beta) * self.a, (1 - self.beta) * self.b
         self.PHI = phi_of(torch.sub(U, self.theta))
         self.GU, self.GD, self.GW, self.GTH = (torch.empty(T, B, H, **opts) for _ in range(4))
-        self.PHIs, self.GUs, self.GDs, self.GWs, self.GTHs = (q.unbind(0) for q in (self.PHI, self.GU, self.GD,
-                                                                                   self.GW, self.GTH))
-        self.Snow = S[1:]
-        self.DVDU, self.DVDTH = reset_partials(self.Snow, spec.reset)  # the reset's partials, (T,B,H) or None
+        self.Snow, self.reset = S[1:], spec.reset
         self.gu = self.gw = None  # of step t+1
         self.compiled = False  # True: the numba kernels ran (FusedSpikingSequence), finish sums with one too
+
+    # per-step views and the reset's partials, made on the first use (as _LIFSomaBackward's): the torch loop only
+    PHIs, GUs, partials, DVDU, DVDTH = (_LIFSomaBackward.PHIs, _LIFSomaBackward.GUs, _LIFSomaBackward.partials,
+                                        _LIFSomaBackward.DVDU, _LIFSomaBackward.DVDTH)
+    GDs = cached_property(lambda self: self.GD.unbind(0))
+    GWs = cached_property(lambda self: self.GW.unbind(0))
+    GTHs = cached_property(lambda self: self.GTH.unbind(0))
 
     def step(self, t: int, gs: Tensor) -> Tensor:
         gu1, gw1, gA, gV = self.gu, self.gw, self.gA, self.gV
@@ -566,15 +585,15 @@ def kernels_info() -> dict:
     else:
         reason = _KERNELS["error"] or "numba kernels unavailable"
     return {"engine": "numba" if module is not None else "torch", "reason": reason, "load_s": _KERNELS["load_s"],
-            "covers": "LSTM and GRU with a non-adaptive LIF or an adLIF soma, CPU float32 (everything else: the torch "
-                      "loop)"}
+            "covers": "LSTM, GRU and RNN with a non-adaptive LIF or an adLIF soma, CPU float32 (everything else: the "
+                      "torch loop)"}
 
 
 def uses_compiled(kind: str, spec: SomaSpec, *tensors: Optional[Tensor]) -> bool:
-    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM or GRU with a
+    """Whether :class:`FusedSpikingSequence` runs a sequence with the numba kernels: the LSTM, GRU or RNN with a
     non-adaptive LIF or an adLIF soma, every tensor on CPU in float32, and :func:`compiled_kernels` available.
-    Everything else (RNN, adaptive LIF, sigma-delta, other devices and dtypes) runs the torch loop."""
-    return (kind in ("lstm", "gru") and (spec.neuron == "adlif" or (spec.neuron == "lif" and not spec.adaptive))
+    Everything else (adaptive LIF, sigma-delta, other devices and dtypes) runs the torch loop."""
+    return (kind in ("lstm", "gru", "rnn") and (spec.neuron == "adlif" or (spec.neuron == "lif" and not spec.adaptive))
             and all(t is None or (t.device.type == "cpu" and t.dtype == torch.float32) for t in tensors)
             and compiled_kernels() is not None)
 
@@ -725,10 +744,10 @@ def _spike_weight_grad(G: Tensor, S: Tensor) -> Tensor:
     GEMM (:func:`_mm_tn`). On the benchmark's (3200,512)x(3200,128), 1 thread: 1.3 ms at 0.7 % spikes, 2.9 ms
     at 10 %, 5.1 ms at 20 % against 5.2-5.9 ms for the GEMM. Equal to float32 rounding (another summation order)."""
     N, H = S.shape
-    g, s = _numpy(G), _numpy(S)  # (counted in numpy: no torch-level host read; the kernels read the host anyway)
-    if N == 0 or int(np.count_nonzero(s)) > SPARSE_MAX_DENSITY * N * H:
-        return _mm_tn(G, S)
     K = compiled_kernels()
+    g, s = _numpy(G), _numpy(S)  # (counted on the host, in a kernel: no torch-level host read)
+    if N == 0 or K.count_nonzero(s) > SPARSE_MAX_DENSITY * N * H:
+        return _mm_tn(G, S)
     parts = [torch.zeros(H, G.shape[1], dtype=G.dtype) for _ in range(2)]
     # one part per half (the second half starts at n0 > 0): no two threads add into one buffer
     _split_batch(lambda n0, n1: K.spike_weight_grad(g, s, parts[1 if n0 else 0].numpy(), n0, n1), N)
@@ -872,6 +891,46 @@ def _gru_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tenso
     return GX, GHP, carry
 
 
+def _rnn_forward_compiled(soma: _LIFSoma, spec: SomaSpec, x_proj: Tensor, w_hh: Tensor) -> tuple:
+    """The RNN loop of :class:`FusedSpikingSequence` with the numba kernels of its soma: all T steps of a batch
+    half in one call (:func:`spikernn._fused_kernels.rnn_lif_forward_seq`,
+    :func:`~spikernn._fused_kernels.rnn_adlif_forward_seq`: the drive x_proj + W_hh s summed over the spikes, no
+    GEMM, then the soma); fills ``soma``'s buffers. Nothing else is saved (the torch loop saves nothing either)."""
+    K = compiled_kernels()
+    B, H = x_proj.shape[1], w_hh.shape[1]
+    bufs, params = _soma_kernel_args(K, soma, spec, H, False)
+    arrays = [_numpy(x_proj), _numpy(w_hh.t()), *bufs]
+    seq = K.rnn_adlif_forward_seq if spec.neuron == "adlif" else K.rnn_lif_forward_seq
+    _split_batch(lambda b0, b1: seq(*arrays, *params, b0, b1), B)
+    return ()
+
+
+def _rnn_backward_compiled(soma: "_LIFSomaBackward", spec: SomaSpec, w_hh: Tensor, S: Tensor, gS: Tensor,
+                           gV: Optional[Tensor], gA: Optional[Tensor]) -> Tensor:
+    """BPTT of :func:`_rnn_forward_compiled` (:func:`spikernn._fused_kernels.rnn_lif_backward_step`,
+    :func:`~spikernn._fused_kernels.rnn_adlif_backward_step`, all steps in one call where MKL's sgemm is callable:
+    :func:`_bptt_compiled`); fills the soma's gradient buffers (as :func:`_lstm_backward_compiled`) and returns
+    ``soma.GD`` (T,B,H), the gradient of the drive x_proj + W_hh s (the LIF soma's GU itself)."""
+    K = compiled_kernels()
+    T, B, H = soma.GU.shape
+    GS = torch.empty(B, H, dtype=soma.GU.dtype)
+    gS = gS.contiguous()
+    bufs, params = _soma_kernel_args(K, soma, spec, H, True)
+    zeros = torch.zeros(1, B, H).numpy()
+    gv = zeros if gV is None else _numpy(gV)
+    reset = K.RESET_CODES[spec.reset]
+    if spec.neuron == "adlif":
+        ga = zeros if gA is None else _numpy(gA)
+        args = (GS.numpy(), _numpy(soma.GD), *bufs, _numpy(S), _numpy(soma.PHI), *params, gv, ga, reset,
+                spec.discretisation == "se")
+        step, seq = K.rnn_adlif_backward_step, K.rnn_adlif_backward_seq
+    else:
+        args = (GS.numpy(), *bufs, _numpy(S), _numpy(soma.PHI), *params, gv, reset)
+        step, seq = K.rnn_lif_backward_step, K.rnn_lif_backward_seq
+    _bptt_compiled(step, seq, args, w_hh, gS, soma.GD, GS)
+    return soma.GD
+
+
 _SOMAS = {"lif": (_LIFSoma, _LIFSomaBackward), "adlif": (_AdLIFSoma, _AdLIFSomaBackward),
           "delta": (_DeltaSoma, _DeltaSomaBackward)}
 
@@ -899,7 +958,10 @@ class FusedSpikingSequence(torch.autograd.Function):
         m1, two = x_proj.new_full((), -1.0), x_proj.new_full((), 2.0)
         saved: tuple = ()
         compiled = uses_compiled(kind, spec, x_proj, w_hh, s0, v0, c0, *params)
-        if compiled:
+        if compiled and kind == "rnn":
+            saved = _rnn_forward_compiled(soma, spec, x_proj, w_hh)
+            C[1:] = 0.0
+        elif compiled:
             saved = (_lstm_forward_compiled(soma, spec, x_proj, w_hh, C) if kind == "lstm"
                      else _gru_forward_compiled(soma, spec, x_proj, w_hh, b_hh, C))
         elif kind == "lstm":
@@ -984,10 +1046,12 @@ class FusedSpikingSequence(torch.autograd.Function):
             ACT, Q = saved
             GZ, c_carry = _lstm_backward_compiled(soma, spec, w_hh, S, C, ACT, Q, gS, gV, gA, gC)
             G_rec = GZ
-        elif ctx.compiled:
+        elif ctx.compiled and kind == "gru":
             ACT, HP = saved
             GX, GHP, c_carry = _gru_backward_compiled(soma, spec, w_hh, S, C, ACT, HP, gS, gV, gA, gC)
             G_rec = GHP
+        elif ctx.compiled:
+            G_rec = _rnn_backward_compiled(soma, spec, w_hh, S, gS, gV, gA)
         elif kind == "lstm":
             # BPTT through n = -c (see forward): g_n = dL/dn. M: d(pre-activation)/d(n or d) coefficients, so that
             # the gate gradients are gz = [g_n, g_n, g_n, g_d] * M; written over M step by step (M[t] used once).

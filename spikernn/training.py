@@ -26,6 +26,45 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from spikernn.protocol import RunContext, batch_first_of, call_model, run_context, unwrap
 
 
+class WeightAverage:
+    """Weight averaging over the last ``swa`` fraction of ``epochs`` (``torch.optim.swa_utils.AveragedModel``; one
+    model, not an ensemble), for a training loop of ordinary epochs: :meth:`begin_epoch` before each epoch (with
+    ``swa_lr``, the averaging phase runs at that constant lr: the schedule is dropped), :meth:`end_epoch` after it,
+    :meth:`finish` at the end (the averaged parameters replace the last ones; buffers are not averaged). Used by
+    :func:`spikernn.forecasting.fit` (``swa=``) and the accuracy harness's loops (``benchmarks/bench_accuracy.py``)."""
+
+    def __init__(self, model: nn.Module, epochs: int, swa: float, swa_lr: Optional[float] = None) -> None:
+        if not 0.0 <= swa <= 1.0:
+            raise ValueError(f"swa (the fraction of the epochs whose weights are averaged) must be in [0, 1], got {swa}")
+        if swa_lr is not None and swa_lr < 0:
+            raise ValueError(f"swa_lr must be None or >= 0, got {swa_lr}")
+        self.model, self.n = model, int(round(swa * epochs))
+        self.start, self.swa_lr = epochs - self.n, swa_lr
+        self.avg = torch.optim.swa_utils.AveragedModel(model) if self.n else None
+
+    def schedule_epochs(self, epochs: int) -> int:
+        """The epochs an lr schedule spans: all, or (with ``swa_lr``) those before the averaging phase."""
+        return epochs - self.n if self.swa_lr else epochs
+
+    def begin_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched):
+        """The schedule to step in this epoch (None from the averaging phase on when ``swa_lr`` is set)."""
+        if self.swa_lr and self.n and epoch == self.start:
+            for pg in opt.param_groups:
+                pg["lr"] = self.swa_lr
+            return None
+        return sched
+
+    def end_epoch(self, epoch: int) -> None:
+        if self.avg is not None and epoch >= self.start:
+            self.avg.update_parameters(self.model)
+
+    def finish(self) -> None:
+        if self.avg is not None:
+            with torch.no_grad():
+                for p, q in zip(self.model.parameters(), self.avg.module.parameters()):
+                    p.copy_(q)
+
+
 def _spiking_layers(model: nn.Module) -> list[nn.Module]:
     from spikernn.layers import _SpikingRNNBase
 

@@ -180,3 +180,22 @@ def test_graded_forget_bias_adds_to_the_lstm_forget_gate_only():
     assert torch.equal(m.rnn.bias_hh_l0, base.rnn.bias_hh_l0)
     with pytest.raises(ValueError, match="SpikingLSTM only"):
         forecasting.graded(snr.SpikingGRU, 8, forget_bias=1.0)
+
+
+@pytest.mark.parametrize("swa_lr", [None, 1e-3])
+def test_fit_swa_replaces_the_parameters_by_their_average_over_the_last_epochs(swa_lr):
+    tr, _ = sine_windows()
+    torch.manual_seed(0)
+    m = forecasting.graded(snr.SpikingGRU, 8)
+    snaps = []
+
+    def keep(epoch, loss):  # called after each epoch, before the average replaces anything
+        snaps.append([p.detach().clone() for p in m.parameters()])
+    forecasting.fit(m, tr, epochs=4, lr=1e-2, seed=0, on_epoch=keep,
+                    **{**forecasting.GRADED_FIT, "swa": 0.5, "swa_lr": swa_lr})
+    for p, *per_epoch in zip(m.parameters(), *snaps):
+        want = (per_epoch[2] + per_epoch[3]) / 2  # the last 2 of 4 epochs
+        assert torch.allclose(p.detach(), want, atol=1e-6)
+        assert not torch.allclose(p.detach(), per_epoch[3]) or torch.equal(per_epoch[2], per_epoch[3])
+    with pytest.raises(ValueError, match="swa"):
+        forecasting.fit(m, tr, epochs=1, swa=1.5)

@@ -13,9 +13,9 @@ pytest.importorskip("numba")
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the compiled forward passes (LSTM and GRU)."""
+    """Counts the compiled forward passes (LSTM, GRU and RNN)."""
     n = {"compiled": 0}
-    for name in ("_lstm_forward_compiled", "_gru_forward_compiled"):
+    for name in ("_lstm_forward_compiled", "_gru_forward_compiled", "_rnn_forward_compiled"):
         orig = getattr(fused, name)
 
         def spy(*a, _orig=orig, **k):
@@ -50,7 +50,7 @@ SOMAS = {"lif": dict(neuron="lif", threshold=0.15, decay=0.6), "adlif_se": dict(
          "adlif_ef": dict(neuron="adlif", threshold=0.1, discretisation="ef")}
 
 
-@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingRNN])
 @pytest.mark.parametrize("soma", sorted(SOMAS))
 @pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
 @pytest.mark.parametrize("T", [1, 17])
@@ -71,7 +71,7 @@ def test_compiled_equals_torch_loop(cls, soma, reset, T, calls, monkeypatch):
     assert torch.equal(o1, o2)
     for a, b in zip(s1, s2):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    assert set(g1) == set(g2) and "h0[3]" in g1
+    assert set(g1) == set(g2) and ("h0[3]" in g1 or cls is snr.SpikingRNN) and "h0[2]" in g1
     if soma != "lif":
         assert {"alpha_l0", "beta_l1", "a_l0_reverse", "b_l1_reverse", "threshold_l0"} <= set(g1)
     for n in g1:
@@ -79,7 +79,7 @@ def test_compiled_equals_torch_loop(cls, soma, reset, T, calls, monkeypatch):
         assert _close(g1[n], g2[n]), n
 
 
-@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingRNN])
 @pytest.mark.parametrize("neuron", ["lif", "adlif"])
 def test_compiled_equals_step_path(cls, neuron, calls):
     """The compiled fused path against the step functions (the reference of both fused paths)."""
@@ -96,16 +96,17 @@ def test_compiled_equals_step_path(cls, neuron, calls):
         assert _close(g1[n], g2[n]), n
 
 
-@pytest.mark.parametrize("case", ["float64", "adaptive", "gru_adaptive", "rnn", "rnn_lif", "delta", "no_kernels"])
+@pytest.mark.parametrize("case", ["float64", "rnn_float64", "adaptive", "gru_adaptive", "rnn_adaptive", "delta",
+                                  "rnn_delta", "no_kernels"])
 def test_torch_loop_where_the_kernels_do_not_apply(case, calls, monkeypatch):
     torch.manual_seed(5)
-    cls = {"gru_adaptive": snr.SpikingGRU, "rnn": snr.SpikingRNN, "rnn_lif": snr.SpikingRNN}.get(case, snr.SpikingLSTM)
+    cls = snr.SpikingRNN if case.startswith("rnn") else snr.SpikingGRU if case.startswith("gru") else snr.SpikingLSTM
     adaptive = {"neuron": "lif", "adapt_scale": 0.3, "adapt_decay": 0.8}
-    opts = {"adaptive": adaptive, "gru_adaptive": adaptive, "rnn_lif": {"neuron": "lif"},
-            "delta": {"neuron": "delta"}}.get(case, {"threshold": 0.2})
+    opts = {"adaptive": adaptive, "gru_adaptive": adaptive, "rnn_adaptive": adaptive, "delta": {"neuron": "delta"},
+            "rnn_delta": {"neuron": "delta"}}.get(case, {"threshold": 0.2})
     m = cls(4, 8, **opts)
     x = torch.randn(6, 2, 4)
-    if case == "float64":
+    if case.endswith("float64"):
         m, x = m.double(), x.double()
     if case == "no_kernels":  # numba missing or failing to load
         monkeypatch.setitem(fused._KERNELS, "module", None)
@@ -122,8 +123,9 @@ def test_uses_compiled():
     assert fused.uses_compiled("lstm", spec, f32, None)
     assert not fused.uses_compiled("lstm", spec, f32, f64)
     assert fused.uses_compiled("gru", spec, f32)
-    assert not fused.uses_compiled("rnn", spec, f32)
-    for kind in ("lstm", "gru"):
+    assert fused.uses_compiled("rnn", spec, f32)
+    assert not fused.uses_compiled("rnn", spec, f64)
+    for kind in ("lstm", "gru", "rnn"):
         assert not fused.uses_compiled(kind, fused.SomaSpec("lif", "subtract", adaptive=True), f32)
         assert fused.uses_compiled(kind, fused.SomaSpec("adlif", "zero", discretisation="se"), f32)
         assert not fused.uses_compiled(kind, fused.SomaSpec("adlif", "zero"), f64)
@@ -149,7 +151,7 @@ def test_onednn_choice_is_measured_once_per_thread_count():
     assert fused._onednn_faster() is a
 
 
-@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingRNN])
 def test_batch_halves_on_two_threads_equal_halves_in_turn(cls, monkeypatch):
     """The compiled loops run a batch of >= SPLIT_MIN_BATCH as two halves (fused._split_batch), at once on two
     threads with >= 2 torch threads: the same values and gradients as the halves in turn (SPLIT_PARALLEL False)
@@ -254,7 +256,7 @@ def test_batch_halves_use_one_blas_thread_each(monkeypatch):
         torch.set_num_threads(prev)
 
 
-@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU])
+@pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingRNN])
 @pytest.mark.parametrize("soma", sorted(SOMAS))
 @pytest.mark.parametrize("threads", [1, 2])
 def test_bptt_in_one_kernel_call_equals_the_python_step_loop(cls, soma, threads, monkeypatch):

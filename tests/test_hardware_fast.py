@@ -334,6 +334,33 @@ def test_intmm_float32_route_exact_up_to_its_bound(monkeypatch, exp):
     assert taken.pop() == np.float32
 
 
+@pytest.mark.parametrize("exp", [-7, 0, 2])
+def test_intmm_graded_planes_or_float64_exact(monkeypatch, exp):
+    """Graded payloads of 2-3 bytes beyond the float32 bound: as int8 byte planes (``graded_planes``, forced by
+    ROUTE "int8") or one float64 product (ROUTE "float32"), the same exact integers either way, added or (assign)
+    written into their columns only."""
+    intmm = _intmm_or_skip()
+    rng = np.random.default_rng(11)
+    mant = rng.integers(-128, 128, (40, 48))
+    blk = type("Blk", (), {"wt": mant, "exp": exp})()
+    w = intmm.Weights(blk)
+    for pmax in (30000, 156014, 5_000_000):  # 2, 3 and 3 planes (5e6: 23 bits)
+        msg = rng.integers(-pmax, pmax + 1, (300, 40))
+        msg[0, :] = pmax
+        want = msg @ mant
+        want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+        for route, planes in (("int8", True), ("float32", False)):
+            monkeypatch.setattr(intmm, "ROUTE", route)
+            assert (intmm.planes_needed(pmax) <= intmm.graded_planes()) == planes
+            out = np.zeros((300, 48), np.int64)
+            assert intmm.product(msg, w, out, 0)
+            np.testing.assert_array_equal(out, want)
+            out = np.full((300, 50), -12345, np.int64)  # assign: written over whatever the buffer held
+            assert intmm.product(msg, w, out, 1, assign=True)
+            np.testing.assert_array_equal(out[:, 1:49], want)
+            assert (out[:, 0] == -12345).all() and (out[:, 49] == -12345).all()
+
+
 @pytest.mark.parametrize("exp", [-5, 0, 2])
 def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
     """Graded payloads whose max |payload| x rsum passes 2**24 still take the float32 route when the largest row
@@ -377,6 +404,74 @@ def test_intmm_float32_route_by_the_row_norm_bound(monkeypatch, exp):
     assert taken == [True, False]
 
 
+@pytest.mark.parametrize("exp", [-6, 0, 2])
+def test_intmm_byte_planes_exact_for_every_plane_count(monkeypatch, exp):
+    """The int8 route for graded payloads: k = 1..4 signed-byte planes stacked into one int8 GEMM
+    (kernels.byte_planes, any strides), recombined exactly (kernels.add_planes, = and +=), the largest payload of
+    each plane count included (127 (256**k - 1) / 255) and its negative; taken for every k up to graded_planes()."""
+    intmm = _intmm_or_skip()
+    from spikernn.hardware.compiled import kernels as K
+
+    monkeypatch.setattr(intmm, "ROUTE", "int8")
+    assert intmm.graded_planes() == intmm.PLANES
+    rng = np.random.default_rng(11)
+    mant = rng.integers(-128, 128, (37, 29))
+    w = intmm.Weights(type("Blk", (), {"wt": mant, "exp": exp})())
+    taken = []
+    orig = intmm._product_planes
+    monkeypatch.setattr(intmm, "_product_planes", lambda *a: (taken.append(a[4]), orig(*a))[1])  # a[4]: k
+    for k in range(1, intmm.PLANES + 1):
+        lim = 127 * (256 ** k - 1) // 255
+        assert intmm.planes_needed(lim) == k and intmm.planes_needed(lim + 1) == k + 1
+        ring = np.zeros((70, 50), np.int64)
+        ring[:, 5:42] = rng.integers(-lim, lim + 1, (70, 37))
+        ring[0, 5:42], ring[1, 5:42] = lim, -lim
+        msg = ring[:, 5:42]  # strided, as a payload ring's columns
+        want = msg @ mant
+        want = np.floor(want * 2.0 ** exp).astype(np.int64) if exp < 0 else want << exp
+        base = rng.integers(-1000, 1000, (70, 40))
+        out = base.copy()
+        assert intmm.product(msg, w, out, 6)
+        np.testing.assert_array_equal(out[:, 6:35], base[:, 6:35] + want)
+        np.testing.assert_array_equal(np.delete(out, np.s_[6:35], axis=1), np.delete(base, np.s_[6:35], axis=1))
+        out2 = base.copy()
+        assert intmm.product(msg, w, out2, 6, assign=True)
+        np.testing.assert_array_equal(out2[:, 6:35], want)
+        assert taken[-2:] == [k, k]
+        planes = np.zeros(k * 70 * 37, np.int8)
+        K.byte_planes(msg, planes, k)
+        got = sum(planes.reshape(k, 70, 37)[j].astype(np.int64) * 256 ** j for j in range(k))
+        np.testing.assert_array_equal(got, msg)
+    big = np.full((3, 37), intmm.MAX_PAYLOAD + 1, np.int64)  # beyond every route of int8 planes
+    assert not intmm.product(big, w, np.zeros((3, 29), np.int64), 0)
+
+
+def test_intmm_graded_planes_follow_the_measured_gemm_times(monkeypatch):
+    """graded_planes: as many int8 GEMMs as cost at most 3/4 of one float32 GEMM (gemm_times), 0 .. PLANES;
+    ROUTE forces PLANES (int8) or 0 (float32), and 0 sends graded payloads to the float32 / float64 routes."""
+    intmm = _intmm_or_skip()
+    monkeypatch.setattr(intmm, "ROUTE", None)
+    t = intmm.gemm_times()
+    assert t["int8"] > 0 and t["float32"] > 0
+    assert intmm.graded_planes() == int(min(intmm.PLANES, 0.75 * t["float32"] / t["int8"]))
+    monkeypatch.setitem(intmm._STATE, "f32_times", {"int8": 1.0, "float32": 4.0})
+    assert intmm.graded_planes() == 3
+    monkeypatch.setitem(intmm._STATE, "f32_times", {"int8": 1.0, "float32": 0.05})
+    assert intmm.graded_planes() == 0
+    monkeypatch.setattr(intmm, "ROUTE", "float32")
+    assert intmm.graded_planes() == 0
+    taken = []
+    orig = intmm._product_planes
+    monkeypatch.setattr(intmm, "_product_planes", lambda *a: (taken.append(a[4]), orig(*a))[1])
+    mant = np.random.default_rng(2).integers(-128, 128, (16, 8))
+    w = intmm.Weights(type("Blk", (), {"wt": mant, "exp": -3})())
+    msg = np.random.default_rng(4).integers(-5000, 5000, (64, 16))
+    out = np.zeros((64, 8), np.int64)
+    assert intmm.product(msg, w, out, 0)
+    np.testing.assert_array_equal(out, (msg @ mant) >> 3)
+    assert taken == []
+
+
 def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     """float32 GEMMs only at torch's "highest" float32 matmul precision (no reduced-precision shortcuts); the
     route is measured once per process unless ROUTE forces it."""
@@ -399,3 +494,41 @@ def test_intmm_float32_route_needs_full_float32_precision(monkeypatch):
     assert not intmm.use_float32(spikes=False)
     monkeypatch.setattr(intmm, "CROSSOVER", None)
     assert intmm.spike_crossover() > 0
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_compiled_batch_path_equals_numpy_engine_fixed(kind):
+    """The compiled engine's batch path (group units from batch 16: the live recurrent blocks summed into the
+    engine's precomputed-input rows in place, a zero-started port's first binary block written, not added; the
+    host input quantised in one compiled pass; graded input products as int8 planes or float64) gives the numpy
+    engine's bits, outputs and activity, for 2-layer spiking models active enough to exercise every block."""
+    from spikernn.hardware import compiled
+
+    if not compiled.available():
+        pytest.skip("numba unavailable")
+    import spikernn as snr
+    from spikernn.converters import to_lava
+    from spikernn.hardware.backends import get_backend
+
+    torch.manual_seed(0)
+    cls = {"rnn": snr.SpikingRNN, "gru": snr.SpikingGRU, "lstm": snr.SpikingLSTM}[kind]
+    neuron = {} if kind == "rnn" else {"neuron": "lif", "threshold": 0.5}
+    model = cls(10, 24, num_layers=2, **neuron).eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.startswith(("weight", "bias")):
+                p.mul_(20.0 if kind == "rnn" else 2.0)
+    x = torch.randn(30, 40, 10) * 2
+    net = to_lava(model, precision="fixed", calibration_x=x[:, :8])
+    fast = get_backend("fast")
+    xn = x.numpy().astype(np.float64)
+    y, s = fast.simulate(net, xn, engine="numba")
+    y0, s0 = fast.simulate(net, xn, engine="numpy")
+    np.testing.assert_array_equal(y, y0)
+    assert s.events.keys() == s0.events.keys()
+    for name in s0.events:
+        np.testing.assert_array_equal(s.events[name], s0.events[name])
+    for name in s0.synaptic_ops:
+        np.testing.assert_array_equal(s.synaptic_ops[name], s0.synaptic_ops[name])
+    hidden = [p.name for p in net.populations if p.kind != "input"]
+    assert all(s.events[n].sum() > 0 for n in hidden)  # every layer fired: the recurrent blocks delivered

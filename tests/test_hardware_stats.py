@@ -75,3 +75,17 @@ def test_adlif_activity_and_placement_come_from_its_kind(cell, kind, compartment
     assert row["compartments"] == 6 * k.compartments == 6 * compartments
     assert loihi_estimate(stats).counts["neuron_updates_active"] + \
         loihi_estimate(stats).counts["neuron_updates_inactive"] == stats.total_neuron_updates() / 2
+
+
+def test_events_per_neuron_equals_the_int64_sum():
+    """stats.events_per_neuron (uint8 slices of 255 samples) is m.sum(axis=1) in int64 for any batch size, for
+    views (reversed, column slices) and all-True masks (every slice at its 255 limit)."""
+    from spikernn.hardware.stats import events_per_neuron
+
+    rng = np.random.default_rng(0)
+    for shape in [(3, 0, 4), (5, 1, 3), (7, 255, 5), (7, 256, 5), (4, 600, 9)]:
+        m = rng.random(shape) < 0.9
+        for mm in (m, m[::-1], m[:, :, 1:], np.ones(shape, bool)):
+            got = events_per_neuron(mm)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, mm.sum(axis=1, dtype=np.int64))

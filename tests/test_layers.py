@@ -328,23 +328,30 @@ def test_adlif_default_ranges_per_cell_type():
         assert cls(2, 3, alpha_range=None).neuron_options.alpha_range == want["alpha"]
         assert cls(2, 3, neuron="lif").neuron_options.alpha_range == ADLIF_RANGES["alpha"]  # unused by LIF
     # SpikingRNN's adLIF θ0 is learnable by default (CELL_OPTIONS); the LSTM/GRU's and every LIF soma's is not.
-    # SpikingLSTM's adLIF θ0 starts spread over [0.1, 0.5] per neuron ("Round 7"), unless a threshold is given
+    # SpikingLSTM's adLIF θ0 starts spread over [0.1, 0.5] per neuron ("Round 7"), SpikingGRU's over [0.15, 0.6]
+    # ("Round 8"), unless a threshold is given
     from spikernn.neurons import CELL_OPTIONS, CELL_THRESHOLD_RANGE
 
-    assert CELL_THRESHOLD_RANGE == {("lstm", "adlif"): (0.1, 0.5)}
+    assert CELL_THRESHOLD_RANGE == {("lstm", "adlif"): (0.1, 0.5), ("gru", "adlif"): (0.15, 0.6)}
     assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True},
-                            ("lstm", "adlif"): {"threshold_range": (0.1, 0.5)}}
+                            ("lstm", "adlif"): {"threshold_range": (0.1, 0.5)},
+                            ("gru", "adlif"): {"threshold_range": (0.15, 0.6)}}
     for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingLSTMCell, snr.SpikingGRU, snr.SpikingGRUCell):
         m = cls(2, 200)
         t = getattr(m, "threshold_l0" if hasattr(m, "threshold_l0") else "threshold")
         if cls.kind == "lstm":
             assert m.neuron_options.threshold_range == (0.1, 0.5) and m.neuron_options.threshold == 0.3
             assert 0.1 <= float(t.min()) < 0.12 and 0.48 < float(t.max()) <= 0.5 and not t.requires_grad
+        elif cls.kind == "gru":
+            assert m.neuron_options.threshold_range == (0.15, 0.6) and m.neuron_options.threshold == 0.3
+            assert 0.15 <= float(t.min()) < 0.18 and 0.57 < float(t.max()) <= 0.6 and not t.requires_grad
         else:
             assert m.neuron_options.threshold_range is None and bool((t == t[0]).all()), cls
         assert cls(2, 3, threshold=0.7).neuron_options.threshold_range is None  # the caller's θ0 in every neuron
         if cls.kind == "lstm":  # a caller's floor above the spread's low end: the spread starts at the floor
             assert cls(2, 3, min_threshold=0.2).neuron_options.threshold_range == (0.2, 0.5)
+        if cls.kind == "gru":
+            assert cls(2, 3, min_threshold=0.2).neuron_options.threshold_range == (0.2, 0.6)
         assert cls(2, 3, neuron="lif").neuron_options.threshold_range is None
     for cls in (snr.SpikingRNN, snr.SpikingRNNCell, snr.SpikingLSTM, snr.SpikingGRU):
         m = cls(2, 3)
@@ -404,8 +411,8 @@ def test_min_threshold_floors_the_effective_threshold(tmp_path):
     m = snr.SpikingLSTM(2, 200, threshold_range=(0.1, 0.5))
     assert 0.1 <= float(m.threshold_l0.min()) < 0.15 and 0.45 < float(m.threshold_l0.max()) <= 0.5
     assert m.neuron_options.to_config()["threshold_range"] == [0.1, 0.5]
-    assert snr.SpikingGRU(2, 3).neuron_options.threshold_range is None
-    assert torch.equal(snr.SpikingGRU(2, 3).threshold_l0, torch.full((3,), 0.3))
+    assert snr.SpikingGRU(2, 3, threshold=0.3).neuron_options.threshold_range is None
+    assert torch.equal(snr.SpikingGRU(2, 3, threshold=0.3).threshold_l0, torch.full((3,), 0.3))
     with pytest.raises(ValueError, match="starts below min_threshold"):
         snr.SpikingLSTM(2, 3, threshold_range=(0.1, 0.5), min_threshold=0.2)
     with pytest.raises(ValueError, match="do not apply"):

@@ -174,8 +174,13 @@ class Backend(ABC):
         """:meth:`simulate` on an input :func:`check_input` has already returned (a subclass's ``simulate``
         that checked it itself calls this, so the input is scanned once)."""
         T, B, _ = x.shape
-        rec = self.execute(net, x, encode_input(net, x), **options)
+        rec = self.execute(net, x, self.encode(net, x), **options)
         return decode_outputs(net, rec), count_activity(net, rec.masks, T, B, lengths=lengths)
+
+    def encode(self, net: Network, x: np.ndarray) -> Encoded:
+        """The host's encoding of the checked input (:func:`encode_input`; a backend may compute the same bits
+        faster)."""
+        return encode_input(net, x)
 
     def check_options(self, options: dict) -> None:
         """TypeError naming options :meth:`execute` does not take."""

@@ -115,19 +115,22 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
     else:
         E = out[:T]
     zeroed = False  # the first block writes its input into its columns instead of adding it to zeros; the other
-    # columns are zeroed after it
+    # columns that start from E are zeroed after it (the columns of the other ports are never read)
     TMP = None
     for i, pb in enumerate(unit.pre):
         msg = msgs[pb.blk.name]
         assign = i == 0
         if intmm.add_block(E, msg, pb, t0, T, assign) if unit.fixed else blas.add_block(E, msg, pb, t0, T, assign):
             if assign:
-                E[:, :, :pb.a0] = 0
-                E[:, :, pb.a0 + pb.m:] = 0
+                for lo, hi in e_ranges(unit):
+                    for a, b in ((lo, min(hi, pb.a0)), (max(lo, pb.a0 + pb.m), hi)):
+                        if a < b:
+                            E[:, :, a:b] = 0
             zeroed = True
             continue
         if not zeroed:
-            E.fill(0)
+            for lo, hi in e_ranges(unit):
+                E[:, :, lo:hi] = 0
             zeroed = True
         w8 = intmm.spike_mantissas(pb) if unit.fixed and not pb.blk.graded else None
         if w8 is not None:  # binary spikes over int8 mantissas, int32 sums
@@ -145,6 +148,21 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
             w = w32 if w32.size == w.size else w
         K.pre_block(msg, t0, T, pb.blk.lag, w, pb.m, pb.blk.graded, pb.ex, E, pb.a0, TMP)
     return E
+
+
+def e_ranges(unit: Unit) -> list[tuple[int, int]]:
+    """The column ranges [lo, hi) of ``E`` the interpreter reads: the ports that start from the precomputed
+    inputs (``K_E0`` / ``K_E1``); the other ports' columns of E are never read (nor written)."""
+    r = getattr(unit, "_e_ranges", None)
+    if r is None:
+        r = []
+        for row in unit.POP:
+            for q in range(2):
+                if row[K.K_E0 + q] and row[K.K_AW0 + 2 * q]:
+                    lo = int(row[K.K_A0 + 2 * q])
+                    r.append((lo, lo + int(row[K.K_AW0 + 2 * q])))
+        unit._e_ranges = r
+    return r
 
 
 def units_of(plan: Plan, batch: int) -> list[list[str]]:

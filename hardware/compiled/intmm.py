@@ -3,12 +3,15 @@ exact; oneDNN's VNNI kernels where the CPU has them: ~8x float32 GEMM here).
 
 The network's weights are int8 mantissas (:mod:`spikernn.hardware.synapses`); a block's input for messages ``msg``
 (N, n_src) is ``floor((msg @ m) * 2**exp)``. Binary spikes are int8 already; a graded payload is split into
-signed bytes ``msg = sum_j p_j 256**j`` (each p_j in [-128, 127]), one product per byte, recombined exactly in
-int64 (every int32 partial sum is below 128 * 128 * n_src < 2**31). Payloads needing :data:`F64_PLANES` bytes or
-more (quantised host input, 15+ fractional bits) go through one float64 product instead, exact while every sum is
-an integer below 2**53 (checked per call; measured faster here than three int8 products and their recombination).
-:func:`available` checks once that the products are exact on this machine; without it the compiled kernels
-compute the products themselves.
+signed bytes ``msg = sum_j p_j 256**j`` (each p_j in [-128, 127]), the k planes stacked into one (k N, n_src) int8
+matrix and multiplied by one GEMM, recombined exactly in int64 (every int32 partial sum is below
+128 * 128 * n_src < 2**31). **Graded payloads take this route first** wherever k int8 GEMMs cost less than one
+float32 GEMM (:func:`graded_planes`, measured: with VNNI up to 4 planes, 8x float32 here; the converted dense
+LSTM 2 x 128 at batch 256, fixed point, went from 234 to 170 ms on the 2-core AMD EPYC Zen 4, same process,
+load ~5). Where it does not (no VNNI), payloads needing :data:`F64_PLANES` bytes or more (quantised host input,
+15+ fractional bits) go through one float64 product, exact while every sum is an integer below 2**53 (checked per
+call), the others through the float32 route below. :func:`available` checks once that the products are exact on
+this machine; without it the compiled kernels compute the products themselves.
 
 **float32 route.** ``torch._int_mm`` is fast only where oneDNN has VNNI kernels (AVX-512 VNNI / AVX-VNNI): on a
 Xeon with VNNI ~8x float32 GEMM, on an AVX2-only AMD EPYC ~20x *slower* than it (2048 x 128 @ 128 x 512: 224 ms
@@ -19,8 +22,8 @@ integer below 2**24: for messages of magnitude at most ``pmax`` (1 for binary sp
 GEMM exact (e.g. 128 spiking sources x |mantissa| <= 128: rsum <= 16,384; even 65,536 sources of full-range int8
 mantissas stay below 2**24 = 16,777,216). :func:`float32_faster` measures once per process which of the two runs
 this machine's binary-spike products faster (never by CPU name) and :func:`product` takes float32 for every such
-product that bound allows when it won, and for every graded product the bound allows (:func:`use_float32`;
-:data:`ROUTE` forces one). float32 GEMMs are used only while torch's float32 matmul precision
+product that bound allows when it won, and for every graded product the int8 planes declined that the bound allows
+(:func:`use_float32`; :data:`ROUTE` forces one). float32 GEMMs are used only while torch's float32 matmul precision
 is "highest" (no bfloat16/TF32 shortcuts).
 """
 from __future__ import annotations
@@ -84,41 +87,58 @@ CROSSOVER: float | None = None  # forces spike_crossover's firing rate (0: every
 
 
 def float32_faster() -> bool:
-    """Whether float32 GEMM beats ``torch._int_mm`` on this machine for the products here, measured once per
-    process on a (256 x 128) @ (128 x 512) product (the smaller of two timings each, interleaved; a few ms where
-    int8 is the fast one, ~60 ms where it is not); :data:`ROUTE` overrides. False while torch's float32 matmul
-    precision is not "highest"."""
+    """Whether float32 GEMM beats ``torch._int_mm`` on this machine for the products here (:func:`gemm_times`);
+    :data:`ROUTE` overrides. False while torch's float32 matmul precision is not "highest"."""
     torch = _STATE["torch"]
     if torch.get_float32_matmul_precision() != "highest":
         return False
     if ROUTE is not None:
         return ROUTE == "float32"
-    if "f32" not in _STATE:
+    t = gemm_times()
+    return t["float32"] < t["int8"]
+
+
+def gemm_times() -> dict:
+    """CPU seconds of one (256 x 128) @ (128 x 512) product as ``torch._int_mm`` ("int8") and as float32 GEMM
+    ("float32"), measured once per process (the smallest of five timings each, interleaved; a few ms where int8 is
+    the fast one, ~150 ms where it is not)."""
+    if "f32_times" not in _STATE:
+        torch = _STATE["torch"]
         rng = np.random.default_rng(0)
         a8 = torch.from_numpy(rng.integers(0, 2, (256, 128)).astype(np.int8))
         b8 = torch.from_numpy(rng.integers(-128, 128, (128, 512)).astype(np.int8))
         af, bf = a8.float(), b8.float()
         o32, of = torch.empty(256, 512, dtype=torch.int32), torch.empty(256, 512)
         best = {}
-        for name in ("int8", "float32", "int8", "float32"):
+        for name in ("int8", "float32") * 5:
             t0 = time.process_time()
             if name == "int8":
                 torch._int_mm(a8, b8, out=o32)
             else:
                 torch.mm(af, bf, out=of)
             best[name] = min(best.get(name, np.inf), time.process_time() - t0)
-        _STATE["f32"] = best["float32"] < best["int8"]
         _STATE["f32_times"] = best
-    return _STATE["f32"]
+    return _STATE["f32_times"]
+
+
+def graded_planes() -> int:
+    """The most byte planes (:func:`planes_needed`) for which a graded product takes the int8 route first, before
+    the float32 and float64 ones: as many int8 GEMMs as cost at most 3/4 of one float32 GEMM on this machine
+    (:func:`gemm_times`; the rest pays for splitting and recombining), at most :data:`PLANES`. Where oneDNN
+    has VNNI kernels int8 is ~8x float32 (AMD EPYC Zen 4: 0.041 against 0.343 ms, so 4 planes: the Q12 deltas of
+    a converted dense LSTM need 2, its quantised host input 3); on an AVX2-only EPYC int8 is ~20x slower (0).
+    :data:`ROUTE` forces :data:`PLANES` ("int8") or 0 ("float32")."""
+    if ROUTE is not None:
+        return PLANES if ROUTE == "int8" else 0
+    t = gemm_times()
+    return int(min(PLANES, 0.75 * t["float32"] / max(t["int8"], 1e-9)))
 
 
 def use_float32(spikes: bool) -> bool:
     """Whether a product tries the float32 route (taken where exact, :func:`_product_f32`): binary spikes when
-    :func:`float32_faster` measured float32 faster than one int8 GEMM; graded payloads always, since their other
-    routes are a float64 GEMM or two or more int8 GEMMs and their recombination (converted dense LSTM 2 x 128,
-    batch 256, fixed point, on an AMD EPYC Zen 4 with VNNI where one binary int8 GEMM won the probe: fast / torch
-    2.03 on float32 against 3.45 on int8, ``bench_batch_vs_torch.py``). :data:`ROUTE` forces either; never while
-    torch's float32 matmul precision is not "highest"."""
+    :func:`float32_faster` measured float32 faster than one int8 GEMM; graded payloads whenever the int8 planes
+    declined them (more planes than :func:`graded_planes`), since their other route is a float64 GEMM.
+    :data:`ROUTE` forces either; never while torch's float32 matmul precision is not "highest"."""
     if _STATE["torch"].get_float32_matmul_precision() != "highest":
         return False
     if ROUTE is not None:
@@ -127,12 +147,13 @@ def use_float32(spikes: bool) -> bool:
 
 
 def _buffers(n: int, m: int):
+    """This thread's flat int8 planes (:data:`PLANES` x :data:`ROWS` x n) and int32 products (PLANES x ROWS x m),
+    with torch views of them."""
     def make():
         torch = _STATE["torch"]
-        planes = np.empty((PLANES, ROWS, n), np.int8)
-        res = np.empty((PLANES, ROWS, m), np.int32)
-        return (planes, res, [torch.from_numpy(planes[j]) for j in range(PLANES)],
-                [torch.from_numpy(res[j]) for j in range(PLANES)], np.empty(m, np.int64))
+        planes = np.empty(PLANES * ROWS * n, np.int8)
+        res = np.empty(PLANES * ROWS * m, np.int32)
+        return planes, res, torch.from_numpy(planes), torch.from_numpy(res)
 
     return per_thread(("intmm", n, m), make)
 
@@ -147,34 +168,44 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
     spikes = rows.dtype == np.bool_
     if not spikes and not np.issubdtype(rows.dtype, np.integer):
         raise TypeError(f"int8 products take bool spikes or integer payloads, got {rows.dtype}")
+    if not spikes and rows.size and graded_planes() > 0:  # int8 planes first where they are the cheap route
+        pmax = int(K.max_abs(rows))
+        k = planes_needed(pmax)
+        if k <= graded_planes():
+            _product_planes(rows, w, o, a0, k, assign)
+            return True
     if w.f32 is not None and rows.size and use_float32(spikes) and _product_f32(rows, w, o, a0, assign):
         return True
-    rows = np.ascontiguousarray(rows)
-    n, m = rows.shape[1], w.m
-    planes, res, tp, tr, scratch = _buffers(n, m)
-    pmax = int(np.abs(rows).max()) if not spikes and rows.size else 1
+    pmax = int(K.max_abs(rows)) if not spikes and rows.size else 1
     if pmax > MAX_PAYLOAD:
         return False
     if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:
         _product_float(rows, w, o, a0, np.float64, assign)
         return True
-    if assign:  # the int8 planes add into their rows
-        o[:, a0:a0 + m] = 0
+    if spikes:
+        rows = np.ascontiguousarray(rows)
+    _product_planes(rows, w, o, a0, 1 if spikes else planes_needed(pmax), assign)
+    return True
+
+
+def _product_planes(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, k: int, assign: bool = False) -> None:
+    """:func:`product` on the int8 route: per chunk of :data:`ROWS` rows, the payloads' k signed-byte planes
+    (``kernels.byte_planes``, any strides; bool spikes are their own plane) stacked into one (k rows, n) int8
+    matrix, one ``torch._int_mm`` of it (exact int32: every partial sum below 128 * 128 * n_src < 2**31), and the
+    planes recombined in int64 with the exponent applied (``kernels.add_planes``)."""
+    torch = _STATE["torch"]
+    n, m = rows.shape[1], w.m
+    planes, res, tp, tr = _buffers(n, m)
     for r0 in range(0, rows.shape[0], ROWS):
         r1 = min(rows.shape[0], r0 + ROWS)
         nr = r1 - r0
-        if spikes:
-            k = 1
+        if rows.dtype == np.bool_:
             src = torch.from_numpy(rows[r0:r1].view(np.int8))
-            torch._int_mm(src, w.tensor, out=tr[0][:nr])
         else:
-            k = K.byte_planes(np.ascontiguousarray(rows[r0:r1], np.int64), planes)
-            if k < 0:
-                return False
-            for j in range(k):
-                torch._int_mm(tp[j][:nr], w.tensor, out=tr[j][:nr])
-        K.add_planes(res, nr, k, w.exp, o[r0:r1], a0, scratch)
-    return True
+            K.byte_planes(rows[r0:r1], planes, k)
+            src = tp[:k * nr * n].view(k * nr, n)
+        torch._int_mm(src, w.tensor, out=tr[:k * nr * m].view(k * nr, m))
+        K.add_planes(res[:k * nr * m].reshape(k * nr, m), nr, k, w.exp, o[r0:r1], a0, assign)
 
 
 def planes_needed(pmax: int) -> int:
@@ -185,7 +216,8 @@ def planes_needed(pmax: int) -> int:
     return k
 
 
-F64_PLANES = 2  # payloads needing this many byte planes or more: one float64 product is cheaper (measured here)
+F64_PLANES = 2  # graded payloads the int8 route declined (graded_planes) needing this many byte planes or more:
+# one float64 product (where int8 GEMMs are slow, as on an AVX2-only EPYC, it beats two or more of them)
 
 
 def _product_f32(rows: np.ndarray, w: Weights, o: np.ndarray, a0: int, assign: bool = False) -> bool:

@@ -9,7 +9,8 @@ sources with AVX2, :func:`~spikernn.hardware.compiled.kernels._sum8_pairs`; "fas
 point with those blocks as int32 columns only, the route without AVX2), with its numpy kernels and fused loops ("fast-numpy"),
 with the reference steps inside its numpy scheduler ("fast-steps"), and with batch shards in threads
 ("fast-threads", batch 32: two shards of 16, which the compiled engine runs group by group), and at batch 64 in
-fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, :mod:`~spikernn.hardware.compiled.intmm`;
+fixed point ("fast-int8": recurrent and inter-group blocks as int8 matrix products, graded payloads as stacked
+signed-byte planes, :mod:`~spikernn.hardware.compiled.intmm`;
 "fast-f32": the same as exact float32 GEMMs; "fast-cols": binary-spike inter-group blocks as the interpreter's
 column additions, each route forced whatever this machine measured faster)
 and in float ("fast-blas": the same blocks as float64 GEMMs, :mod:`~spikernn.hardware.compiled.blas`). Lava cells (marked ``lava``) share three small networks per precision: every kind

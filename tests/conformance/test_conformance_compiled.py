@@ -237,6 +237,73 @@ def test_float_tanh_within_two_ulp_of_numpy():
     assert np.array_equal(np.signbit(got), np.signbit(ref))  # -0.0 stays -0.0
 
 
+def _cephes_tanh_numpy(x: np.ndarray) -> np.ndarray:
+    """kernels.tanh's operations one by one in numpy float64 (IEEE operations, no fused multiply-adds: numba
+    compiles without fastmath, so LLVM does not contract them either), 2**k by np.ldexp."""
+    with np.errstate(all="ignore"):  # x * x overflows for |x| > 1e154 (that lane takes the big form)
+        return _cephes_tanh_body(x)
+
+
+def _cephes_tanh_body(x: np.ndarray) -> np.ndarray:
+    ax = np.abs(x)
+    lo = ax < 0.625
+    z = x * x
+    y = np.minimum(2.0 * ax, 40.0)
+    k = np.floor(K._LOG2E * y + 0.5)
+    r = (y - k * K._LN2_HI) - k * K._LN2_LO
+    rr = r * r
+    px = r * ((K._EP[0] * rr + K._EP[1]) * rr + K._EP[2])
+    num = np.where(lo, x * z * ((K._TP[0] * z + K._TP[1]) * z + K._TP[2]), px)
+    den = np.where(lo, ((z + K._TQ[0]) * z + K._TQ[1]) * z + K._TQ[2],
+                   (((K._EQ[0] * rr + K._EQ[1]) * rr + K._EQ[2]) * rr + K._EQ[3]) - px)
+    q = num / den
+    e = (1.0 + 2.0 * q) * np.ldexp(1.0, k.astype(np.int64))
+    big = 1.0 - 2.0 / (e + 1.0)
+    return np.copysign(np.where(lo, x + q, big), x)
+
+
+def test_float_tanh_is_its_formula_bit_for_bit():
+    """The kernels' tanh is the Cephes form its docstring gives, bit for bit (its 2**k from exponent bits included):
+    a faster formulation must give the same float64 values, not just stay within 2 ulp of numpy."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(0, s, 300_000) for s in (1e-3, 0.1, 0.5, 1, 3, 10, 30)] +
+                       [np.array([0.0, -0.0, 0.625, -0.625, np.nextafter(0.625, 0), np.nextafter(-0.625, 0), 5e-324,
+                                  1e-300, 19.0, 20.0, 21.0, 700.0, -700.0, 1e300, np.inf, -np.inf])])
+    got = np.empty_like(x)
+    K.vtanh(x, got)
+    assert np.array_equal(got.view(np.int64), _cephes_tanh_numpy(x).view(np.int64))
+
+
+def test_float_pow2_is_exact():
+    k = np.arange(0, 1024, dtype=np.float64)
+    got = np.empty_like(k)
+    K.vpow2(k, got)
+    assert np.array_equal(got, np.ldexp(1.0, np.arange(0, 1024)))
+
+
+@pytest.mark.parametrize("m", [8, 64, 67, 129, 512])
+@pytest.mark.parametrize("wtype", [np.float64, np.float32])
+def test_float_column_sums_onto_a_port_are_the_sums_added_after(m, wtype):
+    """kernels._colsums_onto (a float port's first binary block written onto E[tt] in one pass) gives the bits of
+    forming the block's column sums alone (_colsums) and adding them to the port's sum, -0.0 and tails included;
+    with nothing sent, the port's sum plus +0.0."""
+    rng = np.random.default_rng(m)
+    ns = 37
+    W = (rng.standard_normal(ns * m) * 10.0 ** rng.integers(-6, 2, ns * m)).astype(wtype)
+    base = rng.standard_normal(m) * 3
+    base[::5] = -0.0
+    offs = np.zeros(ns, np.int64)
+    for rate in (0.0, 0.1, 0.5, 1.0):
+        srow = (rng.random(ns) < rate).astype(np.float64)
+        sums, got = np.empty(m), np.empty(m)
+        n1 = K._colsums(sums, srow, W, 0, m, offs)
+        n2 = K._colsums_onto(got, base, srow, W, 0, m, offs)
+        assert n1 == n2 == int(srow.sum())
+        assert np.array_equal((base + sums).view(np.int64), got.view(np.int64))
+        assert not np.signbit(sums[sums == 0]).any()  # zero sums are +0.0 (so a fresh port's zeros plus them
+        # are the sums themselves: the interpreter writes them directly)
+
+
 def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
     """The kernels' sigmoid / tanh (one load from the full int16 tables) are arith.lut_interp of the 257-entry
     tables at every Q12 input the clamp distinguishes, and saturate beyond it."""
