@@ -162,21 +162,17 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
     """``out[..., a0:a0+m] += floor((msg @ mantissas) * 2**exp)`` for messages ``msg`` (..., n_src) (bool spikes or
     int64 payloads) into ``out`` (..., A) int64, both C-contiguous with the same leading shape (``assign``: = instead
     of +=, for a buffer not yet zeroed). False (nothing added) when a payload needs more than 4 bytes."""
-    torch = _STATE["torch"]
     rows = msg.reshape(-1, msg.shape[-1]) if msg.ndim != 2 else msg
     o = out.reshape(-1, out.shape[-1])
     spikes = rows.dtype == np.bool_
     if not spikes and not np.issubdtype(rows.dtype, np.integer):
         raise TypeError(f"int8 products take bool spikes or integer payloads, got {rows.dtype}")
-    if not spikes and rows.size and graded_planes() > 0:  # int8 planes first where they are the cheap route
-        pmax = int(K.max_abs(rows))
-        k = planes_needed(pmax)
-        if k <= graded_planes():
-            _product_planes(rows, w, o, a0, k, assign)
-            return True
+    pmax = int(K.max_abs(rows)) if not spikes and rows.size else 1
+    if not spikes and rows.size and planes_needed(pmax) <= graded_planes():  # int8 planes first where cheap
+        _product_planes(rows, w, o, a0, planes_needed(pmax), assign)
+        return True
     if w.f32 is not None and rows.size and use_float32(spikes) and _product_f32(rows, w, o, a0, assign):
         return True
-    pmax = int(K.max_abs(rows)) if not spikes and rows.size else 1
     if pmax > MAX_PAYLOAD:
         return False
     if not spikes and planes_needed(pmax) >= F64_PLANES and pmax * w.rsum * 2.0 ** max(w.exp, 0) < 2.0 ** 53:

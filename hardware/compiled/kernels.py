@@ -1228,36 +1228,29 @@ def _port_inputs_into(j, t, tt, POP, BLK, W, W8, ACC, TMP, T32, IDX, HIST, E, in
     B, R = ACC.shape[0], HIST.shape[0]
     fresh0, fresh1 = True, True
     onto0, onto1 = -1, -1  # float: the block written onto port 0 / 1 as its first (-1: none)
-    b0 = POP[j, K_B0]
     first0, first1 = -1, -1  # fixed point: a port that starts from zero and whose first live block is binary over
-    # int8 mantissas (and delivers at this step) gets that block's sums written, not zeros and then added
-    if exact(ACC[0, 0]):
-        for q in range(2):
-            if POP[j, K_AW0 + 2 * q] == 0 or POP[j, K_E0 + q] != 0:
-                continue
-            for k in range(b0, b0 + POP[j, K_NB]):
-                if BLK[k, B_PORT] == q:
-                    if BLK[k, B_GRADED] == 0 and BLK[k, B_RSUM] >= 0 and t >= BLK[k, B_LAG] and \
-                            BLK[k, B_M] == POP[j, K_AW0 + 2 * q]:
-                        if q == 0:
-                            first0 = k
-                        else:
-                            first1 = k
-                    break
+    # int8 mantissas over all its columns gets that block's sums written, not zeros and then added
+    fixed = exact(ACC[0, 0])
+    b0 = POP[j, K_B0]
     for q in range(2):
         a0, w = POP[j, K_A0 + 2 * q], POP[j, K_AW0 + 2 * q]
         if w == 0:
             continue
         use_e = POP[j, K_E0 + q] != 0
-        k1 = _first_live(j, t, q, POP, BLK) if not exact(ACC[0, 0]) else -1
-        if k1 >= 0 and BLK[k1, B_RSUM] < 0 and BLK[k1, B_GRADED] == 0 and BLK[k1, B_M] == w:
-            if q == 0:
-                onto0 = k1
-            else:
-                onto1 = k1
-            continue
-        if not use_e and (first0 if q == 0 else first1) >= 0:
-            continue
+        k1 = _first_live(j, t, q, POP, BLK)
+        if k1 >= 0 and BLK[k1, B_GRADED] == 0 and BLK[k1, B_M] == w:
+            if not fixed and BLK[k1, B_RSUM] < 0:
+                if q == 0:
+                    onto0 = k1
+                else:
+                    onto1 = k1
+                continue
+            if fixed and not use_e and BLK[k1, B_RSUM] >= 0:
+                if q == 0:
+                    first0 = k1
+                else:
+                    first1 = k1
+                continue
         for b in range(B):
             row = ACC[b, a0:a0 + w]
             if use_e:
