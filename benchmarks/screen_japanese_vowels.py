@@ -19,7 +19,12 @@ whose end-of-epoch weights are averaged into the final model, ``torch.optim.swa_
 swa_lr (with swa: the schedule spans the epochs before the averaging phase, which runs at this constant lr),
 scale (each sequence's features multiplied by one random factor in [1-scale, 1+scale]), mixup (Beta(mixup, mixup)
 mixing weight λ; each sequence mixed with a partner of the batch resampled linearly to its length, loss
-λ·CE(y) + (1-λ)·CE(y_partner)).
+λ·CE(y) + (1-λ)·CE(y_partner)), kd (weight of a distillation term: (1-kd)·CE + kd·T²·KL(teacher/T ‖ net/T), with
+kd_T = T, from a dense kd_teacher ("lstm" | "gru") classifier trained first on the same utterances by the same loop;
+one spiking model comes out, the teacher is used only for training).
+Options (model, continued): winit (the first layer's input weights multiplied by this factor at initialisation).
+Options (data, both splits alike, statistics from the training part only): delta (k > 0: append the causal
+difference x_t - x_{t-k} of every feature, scaled to unit std), repeat (r > 1: every frame presented r times).
 """
 from __future__ import annotations
 
@@ -35,14 +40,16 @@ import spikernn as snr
 from bench_accuracy import WeightAverage  # the same weight averaging as the harness's loop
 
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
-              "rdrop")
+              "rdrop", "winit")
+DATA_KEYS = ("delta", "repeat")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
-              "in_dropout", "swa", "swa_lr", "scale", "mixup")
+              "in_dropout", "swa", "swa_lr", "scale", "mixup", "kd", "kd_T", "kd_teacher")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
             "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
-            "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0}
+            "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0, "delta": 0, "repeat": 1, "winit": 1.0, "kd": 0.0, "kd_T": 2.0,
+            "kd_teacher": "lstm"}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -68,7 +75,7 @@ class MeanReadout(nn.Module):
 
 
 def build(o: dict, F: int, C: int) -> nn.Module:
-    neuron = {k: v for k, v in o.items() if k not in MODEL_KEYS and k not in TRAIN_KEYS}
+    neuron = {k: v for k, v in o.items() if k not in MODEL_KEYS and k not in TRAIN_KEYS and k not in DATA_KEYS}
     net = snr.SpikingSequenceClassifier(o["kind"], F, o["hidden"], C, num_layers=o["layers"], dropout=o["dropout"],
                                         readout_decay=o["readout_decay"],
                                         learn_readout_decay=o["learn_readout_decay"], **neuron)
@@ -78,10 +85,37 @@ def build(o: dict, F: int, C: int) -> nn.Module:
             for name, p in net.rnn.named_parameters():
                 if name.startswith("bias_ih"):
                     p[H:2 * H] += o["fbias"]
+    if o["winit"] != 1.0:  # input weights scaled at initialisation
+        with torch.no_grad():
+            net.rnn.weight_ih_l0.mul_(o["winit"])
     if o.get("rdrop"):  # dropout on the readout's input (the last layer's spikes), training only
         p = o["rdrop"]
         net.readout.register_forward_pre_hook(lambda m, a: (nn.functional.dropout(a[0], p, m.training), *a[1:]))
     return MeanReadout(net) if o["readout_mean"] else net
+
+
+def features(tr: snr.datasets.SequenceData, ev: snr.datasets.SequenceData, o: dict):
+    """Data options (both splits alike, statistics from ``tr`` only): ``delta`` k > 0 appends the causal
+    difference x_t - x_{t-k} (x before the first step taken as x_0), each channel divided by its std over
+    ``tr``'s valid steps; ``repeat`` r > 1 presents every frame r times in a row (lengths x r)."""
+    def delta(d, sd=None):
+        k = o["delta"]
+        prev = torch.cat([d.x[:, :1].expand(-1, k, -1), d.x[:, :-k]], 1)
+        dx = d.x - prev
+        m = (torch.arange(d.x.shape[1]).unsqueeze(0) < d.lengths.unsqueeze(1)).unsqueeze(-1)
+        dx = dx * m
+        if sd is None:
+            sd = dx[m.expand_as(dx)].view(-1, dx.shape[-1]).std(0) + 1e-8
+        return snr.datasets.SequenceData(torch.cat([d.x, dx / sd], -1), d.lengths, d.y, d.num_classes,
+                                         list(d.class_names)), sd
+    if o["delta"]:
+        tr, sd = delta(tr)
+        ev, _ = delta(ev, sd)
+    if o["repeat"] > 1:
+        r = o["repeat"]
+        tr, ev = (snr.datasets.SequenceData(d.x.repeat_interleave(r, 1), d.lengths * r, d.y, d.num_classes,
+                                            list(d.class_names)) for d in (tr, ev))
+    return tr, ev
 
 
 def augment(x, L, o, g):
@@ -124,7 +158,16 @@ def mixup(x, L, y, alpha, g):
     return out, lam, y[perm]
 
 
+def teacher(data, o, seed):
+    """kd > 0: a dense ``kd_teacher`` classifier (snr.DenseSequenceClassifier, same hidden size) trained on the same
+    training utterances with the same loop (no distillation); used only to give soft targets during training."""
+    t = snr.DenseSequenceClassifier(o["kd_teacher"], data.num_features, o["hidden"], data.num_classes)
+    train(t, data, {**o, "kd": 0.0}, seed + 10_000)
+    return t
+
+
 def train(net, data, o, seed):
+    tnet = teacher(data, o, seed) if o["kd"] else None
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["wd"])
@@ -156,6 +199,13 @@ def train(net, data, o, seed):
                 x, lam, y2 = mixup(x, L, y, o["mixup"], g)
             logits = net(x, L)
             loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
+            if tnet is not None:  # distillation: KL to the teacher's softened logits on the same (augmented) batch
+                with torch.no_grad():
+                    tl = tnet(x, L)
+                T = o["kd_T"]
+                kl = nn.functional.kl_div(nn.functional.log_softmax(logits / T, -1), nn.functional.softmax(tl / T, -1),
+                                          reduction="batchmean") * T * T
+                loss = (1 - o["kd"]) * loss + o["kd"] * kl
             if y2 is not None:
                 loss = lam * loss + (1 - lam) * nn.functional.cross_entropy(logits, y2,
                                                                             label_smoothing=o["label_smoothing"])
@@ -201,6 +251,7 @@ def main():
             accs = []
             for seed in [int(s) for s in a.seeds.split(",")]:
                 tr, ev = split(train_all, a.val, 1234 + seed) if a.split == "val" else (train_all, test)
+                tr, ev = features(tr, ev, o)
                 torch.manual_seed(seed)
                 net = build(o, tr.num_features, tr.num_classes)
                 t0, c0 = time.perf_counter(), time.process_time()
