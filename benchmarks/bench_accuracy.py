@@ -105,7 +105,13 @@ TUNED_ADLIF_TH02 = {**TUNED_ADLIF, "neuron": {
     **{k + "_range": v for k, v in snr.neurons.ADLIF_RANGES.items()},  # SE-adLIF's (a reference, not a default)
     "adapt_gain": 60.0, "learn_adlif": True, "surrogate": "atan",
     "surrogate_options": {"alpha": snr.neurons.SURROGATE_ALPHA / 0.2}}}
-ADLIF_RECIPES = {"tuned_adlif": TUNED_ADLIF, "tuned_adlif_lstm": TUNED_ADLIF_LSTM, "tuned_adlif_th02": TUNED_ADLIF_TH02}
+# round 9 (benchmarks/results/round9/accuracy_f17jv.md): TUNED_ADLIF_TH02 fed the causal lag-2 difference of every
+# feature beside the feature itself (add_deltas, "delta": 2); chosen on 20 stratified hold-outs of 90 of the 270
+# JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm, records
+# round9/screen/screen_jv_lstm_f17jv.jsonl)
+TUNED_ADLIF_TH02_D2 = {**TUNED_ADLIF_TH02, "delta": 2}
+ADLIF_RECIPES = {"tuned_adlif": TUNED_ADLIF, "tuned_adlif_lstm": TUNED_ADLIF_LSTM, "tuned_adlif_th02": TUNED_ADLIF_TH02,
+                 "tuned_adlif_th02_d2": TUNED_ADLIF_TH02_D2}
 RECIPE_EPOCHS = {"tuned": TUNED["epochs"], **{name: r["epochs"] for name, r in ADLIF_RECIPES.items()}}
 
 
@@ -191,6 +197,38 @@ def build(model: str, recipe: str, data: snr.datasets.SequenceData, hidden: int,
     if input_init == "fan_in":
         fan_in_init(net)
     return net
+
+
+# ------------------------------------------------------------------------------------------------ features
+def add_deltas(train: snr.datasets.SequenceData, test: snr.datasets.SequenceData, lag: int
+               ) -> tuple[snr.datasets.SequenceData, snr.datasets.SequenceData]:
+    """Both splits with the causal difference ``x_t - x_{t-lag}`` of every feature appended (F -> 2F; steps before
+    the first count as ``x_0``, so the first ``lag`` differences of a sequence start from 0, and padding stays 0),
+    each difference channel divided by its std over ``train``'s valid steps (the same scale for ``test``). Causal:
+    step t uses steps t-lag..t only, so the model stays unidirectional and streamable (``lag`` steps of history)."""
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 1:
+        raise ValueError(f"delta lag must be a positive int, got {lag!r}")
+
+    def diff(d: snr.datasets.SequenceData) -> tuple[Tensor, Tensor]:
+        k = min(lag, d.x.shape[1])
+        prev = torch.cat([d.x[:, :1].expand(-1, k, -1), d.x[:, : d.x.shape[1] - k]], 1)
+        m = valid_mask(d.lengths, d.x.shape[1]).bool()
+        return (d.x - prev) * m, m
+
+    dx, m = diff(train)
+    sd = dx[m.expand_as(dx)].view(-1, dx.shape[-1]).std(0) + 1e-8
+    out = []
+    for d, delta in ((train, dx), (test, diff(test)[0])):
+        out.append(snr.datasets.SequenceData(torch.cat([d.x, delta / sd], -1), d.lengths, d.y, d.num_classes,
+                                             list(d.class_names)))
+    return out[0], out[1]
+
+
+def recipe_data(recipe: str, train: Any, test: Any) -> tuple[Any, Any]:
+    """The splits as ``recipe`` feeds them to the model: with deltas (:func:`add_deltas`) where the recipe has a
+    ``"delta"`` lag, else unchanged."""
+    lag = ADLIF_RECIPES.get(recipe, {}).get("delta")
+    return add_deltas(train, test, lag) if lag else (train, test)
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -321,6 +359,7 @@ def train_recipe(net: nn.Module, recipe: str, train: Any, epochs: int, seed: int
 def run_one(model: str, recipe: str, train: Any, test: Any, epochs: int, seed: int, hidden: int, neuron: dict,
             clip: Optional[float], verbose: bool, input_init: str = "torch", layers: int = 1,
             dropout: float = 0.0) -> dict[str, Any]:
+    train, test = recipe_data(recipe, train, test)
     torch.manual_seed(seed)
     net = build(model, recipe, train, hidden, neuron, input_init, layers, dropout)
     init_rates = layer_rates(net, test) if layers > 1 else None  # untrained, default initialisation
@@ -482,7 +521,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()),
                     help="comma-separated data sets (registry names; tts_words only where espeak-ng is installed)")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned, tuned_adlif, tuned_adlif_lstm, tuned_adlif_th02 (JapaneseVowels' best "
+    ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned, tuned_adlif, tuned_adlif_lstm, tuned_adlif_th02, tuned_adlif_th02_d2 (JapaneseVowels' best "
                          "recipes)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     ap.add_argument("--hidden", type=int, default=128)

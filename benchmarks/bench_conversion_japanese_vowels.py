@@ -113,6 +113,11 @@ def main(argv=None) -> dict:
     if args.hidden is None:
         args.hidden = 128 if args.recipe else 64
     ds = load_jv()
+    if args.recipe:  # the splits as the recipe feeds them (e.g. with delta features), the same for torch and hardware
+        import types
+
+        tr, te = ba.recipe_data(args.recipe, ds.train, ds.test)
+        ds = types.SimpleNamespace(train=tr, test=te, input_size=tr.num_features, num_classes=ds.num_classes)
     if args.lava is None:
         args.lava = len(ds.test)
     print(f"JapaneseVowels: {len(ds.train)} train / {len(ds.test)} test, {ds.input_size} features, "

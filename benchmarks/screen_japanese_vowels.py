@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 import spikernn as snr
-from bench_accuracy import WeightAverage  # the same weight averaging as the harness's loop
+from bench_accuracy import WeightAverage, add_deltas  # the harness's weight averaging and delta features
 
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
               "rdrop", "winit")
@@ -98,19 +98,8 @@ def features(tr: snr.datasets.SequenceData, ev: snr.datasets.SequenceData, o: di
     """Data options (both splits alike, statistics from ``tr`` only): ``delta`` k > 0 appends the causal
     difference x_t - x_{t-k} (x before the first step taken as x_0), each channel divided by its std over
     ``tr``'s valid steps; ``repeat`` r > 1 presents every frame r times in a row (lengths x r)."""
-    def delta(d, sd=None):
-        k = o["delta"]
-        prev = torch.cat([d.x[:, :1].expand(-1, k, -1), d.x[:, :-k]], 1)
-        dx = d.x - prev
-        m = (torch.arange(d.x.shape[1]).unsqueeze(0) < d.lengths.unsqueeze(1)).unsqueeze(-1)
-        dx = dx * m
-        if sd is None:
-            sd = dx[m.expand_as(dx)].view(-1, dx.shape[-1]).std(0) + 1e-8
-        return snr.datasets.SequenceData(torch.cat([d.x, dx / sd], -1), d.lengths, d.y, d.num_classes,
-                                         list(d.class_names)), sd
     if o["delta"]:
-        tr, sd = delta(tr)
-        ev, _ = delta(ev, sd)
+        tr, ev = add_deltas(tr, ev, o["delta"])
     if o["repeat"] > 1:
         r = o["repeat"]
         tr, ev = (snr.datasets.SequenceData(d.x.repeat_interleave(r, 1), d.lengths * r, d.y, d.num_classes,

@@ -178,3 +178,30 @@ def test_conversion_benchmark_trains_a_harness_recipe_and_rejects_an_unknown_one
     (r,) = payload["results"]  # the recipe's spiking model only, no dense LSTM
     assert r["model"] == "SpikingLSTM" and r["recipe"] == "tuned_adlif_th02"
     assert 0.0 <= r["class_agreement"] <= 1.0 and json.loads(out.read_text())["recipe"] == "tuned_adlif_th02"
+
+
+def test_add_deltas_is_causal_scaled_on_train_and_zero_on_padding():
+    import pytest
+
+    SD = bench_accuracy.snr.datasets.SequenceData
+    x = torch.zeros(2, 5, 1)
+    x[0, :5, 0] = torch.tensor([1.0, 2.0, 4.0, 7.0, 11.0])
+    x[1, :3, 0] = torch.tensor([0.0, 3.0, 6.0])
+    tr = SD(x, torch.tensor([5, 3]), torch.tensor([0, 1]), 2)
+    te = SD(x[:1, :3].clone(), torch.tensor([3]), torch.tensor([0]), 2)
+    a, b = bench_accuracy.add_deltas(tr, te, 2)
+    raw = torch.tensor([0.0, 1.0, 3.0, 5.0, 7.0, 0.0, 3.0, 6.0])  # x_t - x_{t-2}, x_0 before the start
+    sd = raw.std()
+    assert torch.allclose(a.x[..., 0], x[..., 0]) and a.num_features == 2
+    assert torch.allclose(a.x[0, :, 1], raw[:5] / sd, atol=1e-6)
+    assert torch.allclose(a.x[1, :3, 1], raw[5:] / sd, atol=1e-6) and float(a.x[1, 3:].abs().sum()) == 0.0
+    assert torch.allclose(b.x[0, :, 1], raw[:3] / sd, atol=1e-6)  # the test split takes the training scale
+    # causal: a change at step 2 of a test sequence leaves its earlier steps' features (both channels) unchanged
+    x2 = te.x.clone()
+    x2[0, 2, 0] = 100.0
+    _, b2 = bench_accuracy.add_deltas(tr, SD(x2, te.lengths, te.y, 2), 2)
+    assert torch.equal(b2.x[0, :2], b.x[0, :2]) and not torch.equal(b2.x[0, 2], b.x[0, 2])
+    with pytest.raises(ValueError, match="positive int"):
+        bench_accuracy.add_deltas(tr, te, 0)
+    assert bench_accuracy.recipe_data("tuned_adlif_th02", tr, te) == (tr, te)
+    assert bench_accuracy.recipe_data("tuned_adlif_th02_d2", tr, te)[0].num_features == 2
