@@ -205,3 +205,17 @@ def test_add_deltas_is_causal_scaled_on_train_and_zero_on_padding():
         bench_accuracy.add_deltas(tr, te, 0)
     assert bench_accuracy.recipe_data("tuned_adlif_th02", tr, te) == (tr, te)
     assert bench_accuracy.recipe_data("tuned_adlif_th02_d2", tr, te)[0].num_features == 2
+
+
+def test_conversion_benchmark_feeds_a_delta_recipe_its_delta_features(tmp_path, monkeypatch):
+    import bench_conversion_japanese_vowels as conv
+
+    monkeypatch.setitem(bench_accuracy.RECIPE_EPOCHS, "tuned_adlif_th02_d2", 1)  # the path, not the figure
+    seen = []
+    real = bench_accuracy.build
+    monkeypatch.setattr(bench_accuracy, "build", lambda *a, **k: seen.append(a[2].num_features) or real(*a, **k))
+    payload = conv.main(["--recipe", "tuned_adlif_th02_d2", "--spiking-kinds", "lstm", "--hidden", "8", "--lava", "0",
+                         "--out", str(tmp_path / "conv.json")])
+    (r,) = payload["results"]
+    assert seen == [24] and r["recipe"] == "tuned_adlif_th02_d2"  # 12 features + their 12 deltas
+    assert 0.0 <= r["class_agreement"] <= 1.0
