@@ -36,6 +36,13 @@ Recipes (both unidirectional, hidden 128, one layer):
   (:func:`train_plain`). ``train_plain`` also takes ``swa`` / ``swa_lr`` (weight averaging of the last epochs;
   screened in round 7, not used by any recipe).
 
+* ``tuned_adlif_th02_d2`` (only when asked) — round 9's candidate for SpikingLSTM: ``tuned_adlif_th02`` fed 24
+  features per step, the 12 z-scored features and their causal lag-2 differences ``x_t - x_{t-2}``, each scaled to
+  unit std on the training split (:func:`add_deltas`, applied by :func:`recipe_data` before the model sees the data;
+  causal, so the model stays unidirectional and streamable). Chosen on 20 hold-outs of the training set: +0.78
+  points paired, better on 11, worse on 5. On the test split, 3 seeds: 97.93 ± 0.31 % against ``tuned_adlif_th02``'s
+  97.84 ± 0.54 % in the same session (``results/round9/accuracy_f17jv.md``; target 98.5 % missed).
+
 Models: ``rnn``, ``lstm``, ``gru`` (dense, torch) and ``snn_rnn``, ``snn_lstm``, ``snn_gru`` (spiking).
 Reported: test accuracy (the data set's own test split; nothing is tuned on it; ``--split val`` reports a
 stratified 20 % hold-out of the training split instead, for screening) mean ± std over seeds, and
