@@ -15,6 +15,9 @@ Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
   neuron's initial θ0 drawn uniformly from it (None: every neuron starts at ``threshold``, which also sets the
   surrogate's default width). LIF and adLIF.
 * ``reset``: "subtract" (default for "lif"), "zero" (default for "adlif") or "none". LIF and adLIF.
+* ``straight_through`` (default False; sigma-delta only): train with the straight-through gradient of the
+  event mask (``∂ŝ_t/∂y_t = 1``, :func:`spikernn.functional.delta_step`) instead of the exact one; the forward,
+  conversion and hardware are unchanged.
 * ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan"; "atan", "fast_sigmoid" and
   "sigmoid" run as :class:`spikernn.surrogates.Surrogate`, same formulas, picklable and ``torch.func``-ready)
   or any surrogate callable; ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
@@ -273,6 +276,7 @@ ADLIF_TENSORS = ("alpha", "beta", "a", "b")
 _SPIKE_ONLY = ("min_threshold", "threshold_range")  # LIF and adLIF, not the sigma-delta soma
 _LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
 _ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "adapt_gain", "learn_adlif")
+_DELTA_ONLY = ("straight_through",)
 
 
 @dataclass
@@ -298,6 +302,7 @@ class NeuronOptions:
     learn_adlif: bool = True
     surrogate: Union[str, Callable, None] = "atan"
     surrogate_options: Optional[dict] = field(default=None)
+    straight_through: bool = False
 
     def __post_init__(self) -> None:
         if self.threshold is None:
@@ -306,7 +311,7 @@ class NeuronOptions:
             self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
         for name in ("decay", "threshold", "min_threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
-        for name in ("learn_decay", "learn_threshold", "learn_adlif"):
+        for name in ("learn_decay", "learn_threshold", "learn_adlif", "straight_through"):
             if not isinstance(getattr(self, name), bool) and type(getattr(self, name)).__name__ != "bool_":
                 raise TypeError(f"neuron option {name!r} must be a bool (True or False), got {getattr(self, name)!r}")
         if self.neuron not in NEURONS:
@@ -326,6 +331,9 @@ class NeuronOptions:
                                  f"to reset), got reset={self.reset!r}")
         elif self.threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if self.straight_through and not self.delta:
+            raise ValueError("straight_through is an option of the sigma-delta soma (neuron='delta'); the LIF and "
+                             "adLIF somas train through their surrogate")
         if self.min_threshold < MIN_THRESHOLD:
             raise ValueError(f"min_threshold must be >= {MIN_THRESHOLD}, got {self.min_threshold}")
         if self.threshold_range is not None:
@@ -406,7 +414,8 @@ class NeuronOptions:
     def to_config(self) -> dict[str, Any]:
         """JSON-able dict of the options that apply to this soma; a custom surrogate callable is recorded as
         "custom" (pass it again to ``load``)."""
-        skip = {"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY}.get(self.neuron, _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY)
+        skip = {"lif": _ADLIF_ONLY + _DELTA_ONLY, "adlif": _LIF_ONLY + _DELTA_ONLY}.get(
+            self.neuron, _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY)
         d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
         if callable(self.surrogate):
             d["surrogate"] = "custom"
@@ -441,8 +450,8 @@ class NeuronOptions:
             if kwargs.get(name + "_range") is None:
                 kwargs[name + "_range"] = rng
         kwargs = {**cell, **kwargs}
-        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY}
-                                         .get(neuron, ())))
+        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY + _DELTA_ONLY, "adlif": _LIF_ONLY + _DELTA_ONLY,
+                                          "delta": _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY}.get(neuron, ())))
         if other:
             hint = (f" (neuron={neuron!r} is this layer's default soma: pass neuron='lif' for the LIF soma)"
                     if neuron == default_neuron != "lif" else "")
@@ -512,7 +521,8 @@ def soma_params(module: nn.Module, suffix: str, opts: NeuronOptions) -> SomaPara
     """The soma's parameters as used in the equations (clamped), each (H,): :class:`LIFParams`,
     :class:`AdLIFParams` or :class:`DeltaParams` (the RNN's sigma-delta soma sends tanh of its drive)."""
     if opts.delta:
-        return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity")
+        return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity",
+                           bool(opts.straight_through))
     threshold = getattr(module, "threshold" + suffix).clamp(min=max(MIN_THRESHOLD, float(opts.min_threshold)))
     if opts.adlif:  # a and b act scaled by the gain q (the reparametrisation of SE-adLIF)
         alpha, beta, a, b = (getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS)
