@@ -201,10 +201,10 @@ def test_fit_swa_replaces_the_parameters_by_their_average_over_the_last_epochs(s
         forecasting.fit(m, tr, epochs=1, swa=1.5)
 
 
-def test_graded_recipe_trains_the_lstm_with_the_straight_through_gradient_only():
-    """forecasting.GRADED_STRAIGHT_THROUGH: the SpikingLSTM's sigma-delta soma takes the straight-through
-    gradient in the graded recipe, the SpikingGRU/RNN the exact one; ``straight_through=`` overrides."""
+def test_graded_recipe_trains_lstm_and_gru_with_the_straight_through_gradient():
+    """forecasting.GRADED_STRAIGHT_THROUGH: the SpikingLSTM's and SpikingGRU's sigma-delta somas take the
+    straight-through gradient in the graded recipe, the SpikingRNN the exact one; ``straight_through=`` overrides."""
     assert forecasting.graded(snr.SpikingLSTM, 4).rnn.neuron_options.straight_through
-    assert not forecasting.graded(snr.SpikingGRU, 4).rnn.neuron_options.straight_through
+    assert forecasting.graded(snr.SpikingGRU, 4).rnn.neuron_options.straight_through
     assert not forecasting.graded(snr.SpikingRNN, 4).rnn.neuron_options.straight_through
     assert not forecasting.graded(snr.SpikingLSTM, 4, straight_through=False).rnn.neuron_options.straight_through
