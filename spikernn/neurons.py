@@ -43,7 +43,10 @@ adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`
   steps), a ∈ [0, 1], b ∈ [0, 2]; ``adapt_gain`` q
   (default 60, :data:`ADLIF_GAIN`; SE-adLIF's own is 120, :data:`SE_ADLIF_GAIN`): the neuron uses q·a and q·b
   (SE-adLIF's reparametrisation).
-* ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
+* ``learn_adlif`` (default True): α, β, a, b are parameters (False: all four are buffers); or a collection of
+  the names of those that learn, the rest fixed at their initial draw (buffers), e.g.
+  ``learn_adlif=("alpha", "beta", "a")`` keeps the spike-triggered jump b where it was drawn. Stored as True,
+  False or a tuple in :data:`ADLIF_TENSORS` order (:meth:`NeuronOptions.learns`).
 
 Learnable values are kept valid by clamping in the forward pass: effective β = clamp(decay, 0, 1),
 effective θ0 = clamp(threshold, min=min_threshold) (``min_threshold``, default 1e-3 = :data:`MIN_THRESHOLD`: a
@@ -299,7 +302,7 @@ class NeuronOptions:
     a_range: tuple = ADLIF_RANGES["a"]
     b_range: tuple = ADLIF_RANGES["b"]
     adapt_gain: float = ADLIF_GAIN
-    learn_adlif: bool = True
+    learn_adlif: Union[bool, tuple] = True  # or the names (ADLIF_TENSORS) of the adLIF tensors that learn
     surrogate: Union[str, Callable, None] = "atan"
     surrogate_options: Optional[dict] = field(default=None)
     straight_through: bool = False
@@ -311,7 +314,8 @@ class NeuronOptions:
             self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
         for name in ("decay", "threshold", "min_threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
-        for name in ("learn_decay", "learn_threshold", "learn_adlif", "straight_through"):
+        self.learn_adlif = _check_learn_adlif(self.learn_adlif)
+        for name in ("learn_decay", "learn_threshold", "straight_through"):
             if not isinstance(getattr(self, name), bool) and type(getattr(self, name)).__name__ != "bool_":
                 raise TypeError(f"neuron option {name!r} must be a bool (True or False), got {getattr(self, name)!r}")
         if self.neuron not in NEURONS:
@@ -377,6 +381,12 @@ class NeuronOptions:
         if self.surrogate == "atan" and self.surrogate_options is None and self.neuron != "delta":
             # the sigma-delta soma has no spike surrogate (its event threshold may be 0 and gets no gradient)
             self.surrogate_options = {"alpha": SURROGATE_ALPHA / float(self.threshold)}
+
+    def learns(self, name: str) -> bool:
+        """True when the adLIF tensor ``name`` (one of :data:`ADLIF_TENSORS`) is a parameter (``learn_adlif``)."""
+        if name not in ADLIF_TENSORS:
+            raise ValueError(f"{name!r} is not an adLIF tensor; one of {ADLIF_TENSORS}")
+        return self.learn_adlif if isinstance(self.learn_adlif, bool) else name in self.learn_adlif
 
     @property
     def adaptive(self) -> bool:
@@ -468,6 +478,21 @@ def _check_finite(name: str, val: object) -> None:
         raise ValueError(f"neuron option {name!r} must be finite, got {val}")
 
 
+def _check_learn_adlif(val: object) -> Union[bool, tuple]:
+    """``learn_adlif`` validated: a bool, or a collection of names of :data:`ADLIF_TENSORS` (returned as a tuple
+    in that order; all four or none collapse to True / False, so one setting has one stored form)."""
+    if isinstance(val, bool) or type(val).__name__ == "bool_":
+        return bool(val)
+    if isinstance(val, str) or not isinstance(val, (tuple, list, set, frozenset)):
+        raise TypeError(f"neuron option 'learn_adlif' must be a bool or a collection of names of {ADLIF_TENSORS}, "
+                        f"got {val!r}")
+    bad = sorted(str(n) for n in val if n not in ADLIF_TENSORS)
+    if bad:
+        raise ValueError(f"learn_adlif names {bad} are not adLIF tensors; choose from {ADLIF_TENSORS}")
+    names = tuple(n for n in ADLIF_TENSORS if n in val)
+    return True if len(names) == len(ADLIF_TENSORS) else (False if not names else names)
+
+
 def _check_range(name: str, val: object) -> tuple[float, float]:
     if not isinstance(val, (tuple, list)) or len(val) != 2:
         raise TypeError(f"neuron option {name!r} must be a (low, high) pair, got {val!r}")
@@ -485,7 +510,7 @@ def _tensor_names(opts: NeuronOptions) -> tuple[tuple[str, bool], ...]:
     if opts.delta:
         return ()
     if opts.adlif:
-        return (("threshold", opts.learn_threshold),) + tuple((n, opts.learn_adlif) for n in ADLIF_TENSORS)
+        return (("threshold", opts.learn_threshold),) + tuple((n, opts.learns(n)) for n in ADLIF_TENSORS)
     return (("decay", opts.learn_decay), ("threshold", opts.learn_threshold), ("adapt_decay", False),
             ("adapt_scale", False))
 
