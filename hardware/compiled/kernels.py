@@ -1689,6 +1689,15 @@ def add_planes(res, N, k, ex, out, a0, assign):
             else:
                 for c in range(m):
                     row[c] += ((np.int64(r0[c]) + (np.int64(r1[c]) << 8)) << sl) >> sr
+        elif k == 3:  # the quantised host input: unrolled like k == 2 (the generic loop below is not vectorised:
+            # 780 us against ~100 us per (512 x 512) call)
+            r0, r1, r2 = res[i], res[N + i], res[2 * N + i]
+            if assign:
+                for c in range(m):
+                    row[c] = ((np.int64(r0[c]) + (np.int64(r1[c]) << 8) + (np.int64(r2[c]) << 16)) << sl) >> sr
+            else:
+                for c in range(m):
+                    row[c] += ((np.int64(r0[c]) + (np.int64(r1[c]) << 8) + (np.int64(r2[c]) << 16)) << sl) >> sr
         else:
             if assign:
                 for c in range(m):
