@@ -3,10 +3,12 @@ runs, ~25% faster than numpy's OpenBLAS here at (256 x 128) @ (128 x 512)).
 
 The float counterpart of :mod:`~spikernn.hardware.compiled.intmm`: a block's input for messages ``msg`` (N, n_src)
 (bool spikes as 0/1, graded payloads as they are) is ``msg @ W``, formed on its own and added to the port's running
-sum in the canonical block order (:mod:`~spikernn.hardware.compiled.layout`), as the interpreter does. Only the
-order of the additions *inside* one block's dot products is the library's (the interpreter adds sources in
-ascending order): the results agree with it to float rounding (~1e-16 relative), the tolerance the conformance
-matrix holds float to (cell "fast-blas"). Used for graded payloads from a batch of :data:`MIN_ROWS` on, where a
+sum in the canonical block order (:mod:`~spikernn.hardware.compiled.layout`), as the interpreter does. Blocks of
+at most :data:`TILE_SOURCES` sources (the host input's projection) take the compiled register-tile product
+instead (``kernels.graded_rows``): the interpreter's own sums, bit for bit, and faster than the GEMM there. For the
+others only the order of the additions *inside* one block's dot products is the library's (the interpreter adds
+sources in ascending order): the results agree with it to float rounding (~1e-16 relative), the tolerance the
+conformance matrix holds float to (cell "fast-blas"). Used for graded payloads from a batch of :data:`MIN_ROWS` on, where a
 GEMM beats the interpreter's loops (the dense payloads of sigma-delta layers at threshold 0 above all: a converted
 2-layer LSTM 128 at batch 256 ran 3x faster); binary spikes stay with the interpreter's column additions, faster at
 realistic firing rates (measured at ~0.1: :data:`PRE_SPIKES`, ``layout.STEP_SPIKES``).

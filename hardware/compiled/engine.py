@@ -12,7 +12,8 @@ whichever this machine runs faster, binary spikes below a measured firing rate a
 one call per step or per sequence (:meth:`CompiledStream.run`; a fast-backend run at batch 1 of a single-stage
 network is one: ``FastBackend.simulate``). Float results do not depend on the split (the canonical block order of
 :mod:`~spikernn.hardware.compiled.layout`) below batch 64, so a stream gives a run's bits in float as in fixed point
-there; from batch 64 the float GEMMs sum inside each block in the library's order (float rounding, ~1e-16).
+there; from batch 64 the float GEMMs of blocks of more than ``blas.TILE_SOURCES`` sources sum inside each block
+in the library's order (float rounding, ~1e-16).
 """
 from __future__ import annotations
 
