@@ -96,12 +96,29 @@ def _onednn_available() -> bool:
 ONEDNN_MARGIN = 1.2  # oneDNN is used only where it is at least this much faster than torch's default GEMM
 
 
+GEMM_CHOICES = ("auto", "default", "onednn")
+
+
+def gemm_choice() -> str:
+    """``SPIKERNN_GEMM`` from the environment: ``auto`` (default: measured, :func:`_onednn_faster`), ``default``
+    (torch's own GEMM always) or ``onednn`` (oneDNN wherever this build has it). The two GEMMs round float32
+    differently, so a measured choice that flips between processes (a loaded machine) changes the trained bits;
+    pin it for runs that must repeat bit for bit."""
+    choice = os.environ.get("SPIKERNN_GEMM", "auto").strip().lower() or "auto"
+    if choice not in GEMM_CHOICES:
+        raise ValueError(f"SPIKERNN_GEMM={choice!r}: expected one of {', '.join(GEMM_CHOICES)}")
+    return choice
+
+
 def _onednn_faster() -> bool:
     """Whether oneDNN's GEMM beats torch's default BLAS on this CPU, measured once per process and thread count
     on the step GEMM of the benchmark (32x128 @ 128x512, ~5 ms): on one Xeon (AVX-512, MKL) MKL was ~1.8x
     faster than oneDNN; on an earlier machine oneDNN was ~1.5x faster than the default BLAS. oneDNN is chosen
     only when it wins by :data:`ONEDNN_MARGIN`, so that a close call keeps the default (the two round
-    differently)."""
+    differently). ``SPIKERNN_GEMM=default`` / ``onednn`` (:func:`gemm_choice`) replaces the measurement."""
+    choice = gemm_choice()
+    if choice != "auto":
+        return choice == "onednn" and _onednn_available()
     threads = torch.get_num_threads()
     if threads not in _ONEDNN["faster"]:
         faster = False

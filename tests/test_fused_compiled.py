@@ -145,10 +145,22 @@ def test_sigmoid_kernel_close_to_torch():
     assert np.max(np.abs(out - ref)) <= 4 * np.spacing(np.float32(0.5))  # the tails: 0 and 1 within 4 ulp of 1/2
 
 
-def test_onednn_choice_is_measured_once_per_thread_count():
+def test_onednn_choice_is_measured_once_per_thread_count(monkeypatch):
+    monkeypatch.delenv("SPIKERNN_GEMM", raising=False)
     a = fused._onednn_faster()
     assert isinstance(a, bool) and fused._ONEDNN["faster"][torch.get_num_threads()] is a
     assert fused._onednn_faster() is a
+
+
+def test_gemm_choice_pinned_by_the_environment(monkeypatch):
+    monkeypatch.setattr(fused, "_ONEDNN", {"ok": None, "faster": {}})
+    monkeypatch.setenv("SPIKERNN_GEMM", "default")
+    assert fused._onednn_faster() is False and fused._ONEDNN["faster"] == {}  # nothing measured
+    monkeypatch.setenv("SPIKERNN_GEMM", " OneDNN ")
+    assert fused._onednn_faster() is fused._onednn_available()
+    monkeypatch.setenv("SPIKERNN_GEMM", "mkl")
+    with pytest.raises(ValueError, match="SPIKERNN_GEMM='mkl'.*auto, default, onednn"):
+        fused._onednn_faster()
 
 
 @pytest.mark.parametrize("cls", [snr.SpikingLSTM, snr.SpikingGRU, snr.SpikingRNN])
