@@ -347,39 +347,6 @@ def _lif_float(j, POP, P, ST, ACC, OUT, MK):
     for b in range(ST.shape[0]):
         acc, v, a, u = seg(ACC[b], a0, n, 0), seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
-        if not adapt:  # _fire_float without adaptation (theta = th, a unchanged), one loop per reset: selects
-            # that LLVM vectorises
-            if reset == SUBTRACT:
-                for i in range(n):
-                    vi = v[i] * m[i]
-                    vi = vi + acc[i]
-                    vi = vi + bias[i]
-                    u[i] = acc[i]
-                    s = vi > th[i]
-                    v[i] = vi - th[i] if s else vi
-                    out[i] = 1.0 if s else 0.0
-                    mk[i] = s
-            elif reset == ZERO:
-                for i in range(n):
-                    vi = v[i] * m[i]
-                    vi = vi + acc[i]
-                    vi = vi + bias[i]
-                    u[i] = acc[i]
-                    s = vi > th[i]
-                    v[i] = 0.0 if s else vi
-                    out[i] = 1.0 if s else 0.0
-                    mk[i] = s
-            else:
-                for i in range(n):
-                    vi = v[i] * m[i]
-                    vi = vi + acc[i]
-                    vi = vi + bias[i]
-                    u[i] = acc[i]
-                    s = vi > th[i]
-                    v[i] = vi
-                    out[i] = 1.0 if s else 0.0
-                    mk[i] = s
-            continue
         for i in range(n):
             vi = v[i] * m[i]
             vi = vi + acc[i]

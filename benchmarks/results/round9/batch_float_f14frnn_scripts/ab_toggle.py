@@ -3,7 +3,7 @@ load): variant "off" / "on" set by VARIANTS below. Fast-simulator CPU time (ms) 
 (batch 256, T=100, 1 thread) and torch's no-grad forward in the same loop; outputs compared (spikes equal, max
 analog difference). Usage: ab_toggle.py VARIANT models [pairs]"""
 import sys, time, os, statistics, numpy as np, torch
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join("benchmarks", "results", "round8", "batch_float_f14float_scripts"))  # its common.py
 from common import X as x, XN as xn, network
 from spikernn.hardware.backends import get_backend
 from spikernn.hardware.compiled import blas, engine as EN

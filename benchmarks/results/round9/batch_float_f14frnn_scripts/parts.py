@@ -3,7 +3,7 @@ the run's chunks and the interpreter over all steps (engine.execute's own loop, 
 interpreter the recurrent port inputs and the kind kernel called alone (100 calls on the unit's state).
 Usage: parts.py model [reps]"""
 import sys, os, time, statistics, numpy as np
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join("benchmarks", "results", "round8", "batch_float_f14float_scripts"))  # its common.py
 from common import XN as xn, network
 from spikernn.hardware.backends import get_backend
 from spikernn.hardware.backends.base import Encoded
