@@ -18,7 +18,9 @@ last part of the series as test targets (see ``SERIES``). Each model is a :class
 * ``graded`` (``forecasting.graded``, its one definition): the spiking layers with graded spikes
   (``neuron="delta"``, sigma-delta events, the event threshold from ``--neuron threshold=...``, default
   ``forecasting.GRADED_THRESHOLD``), input weights
-  drawn at torch's scale (``forecasting.torch_input_init``: the dense layers' initialisation) and a linear
+  drawn at torch's scale (``forecasting.torch_input_init``: the dense layers' initialisation), the
+  straight-through gradient of the event masks (``forecasting.GRADED_STRAIGHT_THROUGH``;
+  ``--neuron straight_through=false`` for the exact one) and a linear
   readout population (β_out 0) of what they sent, read at the last step; clipping and schedule as ``best``.
   Converts whole (sigma-delta kinds + readout). The dense models use the same readout (their last hidden
   state) and the same training.

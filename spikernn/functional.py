@@ -165,8 +165,8 @@ def adlif_step(
     return s, SomaState(v, w)
 
 
-def delta_step(d: Tensor, s_prev: Tensor, threshold: float, activation: str = "identity"
-               ) -> tuple[Tensor, SomaState]:
+def delta_step(d: Tensor, s_prev: Tensor, threshold: float, activation: str = "identity",
+               straight_through: bool = False) -> tuple[Tensor, SomaState]:
     """One step of the sigma-delta (graded-spike) soma (docs/equations.md, "The sigma-delta soma").
 
     The neuron's value is ``y_t = d_t`` ("identity", the LSTM/GRU drive, in (-1, 1)) or ``tanh(d_t)``
@@ -175,6 +175,8 @@ def delta_step(d: Tensor, s_prev: Tensor, threshold: float, activation: str = "i
     accumulates the changes, so it holds ``ŝ_t = ŝ_{t-1} + m_t (y_t − ŝ_{t-1})`` with ``m_t`` the event mask.
     ``ŝ`` is the layer's output and the recurrent input (state field ``s``); ``y`` is kept in ``v``. The mask
     is detached, so the gradient is exact almost everywhere: ``∂ŝ_t/∂y_t = m_t``, ``∂ŝ_t/∂ŝ_{t-1} = 1 − m_t``.
+    ``straight_through=True`` keeps the forward (bit for bit) and takes the straight-through gradient instead,
+    ``∂ŝ_t/∂y_t = 1``, ``∂ŝ_t/∂ŝ_{t-1} = 0`` (the dense cell's gradient at the quantised forward).
 
     Returns ``(ŝ_t, SomaState(y_t, 0))``.
     """
@@ -183,6 +185,8 @@ def delta_step(d: Tensor, s_prev: Tensor, threshold: float, activation: str = "i
     y = torch.tanh(d) if activation == "tanh" else d
     m = ((y - s_prev).abs() > threshold).to(y.dtype).detach()
     s = torch.addcmul(s_prev, m, y - s_prev)
+    if straight_through:  # value s exactly (y − y is 0), gradient 1 to y and none to ŝ_{t-1}
+        s = s.detach() + (y - y.detach())
     return s, SomaState(y, torch.zeros_like(y))
 
 
@@ -211,10 +215,12 @@ class AdLIFParams(NamedTuple):
 
 class DeltaParams(NamedTuple):
     """Parameters of the sigma-delta soma: the event threshold ϑ >= 0 (one value per layer, as the hardware's
-    ``delta_threshold``) and the activation of the drive ("identity" or "tanh")."""
+    ``delta_threshold``), the activation of the drive ("identity" or "tanh") and whether training takes the
+    straight-through gradient (:func:`delta_step`; the forward is the same)."""
 
     threshold: float
     activation: str = "identity"
+    straight_through: bool = False
 
 
 SomaParams = Union[LIFParams, AdLIFParams, DeltaParams]
@@ -225,7 +231,7 @@ def soma_update(d: Tensor, s_prev: Tensor, state: SomaState, soma: SomaParams,
     """One step of the soma ``soma`` describes (:class:`LIFParams`, :class:`AdLIFParams` or
     :class:`DeltaParams`) driven by ``d``."""
     if isinstance(soma, DeltaParams):
-        return delta_step(d, s_prev, soma.threshold, soma.activation)
+        return delta_step(d, s_prev, soma.threshold, soma.activation, soma.straight_through)
     if isinstance(soma, AdLIFParams):
         return adlif_step(d, s_prev, state, soma.alpha, soma.beta, soma.a, soma.b, soma.threshold, soma.reset,
                           soma.discretisation, surrogate)

@@ -222,7 +222,7 @@ def lstm_gate_scale(hidden_size: int, dtype=None, device=None) -> Tensor:
 class SomaSpec(NamedTuple):
     """The non-tensor description of a soma for the fused path: ``neuron`` ("lif"/"adlif"/"delta"), ``reset``,
     ``adaptive`` (LIF adaptive threshold), ``discretisation`` (adLIF "ef"/"se") and, for the sigma-delta soma,
-    its event ``threshold`` and ``activation``."""
+    its event ``threshold``, ``activation`` and ``straight_through`` (its gradient)."""
 
     neuron: str
     reset: str
@@ -230,6 +230,7 @@ class SomaSpec(NamedTuple):
     discretisation: str = "ef"
     threshold: float = 0.0
     activation: str = "identity"
+    straight_through: bool = False
 
 
 class _LIFSoma:
@@ -508,12 +509,14 @@ class _DeltaSoma:
 
 class _DeltaSomaBackward:
     """BPTT through the sigma-delta soma: with g the gradient of ŝ_t, ``g_y_t = m_t g`` (times 1 − y² for
-    tanh) and ``(1 − m_t) g`` carries to ŝ_{t-1}."""
+    tanh) and ``(1 − m_t) g`` carries to ŝ_{t-1}; with ``spec.straight_through`` ``g_y_t = g`` and nothing
+    carries (reference: :func:`spikernn.functional.delta_step`)."""
 
     def __init__(self, spec: SomaSpec, params: tuple, S: Tensor, V: Tensor, U: Tensor, A: Tensor, extra: tuple,
                  gV: Optional[Tensor], gA: Optional[Tensor], phi_of: Callable[[Tensor], Tensor]) -> None:
         (self.M,) = extra
         self.V, self.gV, self.tanh = V, gV, spec.activation == "tanh"
+        self.straight = spec.straight_through
         self.GD = torch.empty_like(self.M)
         self.GDs, self.Ms = self.GD.unbind(0), self.M.unbind(0)
         self.carry = None
@@ -522,13 +525,14 @@ class _DeltaSomaBackward:
     def step(self, t: int, gs: Tensor) -> Tensor:
         g = gs if self.carry is None else gs + self.carry
         m = self.Ms[t]
-        gy = torch.mul(m, g, out=self.GDs[t])
+        gy = self.GDs[t].copy_(g) if self.straight else torch.mul(m, g, out=self.GDs[t])
         if self.gV is not None:
             gy.add_(self.gV[t])
         if self.tanh:
             y = self.V[t + 1]
             gy.mul_(torch.addcmul(self.one, y, y, value=-1.0))
-        self.carry = g - m * g
+        if not self.straight:  # straight-through: nothing reaches ŝ_{t-1} through the soma (carry stays None)
+            self.carry = g - m * g
         return gy
 
     def finish(self, needs: tuple) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], tuple]:
@@ -1144,7 +1148,8 @@ def _soma_tensors(soma: SomaParams) -> tuple[SomaSpec, tuple]:
     """The fused path's description and tensors of ``soma`` (:class:`~spikernn.functional.LIFParams` or
     :class:`~spikernn.functional.AdLIFParams`)."""
     if isinstance(soma, DeltaParams):
-        return SomaSpec("delta", "none", threshold=float(soma.threshold), activation=soma.activation), ()
+        return SomaSpec("delta", "none", threshold=float(soma.threshold), activation=soma.activation,
+                        straight_through=bool(soma.straight_through)), ()
     if isinstance(soma, AdLIFParams):
         return SomaSpec("adlif", soma.reset, False, soma.discretisation), (soma.alpha, soma.beta, soma.a, soma.b,
                                                                            soma.threshold)

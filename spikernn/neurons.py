@@ -15,6 +15,9 @@ Options (keyword arguments ``**neuron_options`` of every spiking cell/layer):
   neuron's initial θ0 drawn uniformly from it (None: every neuron starts at ``threshold``, which also sets the
   surrogate's default width). LIF and adLIF.
 * ``reset``: "subtract" (default for "lif"), "zero" (default for "adlif") or "none". LIF and adLIF.
+* ``straight_through`` (default False; sigma-delta only): train with the straight-through gradient of the
+  event mask (``∂ŝ_t/∂y_t = 1``, :func:`spikernn.functional.delta_step`) instead of the exact one; the forward,
+  conversion and hardware are unchanged.
 * ``surrogate``: a name of a function in ``snntorch.surrogate`` (default "atan"; "atan", "fast_sigmoid" and
   "sigmoid" run as :class:`spikernn.surrogates.Surrogate`, same formulas, picklable and ``torch.func``-ready)
   or any surrogate callable; ``surrogate_options``: keyword arguments for the named one (e.g. ``{"alpha": 2.0}``).
@@ -40,7 +43,10 @@ adLIF only (``neuron="adlif"``; Bittar & Garner 2022, an adaptation current ``w`
   steps), a ∈ [0, 1], b ∈ [0, 2]; ``adapt_gain`` q
   (default 60, :data:`ADLIF_GAIN`; SE-adLIF's own is 120, :data:`SE_ADLIF_GAIN`): the neuron uses q·a and q·b
   (SE-adLIF's reparametrisation).
-* ``learn_adlif`` (default True): α, β, a, b are parameters (else buffers).
+* ``learn_adlif`` (default True): α, β, a, b are parameters (False: all four are buffers); or a collection of
+  the names of those that learn, the rest fixed at their initial draw (buffers), e.g.
+  ``learn_adlif=("alpha", "beta", "a")`` keeps the spike-triggered jump b where it was drawn. Stored as True,
+  False or a tuple in :data:`ADLIF_TENSORS` order (:meth:`NeuronOptions.learns`).
 
 Learnable values are kept valid by clamping in the forward pass: effective β = clamp(decay, 0, 1),
 effective θ0 = clamp(threshold, min=min_threshold) (``min_threshold``, default 1e-3 = :data:`MIN_THRESHOLD`: a
@@ -273,6 +279,7 @@ ADLIF_TENSORS = ("alpha", "beta", "a", "b")
 _SPIKE_ONLY = ("min_threshold", "threshold_range")  # LIF and adLIF, not the sigma-delta soma
 _LIF_ONLY = ("decay", "learn_decay", "adapt_decay", "adapt_scale")
 _ADLIF_ONLY = ("discretisation", "alpha_range", "beta_range", "a_range", "b_range", "adapt_gain", "learn_adlif")
+_DELTA_ONLY = ("straight_through",)
 
 
 @dataclass
@@ -295,9 +302,10 @@ class NeuronOptions:
     a_range: tuple = ADLIF_RANGES["a"]
     b_range: tuple = ADLIF_RANGES["b"]
     adapt_gain: float = ADLIF_GAIN
-    learn_adlif: bool = True
+    learn_adlif: Union[bool, tuple] = True  # or the names (ADLIF_TENSORS) of the adLIF tensors that learn
     surrogate: Union[str, Callable, None] = "atan"
     surrogate_options: Optional[dict] = field(default=None)
+    straight_through: bool = False
 
     def __post_init__(self) -> None:
         if self.threshold is None:
@@ -306,7 +314,8 @@ class NeuronOptions:
             self.reset = DEFAULT_RESET.get(self.neuron, "subtract")
         for name in ("decay", "threshold", "min_threshold", "adapt_decay", "adapt_scale", "adapt_gain"):
             _check_finite(name, getattr(self, name))
-        for name in ("learn_decay", "learn_threshold", "learn_adlif"):
+        self.learn_adlif = _check_learn_adlif(self.learn_adlif)
+        for name in ("learn_decay", "learn_threshold", "straight_through"):
             if not isinstance(getattr(self, name), bool) and type(getattr(self, name)).__name__ != "bool_":
                 raise TypeError(f"neuron option {name!r} must be a bool (True or False), got {getattr(self, name)!r}")
         if self.neuron not in NEURONS:
@@ -326,6 +335,9 @@ class NeuronOptions:
                                  f"to reset), got reset={self.reset!r}")
         elif self.threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if self.straight_through and not self.delta:
+            raise ValueError("straight_through is an option of the sigma-delta soma (neuron='delta'); the LIF and "
+                             "adLIF somas train through their surrogate")
         if self.min_threshold < MIN_THRESHOLD:
             raise ValueError(f"min_threshold must be >= {MIN_THRESHOLD}, got {self.min_threshold}")
         if self.threshold_range is not None:
@@ -370,6 +382,12 @@ class NeuronOptions:
             # the sigma-delta soma has no spike surrogate (its event threshold may be 0 and gets no gradient)
             self.surrogate_options = {"alpha": SURROGATE_ALPHA / float(self.threshold)}
 
+    def learns(self, name: str) -> bool:
+        """True when the adLIF tensor ``name`` (one of :data:`ADLIF_TENSORS`) is a parameter (``learn_adlif``)."""
+        if name not in ADLIF_TENSORS:
+            raise ValueError(f"{name!r} is not an adLIF tensor; one of {ADLIF_TENSORS}")
+        return self.learn_adlif if isinstance(self.learn_adlif, bool) else name in self.learn_adlif
+
     @property
     def adaptive(self) -> bool:
         """True when the LIF adaptive threshold is on (``adapt_scale > 0``)."""
@@ -406,7 +424,8 @@ class NeuronOptions:
     def to_config(self) -> dict[str, Any]:
         """JSON-able dict of the options that apply to this soma; a custom surrogate callable is recorded as
         "custom" (pass it again to ``load``)."""
-        skip = {"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY}.get(self.neuron, _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY)
+        skip = {"lif": _ADLIF_ONLY + _DELTA_ONLY, "adlif": _LIF_ONLY + _DELTA_ONLY}.get(
+            self.neuron, _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY)
         d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
         if callable(self.surrogate):
             d["surrogate"] = "custom"
@@ -441,8 +460,8 @@ class NeuronOptions:
             if kwargs.get(name + "_range") is None:
                 kwargs[name + "_range"] = rng
         kwargs = {**cell, **kwargs}
-        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY, "adlif": _LIF_ONLY, "delta": _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY}
-                                         .get(neuron, ())))
+        other = sorted(set(kwargs) & set({"lif": _ADLIF_ONLY + _DELTA_ONLY, "adlif": _LIF_ONLY + _DELTA_ONLY,
+                                          "delta": _LIF_ONLY + _ADLIF_ONLY + _SPIKE_ONLY}.get(neuron, ())))
         if other:
             hint = (f" (neuron={neuron!r} is this layer's default soma: pass neuron='lif' for the LIF soma)"
                     if neuron == default_neuron != "lif" else "")
@@ -457,6 +476,21 @@ def _check_finite(name: str, val: object) -> None:
         raise TypeError(f"neuron option {name!r} must be a float, got {type(val).__name__}")
     if not math.isfinite(val):
         raise ValueError(f"neuron option {name!r} must be finite, got {val}")
+
+
+def _check_learn_adlif(val: object) -> Union[bool, tuple]:
+    """``learn_adlif`` validated: a bool, or a collection of names of :data:`ADLIF_TENSORS` (returned as a tuple
+    in that order; all four or none collapse to True / False, so one setting has one stored form)."""
+    if isinstance(val, bool) or type(val).__name__ == "bool_":
+        return bool(val)
+    if isinstance(val, str) or not isinstance(val, (tuple, list, set, frozenset)):
+        raise TypeError(f"neuron option 'learn_adlif' must be a bool or a collection of names of {ADLIF_TENSORS}, "
+                        f"got {val!r}")
+    bad = sorted(str(n) for n in val if n not in ADLIF_TENSORS)
+    if bad:
+        raise ValueError(f"learn_adlif names {bad} are not adLIF tensors; choose from {ADLIF_TENSORS}")
+    names = tuple(n for n in ADLIF_TENSORS if n in val)
+    return True if len(names) == len(ADLIF_TENSORS) else (False if not names else names)
 
 
 def _check_range(name: str, val: object) -> tuple[float, float]:
@@ -476,7 +510,7 @@ def _tensor_names(opts: NeuronOptions) -> tuple[tuple[str, bool], ...]:
     if opts.delta:
         return ()
     if opts.adlif:
-        return (("threshold", opts.learn_threshold),) + tuple((n, opts.learn_adlif) for n in ADLIF_TENSORS)
+        return (("threshold", opts.learn_threshold),) + tuple((n, opts.learns(n)) for n in ADLIF_TENSORS)
     return (("decay", opts.learn_decay), ("threshold", opts.learn_threshold), ("adapt_decay", False),
             ("adapt_scale", False))
 
@@ -512,7 +546,8 @@ def soma_params(module: nn.Module, suffix: str, opts: NeuronOptions) -> SomaPara
     """The soma's parameters as used in the equations (clamped), each (H,): :class:`LIFParams`,
     :class:`AdLIFParams` or :class:`DeltaParams` (the RNN's sigma-delta soma sends tanh of its drive)."""
     if opts.delta:
-        return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity")
+        return DeltaParams(float(opts.threshold), "tanh" if getattr(module, "kind", "rnn") == "rnn" else "identity",
+                           bool(opts.straight_through))
     threshold = getattr(module, "threshold" + suffix).clamp(min=max(MIN_THRESHOLD, float(opts.min_threshold)))
     if opts.adlif:  # a and b act scaled by the gain q (the reparametrisation of SE-adLIF)
         alpha, beta, a, b = (getattr(module, n + suffix).clamp(*getattr(opts, n + "_range")) for n in ADLIF_TENSORS)

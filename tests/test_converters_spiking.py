@@ -273,6 +273,10 @@ def test_graded_delta_options_and_errors():
         SpikingLSTM(2, 3, neuron="delta", decay=0.5)
     with pytest.raises(ValueError, match=">= 0"):
         SpikingLSTM(2, 3, neuron="delta", threshold=-0.1)
+    with pytest.raises(ValueError, match="do not apply"):  # the straight-through gradient is the delta soma's
+        SpikingLSTM(2, 3, neuron="lif", straight_through=True)
+    with pytest.raises(TypeError, match="must be a bool"):
+        SpikingLSTM(2, 3, neuron="delta", straight_through=1)
     # threshold 0 (every change is an event, docs/equations.md) is allowed: no spike surrogate to scale by it
     z = SpikingGRU(2, 3, neuron="delta", threshold=0.0)
     assert z.neuron_parameters(0)["threshold"] == 0.0

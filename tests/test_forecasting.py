@@ -199,3 +199,12 @@ def test_fit_swa_replaces_the_parameters_by_their_average_over_the_last_epochs(s
         assert not torch.allclose(p.detach(), per_epoch[3]) or torch.equal(per_epoch[2], per_epoch[3])
     with pytest.raises(ValueError, match="swa"):
         forecasting.fit(m, tr, epochs=1, swa=1.5)
+
+
+def test_graded_recipe_trains_lstm_and_gru_with_the_straight_through_gradient():
+    """forecasting.GRADED_STRAIGHT_THROUGH: the SpikingLSTM's and SpikingGRU's sigma-delta somas take the
+    straight-through gradient in the graded recipe, the SpikingRNN the exact one; ``straight_through=`` overrides."""
+    assert forecasting.graded(snr.SpikingLSTM, 4).rnn.neuron_options.straight_through
+    assert forecasting.graded(snr.SpikingGRU, 4).rnn.neuron_options.straight_through
+    assert not forecasting.graded(snr.SpikingRNN, 4).rnn.neuron_options.straight_through
+    assert not forecasting.graded(snr.SpikingLSTM, 4, straight_through=False).rnn.neuron_options.straight_through

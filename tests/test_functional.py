@@ -115,3 +115,19 @@ def test_adlif_step_equations():
     s, new = SF.adlif_step(torch.tensor([[0.5]]), s_prev, st, al, be, a, b, th, "none", "se")
     # u = 0.2 + 0.5*0.3 = 0.35: no spike; w = 0.16 + 0.2*(0.5*0.35) = 0.195
     assert s.item() == 0.0 and abs(new.v.item() - 0.35) < 1e-6 and abs(new.a.item() - 0.195) < 1e-6
+
+
+def test_delta_step_straight_through_keeps_the_forward_and_passes_the_gradient_whole():
+    """``straight_through=True``: ŝ_t bit for bit the exact step's, ∂ŝ_t/∂y_t = 1 (also where no event was
+    sent) and ∂ŝ_t/∂ŝ_{t-1} = 0; the exact step: ∂ŝ_t/∂y_t = m_t, ∂ŝ_t/∂ŝ_{t-1} = 1 − m_t."""
+    d = torch.tensor([0.30, 0.10, -0.20, 0.52], requires_grad=True)
+    s_prev = torch.tensor([0.0, 0.08, -0.21, 0.50], requires_grad=True)
+    m = torch.tensor([1.0, 0.0, 0.0, 0.0])  # |d − ŝ| > 0.05 only for the first neuron
+    s_exact, _ = SF.delta_step(d, s_prev, 0.05)
+    s_exact.sum().backward()
+    assert torch.equal(d.grad, m) and torch.equal(s_prev.grad, 1 - m)
+    d.grad = s_prev.grad = None
+    s_st, st = SF.delta_step(d, s_prev, 0.05, straight_through=True)
+    assert torch.equal(s_st, s_exact.detach()) and torch.equal(st.v, d.detach())
+    s_st.sum().backward()
+    assert torch.equal(d.grad, torch.ones(4)) and (s_prev.grad is None or s_prev.grad.abs().max() == 0)

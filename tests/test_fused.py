@@ -178,12 +178,15 @@ def test_fused_equals_step_float64_adlif(cls, reset, disc):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("straight_through", [False, True])
 @pytest.mark.parametrize("cls", [snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingGRU])
-def test_fused_equals_step_float64_delta(cls):
+def test_fused_equals_step_float64_delta(cls, straight_through):
     """Sigma-delta (graded) soma: the fused path's outputs ŝ, states and the gradients of the weights, the
-    input and the initial state equal the step path's, in float64, with some steps sending and some not."""
+    input and the initial state equal the step path's, in float64, with some steps sending and some not
+    (exact and straight-through gradient)."""
     torch.manual_seed(8)
-    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="delta", threshold=0.05).double()
+    m = cls(5, 7, num_layers=2, bidirectional=True, neuron="delta", threshold=0.05,
+            straight_through=straight_through).double()
     x = torch.randn(10, 3, 5, dtype=torch.float64)
     g = torch.Generator().manual_seed(9)
     st0 = type(m.initial_state(3))(*(torch.rand(4, 3, 7, dtype=torch.float64, generator=g) for _ in m.initial_state(3)))

@@ -532,3 +532,43 @@ def test_compiled_batch_path_equals_numpy_engine_fixed(kind):
         np.testing.assert_array_equal(s.synaptic_ops[name], s0.synaptic_ops[name])
     hidden = [p.name for p in net.populations if p.kind != "input"]
     assert all(s.events[n].sum() > 0 for n in hidden)  # every layer fired: the recurrent blocks delivered
+
+
+@pytest.mark.parametrize("thr", [0, 3])
+def test_compiled_delta_encoding_is_the_hosts(thr):
+    """FastBackend.encode of a fixed-point "delta"-coded input (kernels.quantize_deltas, one compiled pass) gives
+    encode_input's bits: the changes sent, the values held and the masks, with round-half-to-even quantisation,
+    24-bit saturation, changes at or below the threshold held back, and the range warning."""
+    from spikernn.hardware import compiled
+    from spikernn.hardware.backends.base import encode_input
+    from spikernn.hardware.fast.backend import FastBackend
+
+    if not compiled.available():
+        pytest.skip("numba unavailable: the host's numpy encoding is the only one")
+    I = 6
+    pops = [Population("x", "input", I, attrs={"encoding": "delta", "delta_threshold": 0.0}),
+            Population("h", "sd_rnn", 4)]
+    net = Network(pops, [SynapseBlock("xh", "x", "h", "in", RNG.normal(0, .5, (4, I)))], "x", ["h"])
+    q, rep = fp.quantize(net, input_range=4)
+    q.population("x").attrs["delta_threshold"] = thr
+    F = rep.input_frac_bits
+    x = RNG.normal(0, 1.5, (9, 3, I))
+    x[1:4] = x[1]  # repeated steps: nothing sent at steps 2, 3
+    x[4, 0, :3] = (np.arange(3) + 0.5) / 2 ** F  # exact halves: round to even
+    x[5, 1, 0] = x[4, 1, 0] + 2.0 / 2 ** F  # a change of 2 quanta (held back at threshold 3)
+    x[6, 2, :2] = x[5, 2, :2] + np.array([thr, thr + 1]) / 2 ** F  # at the threshold: held; one quantum past: sent
+    want, got = encode_input(q, x), FastBackend().encode(q, x)
+    for a, b in zip((want.sent, want.values, want.masks), (got.sent, got.values, got.masks)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    assert want.masks[2:4].sum() == 0 and (thr == 0) == bool(want.masks[5, 1, 0])
+    assert want.masks[5, 2, :2].all() and want.masks[6, 2, :2].tolist() == [False, True]
+    big = x.copy()
+    big[2, 2, 5] = 1e9  # beyond 24 bits: saturated, and warned about, both ways
+    with pytest.warns(fp.InputRangeWarning):
+        want = encode_input(q, big)
+    with pytest.warns(fp.InputRangeWarning):
+        got = FastBackend().encode(q, big)
+    for a, b in zip((want.sent, want.values, want.masks), (got.sent, got.values, got.masks)):
+        np.testing.assert_array_equal(a, b)
+    assert got.values[2, 2, 5] == fp.MAX24

@@ -234,6 +234,15 @@ def test_adlif_options_ranges_and_errors():
     assert torch.all(p["b"] == 0.0)  # clamped to the range
     fixed = snr.SpikingGRU(3, 4, neuron="adlif", learn_adlif=False, a_range=(0.5, 0.5), discretisation="se")
     assert "a_l0" in dict(fixed.named_buffers()) and torch.all(fixed.a_l0 == 0.5)
+    part = snr.SpikingRNN(3, 4, learn_adlif=["beta", "alpha", "a"])  # b fixed at its draw, the rest learn
+    assert part.neuron_options.learn_adlif == ("alpha", "beta", "a")  # stored in ADLIF_TENSORS order
+    assert set(dict(part.named_buffers())) == {"b_l0"} and {"alpha_l0", "beta_l0", "a_l0"} <= set(dict(part.named_parameters()))
+    assert snr.SpikingRNN(3, 4, learn_adlif=("alpha", "beta", "a", "b")).neuron_options.learn_adlif is True
+    assert snr.SpikingRNN(3, 4, learn_adlif=()).neuron_options.learn_adlif is False
+    with pytest.raises(ValueError, match="not adLIF tensors"):
+        snr.SpikingRNN(3, 4, learn_adlif=("alpha", "theta"))
+    with pytest.raises(TypeError, match="learn_adlif"):
+        snr.SpikingRNN(3, 4, learn_adlif="b")
     with pytest.raises(ValueError, match="do not apply"):
         snr.SpikingRNN(3, 4, neuron="adlif", decay=0.5)
     with pytest.raises(ValueError, match="do not apply"):

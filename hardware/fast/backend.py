@@ -115,12 +115,14 @@ class FastBackend(Backend):
         return self._simulate_checked(net, x, lengths, options)
 
     def encode(self, net: Network, x: np.ndarray) -> Encoded:
-        """:meth:`Backend.encode`: a fixed-point network's "value"-coded input quantised in one compiled pass
-        (``kernels.quantize_values``: the bits of :func:`~spikernn.hardware.fixed_point.quantize_input`, and its
-        warning) where the compiled kernels are available; else the host's numpy encoding."""
+        """:meth:`Backend.encode`: a fixed-point network's "value"- or "delta"-coded input quantised (and delta-coded)
+        in one compiled pass (``kernels.quantize_values`` / ``kernels.quantize_deltas``: the bits of
+        :func:`~spikernn.hardware.fixed_point.quantize_input` then the input kind's steps, and its warning) where
+        the compiled kernels are available; else the host's numpy encoding."""
         if net.precision == "fixed":
             inp = net.population(net.input)
-            if inp.prepare("fixed").encoding == "value":
+            prep = inp.prepare("fixed")
+            if prep.encoding in ("value", "delta"):
                 from spikernn.hardware import compiled
 
                 if compiled.available():
@@ -129,10 +131,18 @@ class FastBackend(Backend):
                     K = compiled.load_kernels()
                     xc = np.ascontiguousarray(x)
                     q, mask = np.empty(x.shape, np.int64), np.empty(x.shape, bool)
-                    if K.quantize_values(xc.reshape(-1), 2.0 ** inp.spec.out_frac_bits(inp.attrs),
-                                         input_warn_limit(net), q.reshape(-1), mask.reshape(-1)):
+                    scale, limit = 2.0 ** inp.spec.out_frac_bits(inp.attrs), input_warn_limit(net)
+                    if prep.encoding == "value":
+                        over = K.quantize_values(xc.reshape(-1), scale, limit, q.reshape(-1), mask.reshape(-1))
+                        values = q
+                    else:  # sigma-delta coding (kernels.quantize_deltas): the changes sent, the values held
+                        values = np.empty(x.shape, np.int64)
+                        over = K.quantize_deltas(xc.reshape(-1), max(x.shape[0], 1), scale, limit,
+                                                 int(prep.threshold), q.reshape(-1), values.reshape(-1),
+                                                 mask.reshape(-1))
+                    if over:
                         warn_input_range(net, x, stacklevel=4)
-                    return Encoded(q, q, mask)
+                    return Encoded(q, values, mask)
         return super().encode(net, x)
 
     def stream(self, net: Network, batch: int = 1, engine: str = "auto"):
