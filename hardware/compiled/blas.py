@@ -3,10 +3,12 @@ runs, ~25% faster than numpy's OpenBLAS here at (256 x 128) @ (128 x 512)).
 
 The float counterpart of :mod:`~spikernn.hardware.compiled.intmm`: a block's input for messages ``msg`` (N, n_src)
 (bool spikes as 0/1, graded payloads as they are) is ``msg @ W``, formed on its own and added to the port's running
-sum in the canonical block order (:mod:`~spikernn.hardware.compiled.layout`), as the interpreter does. Only the
-order of the additions *inside* one block's dot products is the library's (the interpreter adds sources in
-ascending order): the results agree with it to float rounding (~1e-16 relative), the tolerance the conformance
-matrix holds float to (cell "fast-blas"). Used for graded payloads from a batch of :data:`MIN_ROWS` on, where a
+sum in the canonical block order (:mod:`~spikernn.hardware.compiled.layout`), as the interpreter does. Blocks of
+at most :data:`TILE_SOURCES` sources (the host input's projection) take the compiled register-tile product
+instead (``kernels.graded_rows``): the interpreter's own sums, bit for bit, and faster than the GEMM there. For the
+others only the order of the additions *inside* one block's dot products is the library's (the interpreter adds
+sources in ascending order): the results agree with it to float rounding (~1e-16 relative), the tolerance the
+conformance matrix holds float to (cell "fast-blas"). Used for graded payloads from a batch of :data:`MIN_ROWS` on, where a
 GEMM beats the interpreter's loops (the dense payloads of sigma-delta layers at threshold 0 above all: a converted
 2-layer LSTM 128 at batch 256 ran 3x faster); binary spikes stay with the interpreter's column additions, faster at
 realistic firing rates (measured at ~0.1: :data:`PRE_SPIKES`, ``layout.STEP_SPIKES``).
@@ -18,6 +20,11 @@ import numpy as np
 from spikernn.hardware.compiled.buffers import per_thread
 
 MIN_ROWS = 64  # batch size from which the engine uses these products (the interpreter's loops below)
+TILE_SOURCES = 64  # graded blocks of at most this many sources (the host input's projection): the compiled
+# register-tile product (kernels.graded_rows: the interpreter's sums, bit for bit) instead of a GEMM. Measured on the
+# AMD EPYC (Zen 5, AVX-512) of the benchmarks, 1 thread, float64 (2048 rows x 40 sources) @ (40 x m): m = 128
+# 0.25 ms (torch.mm 0.48, numpy 0.42), m = 384 0.76 (1.37, 1.25), m = 512 1.48 (2.46, 1.87); at 128 sources x 512
+# the GEMMs win (1.01 against 0.73): benchmarks/results/round9/batch_float_f14frnn.md
 PRE_SPIKES = False  # binary-spike blocks precomputed as GEMMs too (else the interpreter's column additions)
 
 
@@ -28,12 +35,19 @@ def _torch():
 
 
 class Weights:
-    """A block's float64 weights (n_src, m) as a torch tensor sharing the packed array."""
+    """A block's float64 weights (n_src, m) as a torch tensor sharing the packed array; ``tiles``: the weights
+    regrouped for :func:`~spikernn.hardware.compiled.kernels.graded_rows` (at most :data:`TILE_SOURCES` sources,
+    every weight finite: a zero payload's products are then +-0.0), else None."""
 
     def __init__(self, w: np.ndarray) -> None:
         self.array = np.ascontiguousarray(w, np.float64)
         self.tensor = _torch().from_numpy(self.array)
         self.m = self.array.shape[1]
+        self.tiles = None
+        if 0 < self.array.shape[0] <= TILE_SOURCES and np.isfinite(self.array).all():
+            from spikernn.hardware.compiled import kernels as K
+
+            self.tiles = K.gemv_pack(self.array)
 
 
 def _buffer(key: tuple, shape: tuple) -> np.ndarray:
@@ -54,6 +68,11 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
         src = _buffer(("src", n), (N, n))
         np.copyto(src, rows, casting="unsafe")  # bool -> 0.0 / 1.0
         rows = src
+    if w.tiles is not None and o.strides[1] == 8:  # few sources: the interpreter's sums in register tiles
+        from spikernn.hardware.compiled import kernels as K
+
+        K.graded_rows(rows, w.tiles, w.m, o, a0, not assign)
+        return
     if assign and a0 == 0 and w.m == o.shape[1]:
         torch.mm(torch.from_numpy(rows), w.tensor, out=torch.from_numpy(o))
         return

@@ -12,7 +12,8 @@ whichever this machine runs faster, binary spikes below a measured firing rate a
 one call per step or per sequence (:meth:`CompiledStream.run`; a fast-backend run at batch 1 of a single-stage
 network is one: ``FastBackend.simulate``). Float results do not depend on the split (the canonical block order of
 :mod:`~spikernn.hardware.compiled.layout`) below batch 64, so a stream gives a run's bits in float as in fixed point
-there; from batch 64 the float GEMMs sum inside each block in the library's order (float rounding, ~1e-16).
+there; from batch 64 the float GEMMs of blocks of more than ``blas.TILE_SOURCES`` sources sum inside each block
+in the library's order (float rounding, ~1e-16).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ STAGE_BATCH = 16  # from this batch size on, a run goes group by group (products
 CHUNK_ELEMS = 1 << 18  # at most this many elements of precomputed input per chunk: 2 MB of float64 / int64, so
 # that E stays in cache between being formed and read by the interpreter (1 << 22, 32 MB, cost 20-30% at batch 256:
 # benchmarks/bench_batch_vs_torch.py, float GRU 1.26 -> 1.02, fixed GRU 0.97 -> 0.70)
+DIRECT_SPIKES = True  # float: a binary first block of E writes its column sums into it (no zeroing, scratch, add)
 CHUNK_ROWS = 4096  # stepped units: rows (steps x batch) of precomputed input per chunk (cache-sized, ~8 MB at A=256)
 
 __all__ = ["execute", "CompiledStream", "Unsupported", "STAGE_BATCH", "supports"]
@@ -120,7 +122,12 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
     for i, pb in enumerate(unit.pre):
         msg = msgs[pb.blk.name]
         assign = i == 0
-        if intmm.add_block(E, msg, pb, t0, T, assign) if unit.fixed else blas.add_block(E, msg, pb, t0, T, assign):
+        direct = assign and DIRECT_SPIKES and not unit.fixed and not pb.blk.graded  # float binary first block:
+        # its column sums written into E (kernels.pre_spikes_set), not added to zeros
+        if direct:
+            K.pre_spikes_set(msg, t0, T, pb.blk.lag, _spike_weights(pb), pb.m, E, pb.a0)
+        if direct or (intmm.add_block(E, msg, pb, t0, T, assign) if unit.fixed else
+                      blas.add_block(E, msg, pb, t0, T, assign)):
             if assign:
                 for lo, hi in e_ranges(unit):
                     for a, b in ((lo, min(hi, pb.a0)), (max(lo, pb.a0 + pb.m), hi)):
@@ -139,15 +146,19 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
             continue
         if TMP is None:
             TMP = np.zeros((batch, unit.n_tmp), unit.dtype)
-        w = pb.w.reshape(-1)
-        if not unit.fixed and not pb.blk.graded:  # binary spikes: float32 twin of the weights where exact (the
-            # column sums widen it to float64: the same sums, half the memory traffic)
-            w32 = getattr(pb, "_w32", None)
-            if w32 is None:
-                w32 = pb._w32 = f32_twin(w)
-            w = w32 if w32.size == w.size else w
+        w = _spike_weights(pb) if not unit.fixed and not pb.blk.graded else pb.w.reshape(-1)
         K.pre_block(msg, t0, T, pb.blk.lag, w, pb.m, pb.blk.graded, pb.ex, E, pb.a0, TMP)
     return E
+
+
+def _spike_weights(pb) -> np.ndarray:
+    """A float binary block's flat weights for the column sums: their float32 twin where exact (the sums widen it
+    to float64: the same sums, half the memory traffic), else the float64 weights."""
+    w = pb.w.reshape(-1)
+    w32 = getattr(pb, "_w32", None)
+    if w32 is None:
+        w32 = pb._w32 = f32_twin(w)
+    return w32 if w32.size == w.size else w
 
 
 def e_ranges(unit: Unit) -> list[tuple[int, int]]:

@@ -951,6 +951,129 @@ _colsum_tile_onto = _make_colsum(TILE_VECS, onto=True)
 _colsum_vec_onto = _make_colsum(1, onto=True)
 
 
+# ---- graded payloads times float64 weights in register tiles (few sources: the host input's projection) -------------
+# A graded block's input to one sample is sum_k payload[k] W[k] (the weight row of source k), the interpreter's
+# :func:`_row_into`: each element's products added in ascending k from zero, a multiply then an IEEE addition (no
+# fused multiply-add). Here a tile of TILE_VECS vectors of those sums stays in registers while every source's
+# product is added (:func:`_gemv_tile`): the same operations in the same order, hence the same bits, where a GEMM
+# library sums in its own order. A zero payload's products (+-0.0) are added too, where _row_into skips the source:
+# that changes no sum (a sum from +0.0 is never -0.0, and x + +-0.0 == x) while the weights are finite (the caller
+# checks: 0 * inf is NaN).
+def _make_gemv(nv: int, onto: bool):
+    """An intrinsic ``f(acc, x, Wp, n, g, off, c0)``: ``acc[c0 + i] (+)= sum_{k < n} x[k] Wp[off + k g + i]`` for
+    i < nv L (L = VEC_BYTES / 8; float64 throughout): the weights of a group of g columns stored (n, g) row-major
+    at ``off`` (:func:`gemv_pack`), the sum from +0.0 in ascending k, each term a multiply then an addition, in nv
+    vectors held in registers. ``onto``: acc[c0 + i] + sum (one IEEE addition of the finished sum: a block's sum
+    formed alone and added to the port's running sum), else the sum is stored."""
+
+    def codegen(context, builder, signature, args):
+        acc_a = context.make_array(signature.args[0])(context, builder, args[0])
+        x_a = context.make_array(signature.args[1])(context, builder, args[1])
+        w_a = context.make_array(signature.args[2])(context, builder, args[2])
+        dt = ir.DoubleType()
+        lanes = VEC_BYTES // 8
+        va = ir.VectorType(dt, lanes)
+        zero = ir.Constant(va, [0.0] * lanes)
+        sums = [cgutils.alloca_once_value(builder, zero) for _ in range(nv)]  # registers after mem2reg
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[3:7])
+        mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        with cgutils.for_range(builder, n) as loop:
+            p = builder.load(builder.gep(x_a.data, [loop.index]))
+            pv = builder.shuffle_vector(builder.insert_element(ir.Constant(va, ir.Undefined), p,
+                                                               ir.Constant(i32, 0)), ir.Constant(va, ir.Undefined), mask)
+            q = builder.bitcast(builder.gep(w_a.data, [builder.add(builder.mul(loop.index, g), off)]), va.as_pointer())
+            for v in range(nv):
+                w = builder.load(builder.gep(q, [ir.Constant(i64, v)]), align=8)
+                s = builder.load(sums[v])
+                builder.store(builder.fadd(s, builder.fmul(pv, w)), sums[v])
+        o = builder.bitcast(builder.gep(acc_a.data, [c0]), va.as_pointer())
+        for v in range(nv):
+            total = builder.load(sums[v])
+            ptr = builder.gep(o, [ir.Constant(i64, v)])
+            if onto:
+                total = builder.fadd(builder.load(ptr, align=8), total)
+            builder.store(total, ptr, align=8)
+        return context.get_dummy_value()
+
+    @intrinsic
+    def gemv(typingctx, acc, x, Wp, n, g, off, c0):
+        return types.void(acc, x, Wp, n, g, off, c0), codegen
+
+    return gemv
+
+
+_gemv_tile = _make_gemv(TILE_VECS, False)
+_gemv_vec = _make_gemv(1, False)
+_gemv_tile_onto = _make_gemv(TILE_VECS, True)
+_gemv_vec_onto = _make_gemv(1, True)
+
+
+@njit(**INLINE)
+def _gemv_group(c0, m):
+    """The width of the column group of :func:`graded_rows` that starts at column c0 of m: a tile, a vector or
+    the rest."""
+    L = VEC_BYTES // 8
+    if c0 + TILE_VECS * L <= m:
+        return TILE_VECS * L
+    if c0 + L <= m:
+        return L
+    return m - c0
+
+
+@njit(**JIT)
+def gemv_pack(W):
+    """float64 weights ``W`` (n, m) regrouped for :func:`graded_rows`: column group [c0, c0 + g) (tiles of
+    TILE_VECS vectors, then single vectors, then the rest: :func:`_gemv_group`) stored (n, g) row-major at
+    offset c0 n, so that a tile's weights are contiguous (rows of W 4 KB apart all fall into one L1 set)."""
+    n, m = W.shape
+    Wp = np.empty(n * m, np.float64)
+    c0 = 0
+    while c0 < m:
+        g = _gemv_group(c0, m)
+        for k in range(n):
+            for c in range(g):
+                Wp[c0 * n + k * g + c] = W[k, c0 + c]
+        c0 += g
+    return Wp
+
+
+@njit(**JIT)
+def graded_rows(rows, Wp, m, out, a0, onto):
+    """out[i, a0:a0+m] (+)= rows[i] @ W for graded float64 payloads ``rows`` (N, n) (C-contiguous) and float64
+    weights W (n, m) (finite), packed by :func:`gemv_pack` into ``Wp``: per row the interpreter's
+    :func:`_row_into` sums (ascending sources from +0.0, multiply then add: the same bits), a column group at a
+    time over every row (its weights stay in L1) in register tiles, then single vectors, then element by element.
+    ``onto``: each sum added to ``out`` (one addition, a block's sum added to the port's running sum), else
+    written. ``out`` (N, A) float64 with unit stride along A."""
+    N, n = rows.shape
+    L = VEC_BYTES // 8
+    c0 = 0
+    while c0 < m:
+        g = _gemv_group(c0, m)
+        off = c0 * n
+        for i in range(N):
+            acc = out[i, a0:a0 + m]
+            if g == TILE_VECS * L:
+                if onto:
+                    _gemv_tile_onto(acc, rows[i], Wp, n, g, off, c0)
+                else:
+                    _gemv_tile(acc, rows[i], Wp, n, g, off, c0)
+            elif g == L:
+                if onto:
+                    _gemv_vec_onto(acc, rows[i], Wp, n, g, off, c0)
+                else:
+                    _gemv_vec(acc, rows[i], Wp, n, g, off, c0)
+            else:
+                x = rows[i]
+                for c in range(g):
+                    s = 0.0
+                    for k in range(n):
+                        s = s + x[k] * Wp[off + k * g + c]
+                    acc[c0 + c] = acc[c0 + c] + s if onto else s
+        c0 += g
+
+
 def lanes(a):
     """VEC_BYTES / the item size of array ``a``: the elements of one accumulator vector of :func:`_colsums`."""
     return VEC_BYTES // a.itemsize
@@ -1633,6 +1756,24 @@ def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
             row = E[tt, b, a0:a0 + m]
             for c in range(m):
                 row[c] += shifted(tmp[c], ex)
+
+
+@njit(**JIT)
+def pre_spikes_set(msg, t0, T, lag, W, m, E, a0):
+    """Float: a binary block's input written into ``E[tt, :, a0:a0+m]`` for steps t0 .. t0+T-1 (zeros before its
+    lag), as the first block of columns not yet zeroed: its column sums (:func:`_colsums`, float64 or their exact
+    float32 twin ``W`` widened) stored there directly. The bits of :func:`pre_block` into zeroed columns (+0.0 plus
+    a sum that is never -0.0: the tiles start from +0.0), without zeroing them, the scratch pass and the addition."""
+    B = E.shape[1]
+    offs = np.empty(max(msg.shape[2], 1), np.int64)
+    for tt in range(T):
+        ts = t0 + tt - lag
+        for b in range(B):
+            row = E[tt, b, a0:a0 + m]
+            if ts < 0:
+                row[:] = 0.0
+            else:
+                _colsums(row, msg[ts, b], W, 0, m, offs)
 
 
 # ---- int8 matrix products of large batches (intmm.py) ------------------------------------------------------------

@@ -304,6 +304,82 @@ def test_float_column_sums_onto_a_port_are_the_sums_added_after(m, wtype):
         # are the sums themselves: the interpreter writes them directly)
 
 
+@pytest.mark.parametrize("n,m", [(1, 1), (3, 7), (40, 128), (40, 67), (64, 130), (5, 512), (17, 8)])
+def test_float_graded_tiles_are_the_interpreters_sums(n, m):
+    """kernels.graded_rows (a graded block of few sources, blas.TILE_SOURCES, in register tiles over weights
+    regrouped by gemv_pack) gives, row for row, the bits of the interpreter's _row_into (ascending sources from
+    +0.0, multiply then add, zero payloads skipped): written, or added onto a port's running sum at an offset
+    (-0.0 in it; the sum formed alone first); tiles, vectors and tails; weights over 9 decades."""
+    rng = np.random.default_rng(n * 1000 + m)
+    N, a0, A = 29, 3, m + 6
+    W = rng.standard_normal((n, m)) * 10.0 ** rng.integers(-6, 3, (n, m))
+    X = rng.standard_normal((N, n)) * 10.0 ** rng.integers(-3, 2, (N, n))
+    X[rng.random((N, n)) < 0.3] = 0.0
+    X[0] = 0.0  # nothing sent: +0.0 sums
+    X[1, ::2] = -0.0
+    Wp = K.gemv_pack(W)
+    ref = np.zeros((N, m))
+    for i in range(N):
+        K._row_into(ref[i], X[i], W.reshape(-1), 0, m, True)
+    out = np.full((N, A), np.nan)
+    K.graded_rows(X, Wp, m, out, a0, False)
+    assert np.array_equal(out[:, a0:a0 + m].view(np.int64), ref.view(np.int64))
+    assert np.isnan(out[:, :a0]).all() and np.isnan(out[:, a0 + m:]).all()  # other columns untouched
+    base = rng.standard_normal((N, A))
+    base[:, ::4] = -0.0
+    got = base.copy()
+    K.graded_rows(X, Wp, m, got, a0, True)
+    want = base.copy()
+    want[:, a0:a0 + m] = base[:, a0:a0 + m] + ref
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_blas_product_takes_the_tiles_only_for_few_finite_weights():
+    """blas.Weights packs the tiles for at most TILE_SOURCES sources with finite weights (a zero payload times inf
+    is NaN, which the interpreter's skipped source never adds); either way the product is the block's input."""
+    from spikernn.hardware.compiled import blas
+
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((blas.TILE_SOURCES, 24))
+    assert blas.Weights(w).tiles is not None
+    assert blas.Weights(rng.standard_normal((blas.TILE_SOURCES + 1, 24))).tiles is None
+    w_inf = w.copy()
+    w_inf[2, 5] = np.inf
+    assert blas.Weights(w_inf).tiles is None
+    msg = rng.standard_normal((70, blas.TILE_SOURCES))
+    msg[:, 2] = 0.0
+    for ww in (w, w_inf):
+        out = np.ones((70, 30))
+        blas.product(msg, blas.Weights(ww), out, 4)
+        np.testing.assert_allclose(out[:, 4:28], 1.0 + msg @ ww, rtol=1e-12, atol=1e-12)
+        assert (out[:, :4] == 1).all() and (out[:, 28:] == 1).all()
+    exact = np.zeros((70, 24))
+    for i in range(70):
+        K._row_into(exact[i], msg[i], w.reshape(-1), 0, 24, True)
+    out = np.zeros((70, 24))
+    blas.product(msg, blas.Weights(w), out, 0, assign=True)
+    assert np.array_equal(out, exact)
+
+
+@pytest.mark.parametrize("lag", [0, 2])
+def test_float_spike_sums_written_into_e_are_those_added_to_zeros(lag):
+    """kernels.pre_spikes_set (a float binary first block of E, its column sums written directly) gives the bits
+    of pre_block into zeroed columns, zeros before the block's lag, other columns untouched; float64 weights and
+    their float32 twin."""
+    rng = np.random.default_rng(lag)
+    T0, T, B, ns, m, a0 = 9, 5, 6, 37, 70, 2
+    msg = rng.random((T0 + T, B, ns)) < 0.2
+    msg[:, 0] = False
+    for W in (rng.standard_normal(ns * m), rng.standard_normal(ns * m).astype(np.float32)):
+        for t0 in (0, T0):
+            E0 = np.zeros((T, B, m + 5))
+            K.pre_block(msg, t0, T, lag, W, m, False, 0, E0, a0, np.zeros((B, m)))
+            E1 = np.full((T, B, m + 5), np.nan)
+            K.pre_spikes_set(msg, t0, T, lag, W, m, E1, a0)
+            assert np.array_equal(E1[..., a0:a0 + m].view(np.int64), E0[..., a0:a0 + m].view(np.int64))
+            assert np.isnan(E1[..., :a0]).all() and np.isnan(E1[..., a0 + m:]).all()
+
+
 def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
     """The kernels' sigmoid / tanh (one load from the full int16 tables) are arith.lut_interp of the 257-entry
     tables at every Q12 input the clamp distinguishes, and saturate beyond it."""
