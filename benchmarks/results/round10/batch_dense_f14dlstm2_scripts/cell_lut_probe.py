@@ -31,12 +31,7 @@ def cell32(j, POP, P, ST, ACC, OUT, MK):
             h = K.mulq(o_, lut32(c, K.TANH_BASE))
             out[i], s[5 * n + i], mk[i] = K._delta(h, s[5 * n + i], thr)
 
-nb, n, F = 256, 128, 12
-POP = np.zeros((1, K.POP_COLS), np.int64)
-POP[0, K.K_KIND], POP[0, K.K_N], POP[0, K.K_F] = K.SDLSTM, n, F
-rng = np.random.default_rng(0)
-P = np.concatenate([rng.integers(-2000, 2000, 4 * n), [0]]).astype(np.int64)
-Es = [rng.integers(-3000, 3000, (nb, 4 * n)).astype(np.int64) for _ in range(8)]
+from probe_step import nb, n, POP, P, Es
 fns = {"int16 (shipped)": K._sdlstm_fixed, "int32 lut": cell32}
 ST = {k: np.zeros((nb, 6 * n), np.int64) for k in fns}
 OUT = {k: np.zeros((nb, n), np.int64) for k in fns}

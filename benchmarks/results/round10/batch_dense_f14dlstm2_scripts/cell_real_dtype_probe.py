@@ -5,12 +5,7 @@ import sys, time
 import numpy as np
 from spikernn.hardware.compiled import kernels as K
 
-nb, n, F = 256, 128, 12
-POP = np.zeros((1, K.POP_COLS), np.int64)
-POP[0, K.K_KIND], POP[0, K.K_N], POP[0, K.K_F] = K.SDLSTM, n, F
-rng = np.random.default_rng(0)
-P = np.concatenate([rng.integers(-2000, 2000, 4 * n), [0]]).astype(np.int64)
-Es = [rng.integers(-3000, 3000, (nb, 4 * n)).astype(np.int64) for _ in range(8)]
+from probe_step import nb, n, POP, P, Es
 ST = {64: np.zeros((nb, 6 * n), np.int64), 32: np.zeros((nb, 6 * n), np.int32)}
 OUT = {k: np.zeros((nb, n), np.int64) for k in ST}
 MK = {k: np.zeros((nb, n), np.bool_) for k in ST}
