@@ -111,7 +111,8 @@ TUNED_ADLIF_TH02 = {**TUNED_ADLIF, "neuron": {
     "threshold_range": None, "reset": "zero", "discretisation": "se",
     **{k + "_range": v for k, v in snr.neurons.ADLIF_RANGES.items()},  # SE-adLIF's (a reference, not a default)
     "adapt_gain": 60.0, "learn_adlif": True, "surrogate": "atan",
-    "surrogate_options": {"alpha": snr.neurons.SURROGATE_ALPHA / 0.2}}}
+    "surrogate_options": {"alpha": snr.neurons.SURROGATE_ALPHA / 0.2},
+    "rate_target": None, "rate_strength": 1.0}}  # no rate bound (round 10's option did not exist in round 7)
 # round 9 (benchmarks/results/round9/accuracy_f17jv.md): TUNED_ADLIF_TH02 fed the causal lag-2 difference of every
 # feature beside the feature itself (add_deltas, "delta": 2); chosen on 20 stratified hold-outs of 90 of the 270
 # JapaneseVowels training utterances (screen_japanese_vowels.py --kinds lstm, records
@@ -138,14 +139,22 @@ DATASETS = {
     "italy_power_demand": DataSetting("italy_power_demand", 60),
     "plaid": DataSetting("plaid", 30, (("pool", 8),)),
     "tts_words": DataSetting("tts_words", 30, (("pool", 2),)),
+    # the same training split, tested on voices in neither split: for screening without the test split
+    "tts_words_dev": DataSetting("tts_words_dev", 30, (("pool", 2),)),
 }
 
+# data sets for screening only (not in the default run, not test splits)
+SCREENING_ONLY = ("tts_words_dev",)
+
 sys.path.insert(0, str(Path(__file__).parent))
-from tts_words import espeak_available, tts_words  # noqa: E402
+from tts_words import espeak_available, tts_words, tts_words_dev  # noqa: E402
 
 if espeak_available() and "tts_words" not in snr.datasets.available():
     snr.datasets.register("tts_words", tts_words, "classification",
                           "espeak-ng spoken words, 10 classes, 13 MFCCs, 1,600 / 400 (benchmarks/tts_words.py)")
+if espeak_available() and "tts_words_dev" not in snr.datasets.available():
+    snr.datasets.register("tts_words_dev", tts_words_dev, "classification",
+                          "tts_words' training split and 400 utterances of other voices (a development split)")
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -525,8 +534,10 @@ def report_stem(out: Path, stem: str) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()),
-                    help="comma-separated data sets (registry names; tts_words only where espeak-ng is installed)")
+    ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()
+                                               and d not in SCREENING_ONLY),
+                    help="comma-separated data sets (registry names; tts_words and tts_words_dev only where "
+                         "espeak-ng is installed; tts_words_dev, a development split, only when named)")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--recipes", default=",".join(RECIPES), help="plain, best, tuned, tuned_adlif, tuned_adlif_lstm, tuned_adlif_th02, tuned_adlif_th02_d2 (JapaneseVowels' best "
                          "recipes)")
@@ -557,7 +568,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for d in datasets:
         if d not in snr.datasets.available():
             ap.error(f"unknown data set {d!r}" + ("; tts_words needs the espeak-ng program (Debian package "
-                                                   "espeak-ng)" if d == "tts_words" else "")
+                                                   "espeak-ng)" if d.startswith("tts_words") else "")
                      + f"; available: {', '.join(snr.datasets.available('classification'))}")
     if "tts_words" not in snr.datasets.available():
         print("note: espeak-ng is not installed, so the spoken-word proxy (tts_words) is left out")

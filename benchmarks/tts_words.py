@@ -31,6 +31,8 @@ WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc", "en-gb-x-gbclan")
 TRAIN_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3")
 TEST_VARIANTS = ("m6", "m7", "f4", "f5")
+# voices of the development split (tts_words_dev), in neither the training nor the test split
+DEV_VARIANTS = ("m8", "paul", "linda", "Annie")
 VERSION = 1
 
 
@@ -71,7 +73,18 @@ def mfcc(signal: np.ndarray, rate: int, n_mfcc: int = 13, n_mels: int = 26, win_
     return dct(energies, type=2, axis=1, norm="ortho")[:, :n_mfcc]
 
 
+def voice_variants() -> set[str]:
+    """The voice variants this espeak-ng has (its file names under ``!v/``, the names ``-v lang+variant`` takes):
+    espeak-ng speaks an unknown variant silently in the language's plain voice, so names are checked first."""
+    out = subprocess.run(["espeak-ng", "--voices=variant"], check=True, capture_output=True, text=True,
+                         timeout=30).stdout
+    return {cols[4].split("/", 1)[-1] for cols in (line.split() for line in out.splitlines()[1:]) if len(cols) >= 5}
+
+
 def _utterances(variants: tuple[str, ...], per_word: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    missing = sorted(set(variants) - voice_variants())
+    if missing:
+        raise RuntimeError(f"espeak-ng has no voice variant(s) {missing} (espeak-ng --voices=variant lists them)")
     rng = np.random.default_rng(seed)
     seqs, labels = [], []
     for w in WORDS:
@@ -88,25 +101,44 @@ def _utterances(variants: tuple[str, ...], per_word: int, seed: int) -> tuple[li
     return seqs, labels
 
 
-def tts_words(n_train: int = 1600, n_test: int = 400, seed: int = 0, pool: int = 1,
-              cache: str | os.PathLike | None = None) -> tuple[SequenceData, SequenceData]:
-    """``(train, test)`` of the espeak-ng spoken-word MFCC task (see the module docstring); ``pool``
-    averages that many consecutive frames into one (``pool=2``: a 20 ms hop, half the steps)."""
+def _cache_path(name: str, n_train: int, n_other: int, seed: int, cache) -> Path:
+    tag = hashlib.sha1(f"{VERSION}-{n_train}-{n_other}-{seed}".encode()).hexdigest()[:10]
+    return Path(cache or Path.home() / ".cache" / "spikernn") / f"{name}_{tag}.npz"
+
+
+def _load_or_build(path: Path, n_train: int, n_other: int, seed: int, other_variants: tuple[str, ...],
+                   other_seed: int, pool: int) -> tuple[SequenceData, SequenceData]:
+    """The training split (voices TRAIN_VARIANTS, seed ``seed``) and a second split of ``n_other`` utterances
+    (voices ``other_variants``, seed ``other_seed``), built once and cached at ``path``."""
     if not espeak_available():
         raise RuntimeError("tts_words needs the espeak-ng program (Debian package espeak-ng)")
-    tag = hashlib.sha1(f"{VERSION}-{n_train}-{n_test}-{seed}".encode()).hexdigest()[:10]
-    folder = Path(cache or Path.home() / ".cache" / "spikernn")
-    path = folder / f"tts_words_{tag}.npz"
     if not path.exists():
         tr, ytr = _utterances(TRAIN_VARIANTS, n_train // len(WORDS), seed)
-        te, yte = _utterances(TEST_VARIANTS, n_test // len(WORDS), seed + 1)
-        folder.mkdir(parents=True, exist_ok=True)
+        te, yte = _utterances(other_variants, n_other // len(WORDS), other_seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
         lens = lambda s: np.array([len(q) for q in s])  # noqa: E731
         np.savez_compressed(path, tr=np.concatenate(tr), ltr=lens(tr), ytr=np.array(ytr), te=np.concatenate(te),
                             lte=lens(te), yte=np.array(yte))
     d = np.load(path)
     split = lambda a, L: np.split(a, np.cumsum(L)[:-1])  # noqa: E731
     return _finish(split(d["tr"], d["ltr"]), split(d["te"], d["lte"]), d["ytr"], d["yte"], True, pool)
+
+
+def tts_words(n_train: int = 1600, n_test: int = 400, seed: int = 0, pool: int = 1,
+              cache: str | os.PathLike | None = None) -> tuple[SequenceData, SequenceData]:
+    """``(train, test)`` of the espeak-ng spoken-word MFCC task (see the module docstring); ``pool``
+    averages that many consecutive frames into one (``pool=2``: a 20 ms hop, half the steps)."""
+    return _load_or_build(_cache_path("tts_words", n_train, n_test, seed, cache), n_train, n_test, seed,
+                          TEST_VARIANTS, seed + 1, pool)
+
+
+def tts_words_dev(n_train: int = 1600, n_dev: int = 400, seed: int = 0, pool: int = 1,
+                  cache: str | os.PathLike | None = None) -> tuple[SequenceData, SequenceData]:
+    """``(train, dev)``: the same training split as :func:`tts_words` and ``n_dev`` utterances of the voice
+    variants :data:`DEV_VARIANTS`, disjoint from both the training and the test voices: a development set for
+    screening options without looking at the test split (``bench_accuracy.py --data tts_words_dev``)."""
+    return _load_or_build(_cache_path("tts_words_dev", n_train, n_dev, seed, cache), n_train, n_dev, seed,
+                          DEV_VARIANTS, seed + 2, pool)
 
 
 if __name__ == "__main__":

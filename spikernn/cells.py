@@ -11,6 +11,7 @@ Weights follow ``torch.nn.RNNCell/LSTMCell/GRUCell`` (names ``weight_ih``, ``wei
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Optional
 
 import torch
@@ -31,7 +32,12 @@ class _SpikingCellBase(nn.Module):
         factory = {"device": device, "dtype": dtype}
         input_size, hidden_size = check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, check_bool(bias, "bias")
-        self.neuron_options = NeuronOptions.from_kwargs(neuron_options, self.kind)
+        if neuron_options.get("rate_target") is not None:
+            raise ValueError("rate_target bounds a population's mean rate over a sequence: it is an option of the "
+                             "layers (SpikingRNN/LSTM/GRU); a cell sees one step (add "
+                             "spikernn.rate_bound.rate_penalty to your loss over the steps instead)")
+        # a cell type's default rate bound (neurons.CELL_RATE_BOUND) is the layers' and is dropped here
+        self.neuron_options = replace(NeuronOptions.from_kwargs(neuron_options, self.kind), rate_target=None)
         self._surrogate = self.neuron_options.surrogate_fn()
         G = SF.GATES[self.kind]
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))

@@ -38,6 +38,10 @@ backward is already one node per layer). Under ``torch.func`` transforms (``grad
 waits for the device by default: activity counters stay on the device until read, and the NaN/inf input
 check runs on CPU tensors only (:func:`spikernn.set_finite_checks`). Per-sequence ``lengths`` and packed
 input are read on the host, as torch's packing does.
+
+**Rate bound.** With the neuron option ``rate_target`` (SpikingRNN's adLIF default 0.12) each layer and direction
+passes its spikes through :func:`spikernn.rate_bound.bound_rate` in training: the same values, with a gradient
+that lowers the population's mean rate while it is above the target (over the valid steps only).
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ from spikernn.fused import fused_sequence, linear, lstm_gate_scale
 from spikernn.neurons import (NeuronOptions, neuron_values, register_neuron_tensors,
                               reset_neuron_tensors, soma_params)
 from spikernn.protocol import current_context
+from spikernn.rate_bound import bound_rate
 
 log = logging.getLogger("spikernn")
 _WARNED: set = set()
@@ -382,6 +387,8 @@ class _SpikingRNNBase(nn.Module):
         rates: list[Tensor] = []
         G = SF.GATES[self.kind]
         graded = self.neuron_options.delta
+        opts = self.neuron_options
+        bound = (opts.rate_target, opts.rate_strength) if opts.rate_target is not None and not graded else None
         inp = xs
         for k in range(L):
             outs = []
@@ -400,6 +407,8 @@ class _SpikingRNNBase(nn.Module):
                 events = out_d if not graded else (out_d != torch.cat((s0[0].unsqueeze(0), out_d[:-1]))).to(xs.dtype)
                 if mask is not None:
                     out_d, events = out_d * mask, events * mask
+                if bound is not None:  # training only: the forward value is unchanged (spikernn.rate_bound)
+                    out_d = bound_rate(out_d, bound[0], bound[1], mask)
                 if d == 1:
                     out_d = reverse_padded(out_d, lengths_dev)
                 outs.append(out_d)

@@ -342,7 +342,8 @@ def test_adlif_default_ranges_per_cell_type():
     from spikernn.neurons import CELL_OPTIONS, CELL_THRESHOLD_RANGE
 
     assert CELL_THRESHOLD_RANGE == {("lstm", "adlif"): (0.1, 0.5), ("gru", "adlif"): (0.15, 0.6)}
-    assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True},
+    # ("Round 10": SpikingRNN's adLIF soma bounds its rate to 0.12 in training, the layer only)
+    assert CELL_OPTIONS == {("rnn", "adlif"): {"learn_threshold": True, "rate_target": 0.12, "rate_strength": 1.0},
                             ("lstm", "adlif"): {"threshold_range": (0.1, 0.5)},
                             ("gru", "adlif"): {"threshold_range": (0.15, 0.6)}}
     for cls in (snr.SpikingRNN, snr.SpikingLSTM, snr.SpikingLSTMCell, snr.SpikingGRU, snr.SpikingGRUCell):
