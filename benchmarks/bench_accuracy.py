@@ -531,11 +531,16 @@ def report_stem(out: Path, stem: str) -> str:
     return stem
 
 
+def default_data() -> list[str]:
+    """The data sets of a run without ``--data``: every set of :data:`DATASETS` this machine can load, less the
+    screening-only ones (:data:`SCREENING_ONLY`)."""
+    return [d for d in DATASETS if d in snr.datasets.available() and d not in SCREENING_ONLY]
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--data", default=",".join(d for d in DATASETS if d in snr.datasets.available()
-                                               and d not in SCREENING_ONLY),
+    ap.add_argument("--data", default=",".join(default_data()),
                     help="comma-separated data sets (registry names; tts_words and tts_words_dev only where "
                          "espeak-ng is installed; tts_words_dev, a development split, only when named)")
     ap.add_argument("--models", default=",".join(MODELS))

@@ -219,3 +219,13 @@ def test_conversion_benchmark_feeds_a_delta_recipe_its_delta_features(tmp_path, 
     (r,) = payload["results"]
     assert seen == [24] and r["recipe"] == "tuned_adlif_th02_d2"  # 12 features + their 12 deltas
     assert 0.0 <= r["class_agreement"] <= 1.0
+
+
+def test_the_spoken_word_dev_split_uses_voices_of_neither_split_and_is_left_out_of_the_default_run():
+    import tts_words
+
+    dev, train, test = set(tts_words.DEV_VARIANTS), set(tts_words.TRAIN_VARIANTS), set(tts_words.TEST_VARIANTS)
+    assert len(dev) == 4 and not dev & train and not dev & test
+    assert bench_accuracy.SCREENING_ONLY == ("tts_words_dev",) and "tts_words_dev" in bench_accuracy.DATASETS
+    assert "tts_words_dev" not in bench_accuracy.default_data()
+    assert "japanese_vowels" in bench_accuracy.default_data()
