@@ -149,3 +149,11 @@ def test_training_on_the_bound_alone_lowers_the_rate_to_near_its_target():
         opt.step()
     after = rate()
     assert before > 0.3 and after < 0.2, (before, after)
+
+
+def test_the_module_example_runs():
+    import doctest
+
+    import spikernn.rate_bound
+
+    assert doctest.testmod(spikernn.rate_bound).failed == 0
