@@ -467,7 +467,7 @@ class NeuronOptions:
         cell type, the LIF soma): ``neuron`` defaults to the type's soma (:data:`DEFAULT_NEURON`),
         ``threshold`` to that soma's θ0 in this type (:func:`default_threshold`), the adLIF ranges
         (``alpha_range`` ...) to this type's (:func:`default_ranges`) and the options :data:`CELL_OPTIONS` names
-        for this type and soma (SpikingRNN's adLIF: ``learn_threshold=True``; SpikingLSTM's adLIF:
+        for this type and soma (SpikingRNN's adLIF: ``learn_threshold=True``, ``rate_target=0.12``; SpikingLSTM's adLIF:
         ``threshold_range=(0.1, 0.5)``, dropped when ``threshold`` is given). Unknown names raise TypeError
         naming them, and options of the other soma (e.g. ``decay`` with ``neuron="adlif"``) raise ValueError."""
         known = {f.name for f in fields(cls)}
