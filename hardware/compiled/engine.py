@@ -49,7 +49,8 @@ class UnitState:
         self.ACC = np.zeros((batch, unit.n_acc), dt)
         self.TMP = np.zeros((batch, unit.n_tmp), dt)
         self.T32 = np.zeros((batch, unit.n_tmp), np.int32)
-        self.IDX = np.zeros(max(unit.n_out, 1), np.int64)
+        self.IDX = np.zeros(unit.n_out + K.COMPRESS_LANES, np.int64)  # source indices / offsets (+ the slack of
+        # kernels._compress8's stores)
         self.HIST = np.zeros((unit.R, batch, unit.n_out), dt)
 
     def reset(self) -> None:

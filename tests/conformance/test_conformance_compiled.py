@@ -380,6 +380,27 @@ def test_float_spike_sums_written_into_e_are_those_added_to_zeros(lag):
             assert np.isnan(E1[..., :a0]).all() and np.isnan(E1[..., a0 + m:]).all()
 
 
+@pytest.mark.parametrize("dtype", [np.bool_, np.float64, np.float32, np.int8, np.int32, np.int64])
+def test_active_offsets_are_the_sources_that_sent(dtype):
+    """kernels._active_offsets (eight sources at a time with a compress where the host has AVX-512, then one by
+    one) lists w0 + k m for exactly the sources k with a nonzero payload, ascending: every length around the
+    eight-lane groups, firing from none to all, float payloads with -0.0 (not sent) and NaN (sent), and an offset
+    buffer without the eight lanes of slack (the one-by-one loop takes over)."""
+    rng = np.random.default_rng(zlib.crc32(np.dtype(dtype).str.encode()))
+    for n in (0, 1, 7, 8, 9, 15, 16, 17, 40, 127, 128, 129):
+        for p in (0.0, 0.15, 0.5, 1.0):
+            srow = (rng.random(n) < p).astype(dtype)
+            if np.dtype(dtype).kind == "f" and n:
+                srow = srow * rng.standard_normal(n).astype(dtype)
+                srow[rng.random(n) < 0.1] = -0.0
+                srow[rng.random(n) < 0.05] = np.nan
+            want = np.array([5 + k * 130 for k in range(n) if srow[k] != 0], np.int64)
+            for slack in (K.COMPRESS_LANES, 0):
+                offs = np.full(max(n + slack, 1), -1, np.int64)
+                nk = K._active_offsets(srow, offs, 5, 130)
+                assert nk == want.size and np.array_equal(offs[:nk], want), (n, p, slack)
+
+
 def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
     """The kernels' sigmoid / tanh (one load from the full int16 tables) are arith.lut_interp of the 257-entry
     tables at every Q12 input the clamp distinguishes, and saturate beyond it."""
