@@ -10,6 +10,9 @@ name = sys.argv[1] if len(sys.argv) > 1 else "spiking_rnn"
 prec = sys.argv[2] if len(sys.argv) > 2 else "float"
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 engine = sys.argv[4] if len(sys.argv) > 4 else "auto"
+if os.environ.get("F14F_MALLOPT"):
+    from spikernn.fused import _tune_malloc
+    print("mallopt", _tune_malloc())
 model, x, xn, net, plan, run0 = make(name, prec)
 run = lambda: run0(engine)  # noqa: E731
 run(); run()
