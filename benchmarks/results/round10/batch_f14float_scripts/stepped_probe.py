@@ -34,6 +34,14 @@ def add(*a, **k):
 
 
 blas._torch = lambda: TorchProxy()
+real_into = blas._gemm_into
+
+
+def gemm_into(*a):
+    t = clock(); r = real_into(*a); acc["dgemm_ into E (_gemm_into)"] += clock() - t; return r
+
+
+blas._gemm_into = gemm_into
 blas.np = type("npproxy", (), {"__getattr__": lambda s, a: add if a == "add" else getattr(np, a)})()
 orig_interp = EN._interpret
 
@@ -67,5 +75,7 @@ for _ in range(n):
         model(x)
     tt += clock() - t
 print(f"{name} float compiled: whole {tot / n * 1e3:.1f} ms, torch {tt / n * 1e3:.1f} ms; load {os.getloadavg()[0]:.2f}")
+g = acc["torch.mm"] + acc["dgemm_ into E (_gemm_into)"]
+print(f"  GEMMs (torch.mm + dgemm_) {g / n * 1e3:.1f} ms/run = {g / tt:.2f} x torch's forward")
 for k, v in sorted(acc.items(), key=lambda kv: -kv[1]):
     print(f"  {k:26s} {v / n * 1e3:8.2f} ms/run")
