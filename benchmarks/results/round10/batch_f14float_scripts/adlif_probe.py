@@ -46,6 +46,64 @@ def adlif_flat(j, POP, P, ST, ACC, OUT, MK):
             M[u + i] = s
 
 
+@njit(**JIT)
+def adlif_hoisted(j, POP, P, ST, ACC, OUT, MK):
+    """2-D views per field made once (no per-sample views), indexed [b, i]."""
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    V, Wv, SP = ST[:, s0:s0 + n], ST[:, s0 + n:s0 + 2 * n], ST[:, s0 + 2 * n:s0 + 3 * n]
+    A, O, M = ACC[:, a0:a0 + n], OUT[:, o0:o0 + n], MK[:, o0:o0 + n]
+    for b in range(ST.shape[0]):
+        for i in range(n):
+            v, w, o, s = _adlif_soma_float(V[b, i], Wv[b, i], SP[b, i], A[b, i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                           th[i], reset, se)
+            V[b, i] = v
+            Wv[b, i] = w
+            SP[b, i] = o
+            O[b, i] = o
+            M[b, i] = s
+
+
+from numba import types, carray
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _ptr(typingctx, arr, off):
+    """A typed pointer to arr's element at flat offset off (C-contiguous arr)."""
+    sig = types.CPointer(arr.dtype)(arr, off)
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.gep(a.data, [args[1]])
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def rowseg(A, b, off, n):
+    """A[b, off:off + n] as an array without a meminfo (no reference counts): a carray over the parent's data."""
+    return carray(_ptr(A, b * A.shape[1] + off), n)
+
+
+@njit(**JIT)
+def adlif_carray(j, POP, P, ST, ACC, OUT, MK):
+    n, s0, p0, a0, o0 = POP[j, K_N], POP[j, K_ST], POP[j, K_P], POP[j, K_A0], POP[j, K_OUT]
+    reset, se = POP[j, K_RESET], (POP[j, K_FLAGS] & F_SE) != 0
+    bias, ka, kb, ca = seg(P, p0, n, 0), seg(P, p0, n, 1), seg(P, p0, n, 2), seg(P, p0, n, 3)
+    cb, th = seg(P, p0, n, 4), seg(P, p0, n, 5)
+    for b in range(ST.shape[0]):
+        acc, v, w, sp = rowseg(ACC, b, a0, n), rowseg(ST, b, s0, n), rowseg(ST, b, s0 + n, n), rowseg(ST, b, s0 + 2 * n, n)
+        out, mk = rowseg(OUT, b, o0, n), rowseg(MK, b, o0, n)
+        for i in range(n):
+            v[i], w[i], o, s = _adlif_soma_float(v[i], w[i], sp[i], acc[i] + bias[i], ka[i], kb[i], ca[i], cb[i],
+                                                 th[i], reset, se)
+            sp[i], out[i], mk[i] = o, o, s
+
+
 def main():
     rng = np.random.default_rng(0)
     B, n = 256, 128
@@ -57,7 +115,7 @@ def main():
     ST0 = rng.normal(0, .3, (B, 3 * n)); ST0[:, 2 * n:] = rng.random((B, n)) < .15
     ACC = rng.normal(0, .5, (B, n))
     res = {}
-    for name, f in (("shipped", K._adlif_float), ("2d", adlif_2d), ("flat", adlif_flat)):
+    for name, f in (("shipped", K._adlif_float), ("2d", adlif_2d), ("flat", adlif_flat), ("hoisted", adlif_hoisted), ("carray", adlif_carray)):
         ST = ST0.copy(); OUT = np.zeros((B, n)); MK = np.zeros((B, n), bool)
         f(0, POP, P, ST, ACC, OUT, MK)
         res[name] = (ST.copy(), OUT.copy(), MK.copy())
@@ -67,7 +125,7 @@ def main():
     print("outputs equal bit for bit")
     for rnd in range(3):
         line = []
-        for name, f in (("shipped", K._adlif_float), ("2d", adlif_2d), ("flat", adlif_flat)):
+        for name, f in (("shipped", K._adlif_float), ("2d", adlif_2d), ("flat", adlif_flat), ("hoisted", adlif_hoisted), ("carray", adlif_carray)):
             ST = ST0.copy(); OUT = np.zeros((B, n)); MK = np.zeros((B, n), bool)
             best = 1e9
             for _ in range(5):
