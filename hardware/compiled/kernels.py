@@ -1006,7 +1006,58 @@ def _make_gemv(nv: int, onto: bool):
     return gemv
 
 
+def _make_gemv2(nv: int, onto: bool):
+    """:func:`_make_gemv` for two rows at once, ``f(acc0, acc1, x0, x1, Wp, n, g, off, c0)``: each weight vector
+    loaded once for both rows' products (2 nv sums in registers); each row's sums are exactly the one-row form's
+    (the same multiplies and additions in the same order)."""
+
+    def codegen(context, builder, signature, args):
+        accs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (0, 1)]
+        xs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (2, 3)]
+        w_a = context.make_array(signature.args[4])(context, builder, args[4])
+        dt = ir.DoubleType()
+        lanes = VEC_BYTES // 8
+        va = ir.VectorType(dt, lanes)
+        zero = ir.Constant(va, [0.0] * lanes)
+        sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)] for _ in range(2)]
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[5:9])
+        mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        with cgutils.for_range(builder, n) as loop:
+            pvs = []
+            for x_a in xs:
+                p = builder.load(builder.gep(x_a.data, [loop.index]))
+                pvs.append(builder.shuffle_vector(builder.insert_element(ir.Constant(va, ir.Undefined), p,
+                                                                         ir.Constant(i32, 0)),
+                                                  ir.Constant(va, ir.Undefined), mask))
+            q = builder.bitcast(builder.gep(w_a.data, [builder.add(builder.mul(loop.index, g), off)]), va.as_pointer())
+            for v in range(nv):
+                w = builder.load(builder.gep(q, [ir.Constant(i64, v)]), align=8)
+                for r in range(2):
+                    s_ = builder.load(sums[r][v])
+                    builder.store(builder.fadd(s_, builder.fmul(pvs[r], w)), sums[r][v])
+        for r in range(2):
+            o = builder.bitcast(builder.gep(accs[r].data, [c0]), va.as_pointer())
+            for v in range(nv):
+                total = builder.load(sums[r][v])
+                ptr = builder.gep(o, [ir.Constant(i64, v)])
+                if onto:
+                    total = builder.fadd(builder.load(ptr, align=8), total)
+                builder.store(total, ptr, align=8)
+        return context.get_dummy_value()
+
+    @intrinsic
+    def gemv2(typingctx, acc0, acc1, x0, x1, Wp, n, g, off, c0):
+        return types.void(acc0, acc1, x0, x1, Wp, n, g, off, c0), codegen
+
+    return gemv2
+
+
+GEMV_PAIRS = _host_feature("avx512f")  # graded_rows' tiles two rows at a time (2 x 8 sums + 8 weights + 2
+# broadcasts: 26 of the 32 zmm registers; with 16 registers they would spill)
 _gemv_tile = _make_gemv(TILE_VECS, False)
+_gemv_tile2 = _make_gemv2(TILE_VECS, False)
+_gemv_tile2_onto = _make_gemv2(TILE_VECS, True)
 _gemv_vec = _make_gemv(1, False)
 _gemv_tile_onto = _make_gemv(TILE_VECS, True)
 _gemv_vec_onto = _make_gemv(1, True)
@@ -1055,7 +1106,16 @@ def graded_rows(rows, Wp, m, out, a0, onto):
     while c0 < m:
         g = _gemv_group(c0, m)
         off = c0 * n
-        for i in range(N):
+        i0 = 0
+        if GEMV_PAIRS and g == TILE_VECS * L:  # two rows per pass over the tile's weights
+            while i0 + 2 <= N:
+                acc, acc1 = out[i0, a0:a0 + m], out[i0 + 1, a0:a0 + m]
+                if onto:
+                    _gemv_tile2_onto(acc, acc1, rows[i0], rows[i0 + 1], Wp, n, g, off, c0)
+                else:
+                    _gemv_tile2(acc, acc1, rows[i0], rows[i0 + 1], Wp, n, g, off, c0)
+                i0 += 2
+        for i in range(i0, N):
             acc = out[i, a0:a0 + m]
             if g == TILE_VECS * L:
                 if onto:
