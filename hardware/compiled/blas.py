@@ -50,6 +50,57 @@ class Weights:
             self.tiles = K.gemv_pack(self.array)
 
 
+_DGEMM: dict = {}
+
+
+def _dgemm():
+    """MKL's Fortran ``dgemm_`` in torch's own library (the GEMM ``torch.mm`` runs for float64 on MKL builds) as a
+    ctypes function, or None (torch without MKL, or the symbol missing): then :func:`product` copies the GEMM's
+    result into a column range instead of writing it there."""
+    if "fn" not in _DGEMM:
+        _DGEMM["fn"] = None
+        try:
+            import ctypes
+            import os
+
+            torch = _torch()
+            if torch.backends.mkl.is_available():
+                lib = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
+                fn = lib.dgemm_
+                fn.restype = None
+                fn.argtypes = [ctypes.c_void_p] * 13
+                ints = (ctypes.c_int * 6)()
+                consts = (ctypes.c_double * 2)(1.0, 0.0)
+                _DGEMM["fn"] = (fn, ints, consts, ctypes.c_char_p(b"N"), ctypes.addressof(ints),
+                                ctypes.addressof(consts))
+        except (OSError, AttributeError, ImportError):  # pragma: no cover - no MKL dgemm_: the copying route
+            _DGEMM["fn"] = None
+    return _DGEMM["fn"]
+
+
+WRITE_INTO = True  # an assigning product of a column range is written there by dgemm_ (ldc = the row stride), not
+# formed in a scratch buffer and copied: the call torch.mm makes (column-major, beta = 0), the same products
+
+
+def _gemm_into(rows: np.ndarray, w: "Weights", view: np.ndarray) -> bool:
+    """``view[:] = rows @ W`` by MKL's dgemm_ straight into ``view`` (N, m) float64 with unit column stride and any
+    row stride (a column range of a larger buffer): what ``torch.mm`` computes (it calls dgemm_ with these
+    arguments on the transposed, column-major problem: m x N = (W^T)(rows^T), beta 0). False where unavailable."""
+    g = _dgemm() if WRITE_INTO else None
+    N, m = view.shape
+    if g is None or N == 0 or view.strides[1] != 8 or view.strides[0] % 8 or not rows.flags.c_contiguous:
+        return False
+    import ctypes
+
+    fn, ints, consts, trans, pi, pc = g
+    n = rows.shape[1]
+    ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = m, N, n, m, n, view.strides[0] // 8
+    isz = ctypes.sizeof(ctypes.c_int)
+    fn(trans, trans, pi, pi + isz, pi + 2 * isz, pc, w.array.ctypes.data, pi + 3 * isz, rows.ctypes.data,
+       pi + 4 * isz, pc + 8, view.ctypes.data, pi + 5 * isz)
+    return True
+
+
 def _buffer(key: tuple, shape: tuple) -> np.ndarray:
     """This thread's float64 buffer of at least ``shape[0]`` rows for ``key``, cut to ``shape``."""
     return per_thread(("blas",) + key, lambda: np.empty(shape, np.float64), lambda b: b.shape[0] >= shape[0])[:shape[0]]
@@ -75,6 +126,8 @@ def product(msg: np.ndarray, w: Weights, out: np.ndarray, a0: int, assign: bool 
         return
     if assign and a0 == 0 and w.m == o.shape[1]:
         torch.mm(torch.from_numpy(rows), w.tensor, out=torch.from_numpy(o))
+        return
+    if assign and _gemm_into(rows, w, o[:, a0:a0 + w.m]):
         return
     res = _buffer(("res", w.m), (N, w.m))
     torch.mm(torch.from_numpy(rows), w.tensor, out=torch.from_numpy(res))

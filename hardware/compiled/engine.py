@@ -33,6 +33,7 @@ STAGE_BATCH = 16  # from this batch size on, a run goes group by group (products
 CHUNK_ELEMS = 1 << 18  # at most this many elements of precomputed input per chunk: 2 MB of float64 / int64, so
 # that E stays in cache between being formed and read by the interpreter (1 << 22, 32 MB, cost 20-30% at batch 256:
 # benchmarks/bench_batch_vs_torch.py, float GRU 1.26 -> 1.02, fixed GRU 0.97 -> 0.70)
+STEPPED_WRITES = True  # float: a port's first stepped GEMM writes its columns of E (stepped_writes), not added to zeros
 DIRECT_SPIKES = True  # float: a binary first block of E writes its column sums into it (no zeroing, scratch, add)
 CHUNK_ROWS = 4096  # stepped units: rows (steps x batch) of precomputed input per chunk (cache-sized, ~8 MB at A=256)
 
@@ -49,7 +50,8 @@ class UnitState:
         self.ACC = np.zeros((batch, unit.n_acc), dt)
         self.TMP = np.zeros((batch, unit.n_tmp), dt)
         self.T32 = np.zeros((batch, unit.n_tmp), np.int32)
-        self.IDX = np.zeros(max(unit.n_out, 1), np.int64)
+        self.IDX = np.zeros(unit.n_out + K.COMPRESS_LANES, np.int64)  # source indices / offsets (+ the slack of
+        # kernels._compress8's stores)
         self.HIST = np.zeros((unit.R, batch, unit.n_out), dt)
 
     def reset(self) -> None:
@@ -129,14 +131,14 @@ def pre_inputs(unit: Unit, msgs: dict[str, np.ndarray], t0: int, T: int, batch: 
         if direct or (intmm.add_block(E, msg, pb, t0, T, assign) if unit.fixed else
                       blas.add_block(E, msg, pb, t0, T, assign)):
             if assign:
-                for lo, hi in e_ranges(unit):
+                for lo, hi in zero_ranges(unit):
                     for a, b in ((lo, min(hi, pb.a0)), (max(lo, pb.a0 + pb.m), hi)):
                         if a < b:
                             E[:, :, a:b] = 0
             zeroed = True
             continue
         if not zeroed:
-            for lo, hi in e_ranges(unit):
+            for lo, hi in zero_ranges(unit):
                 E[:, :, lo:hi] = 0
             zeroed = True
         w8 = intmm.spike_mantissas(pb) if unit.fixed and not pb.blk.graded else None
@@ -174,6 +176,42 @@ def e_ranges(unit: Unit) -> list[tuple[int, int]]:
                     r.append((lo, lo + int(row[K.K_AW0 + 2 * q])))
         unit._e_ranges = r
     return r
+
+
+def stepped_writes(unit: Unit) -> tuple[set[int], list[tuple[int, int]]]:
+    """Float: the stepped blocks that *write* their port's columns of ``E`` instead of adding to zeros (the first
+    stepped block of a port no precomputed block reaches, covering all of its columns: the GEMM's result copied in,
+    the zeros neither written by :func:`pre_inputs` nor read; as the first precomputed block of a chunk, ``assign``,
+    the one difference is that a -0.0 sum stays -0.0, where adding it to +0.0 gave +0.0), as indices into
+    ``unit.stepped``, and the column ranges [lo, hi) that :func:`pre_inputs` therefore leaves alone. Fixed point:
+    none (exact integers, added)."""
+    r = getattr(unit, "_stepped_writes", None)
+    if r is None or r[2] != STEPPED_WRITES:
+        idx, ranges = set(), []
+        if not unit.fixed and STEPPED_WRITES:
+            fed = {(pb.j, pb.blk.port) for pb in unit.pre}
+            seen = set()
+            for i, sb in enumerate(unit.stepped):
+                key = (sb.j, sb.blk.port)
+                if key in fed or key in seen:
+                    seen.add(key)
+                    continue
+                seen.add(key)
+                row = unit.POP[sb.j]
+                for q in range(2):
+                    lo, width = int(row[K.K_A0 + 2 * q]), int(row[K.K_AW0 + 2 * q])
+                    if width and row[K.K_E0 + q] and sb.a0 == lo and sb.m == width:
+                        idx.add(i)
+                        ranges.append((lo, lo + width))
+        r = unit._stepped_writes = (idx, ranges, STEPPED_WRITES)
+    return r[0], r[1]
+
+
+def zero_ranges(unit: Unit) -> list[tuple[int, int]]:
+    """The column ranges of ``E`` that :func:`pre_inputs` zeroes where no precomputed block writes them:
+    :func:`e_ranges` less those the stepped blocks write (:func:`stepped_writes`)."""
+    skip = set(stepped_writes(unit)[1])
+    return [c for c in e_ranges(unit) if c not in skip]
 
 
 def units_of(plan: Plan, batch: int) -> list[list[str]]:
@@ -217,8 +255,10 @@ def execute(plan: Plan, enc: Encoded, *, record_all: bool = False) -> Recording:
     OUTS, OSC, Y = _empty((0, 2), np.int64), _empty((1,), np.float64), _empty((0, 1, 1), np.float64)
     for names, unit in zip(groups, units):
         st = UnitState(unit, B)
-        MASKS = np.zeros((T, B, unit.n_out), bool)
-        VREC = np.zeros((T, B, unit.n_rec), dt)
+        # every step's row of both is written by the interpreter (each population's mask columns; the recorded
+        # columns by _record), so neither is zeroed first (26 MB of VREC at T=100, B=256, 128 values)
+        MASKS = np.empty((T, B, unit.n_out), bool)
+        VREC = np.empty((T, B, unit.n_rec), dt)
         msgs = {pb.blk.name: messages(plan, pb.blk, masks, sent, values) for pb in unit.pre}
         tc = max(1, min(T, CHUNK_ELEMS // max(1, B * unit.n_acc))) if unit.pre else T
         if unit.stepped:  # stepped anyway: chunks of ~CHUNK_ROWS rows keep E in cache
@@ -253,12 +293,13 @@ def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *res
     own = bool(unit.pre)  # E is this chunk's buffer (a row per step): ours to add into (else a shared zero row)
     Et = None if own else np.zeros((1, B, unit.n_acc), unit.dtype)
     R = unit.R
+    writes = stepped_writes(unit)[0] if own else set()  # E's rows are zero-filled here when not own
     weights = []
-    for sb in unit.stepped:
+    for i, sb in enumerate(unit.stepped):
         w = getattr(sb, "_step_w", None)
         if w is None:
             w = sb._step_w = intmm.Weights(sb.blk) if unit.fixed else blas.Weights(sb.w)
-        weights.append((sb, w, sb.blk.lag, unit.out_cols(sb.blk.source)))
+        weights.append((sb, w, sb.blk.lag, unit.out_cols(sb.blk.source), i in writes))
     for tt in range(T):
         t = t0 + tt
         if own:
@@ -266,12 +307,14 @@ def _run_stepped(unit: Unit, st: UnitState, t0: int, T: int, E: np.ndarray, *res
         else:
             Ei = Et
             Ei.fill(0)
-        for sb, w, lag, cols in weights:
+        for sb, w, lag, cols, write in weights:
             if t < lag:
+                if write:  # pre_inputs left these columns to the block: nothing arrives before its lag
+                    Ei[0, :, sb.a0:sb.a0 + sb.m] = 0
                 continue
             payload = st.HIST[(t - lag) % R][:, cols]
             if not unit.fixed:  # float payloads; spikes are 1.0
-                blas.product(payload, w, Ei[0], sb.a0)
+                blas.product(payload, w, Ei[0], sb.a0, assign=write)
                 continue
             msg = payload.astype(np.bool_) if not sb.blk.graded else payload
             if not (w.ok and intmm.product(msg, w, Ei[0], sb.a0)):  # weights or payloads beyond int8 planes

@@ -341,4 +341,4 @@ def spike_mantissas(pb) -> np.ndarray | None:
 
 def column_scratch(B: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """This thread's int32 (B, m) sums and int64 (n,) index scratch for ``kernels.pre_block8``."""
-    return per_thread(("intmm-cols", B, m, n), lambda: (np.zeros((B, m), np.int32), np.zeros(max(n, 1), np.int64)))
+    return per_thread(("intmm-cols", B, m, n), lambda: (np.zeros((B, m), np.int32), np.zeros(n + K.COMPRESS_LANES, np.int64)))

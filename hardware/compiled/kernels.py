@@ -690,13 +690,16 @@ def _sdgru_float(j, POP, P, ST, ACC, OUT, MK):
         sr, sz, sn, tr = seg(ST[b], s0, n, 0), seg(ST[b], s0, n, 1), seg(ST[b], s0, n, 2), seg(ST[b], s0, n, 3)
         tz, tn, h, sent = seg(ST[b], s0, n, 4), seg(ST[b], s0, n, 5), seg(ST[b], s0, n, 6), seg(ST[b], s0, n, 7)
         out, mk = seg(OUT[b], o0, n, 0), seg(MK[b], o0, n, 0)
+        # two loops over the neurons (the same operations per neuron): in one, its 10 written and 12 read rows
+        # need more runtime alias checks than LLVM's limit (128) and it stayed scalar (~34 ns per neuron-step);
+        # split, each loop is vectorised
         for i in range(n):
             x0, x1, x2 = sr[i] + xr[i], sz[i] + xz[i], sn[i] + xn[i]
             h0, h1, h2 = tr[i] + hr[i], tz[i] + hz[i], tn[i] + hn[i]
             sr[i], sz[i], sn[i], tr[i], tz[i], tn[i] = x0, x1, x2, h0, h1, h2
-            hi = _gru_float(x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i])
-            h[i] = hi
-            out[i], sent[i], mk[i] = _delta(hi, sent[i], thr)
+            h[i] = _gru_float(x0 + br[i], x1 + bz[i], x2 + bn[i], h0 + cr[i], h1 + cz[i], h2 + cn[i], h[i])
+        for i in range(n):
+            out[i], sent[i], mk[i] = _delta(h[i], sent[i], thr)
 
 
 @njit(**JIT)
@@ -1003,7 +1006,58 @@ def _make_gemv(nv: int, onto: bool):
     return gemv
 
 
+def _make_gemv2(nv: int, onto: bool):
+    """:func:`_make_gemv` for two rows at once, ``f(acc0, acc1, x0, x1, Wp, n, g, off, c0)``: each weight vector
+    loaded once for both rows' products (2 nv sums in registers); each row's sums are exactly the one-row form's
+    (the same multiplies and additions in the same order)."""
+
+    def codegen(context, builder, signature, args):
+        accs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (0, 1)]
+        xs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (2, 3)]
+        w_a = context.make_array(signature.args[4])(context, builder, args[4])
+        dt = ir.DoubleType()
+        lanes = VEC_BYTES // 8
+        va = ir.VectorType(dt, lanes)
+        zero = ir.Constant(va, [0.0] * lanes)
+        sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)] for _ in range(2)]
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[5:9])
+        mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        with cgutils.for_range(builder, n) as loop:
+            pvs = []
+            for x_a in xs:
+                p = builder.load(builder.gep(x_a.data, [loop.index]))
+                pvs.append(builder.shuffle_vector(builder.insert_element(ir.Constant(va, ir.Undefined), p,
+                                                                         ir.Constant(i32, 0)),
+                                                  ir.Constant(va, ir.Undefined), mask))
+            q = builder.bitcast(builder.gep(w_a.data, [builder.add(builder.mul(loop.index, g), off)]), va.as_pointer())
+            for v in range(nv):
+                w = builder.load(builder.gep(q, [ir.Constant(i64, v)]), align=8)
+                for r in range(2):
+                    s_ = builder.load(sums[r][v])
+                    builder.store(builder.fadd(s_, builder.fmul(pvs[r], w)), sums[r][v])
+        for r in range(2):
+            o = builder.bitcast(builder.gep(accs[r].data, [c0]), va.as_pointer())
+            for v in range(nv):
+                total = builder.load(sums[r][v])
+                ptr = builder.gep(o, [ir.Constant(i64, v)])
+                if onto:
+                    total = builder.fadd(builder.load(ptr, align=8), total)
+                builder.store(total, ptr, align=8)
+        return context.get_dummy_value()
+
+    @intrinsic
+    def gemv2(typingctx, acc0, acc1, x0, x1, Wp, n, g, off, c0):
+        return types.void(acc0, acc1, x0, x1, Wp, n, g, off, c0), codegen
+
+    return gemv2
+
+
+GEMV_PAIRS = _host_feature("avx512f")  # graded_rows' tiles two rows at a time (2 x 8 sums + 8 weights + 2
+# broadcasts: 26 of the 32 zmm registers; with 16 registers they would spill)
 _gemv_tile = _make_gemv(TILE_VECS, False)
+_gemv_tile2 = _make_gemv2(TILE_VECS, False)
+_gemv_tile2_onto = _make_gemv2(TILE_VECS, True)
 _gemv_vec = _make_gemv(1, False)
 _gemv_tile_onto = _make_gemv(TILE_VECS, True)
 _gemv_vec_onto = _make_gemv(1, True)
@@ -1052,7 +1106,16 @@ def graded_rows(rows, Wp, m, out, a0, onto):
     while c0 < m:
         g = _gemv_group(c0, m)
         off = c0 * n
-        for i in range(N):
+        i0 = 0
+        if GEMV_PAIRS and g == TILE_VECS * L:  # two rows per pass over the tile's weights
+            while i0 + 2 <= N:
+                acc, acc1 = out[i0, a0:a0 + m], out[i0 + 1, a0:a0 + m]
+                if onto:
+                    _gemv_tile2_onto(acc, acc1, rows[i0], rows[i0 + 1], Wp, n, g, off, c0)
+                else:
+                    _gemv_tile2(acc, acc1, rows[i0], rows[i0 + 1], Wp, n, g, off, c0)
+                i0 += 2
+        for i in range(i0, N):
             acc = out[i, a0:a0 + m]
             if g == TILE_VECS * L:
                 if onto:
@@ -1085,12 +1148,68 @@ def _lanes(a):
     return lambda a: n
 
 
+COMPRESS = _host_feature("avx512f")  # _active_offsets: eight sources at a time with a compress store (vpcompressq)
+COMPRESS_LANES = 8
+
+
+@intrinsic
+def _compress8(typingctx, srow, offs, k0, nk, w0, m):
+    """``offs[nk : nk + c] = w0 + k m`` for the c sources k in [k0, k0 + 8) with ``srow[k] != 0``, ascending (a
+    compare of eight payloads to zero, then ``llvm.masked.compressstore``: one ``vpcompressq`` with AVX-512);
+    returns nk + c. ``srow`` (unit stride) needs k0 + 8 elements; with AVX-512 all eight lanes are stored into
+    ``offs`` (int64, nk + 8 elements: the c values, then scratch), else only the c values. The
+    comparison is the scalar ``!= 0`` (float: unordered, so NaN counts as sent and -0.0 does not)."""
+    def codegen(context, builder, signature, args):
+        s_a = context.make_array(signature.args[0])(context, builder, args[0])
+        o_a = context.make_array(signature.args[1])(context, builder, args[1])
+        i64, i1 = ir.IntType(64), ir.IntType(1)
+        L = COMPRESS_LANES
+        k0_, nk_, w0_, m_ = (builder.sext(a, i64) if a.type != i64 else a for a in args[2:6])
+        et = context.get_data_type(signature.args[0].dtype)
+        vt = ir.VectorType(et, L)
+        v = builder.load(builder.bitcast(builder.gep(s_a.data, [k0_]), vt.as_pointer()), align=1)
+        if isinstance(et, (ir.DoubleType, ir.FloatType)):
+            mask = builder.fcmp_unordered("!=", v, ir.Constant(vt, [0.0] * L))
+        else:
+            mask = builder.icmp_unsigned("!=", v, ir.Constant(vt, [0] * L))
+        v64 = ir.VectorType(i64, L)
+
+        def splat(x):
+            u = builder.insert_element(ir.Constant(v64, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+            return builder.shuffle_vector(u, ir.Constant(v64, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), L), [0] * L))
+
+        base = builder.add(w0_, builder.mul(k0_, m_))
+        vals = builder.add(splat(base), builder.mul(ir.Constant(v64, list(range(L))), splat(m_)))
+        dst = builder.gep(o_a.data, [nk_])
+        if COMPRESS:  # compress in a register, store all eight (vpcompressq to memory is microcoded on Zen 4: 1.7x
+            # slower than the scalar loop); the lanes past the c values land in offs' slack (the caller's check)
+            fnty = ir.FunctionType(v64, [v64, v64, ir.VectorType(i1, L)])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.x86.avx512.mask.compress.v{L}i64")
+            packed = builder.call(fn, [vals, ir.Constant(v64, [0] * L), mask])
+            builder.store(packed, builder.bitcast(dst, v64.as_pointer()), align=8)
+        else:  # portable form (never run: _active_offsets takes this path only with COMPRESS)
+            fnty = ir.FunctionType(ir.VoidType(), [v64, i64.as_pointer(), ir.VectorType(i1, L)])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.compressstore.v{L}i64")
+            builder.call(fn, [vals, dst, mask])
+        cnt = builder.ctpop(builder.bitcast(mask, ir.IntType(L)))
+        return builder.add(nk_, builder.zext(cnt, i64))
+
+    return types.int64(srow, offs, k0, nk, w0, m), codegen
+
+
 @njit(**JIT)
 def _active_offsets(srow, offs, w0, m):
     """offs[:nk] = w0 + k m for the sources k that sent (nonzero payload), ascending; returns nk. Branch-free (a
-    spike is a coin flip to the branch predictor: 4x faster at firing rate 0.15); offs needs srow's length."""
+    spike is a coin flip to the branch predictor: 4x faster at firing rate 0.15); offs needs srow's length. With
+    AVX-512 (:data:`COMPRESS`) eight sources at a time (:func:`_compress8`), the rest one by one: the same offsets."""
     nk = 0
-    for k in range(srow.shape[0]):
+    k = 0
+    if COMPRESS:
+        ns = srow.shape[0]
+        while k + COMPRESS_LANES <= ns and nk + COMPRESS_LANES <= offs.shape[0]:  # all eight lanes are stored
+            nk = _compress8(srow, offs, k, nk, w0, m)
+            k += COMPRESS_LANES
+    for k in range(k, srow.shape[0]):
         offs[nk] = w0 + k * m
         nk += 1 if srow[k] != 0 else 0
     return nk
@@ -1741,7 +1860,7 @@ def pre_block(msg, t0, T, lag, W, m, graded, ex, E, a0, TMP):
     ``msg`` (T_all, B, n_src) in the target's time (a block of lag L delivers msg[t - L]; nothing before L). The
     block's sum is formed on its own (``TMP``) and added, as in :func:`_port_inputs`."""
     B = E.shape[1]
-    offs = np.empty(max(msg.shape[2], 1), np.int64)
+    offs = np.empty(msg.shape[2] + COMPRESS_LANES, np.int64)  # + the lanes _compress8 stores past the count
     for tt in range(T):
         ts = t0 + tt - lag
         if ts < 0:
@@ -1765,7 +1884,7 @@ def pre_spikes_set(msg, t0, T, lag, W, m, E, a0):
     float32 twin ``W`` widened) stored there directly. The bits of :func:`pre_block` into zeroed columns (+0.0 plus
     a sum that is never -0.0: the tiles start from +0.0), without zeroing them, the scratch pass and the addition."""
     B = E.shape[1]
-    offs = np.empty(max(msg.shape[2], 1), np.int64)
+    offs = np.empty(msg.shape[2] + COMPRESS_LANES, np.int64)  # + the lanes _compress8 stores past the count
     for tt in range(T):
         ts = t0 + tt - lag
         for b in range(B):

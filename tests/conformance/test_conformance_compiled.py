@@ -361,6 +361,67 @@ def test_blas_product_takes_the_tiles_only_for_few_finite_weights():
     assert np.array_equal(out, exact)
 
 
+def test_blas_gemm_written_into_a_column_range_is_torch_mm():
+    """blas._gemm_into (MKL's dgemm_ writing an assigning product straight into a column range of a wider buffer,
+    ldc = its row stride): torch.mm's products bit for bit at the benchmark's shapes, to float rounding at others
+    (the library's order, the tolerance of the GEMM route), the other columns untouched; blas.product with assign
+    into a column range takes it."""
+    import torch
+
+    from spikernn.hardware.compiled import blas
+
+    if blas._dgemm() is None:
+        pytest.skip("torch without MKL's dgemm_")
+    rng = np.random.default_rng(5)
+    for N, n, m, A, a0, bitwise in ((256, 128, 384, 768, 384, True), (512, 128, 384, 768, 0, True),
+                                    (64, 129, 512, 1024, 512, True), (7, 100, 65, 200, 3, False)):
+        rows = rng.standard_normal((N, n))
+        w = blas.Weights(rng.standard_normal((n, m)).astype(np.float32).astype(np.float64))
+        ref = torch.mm(torch.from_numpy(rows), w.tensor).numpy()
+        for via_product in (False, True):
+            out = np.full((N, A), np.nan)
+            if via_product:
+                blas.product(rows, w, out, a0, assign=True)
+            else:
+                assert blas._gemm_into(rows, w, out[:, a0:a0 + m])
+            got = out[:, a0:a0 + m]
+            if bitwise:
+                assert np.array_equal(got.view(np.int64), ref.view(np.int64))
+            np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+            assert np.isnan(out[:, :a0]).all() and np.isnan(out[:, a0 + m:]).all()
+
+
+@pytest.mark.parametrize("cls", ["GRU", "LSTM"])
+def test_float_stepped_gemms_written_into_e_give_the_sums_added_to_zeros(cls):
+    """A converted float dense GRU / LSTM at batch 64 (the GEMM route, stepped recurrent blocks): the stepped GEMM
+    written into E's columns (engine.STEPPED_WRITES) and the GEMMs written into column ranges (blas.WRITE_INTO)
+    give the outputs of adding the products to zeroed columns, and agree with the numpy engine to float
+    rounding."""
+    import torch
+
+    from spikernn.converters import to_lava
+    from spikernn.hardware.compiled import blas, engine
+
+    torch.manual_seed(0)
+    model = getattr(torch.nn, cls)(6, 9, num_layers=2)
+    net = to_lava(model)
+    x = np.random.default_rng(1).standard_normal((14, 64, 6))
+    fast = get_backend("fast")
+    plan = compile_network(net)
+    writes = [engine.stepped_writes(build_unit(plan, list(g), stepped=True))[0] for g in plan.groups]
+    assert all(writes) if cls == "GRU" else not any(writes)  # the GRU's "rec" port has no precomputed block
+    outs = {}
+    try:
+        for sw, wi in ((False, False), (True, False), (True, True)):
+            engine.STEPPED_WRITES, blas.WRITE_INTO = sw, wi
+            outs[sw, wi] = fast.simulate(net, x, engine="numba")[0]
+    finally:
+        engine.STEPPED_WRITES, blas.WRITE_INTO = True, True
+    assert np.array_equal(outs[True, False], outs[False, False])
+    assert np.array_equal(outs[True, True], outs[False, False])
+    np.testing.assert_allclose(outs[True, True], fast.simulate(net, x, engine="numpy")[0], rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("lag", [0, 2])
 def test_float_spike_sums_written_into_e_are_those_added_to_zeros(lag):
     """kernels.pre_spikes_set (a float binary first block of E, its column sums written directly) gives the bits
@@ -378,6 +439,27 @@ def test_float_spike_sums_written_into_e_are_those_added_to_zeros(lag):
             K.pre_spikes_set(msg, t0, T, lag, W, m, E1, a0)
             assert np.array_equal(E1[..., a0:a0 + m].view(np.int64), E0[..., a0:a0 + m].view(np.int64))
             assert np.isnan(E1[..., :a0]).all() and np.isnan(E1[..., a0 + m:]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.float64, np.float32, np.int8, np.int32, np.int64])
+def test_active_offsets_are_the_sources_that_sent(dtype):
+    """kernels._active_offsets (eight sources at a time with a compress where the host has AVX-512, then one by
+    one) lists w0 + k m for exactly the sources k with a nonzero payload, ascending: every length around the
+    eight-lane groups, firing from none to all, float payloads with -0.0 (not sent) and NaN (sent), and an offset
+    buffer without the eight lanes of slack (the one-by-one loop takes over)."""
+    rng = np.random.default_rng(zlib.crc32(np.dtype(dtype).str.encode()))
+    for n in (0, 1, 7, 8, 9, 15, 16, 17, 40, 127, 128, 129):
+        for p in (0.0, 0.15, 0.5, 1.0):
+            srow = (rng.random(n) < p).astype(dtype)
+            if np.dtype(dtype).kind == "f" and n:
+                srow = srow * rng.standard_normal(n).astype(dtype)
+                srow[rng.random(n) < 0.1] = -0.0
+                srow[rng.random(n) < 0.05] = np.nan
+            want = np.array([5 + k * 130 for k in range(n) if srow[k] != 0], np.int64)
+            for slack in (K.COMPRESS_LANES, 0):
+                offs = np.full(max(n + slack, 1), -1, np.int64)
+                nk = K._active_offsets(srow, offs, 5, 130)
+                assert nk == want.size and np.array_equal(offs[:nk], want), (n, p, slack)
 
 
 def test_fixed_point_lut_equals_interpolating_the_small_table_at_every_input():
