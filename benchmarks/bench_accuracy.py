@@ -560,6 +560,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--split", default="test", choices=["test", "val"],
                     help="val: train on 80 %% of the training split and report the other 20 %% (stratified, "
                          "SequenceData.holdout, seed 0) - for choosing defaults without reading the test split")
+    ap.add_argument("--val-seed", type=int, default=0,
+                    help="seed of the stratified hold-out of --split val (several seeds: several hold-outs)")
     ap.add_argument("--tag", default="", help="label of this configuration in runs.jsonl (ablations)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--fresh", action="store_true", help="ignore runs already recorded")
@@ -592,6 +594,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         config["input_init"] = a.input_init
     if a.split != "test":  # recorded only when not the test split (older records stay valid)
         config["split"] = a.split
+        if a.val_seed:
+            config["val_seed"] = a.val_seed
     if a.layers != 1 or a.dropout:  # recorded only when not the one-layer default (older records stay valid)
         config.update(layers=a.layers, dropout=a.dropout)
     print(f"accuracy harness: data {datasets}, models {models}, recipes {recipes}, seeds {a.seeds}, "
@@ -610,7 +614,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             continue
         train, test = snr.datasets.load(d, **opts)
         if a.split == "val":
-            train, test = train.holdout(0.2, seed=0)
+            train, test = train.holdout(0.2, seed=a.val_seed)
         if a.subset:
             train = train.subset(a.subset)
         print(f"[{n}/{len(todo)}] {d} {rc} {m} seed {s} ({epochs} epochs, train {tuple(train.x.shape)}) "
