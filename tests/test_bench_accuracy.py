@@ -229,3 +229,15 @@ def test_the_spoken_word_dev_split_uses_voices_of_neither_split_and_is_left_out_
     assert bench_accuracy.SCREENING_ONLY == ("tts_words_dev",) and "tts_words_dev" in bench_accuracy.DATASETS
     assert "tts_words_dev" not in bench_accuracy.default_data()
     assert "japanese_vowels" in bench_accuracy.default_data()
+
+
+def test_val_seed_picks_another_hold_out_and_is_recorded(tmp_path):
+    base = ["--data", "synthetic", "--models", "gru", "--recipes", "plain", "--seeds", "1", "--epochs", "1",
+            "--hidden", "8", "--quiet", "--split", "val", "--out", str(tmp_path)]
+    assert bench_accuracy.main(base) == 0
+    assert bench_accuracy.main(base + ["--val-seed", "3"]) == 0  # not taken for the seed-0 run already recorded
+    runs = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert len(runs) == 2 and [r.get("val_seed") for r in runs] == [None, 3]
+    train = bench_accuracy.snr.datasets.load("synthetic")[0]
+    a, b = train.holdout(0.2, seed=0)[1], train.holdout(0.2, seed=3)[1]
+    assert a.x.shape == b.x.shape and not torch.equal(a.x, b.x)
