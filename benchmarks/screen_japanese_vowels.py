@@ -33,7 +33,9 @@ that a training sequence is presented reversed in time; augmentation only, the m
 fmask (SpecAugment-style feature mask: per training sequence a band of 0..fmask adjacent features set to 0, the
 training mean), tmask (per training sequence a span of 0..tmask valid steps set to 0), opt ("adam" | "adamw":
 decoupled weight decay wd), beta2 (Adam's second-moment decay), ema (decay of an exponential moving average of the
-weights, updated after every optimiser step; the final model takes the averaged weights).
+weights, updated after every optimiser step; the final model takes the averaged weights), tet (weight λ of a
+per-step loss, as TET (Deng et al., ICLR 2022): loss = (1-λ)·CE(readout at the last valid step) + λ·mean of
+CE(readout at step t) over the valid steps t >= tet_from·length; the model is still read at the last step).
 """
 from __future__ import annotations
 
@@ -53,14 +55,15 @@ MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_rea
 DATA_KEYS = ("delta", "repeat", "stack")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
               "in_dropout", "swa", "swa_lr", "scale", "mixup", "kd", "kd_T", "kd_teacher", "reverse", "fmask", "tmask",
-              "opt", "beta2", "ema")
+              "opt", "beta2", "ema", "tet", "tet_from")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
             "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
             "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0, "delta": 0, "repeat": 1, "winit": 1.0, "kd": 0.0, "kd_T": 2.0,
             "kd_teacher": "lstm", "readout_max": False, "in_scale": False, "stack": 1, "reverse": 0.0, "fmask": 0,
-            "tmask": 0, "opt": "adam", "beta2": 0.999, "ema": 0.0}
+            "tmask": 0, "opt": "adam", "beta2": 0.999, "ema": 0.0,
+            "tet": 0.0, "tet_from": 0.0}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -256,8 +259,19 @@ def train(net, data, o, seed):
             y, lam, y2 = data.y[j], 1.0, None
             if o["mixup"]:
                 x, lam, y2 = mixup(x, L, y, o["mixup"], g)
-            logits = net(x, L)
-            loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
+            if o["tet"]:  # per-step loss on the readout over the valid steps from tet_from of each sequence on
+                ys = net.forward_steps(x, L)  # (B,T,C)
+                logits = ys[torch.arange(ys.shape[0]), L - 1]
+                t = torch.arange(ys.shape[1]).unsqueeze(0)
+                m = ((t < L.unsqueeze(1)) & (t >= (o["tet_from"] * L.unsqueeze(1)).floor())).float()
+                ce = nn.functional.cross_entropy(ys.reshape(-1, ys.shape[-1]), y.repeat_interleave(ys.shape[1]),
+                                                 label_smoothing=o["label_smoothing"], reduction="none")
+                per = (ce.view_as(m) * m).sum(1) / m.sum(1).clamp_min(1)
+                loss = (1 - o["tet"]) * nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"]) \
+                    + o["tet"] * per.mean()
+            else:
+                logits = net(x, L)
+                loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
             if tnet is not None:  # distillation: KL to the teacher's softened logits on the same (augmented) batch
                 with torch.no_grad():
                     tl = tnet(x, L)
