@@ -33,7 +33,8 @@ that a training sequence is presented reversed in time; augmentation only, the m
 fmask (SpecAugment-style feature mask: per training sequence a band of 0..fmask adjacent features set to 0, the
 training mean), tmask (per training sequence a span of 0..tmask valid steps set to 0), opt ("adam" | "adamw":
 decoupled weight decay wd), beta2 (Adam's second-moment decay), ema (decay of an exponential moving average of the
-weights, updated after every optimiser step; the final model takes the averaged weights), tet (weight λ of a
+weights, updated after every optimiser step; the final model takes the averaged weights), rorth (the first
+layer's recurrent weights drawn orthogonal, gate block by gate block, at initialisation), tet (weight λ of a
 per-step loss, as TET (Deng et al., ICLR 2022): loss = (1-λ)·CE(readout at the last valid step) + λ·mean of
 CE(readout at step t) over the valid steps t >= tet_from·length; the model is still read at the last step).
 """
@@ -51,7 +52,7 @@ import spikernn as snr
 from bench_accuracy import WeightAverage, add_deltas  # the harness's weight averaging and delta features
 
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
-              "rdrop", "winit", "readout_max", "in_scale")
+              "rdrop", "winit", "readout_max", "in_scale", "rorth")
 DATA_KEYS = ("delta", "repeat", "stack")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
               "in_dropout", "swa", "swa_lr", "scale", "mixup", "kd", "kd_T", "kd_teacher", "reverse", "fmask", "tmask",
@@ -61,7 +62,7 @@ DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
             "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
             "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0, "delta": 0, "repeat": 1, "winit": 1.0, "kd": 0.0, "kd_T": 2.0,
-            "kd_teacher": "lstm", "readout_max": False, "in_scale": False, "stack": 1, "reverse": 0.0, "fmask": 0,
+            "kd_teacher": "lstm", "readout_max": False, "in_scale": False, "rorth": False, "stack": 1, "reverse": 0.0, "fmask": 0,
             "tmask": 0, "opt": "adam", "beta2": 0.999, "ema": 0.0,
             "tet": 0.0, "tet_from": 0.0}
 
@@ -126,6 +127,11 @@ def build(o: dict, F: int, C: int) -> nn.Module:
     if o["winit"] != 1.0:  # input weights scaled at initialisation
         with torch.no_grad():
             net.rnn.weight_ih_l0.mul_(o["winit"])
+    if o["rorth"]:  # orthogonal recurrent weights per gate block (H x H each)
+        with torch.no_grad():
+            w = net.rnn.weight_hh_l0
+            for k in range(w.shape[0] // w.shape[1]):
+                nn.init.orthogonal_(w[k * w.shape[1]:(k + 1) * w.shape[1]])
     if o.get("rdrop"):  # dropout on the readout's input (the last layer's spikes), training only
         p = o["rdrop"]
         net.readout.register_forward_pre_hook(lambda m, a: (nn.functional.dropout(a[0], p, m.training), *a[1:]))
