@@ -24,7 +24,19 @@ kd_T = T, from a dense kd_teacher ("lstm" | "gru") classifier trained first on t
 one spiking model comes out, the teacher is used only for training).
 Options (model, continued): winit (the first layer's input weights multiplied by this factor at initialisation).
 Options (data, both splits alike, statistics from the training part only): delta (k > 0: append the causal
-difference x_t - x_{t-k} of every feature, scaled to unit std), repeat (r > 1: every frame presented r times).
+difference x_t - x_{t-k} of every feature, scaled to unit std), repeat (r > 1: every frame presented r times),
+stack (r > 1: r consecutive frames concatenated into one step, F -> rF, lengths ceil(L/r); causal: a step waits
+for its r frames; the last step of a sequence is zero-padded).
+Round 10 (f17lstm) options: readout_max (logits = the readout's maximum over the valid steps), in_scale (a
+learnable per-feature gain, initialised to 1, multiplying the input before the first layer), reverse (probability
+that a training sequence is presented reversed in time; augmentation only, the model stays unidirectional),
+fmask (SpecAugment-style feature mask: per training sequence a band of 0..fmask adjacent features set to 0, the
+training mean), tmask (per training sequence a span of 0..tmask valid steps set to 0), opt ("adam" | "adamw":
+decoupled weight decay wd), beta2 (Adam's second-moment decay), ema (decay of an exponential moving average of the
+weights, updated after every optimiser step; the final model takes the averaged weights), rorth (the first
+layer's recurrent weights drawn orthogonal, gate block by gate block, at initialisation), tet (weight λ of a
+per-step loss, as TET (Deng et al., ICLR 2022): loss = (1-λ)·CE(readout at the last valid step) + λ·mean of
+CE(readout at step t) over the valid steps t >= tet_from·length; the model is still read at the last step).
 """
 from __future__ import annotations
 
@@ -40,16 +52,19 @@ import spikernn as snr
 from bench_accuracy import WeightAverage, add_deltas  # the harness's weight averaging and delta features
 
 MODEL_KEYS = ("kind", "hidden", "layers", "dropout", "readout_decay", "learn_readout_decay", "readout_mean", "fbias",
-              "rdrop", "winit")
-DATA_KEYS = ("delta", "repeat")
+              "rdrop", "winit", "readout_max", "in_scale", "rorth")
+DATA_KEYS = ("delta", "repeat", "stack")
 TRAIN_KEYS = ("epochs", "lr", "batch", "wd", "clip", "sched", "warmup", "crop", "noise", "warp", "label_smoothing",
-              "in_dropout", "swa", "swa_lr", "scale", "mixup", "kd", "kd_T", "kd_teacher")
+              "in_dropout", "swa", "swa_lr", "scale", "mixup", "kd", "kd_T", "kd_teacher", "reverse", "fmask", "tmask",
+              "opt", "beta2", "ema", "tet", "tet_from")
 DEFAULTS = {"kind": "gru", "hidden": 128, "layers": 1, "dropout": 0.0, "readout_decay": 0.97,
             "learn_readout_decay": False, "readout_mean": False, "learn_threshold": True,
             "epochs": 200, "lr": 3e-3, "batch": 32, "wd": 0.0, "clip": 1.0, "sched": "cosine", "warmup": 0.3,
             "crop": 0.2, "noise": 0.0, "warp": 0.0, "label_smoothing": 0.1, "fbias": 0.0, "in_dropout": 0.0, "swa": 0.0,
             "swa_lr": 0.0, "rdrop": 0.0, "scale": 0.0, "mixup": 0.0, "delta": 0, "repeat": 1, "winit": 1.0, "kd": 0.0, "kd_T": 2.0,
-            "kd_teacher": "lstm"}
+            "kd_teacher": "lstm", "readout_max": False, "in_scale": False, "rorth": False, "stack": 1, "reverse": 0.0, "fmask": 0,
+            "tmask": 0, "opt": "adam", "beta2": 0.999, "ema": 0.0,
+            "tet": 0.0, "tet_from": 0.0}
 
 
 def split(data: snr.datasets.SequenceData, per_class: int, seed: int = 1234):
@@ -74,6 +89,30 @@ class MeanReadout(nn.Module):
         return (y * m).sum(1) / lengths.to(y.dtype).unsqueeze(1)
 
 
+class MaxReadout(MeanReadout):
+    """Wrap a SpikingSequenceClassifier: logits = readout's maximum over each sequence's valid steps."""
+
+    def forward(self, x, lengths=None):
+        y = self.net.forward_steps(x, lengths)  # (B,T,C)
+        if lengths is None:
+            return y.amax(1)
+        m = (torch.arange(y.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+        return y.masked_fill(~m, float("-inf")).amax(1)
+
+
+class InScale(nn.Module):
+    """A learnable per-feature input gain (initialised to 1) in front of a classifier."""
+
+    def __init__(self, net, F):
+        super().__init__()
+        self.inner = net
+        self.rnn = net.rnn
+        self.gain = nn.Parameter(torch.ones(F))
+
+    def forward(self, x, lengths=None):
+        return self.inner(x * self.gain, lengths)
+
+
 def build(o: dict, F: int, C: int) -> nn.Module:
     neuron = {k: v for k, v in o.items() if k not in MODEL_KEYS and k not in TRAIN_KEYS and k not in DATA_KEYS}
     net = snr.SpikingSequenceClassifier(o["kind"], F, o["hidden"], C, num_layers=o["layers"], dropout=o["dropout"],
@@ -88,10 +127,16 @@ def build(o: dict, F: int, C: int) -> nn.Module:
     if o["winit"] != 1.0:  # input weights scaled at initialisation
         with torch.no_grad():
             net.rnn.weight_ih_l0.mul_(o["winit"])
+    if o["rorth"]:  # orthogonal recurrent weights per gate block (H x H each)
+        with torch.no_grad():
+            w = net.rnn.weight_hh_l0
+            for k in range(w.shape[0] // w.shape[1]):
+                nn.init.orthogonal_(w[k * w.shape[1]:(k + 1) * w.shape[1]])
     if o.get("rdrop"):  # dropout on the readout's input (the last layer's spikes), training only
         p = o["rdrop"]
         net.readout.register_forward_pre_hook(lambda m, a: (nn.functional.dropout(a[0], p, m.training), *a[1:]))
-    return MeanReadout(net) if o["readout_mean"] else net
+    net = MeanReadout(net) if o["readout_mean"] else MaxReadout(net) if o["readout_max"] else net
+    return InScale(net, F) if o["in_scale"] else net
 
 
 def features(tr: snr.datasets.SequenceData, ev: snr.datasets.SequenceData, o: dict):
@@ -104,13 +149,23 @@ def features(tr: snr.datasets.SequenceData, ev: snr.datasets.SequenceData, o: di
         r = o["repeat"]
         tr, ev = (snr.datasets.SequenceData(d.x.repeat_interleave(r, 1), d.lengths * r, d.y, d.num_classes,
                                             list(d.class_names)) for d in (tr, ev))
+    if o["stack"] > 1:
+        r = o["stack"]
+
+        def stack(d):
+            B, T, F = d.x.shape
+            T2 = -(-T // r)
+            x = torch.cat([d.x, d.x.new_zeros(B, T2 * r - T, F)], 1).reshape(B, T2, r * F)
+            return snr.datasets.SequenceData(x, -(-d.lengths // r), d.y, d.num_classes, list(d.class_names))
+        tr, ev = stack(tr), stack(ev)
     return tr, ev
 
 
 def augment(x, L, o, g):
-    """Random time crop (fraction o['crop']) and time warp (factor in [1-warp, 1+warp]) per sequence."""
+    """Random time crop (fraction o['crop']) and time warp (factor in [1-warp, 1+warp]) per sequence; then
+    time reversal (probability o['reverse']), feature and time masks (o['fmask'], o['tmask'])."""
     if not (o["crop"] or o["warp"]):
-        return x, L
+        return mask(x, L, o, g)
     outs, lens = [], []
     for b in range(x.shape[0]):
         n = int(L[b])
@@ -129,7 +184,29 @@ def augment(x, L, o, g):
     out = x.new_zeros(x.shape[0], T, x.shape[2])
     for b, s in enumerate(outs):
         out[b, : s.shape[0]] = s
-    return out, torch.tensor(lens)
+    return mask(out, torch.tensor(lens), o, g)
+
+
+def mask(x, L, o, g):
+    """Round 10's augmentations, per training sequence: time reversal of the valid steps with probability
+    o['reverse']; a band of 0..o['fmask'] adjacent features and a span of 0..o['tmask'] valid steps set to 0."""
+    if not (o["reverse"] or o["fmask"] or o["tmask"]):
+        return x, L
+    x = x.clone()
+    F = x.shape[2]
+    for b in range(x.shape[0]):
+        n = int(L[b])
+        if o["reverse"] and float(torch.rand(1, generator=g)) < o["reverse"]:
+            x[b, :n] = x[b, :n].flip(0)
+        if o["fmask"]:
+            w = int(torch.randint(0, o["fmask"] + 1, (1,), generator=g))
+            f0 = int(torch.randint(0, F - w + 1, (1,), generator=g))
+            x[b, :, f0:f0 + w] = 0
+        if o["tmask"]:
+            w = min(int(torch.randint(0, o["tmask"] + 1, (1,), generator=g)), n - 1)
+            t0 = int(torch.randint(0, n - w + 1, (1,), generator=g))
+            x[b, t0:t0 + w] = 0
+    return x, L
 
 
 def mixup(x, L, y, alpha, g):
@@ -159,7 +236,9 @@ def train(net, data, o, seed):
     tnet = teacher(data, o, seed) if o["kd"] else None
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["wd"])
+    Opt = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[o["opt"]]
+    opt = Opt(net.parameters(), lr=o["lr"], weight_decay=o["wd"], betas=(0.9, o["beta2"]))
+    ema = {k: v.detach().clone() for k, v in net.named_parameters()} if o["ema"] else None
     avg = WeightAverage(net, o["epochs"], o.get("swa", 0.0), o.get("swa_lr") or None)
     steps = avg.schedule_epochs(o["epochs"]) * math.ceil(len(data) / o["batch"])
     if o["sched"] == "cosine":
@@ -186,8 +265,19 @@ def train(net, data, o, seed):
             y, lam, y2 = data.y[j], 1.0, None
             if o["mixup"]:
                 x, lam, y2 = mixup(x, L, y, o["mixup"], g)
-            logits = net(x, L)
-            loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
+            if o["tet"]:  # per-step loss on the readout over the valid steps from tet_from of each sequence on
+                ys = net.forward_steps(x, L)  # (B,T,C)
+                logits = ys[torch.arange(ys.shape[0]), L - 1]
+                t = torch.arange(ys.shape[1]).unsqueeze(0)
+                m = ((t < L.unsqueeze(1)) & (t >= (o["tet_from"] * L.unsqueeze(1)).floor())).float()
+                ce = nn.functional.cross_entropy(ys.reshape(-1, ys.shape[-1]), y.repeat_interleave(ys.shape[1]),
+                                                 label_smoothing=o["label_smoothing"], reduction="none")
+                per = (ce.view_as(m) * m).sum(1) / m.sum(1).clamp_min(1)
+                loss = (1 - o["tet"]) * nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"]) \
+                    + o["tet"] * per.mean()
+            else:
+                logits = net(x, L)
+                loss = nn.functional.cross_entropy(logits, y, label_smoothing=o["label_smoothing"])
             if tnet is not None:  # distillation: KL to the teacher's softened logits on the same (augmented) batch
                 with torch.no_grad():
                     tl = tnet(x, L)
@@ -205,8 +295,16 @@ def train(net, data, o, seed):
             opt.step()
             if sched is not None:
                 sched.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for k, v in net.named_parameters():
+                        ema[k].mul_(o["ema"]).add_(v.detach(), alpha=1 - o["ema"])
         avg.end_epoch(epoch)
     avg.finish()
+    if ema is not None:
+        with torch.no_grad():
+            for k, v in net.named_parameters():
+                v.copy_(ema[k])
     net.eval()
 
 

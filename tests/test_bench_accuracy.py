@@ -163,6 +163,44 @@ def test_tuned_adlif_th02_recipe_pins_every_neuron_option_and_changes_only_the_t
     assert bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02"] == 60
 
 
+def test_tuned_adlif_th02_d2_fs_recipe_changes_only_the_surrogate_of_the_delta_recipe(tmp_path):
+    data = bench_accuracy.snr.datasets.load("synthetic")[0]
+    fs, d2 = bench_accuracy.TUNED_ADLIF_TH02_D2_FS, bench_accuracy.TUNED_ADLIF_TH02_D2
+    assert {k: v for k, v in fs.items() if k != "neuron"} == {k: v for k, v in d2.items() if k != "neuron"}
+    assert fs["delta"] == 2 and set(fs["neuron"]) == set(d2["neuron"])
+    changed = {k for k in fs["neuron"] if fs["neuron"][k] != d2["neuron"][k]}
+    assert changed == {"surrogate", "surrogate_options"}
+    net = bench_accuracy.build("snn_lstm", "tuned_adlif_th02_d2_fs", data, 8, {})
+    cfg = net.rnn.neuron_options.to_config()
+    assert (cfg["surrogate"], cfg["surrogate_options"]) == ("fast_sigmoid", {"slope": 10.0})
+    assert (cfg["neuron"], cfg["threshold"], cfg["learn_threshold"], cfg["adapt_gain"]) == ("adlif", 0.2, True, 60.0)
+    # the same spikes as the atan recipe (the surrogate shapes only the gradient), a different gradient
+    ref = bench_accuracy.build("snn_lstm", "tuned_adlif_th02_d2", data, 8, {})
+    ref.load_state_dict(net.state_dict())
+    x = torch.randn(3, 6, data.num_features)
+    outs, grads = [], []
+    for m in (net, ref):
+        xi = x.clone().requires_grad_(True)
+        out = m.forward_steps(xi)
+        out.sum().backward()
+        outs.append(out.detach())
+        grads.append(xi.grad)
+    torch.testing.assert_close(outs[0], outs[1])
+    assert not torch.allclose(grads[0], grads[1])
+    tr, te = data.subset(16), data.subset(8)
+    assert bench_accuracy.recipe_data("tuned_adlif_th02_d2_fs", tr, te)[0].num_features == 2 * data.num_features
+    args = ["--data", "synthetic", "--models", "snn_lstm", "--recipes", "tuned_adlif_th02_d2_fs", "--seeds", "1",
+            "--hidden", "8", "--subset", "32", "--quiet", "--out", str(tmp_path)]
+    saved = bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02_d2_fs"]
+    try:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02_d2_fs"] = 1  # one epoch: the path, not the figure
+        assert bench_accuracy.main(args) == 0
+    finally:
+        bench_accuracy.RECIPE_EPOCHS["tuned_adlif_th02_d2_fs"] = saved
+    (run,) = [json.loads(l) for l in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert (run["recipe"], run["epochs"]) == ("tuned_adlif_th02_d2_fs", 1) and 0 <= run["accuracy"] <= 1
+
+
 def test_conversion_benchmark_trains_a_harness_recipe_and_rejects_an_unknown_one(tmp_path, monkeypatch):
     import pytest
 
