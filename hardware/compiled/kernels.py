@@ -963,66 +963,29 @@ _colsum_vec_onto = _make_colsum(1, onto=True)
 # library sums in its own order. A zero payload's products (+-0.0) are added too, where _row_into skips the source:
 # that changes no sum (a sum from +0.0 is never -0.0, and x + +-0.0 == x) while the weights are finite (the caller
 # checks: 0 * inf is NaN).
-def _make_gemv(nv: int, onto: bool):
+def _make_gemv(nv: int, onto: bool, rows: int = 1):
     """An intrinsic ``f(acc, x, Wp, n, g, off, c0)``: ``acc[c0 + i] (+)= sum_{k < n} x[k] Wp[off + k g + i]`` for
     i < nv L (L = VEC_BYTES / 8; float64 throughout): the weights of a group of g columns stored (n, g) row-major
     at ``off`` (:func:`gemv_pack`), the sum from +0.0 in ascending k, each term a multiply then an addition, in nv
     vectors held in registers. ``onto``: acc[c0 + i] + sum (one IEEE addition of the finished sum: a block's sum
-    formed alone and added to the port's running sum), else the sum is stored."""
+    formed alone and added to the port's running sum), else the sum is stored. ``rows=2``: two rows at once,
+    ``f(acc0, acc1, x0, x1, Wp, n, g, off, c0)``, each weight vector loaded once for both rows' products (2 nv sums
+    in registers); each row's sums are exactly the one-row form's (the same multiplies and additions in the same
+    order)."""
+    if rows not in (1, 2):
+        raise ValueError(f"rows must be 1 or 2, got {rows}")
 
     def codegen(context, builder, signature, args):
-        acc_a = context.make_array(signature.args[0])(context, builder, args[0])
-        x_a = context.make_array(signature.args[1])(context, builder, args[1])
-        w_a = context.make_array(signature.args[2])(context, builder, args[2])
+        accs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in range(rows)]
+        xs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in range(rows, 2 * rows)]
+        w_a = context.make_array(signature.args[2 * rows])(context, builder, args[2 * rows])
         dt = ir.DoubleType()
         lanes = VEC_BYTES // 8
         va = ir.VectorType(dt, lanes)
         zero = ir.Constant(va, [0.0] * lanes)
-        sums = [cgutils.alloca_once_value(builder, zero) for _ in range(nv)]  # registers after mem2reg
+        sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)] for _ in range(rows)]  # registers
         i64, i32 = ir.IntType(64), ir.IntType(32)
-        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[3:7])
-        mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
-        with cgutils.for_range(builder, n) as loop:
-            p = builder.load(builder.gep(x_a.data, [loop.index]))
-            pv = builder.shuffle_vector(builder.insert_element(ir.Constant(va, ir.Undefined), p,
-                                                               ir.Constant(i32, 0)), ir.Constant(va, ir.Undefined), mask)
-            q = builder.bitcast(builder.gep(w_a.data, [builder.add(builder.mul(loop.index, g), off)]), va.as_pointer())
-            for v in range(nv):
-                w = builder.load(builder.gep(q, [ir.Constant(i64, v)]), align=8)
-                s = builder.load(sums[v])
-                builder.store(builder.fadd(s, builder.fmul(pv, w)), sums[v])
-        o = builder.bitcast(builder.gep(acc_a.data, [c0]), va.as_pointer())
-        for v in range(nv):
-            total = builder.load(sums[v])
-            ptr = builder.gep(o, [ir.Constant(i64, v)])
-            if onto:
-                total = builder.fadd(builder.load(ptr, align=8), total)
-            builder.store(total, ptr, align=8)
-        return context.get_dummy_value()
-
-    @intrinsic
-    def gemv(typingctx, acc, x, Wp, n, g, off, c0):
-        return types.void(acc, x, Wp, n, g, off, c0), codegen
-
-    return gemv
-
-
-def _make_gemv2(nv: int, onto: bool):
-    """:func:`_make_gemv` for two rows at once, ``f(acc0, acc1, x0, x1, Wp, n, g, off, c0)``: each weight vector
-    loaded once for both rows' products (2 nv sums in registers); each row's sums are exactly the one-row form's
-    (the same multiplies and additions in the same order)."""
-
-    def codegen(context, builder, signature, args):
-        accs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (0, 1)]
-        xs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (2, 3)]
-        w_a = context.make_array(signature.args[4])(context, builder, args[4])
-        dt = ir.DoubleType()
-        lanes = VEC_BYTES // 8
-        va = ir.VectorType(dt, lanes)
-        zero = ir.Constant(va, [0.0] * lanes)
-        sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)] for _ in range(2)]
-        i64, i32 = ir.IntType(64), ir.IntType(32)
-        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[5:9])
+        n, g, off, c0 = (builder.sext(a, i64) if a.type != i64 else a for a in args[2 * rows + 1:2 * rows + 5])
         mask = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
         with cgutils.for_range(builder, n) as loop:
             pvs = []
@@ -1034,10 +997,10 @@ def _make_gemv2(nv: int, onto: bool):
             q = builder.bitcast(builder.gep(w_a.data, [builder.add(builder.mul(loop.index, g), off)]), va.as_pointer())
             for v in range(nv):
                 w = builder.load(builder.gep(q, [ir.Constant(i64, v)]), align=8)
-                for r in range(2):
+                for r in range(rows):
                     s_ = builder.load(sums[r][v])
                     builder.store(builder.fadd(s_, builder.fmul(pvs[r], w)), sums[r][v])
-        for r in range(2):
+        for r in range(rows):
             o = builder.bitcast(builder.gep(accs[r].data, [c0]), va.as_pointer())
             for v in range(nv):
                 total = builder.load(sums[r][v])
@@ -1046,6 +1009,13 @@ def _make_gemv2(nv: int, onto: bool):
                     total = builder.fadd(builder.load(ptr, align=8), total)
                 builder.store(total, ptr, align=8)
         return context.get_dummy_value()
+
+    if rows == 1:
+        @intrinsic
+        def gemv(typingctx, acc, x, Wp, n, g, off, c0):
+            return types.void(acc, x, Wp, n, g, off, c0), codegen
+
+        return gemv
 
     @intrinsic
     def gemv2(typingctx, acc0, acc1, x0, x1, Wp, n, g, off, c0):
@@ -1057,8 +1027,8 @@ def _make_gemv2(nv: int, onto: bool):
 GEMV_PAIRS = _host_feature("avx512f")  # graded_rows' tiles two rows at a time (2 x 8 sums + 8 weights + 2
 # broadcasts: 26 of the 32 zmm registers; with 16 registers they would spill)
 _gemv_tile = _make_gemv(TILE_VECS, False)
-_gemv_tile2 = _make_gemv2(TILE_VECS, False)
-_gemv_tile2_onto = _make_gemv2(TILE_VECS, True)
+_gemv_tile2 = _make_gemv(TILE_VECS, False, rows=2)
+_gemv_tile2_onto = _make_gemv(TILE_VECS, True, rows=2)
 _gemv_vec = _make_gemv(1, False)
 _gemv_tile_onto = _make_gemv(TILE_VECS, True)
 _gemv_vec_onto = _make_gemv(1, True)
