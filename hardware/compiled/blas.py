@@ -69,10 +69,8 @@ def _dgemm():
                 fn = lib.dgemm_
                 fn.restype = None
                 fn.argtypes = [ctypes.c_void_p] * 13
-                ints = (ctypes.c_int * 6)()
-                consts = (ctypes.c_double * 2)(1.0, 0.0)
-                _DGEMM["fn"] = (fn, ints, consts, ctypes.c_char_p(b"N"), ctypes.addressof(ints),
-                                ctypes.addressof(consts))
+                consts = (ctypes.c_double * 2)(1.0, 0.0)  # alpha, beta: read only, shared by every thread
+                _DGEMM["fn"] = (fn, consts, ctypes.c_char_p(b"N"), ctypes.addressof(consts))
         except (OSError, AttributeError, ImportError):  # pragma: no cover - no MKL dgemm_: the copying route
             _DGEMM["fn"] = None
     return _DGEMM["fn"]
@@ -88,13 +86,17 @@ def _gemm_into(rows: np.ndarray, w: "Weights", view: np.ndarray) -> bool:
     arguments on the transposed, column-major problem: m x N = (W^T)(rows^T), beta 0). False where unavailable."""
     g = _dgemm() if WRITE_INTO else None
     N, m = view.shape
-    if g is None or N == 0 or view.strides[1] != 8 or view.strides[0] % 8 or not rows.flags.c_contiguous:
+    if (g is None or N == 0 or view.strides[1] != 8 or view.strides[0] % 8 or not rows.flags.c_contiguous
+            or rows.dtype != np.float64 or w.array.dtype != np.float64 or not w.array.flags.c_contiguous):
         return False
     import ctypes
 
-    fn, ints, consts, trans, pi, pc = g
+    fn, consts, trans, pc = g
     n = rows.shape[1]
-    ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = m, N, n, m, n, view.strides[0] // 8
+    # the integer arguments in this call's own array: the fast simulator's batch shards call this from several
+    # threads at once
+    ints = (ctypes.c_int * 6)(m, N, n, m, n, view.strides[0] // 8)
+    pi = ctypes.addressof(ints)
     isz = ctypes.sizeof(ctypes.c_int)
     fn(trans, trans, pi, pi + isz, pi + 2 * isz, pc, w.array.ctypes.data, pi + 3 * isz, rows.ctypes.data,
        pi + 4 * isz, pc + 8, view.ctypes.data, pi + 5 * isz)

@@ -392,6 +392,40 @@ def test_blas_gemm_written_into_a_column_range_is_torch_mm():
             assert np.isnan(out[:, :a0]).all() and np.isnan(out[:, a0 + m:]).all()
 
 
+def test_blas_gemm_into_from_several_threads_at_once_gives_each_its_own_product():
+    """The fast simulator's batch shards call blas._gemm_into from several threads: each call's shapes are its own
+    (no shared argument buffer), so concurrent calls of different shapes each give torch.mm's products."""
+    import threading
+
+    import torch
+
+    from spikernn.hardware.compiled import blas
+
+    if blas._dgemm() is None:
+        pytest.skip("torch without MKL's dgemm_")
+    rng = np.random.default_rng(11)
+    jobs = []
+    for N, n, m in ((256, 128, 384), (64, 40, 512), (128, 96, 128), (32, 7, 64)) * 2:
+        rows = rng.standard_normal((N, n))
+        w = blas.Weights(rng.standard_normal((n, m)).astype(np.float32).astype(np.float64))
+        jobs.append((rows, w, torch.mm(torch.from_numpy(rows), w.tensor).numpy(), np.full((N, m + 8), np.nan)))
+    barrier, errors = threading.Barrier(len(jobs)), []
+
+    def work(rows, w, ref, out):
+        barrier.wait()
+        for _ in range(50):
+            if not blas._gemm_into(rows, w, out[:, 8:]) or not np.allclose(out[:, 8:], ref, rtol=1e-13, atol=1e-13):
+                errors.append(rows.shape)
+                return
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
 @pytest.mark.parametrize("cls", ["GRU", "LSTM"])
 def test_float_stepped_gemms_written_into_e_give_the_sums_added_to_zeros(cls):
     """A converted float dense GRU / LSTM at batch 64 (the GEMM route, stepped recurrent blocks): the stepped GEMM
