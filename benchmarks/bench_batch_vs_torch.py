@@ -102,6 +102,12 @@ def main(argv=None) -> dict:
     from spikernn.hardware.backends import get_backend
 
     torch.set_num_threads(a.threads)
+    # glibc malloc tuned up front (spikernn.fused._tune_malloc: what a spiking model's first forward sets for the whole
+    # process), so that torch's baseline is the same whichever models run: a dense-only run otherwise measured an
+    # untuned torch, 176 against 144 ms for the dense GRU, and a flattering ratio (round10/batch_f14float.md)
+    from spikernn.fused import _tune_malloc
+
+    malloc_tuned = _tune_malloc()
     clock = CLOCK[a.clock]
     fast = get_backend("fast")
     torch.manual_seed(0)
@@ -109,7 +115,7 @@ def main(argv=None) -> dict:
     xn = x.numpy().astype(np.float64)
     print(f"batch {a.B}, T={a.T}, 40 inputs, 2 layers of 128; {a.threads} thread(s) on both sides, {a.clock} clock, "
           f"median of {a.repeats}; engine {compiled.info()['engine']}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores; glibc malloc {'tuned' if malloc_tuned else 'untuned'} (SPIKERNN_MALLOPT)")
     res = {}
     for target_rate in (float(r) for r in a.rates.split(",")):
         for name in a.models.split(","):
