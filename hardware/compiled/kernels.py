@@ -1119,17 +1119,18 @@ def _lanes(a):
     return lambda a: n
 
 
-COMPRESS = _host_feature("avx512f")  # _active_offsets: eight sources at a time with a compress store (vpcompressq)
+COMPRESS = _host_feature("avx512f")  # _active_offsets: eight sources at a time, compressed in a register (_compress8)
 COMPRESS_LANES = 8
 
 
 @intrinsic
 def _compress8(typingctx, srow, offs, k0, nk, w0, m):
     """``offs[nk : nk + c] = w0 + k m`` for the c sources k in [k0, k0 + 8) with ``srow[k] != 0``, ascending (a
-    compare of eight payloads to zero, then ``llvm.masked.compressstore``: one ``vpcompressq`` with AVX-512);
-    returns nk + c. ``srow`` (unit stride) needs k0 + 8 elements; with AVX-512 all eight lanes are stored into
-    ``offs`` (int64, nk + 8 elements: the c values, then scratch), else only the c values. The
-    comparison is the scalar ``!= 0`` (float: unordered, so NaN counts as sent and -0.0 does not)."""
+    compare of eight payloads to zero, the eight offsets compressed in a register by AVX-512's
+    ``llvm.x86.avx512.mask.compress``, all eight lanes stored); returns nk + c. ``srow`` (unit stride) needs k0 + 8
+    elements, ``offs`` (int64) nk + 8: the c values, then scratch. Run with AVX-512 only (:data:`COMPRESS`; without
+    it :func:`_active_offsets` runs its scalar loop). The comparison is the scalar ``!= 0``
+    (float: unordered, so NaN counts as sent and -0.0 does not)."""
     def codegen(context, builder, signature, args):
         s_a = context.make_array(signature.args[0])(context, builder, args[0])
         o_a = context.make_array(signature.args[1])(context, builder, args[1])
@@ -1158,7 +1159,8 @@ def _compress8(typingctx, srow, offs, k0, nk, w0, m):
             fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.x86.avx512.mask.compress.v{L}i64")
             packed = builder.call(fn, [vals, ir.Constant(v64, [0] * L), mask])
             builder.store(packed, builder.bitcast(dst, v64.as_pointer()), align=8)
-        else:  # portable form (never run: _active_offsets takes this path only with COMPRESS)
+        else:  # a lowering every target can select, should this be compiled without AVX-512 (it is not run there:
+            # _active_offsets takes its scalar loop)
             fnty = ir.FunctionType(ir.VoidType(), [v64, i64.as_pointer(), ir.VectorType(i1, L)])
             fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.compressstore.v{L}i64")
             builder.call(fn, [vals, dst, mask])
